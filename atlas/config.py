@@ -1,0 +1,39 @@
+"""Default settings; instance/config.py and ATLAS_* environment variables override them."""
+
+from __future__ import annotations
+
+DEV_SECRET_KEY = "dev"
+
+
+class Defaults:
+    """Every setting atlas reads, with its default."""
+
+    # Signs sessions and CSRF tokens. The default only works in debug or testing mode.
+    SECRET_KEY = DEV_SECRET_KEY
+    # Any SQLAlchemy URL; None means the embedded SQLite file instance/atlas.sqlite.
+    DATABASE_URL: str | None = None
+    # UI languages, the first is the default.
+    LANGUAGES = ["de", "en"]
+    BABEL_DEFAULT_LOCALE = "de"
+    BABEL_DEFAULT_TIMEZONE = "Europe/Berlin"
+    # Entries per page in lists and the API (the API clamps `per_page` to API_MAX_PER_PAGE).
+    PER_PAGE = 25
+    API_MAX_PER_PAGE = 200
+    # Name of this atlas, shown in the page header.
+    SITE_NAME = "Netzwerkatlas"
+    # Public base URL, used in printed handouts and e-mails (None: the request's host).
+    PUBLIC_BASE_URL: str | None = None
+    # Street-level geocoding through a Nominatim server; None disables it (offline gazetteer only).
+    NOMINATIM_URL: str | None = None
+    NOMINATIM_USER_AGENT = "Netzwerkatlas/0.1 (+https://atlas.example/kontakt)"
+    NOMINATIM_TIMEOUT = 5.0
+    # Minimum seconds between two Nominatim requests (the public server allows 1/s).
+    NOMINATIM_MIN_DELAY = 1.0
+    # Session cookie hardening.
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    # Maximum request body (bytes); uploads above it get a 413 with a German message.
+    MAX_CONTENT_LENGTH = 20 * 1024 * 1024
+    # Time limit for a CSRF token (seconds); None ties it to the session.
+    WTF_CSRF_TIME_LIMIT: int | None = None

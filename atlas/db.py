@@ -1,0 +1,91 @@
+"""Database engine and the per-app-context SQLAlchemy session."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app, g
+from sqlalchemy import Engine, MetaData, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a naming convention so migrations get stable constraint names."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class ConfigError(click.ClickException):
+    """Configuration that cannot work; the CLI prints just the message and exits with 1."""
+
+
+def database_url(app: Flask) -> str:
+    """Return the configured database URL, defaulting to SQLite in the instance folder."""
+    url = app.config.get("DATABASE_URL") or f"sqlite:///{app.instance_path}/atlas.sqlite"
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(f"DATABASE_URL is not a valid SQLAlchemy URL: {url!r}") from exc
+    if parsed.drivername == "postgresql":
+        # psycopg 3 is the supported driver; plain postgresql:// would ask for psycopg2.
+        url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    return url
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine; SQLite gets foreign keys, WAL and a busy timeout."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 15})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def init_app(app: Flask) -> None:
+    """Create the engine lazily-configured session factory and register the teardown."""
+    engine = make_engine(database_url(app))
+    app.extensions["atlas.engine"] = engine
+    app.extensions["atlas.sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
+    app.teardown_appcontext(close_session)
+
+
+def get_engine() -> Engine:
+    """Return the current app's engine."""
+    return current_app.extensions["atlas.engine"]
+
+
+def get_session() -> Session:
+    """Return the session for the current app context, creating it on first use."""
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["atlas.sessionmaker"]()
+    return g.db_session
+
+
+def close_session(_exc: BaseException | None = None) -> None:
+    """Close the app context's session, rolling back anything uncommitted."""
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()
+
+
+def ping(engine: Engine) -> None:
+    """Run a trivial query; raises if the database cannot be reached."""
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))

@@ -1,0 +1,32 @@
+"""/healthz: is the database reachable and is its schema current."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from sqlalchemy.exc import SQLAlchemyError
+
+from . import schema
+from .db import get_engine, ping
+
+
+def healthz() -> Any:
+    """Report database reachability and schema version as JSON; 503 when something is wrong."""
+    engine = get_engine()
+    head = schema.head_revision()
+    try:
+        ping(engine)
+        current = schema.current_revision(engine)
+    except SQLAlchemyError as exc:
+        return {"status": "error", "database": {"reachable": False, "error": type(exc).__name__},
+                "schema": {"current": None, "head": head, "up_to_date": False}}, 503
+    ok = current == head
+    body = {"status": "ok" if ok else "error", "database": {"reachable": True, "dialect": engine.dialect.name},
+            "schema": {"current": current, "head": head, "up_to_date": ok}}
+    return body, 200 if ok else 503
+
+
+def init_app(app: Flask) -> None:
+    """Register the health endpoint (outside any blueprint so it never needs a session cookie)."""
+    app.add_url_rule("/healthz", "healthz", healthz)

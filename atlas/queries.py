@@ -1,0 +1,118 @@
+"""Reusable queries: which offers a caller may see, and simple list filters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy.orm import Session, aliased, selectinload
+
+from .models import (
+    Jobcenter,
+    Location,
+    Organization,
+    Region,
+    Service,
+    ServiceAtLocation,
+    TaxonomyTerm,
+    service_jobcenter,
+    service_taxonomy,
+)
+
+
+def public_condition():
+    """SQL condition for offers anonymous visitors may see."""
+    parent = aliased(TaxonomyTerm)
+    internal_category = (
+        select(service_taxonomy.c.service_id)
+        .join(TaxonomyTerm, TaxonomyTerm.id == service_taxonomy.c.taxonomy_term_id)
+        .outerjoin(parent, parent.id == TaxonomyTerm.parent_id)
+        .where(service_taxonomy.c.service_id == Service.id,
+               or_(TaxonomyTerm.internal_only.is_(True), parent.internal_only.is_(True)))
+    )
+    return and_(
+        Service.visibility == "public",
+        Service.archived_at.is_(None),
+        Service.status != "beendet",
+        Organization.visibility == "public",
+        Organization.archived_at.is_(None),
+        ~exists(internal_category),
+    )
+
+
+def with_details(stmt: Select) -> Select:
+    """Eager-load what list pages and the API render, avoiding one query per row."""
+    return stmt.options(
+        selectinload(Service.organization).selectinload(Organization.phones),
+        selectinload(Service.categories).selectinload(TaxonomyTerm.parent),
+        selectinload(Service.service_at_locations).selectinload(ServiceAtLocation.location).options(
+            selectinload(Location.address), selectinload(Location.gemeinde), selectinload(Location.phones),
+            selectinload(Location.schedules)),
+        selectinload(Service.phones),
+        selectinload(Service.schedules),
+        selectinload(Service.jobcenters),
+    )
+
+
+@dataclass
+class ListFilters:
+    """Filters of the simple offer list (the full search comes with the search module)."""
+
+    text: str = ""
+    category: str = ""
+    gemeinde: str = ""
+    jobcenter: str = ""
+    include_archived: bool = False
+
+
+def services_query(internal: bool, filters: ListFilters) -> Select:
+    """Return a SELECT of the offers a caller may see, filtered and sorted by name."""
+    stmt = select(Service).join(Service.organization)
+    if not internal:
+        stmt = stmt.where(public_condition())
+    elif not filters.include_archived:
+        stmt = stmt.where(Service.archived_at.is_(None))
+    if filters.text:
+        like = f"%{filters.text.strip().lower()}%"
+        stmt = stmt.where(or_(func.lower(Service.name).like(like), func.lower(Service.description).like(like),
+                              func.lower(Organization.name).like(like), func.lower(Service.summary_plain).like(like)))
+    if filters.category:
+        term = aliased(TaxonomyTerm)
+        stmt = stmt.where(exists(
+            select(service_taxonomy.c.service_id).join(term, term.id == service_taxonomy.c.taxonomy_term_id)
+            .outerjoin(TaxonomyTerm, TaxonomyTerm.id == term.parent_id)
+            .where(service_taxonomy.c.service_id == Service.id,
+                   or_(term.slug == filters.category, TaxonomyTerm.slug == filters.category))))
+    if filters.gemeinde:
+        stmt = stmt.where(exists(
+            select(ServiceAtLocation.id).join(Location).join(Region, Region.id == Location.gemeinde_id)
+            .where(ServiceAtLocation.service_id == Service.id, Region.slug == filters.gemeinde)))
+    if filters.jobcenter:
+        stmt = stmt.where(exists(
+            select(service_jobcenter.c.service_id).join(Jobcenter)
+            .where(service_jobcenter.c.service_id == Service.id, Jobcenter.slug == filters.jobcenter)))
+    return stmt.order_by(func.lower(Service.name), Service.id)
+
+
+def page(session: Session, stmt: Select, number: int, size: int) -> tuple[list[Service], int]:
+    """Return one page of a SELECT and the total count."""
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    rows = session.scalars(with_details(stmt).limit(size).offset((number - 1) * size)).all()
+    return list(rows), total
+
+
+def public_gemeinden(session: Session) -> list[Region]:
+    """Gemeinden that have at least one location, for filter lists."""
+    return list(session.scalars(
+        select(Region).where(Region.kind == "gemeinde", exists(select(Location.id).where(Location.gemeinde_id == Region.id)))
+        .order_by(Region.name)))
+
+
+def top_categories(session: Session, internal: bool) -> list[TaxonomyTerm]:
+    """Top-level categories with their children, internal-only ones for staff only."""
+    stmt = select(TaxonomyTerm).where(TaxonomyTerm.parent_id.is_(None)).order_by(TaxonomyTerm.sort_order)
+    if not internal:
+        stmt = stmt.where(TaxonomyTerm.internal_only.is_(False))
+    return list(session.scalars(stmt.options(selectinload(TaxonomyTerm.children))))
+
+
