@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
@@ -43,6 +44,7 @@ def _require_schema() -> None:
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db_command() -> None:
     """Create the database schema, or upgrade it to the newest version."""
     engine = get_engine()
@@ -60,6 +62,7 @@ def init_db_command() -> None:
 
 
 @click.command("seed")
+@with_appcontext
 @click.option("--path", "seeds_dir", type=click.Path(file_okay=False, path_type=Path), default=SEEDS,
               show_default=True, help="Folder with taxonomy.json, regions.json, users.json and demo/*.json.")
 @click.option("--no-demo", is_flag=True, help="Load only taxonomy, regions and users, not the demo offers.")
@@ -84,6 +87,7 @@ def _new_password() -> str:
 
 
 @click.command("create-user")
+@with_appcontext
 @click.argument("email")
 @click.option("--role", required=True, type=click.Choice(list(vocab.ROLES)), help="coordinator edits, staff reads.")
 @click.option("--name", default="", help="Display name.")
@@ -112,6 +116,7 @@ def create_user_command(email: str, role: str, name: str, password_mode: str | N
 
 
 @click.command("create-token")
+@with_appcontext
 @click.argument("email")
 @click.option("--name", default="", help="What the token is for, e.g. 'Export-Skript'.")
 def create_token_command(email: str, name: str) -> None:
@@ -129,6 +134,7 @@ def create_token_command(email: str, name: str) -> None:
 
 
 @click.command("geocode")
+@with_appcontext
 @click.option("--all", "redo_all", is_flag=True, help="Geocode every location, not only those without coordinates.")
 @click.option("--fallback/--strict", default=False,
               help="When Nominatim fails, use the offline gazetteer (--fallback) or stop and change nothing (--strict, default).")

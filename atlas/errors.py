@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, render_template, request
+from flask import Flask, current_app, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 MESSAGES = {
-    400: "Die Anfrage ist fehlerhaft.",
-    401: "Bitte melden Sie sich an.",
-    403: "Dafür fehlt Ihnen die Berechtigung.",
-    404: "Diese Seite gibt es nicht (mehr).",
-    405: "Diese Aktion ist hier nicht möglich.",
-    413: "Die Datei ist zu groß.",
-    429: "Zu viele Anfragen. Bitte warten Sie einen Moment.",
-    500: "Ein unerwarteter Fehler ist aufgetreten. Bitte versuchen Sie es später noch einmal.",
+    400: _l("Die Anfrage ist fehlerhaft."),
+    401: _l("Bitte melden Sie sich an."),
+    403: _l("Dafür fehlt Ihnen die Berechtigung."),
+    404: _l("Diese Seite gibt es nicht (mehr)."),
+    405: _l("Diese Aktion ist hier nicht möglich."),
+    413: _l("Die Datei ist zu groß."),
+    429: _l("Zu viele Anfragen. Bitte warten Sie einen Moment."),
+    500: _l("Ein unerwarteter Fehler ist aufgetreten. Bitte versuchen Sie es später noch einmal."),
 }
 
 
@@ -33,7 +34,7 @@ def handle_http(exc: HTTPException) -> Any:
     code = exc.code or 500
     generic = MESSAGES.get(code, exc.name)
     detail = exc.description if exc.description and exc.description != type(exc).description else None
-    message = _(detail) if detail else _(generic)
+    message = detail if detail else str(generic)
     if wants_json():
         return {"error": {"status": code, "message": message}}, code
     return render_template("error.html", code=code, message=message), code
@@ -41,6 +42,7 @@ def handle_http(exc: HTTPException) -> Any:
 
 def handle_unexpected(exc: Exception) -> Any:
     """Log an unexpected exception and show a calm 500 page without details."""
+    current_app.logger.exception("unhandled exception on %s", request.path)
     return handle_http(InternalServerError())
 
 

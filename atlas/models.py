@@ -613,3 +613,44 @@ class GeocodeCache(Base):
     precision: Mapped[str | None] = mapped_column(String(20))
     display_name: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+REVIEW_KINDS = {
+    "overdue": ("Prüfung fällig", "review overdue"),
+    "link_broken": ("Link defekt", "broken link"),
+    "link_changed": ("Link geändert", "link changed"),
+    "public_report": ("Fehlermeldung", "public report"),
+    "import_duplicate": ("mögliche Dublette", "possible duplicate"),
+    "manual": ("Aufgabe", "task"),
+}
+
+
+class ReviewTask(Base):
+    """Something a person must check on an organisation or offer; feeds the owner's review queue."""
+
+    __tablename__ = "review_task"
+    __table_args__ = (
+        one_of("kind", REVIEW_KINDS),
+        exactly_one("organization_id", "service_id"),
+        Index("ix_review_task_open", "resolved_at", "assignee_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"), index=True)
+    service_id: Mapped[int | None] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"), index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    title: Mapped[str] = mapped_column(String(300))
+    detail: Mapped[str | None] = mapped_column(Text)
+    # Identifies the origin (e.g. "link:42", "report:7") so the same problem opens only one task.
+    source_ref: Mapped[str | None] = mapped_column(String(100))
+    due_date: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+
+    organization: Mapped[Organization | None] = relationship()
+    service: Mapped[Service | None] = relationship()
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    resolved_by: Mapped[User | None] = relationship(foreign_keys=[resolved_by_id])

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from atlas import models  # noqa: F401  (registers every table on the metadata)
+import atlas  # noqa: F401  (imports every module, so every table is on the metadata)
 from atlas.db import Base
 
 config = context.config

@@ -1,0 +1,88 @@
+"""Browser-test support: a live atlas server in a thread and Playwright driving Debian's Chromium."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+def require_chromium() -> None:
+    """Skip with a visible reason without Chromium, or fail when CI demands browser tests."""
+    if CHROMIUM.exists():
+        return
+    reason = f"browser test needs Debian's Chromium at {CHROMIUM} (apt-get install chromium)"
+    if os.environ.get("ATLAS_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"ATLAS_REQUIRE_BROWSER=1 but {reason}")
+    pytest.skip(reason)
+
+
+@contextmanager
+def live_server(app: Flask) -> Iterator[str]:
+    """Serve an app on a free port of 127.0.0.1 in a background thread; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+class OfflineGuard:
+    """Aborts every request that would leave the machine and remembers it."""
+
+    def __init__(self) -> None:
+        self.blocked: list[str] = []
+
+    def __call__(self, route) -> None:
+        url = route.request.url
+        if url.startswith(("http://127.0.0.1", "http://localhost", "data:", "blob:", "about:")):
+            route.continue_()
+        else:
+            self.blocked.append(url)
+            route.abort()
+
+
+@contextmanager
+def browser_page(base_url: str, viewport: dict | None = None) -> Iterator:
+    """Yield a Playwright page with console errors and blocked requests recorded on it."""
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport=viewport or {"width": 1280, "height": 900}, base_url=base_url,
+                                      locale="de-DE")
+        guard = OfflineGuard()
+        context.route("**/*", guard)
+        page = context.new_page()
+        page.console_errors = []
+        page.on("console", lambda msg: msg.type == "error" and page.console_errors.append(msg.text))
+        page.on("pageerror", lambda exc: page.console_errors.append(str(exc)))
+        page.blocked_requests = guard.blocked
+        try:
+            yield page
+        finally:
+            context.close()
+            browser.close()
+
+
+def screenshot(page, name: str) -> Path:
+    """Save a full-page screenshot under test-artifacts/ (used in the README)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

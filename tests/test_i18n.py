@@ -1,0 +1,65 @@
+"""German first, English second: language choice and a complete, compiled English catalogue."""
+
+from pathlib import Path
+
+from babel.messages.extract import extract_from_dir
+from babel.messages.mofile import read_mo
+from babel.messages.pofile import read_po
+
+ROOT = Path(__file__).resolve().parent.parent
+CATALOG = ROOT / "atlas" / "translations" / "en" / "LC_MESSAGES"
+METHODS = [("atlas/**.py", "python"), ("templates/**.html", "jinja2")]
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
+
+
+def source_messages() -> set:
+    found = set()
+    for _file, _line, message, _comments, _context in extract_from_dir(str(ROOT), METHODS, keywords=KEYWORDS):
+        found.add(message if isinstance(message, str) else tuple(message))
+    return found
+
+
+def test_every_ui_string_has_an_english_translation():
+    catalog = read_po(open(CATALOG / "messages.po", "rb"))
+    translated = {m.id if isinstance(m.id, str) else tuple(m.id) for m in catalog
+                  if m.id and (all(m.string) if isinstance(m.string, tuple) else m.string)}
+    missing = sorted(map(str, source_messages() - translated))
+    assert not missing, "add English translations (python3 dev.py translations): " + "; ".join(missing[:20])
+
+
+def test_compiled_catalogue_matches_source():
+    def flat(messages):
+        def first(value):
+            return value if isinstance(value, str) else tuple(value)[0]
+        return {first(m.id): str(tuple(m.string)) if not isinstance(m.string, str) else m.string
+                for m in messages if m.id}
+
+    po = flat(read_po(open(CATALOG / "messages.po", "rb")))
+    mo = flat(read_mo(open(CATALOG / "messages.mo", "rb")))
+    assert po == mo, "messages.mo is stale: run python3 dev.py translations"
+
+
+def test_german_is_the_default(client):
+    html = client.get("/").get_data(as_text=True)
+    assert '<html lang="de">' in html and "Hilfe und Angebote in Ihrer Nähe" in html
+
+
+def test_english_by_parameter_and_links_keep_it(client):
+    html = client.get("/angebote?lang=en").get_data(as_text=True)
+    assert '<html lang="en">' in html and "Offers" in html
+    assert "lang=en" in html.split("Back to")[0] or 'href="/?lang=en"' in html
+    assert not client.get_cookie("session"), "choosing a language must not set a cookie for the public"
+
+
+def test_english_from_browser_preference(client):
+    html = client.get("/", headers={"Accept-Language": "en-GB,en;q=0.8"}).get_data(as_text=True)
+    assert "Help and offers near you" in html
+
+
+def test_unknown_language_falls_back_to_german(client):
+    assert '<html lang="de">' in client.get("/?lang=xx").get_data(as_text=True)
+
+
+def test_categories_are_translated(client):
+    html = client.get("/?lang=en").get_data(as_text=True)
+    assert "Mental health" in html and "Seelische Gesundheit" not in html

@@ -1,0 +1,80 @@
+"""Alembic migrations on the test database (SQLite file, or PostgreSQL in CI's second run)."""
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from atlas import schema
+from atlas.db import Base
+
+
+def test_upgrade_downgrade_upgrade(make_app):
+    engine = make_app().extensions["atlas.engine"]
+    assert schema.current_revision(engine) is None
+    schema.upgrade(engine)
+    assert schema.current_revision(engine) == schema.head_revision()
+    tables = set(sa.inspect(engine).get_table_names())
+    assert {"organization", "service", "location", "address", "phone", "contact", "schedule", "service_at_location",
+            "taxonomy_term", "region", "jobcenter", "user", "api_token", "audit_log", "geocode_cache"} <= tables
+    schema.downgrade(engine, "base")
+    assert schema.current_revision(engine) is None
+    assert "service" not in sa.inspect(engine).get_table_names()
+    schema.upgrade(engine)
+    assert schema.current_revision(engine) == schema.head_revision()
+
+
+def test_models_and_migrations_agree(empty_app):
+    """A model change without a migration fails here: later issues must add migrations."""
+    engine = empty_app.extensions["atlas.engine"]
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+    assert diff == []
+
+
+def test_init_db_cli_creates_then_reports_up_to_date(make_app):
+    app = make_app()
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["init-db"])
+    assert first.exit_code == 0, first.output
+    assert "created at revision" in first.output
+    second = runner.invoke(args=["init-db"])
+    assert second.exit_code == 0 and "up to date" in second.output
+
+
+def test_init_db_unreachable_database(tmp_path):
+    from atlas import create_app
+    app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path),
+                      "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/nothing"})
+    result = app.test_cli_runner().invoke(args=["init-db"])
+    assert result.exit_code == 1
+    assert "cannot be reached" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_commands_refuse_an_unmigrated_database(make_app):
+    result = make_app().test_cli_runner().invoke(args=["seed"])
+    assert result.exit_code == 1
+    assert "run 'flask --app atlas init-db' first" in result.output
+
+
+def test_healthz_reports_schema(empty_app):
+    body = empty_app.test_client().get("/healthz").get_json()
+    assert body["status"] == "ok"
+    assert body["database"]["reachable"] is True
+    assert body["schema"] == {"current": schema.head_revision(), "head": schema.head_revision(), "up_to_date": True}
+
+
+def test_healthz_outdated_schema_is_503(empty_app):
+    schema.downgrade(empty_app.extensions["atlas.engine"], "base")
+    response = empty_app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["schema"]["up_to_date"] is False
+
+
+def test_healthz_unreachable_database(tmp_path):
+    from atlas import create_app
+    app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path),
+                      "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/nothing"})
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["database"]["reachable"] is False
