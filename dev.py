@@ -157,7 +157,7 @@ def translations() -> None:
     run(BIN / "pybabel", "extract", "-F", "babel.cfg", "-k", "_l", "--no-location", "--omit-header",
         "--sort-output", "-o", pot, ".")
     run(BIN / "pybabel", "update", "-i", pot, "-d", ROOT / "atlas" / "translations", "--no-fuzzy-matching",
-        "--omit-header", "--ignore-obsolete")
+        "--ignore-obsolete")
     run(BIN / "pybabel", "compile", "-d", ROOT / "atlas" / "translations", "--statistics")
 
 
