@@ -146,7 +146,7 @@ def validate_organisations(orgs: list[dict[str, Any]], known: dict[str, set[str]
             lat = f"{at}.locations[{j}]"
             loc_keys.add(loc.get("key"))
             _one(loc.get("location_type", "physical"), vocab.LOCATION_TYPES, f"{lat}.location_type", errors)
-            _one(loc.get("address_precision", "exakt"), vocab.ADDRESS_PRECISION, f"{lat}.address_precision", errors)
+            _one(loc.get("address_precision") or "exakt", vocab.ADDRESS_PRECISION, f"{lat}.address_precision", errors)
             if loc.get("location_type", "physical") == "physical":
                 if loc.get("gemeinde") not in known["gemeinden"]:
                     errors.append(f"{lat}: unknown gemeinde {loc.get('gemeinde')!r}")
@@ -357,7 +357,7 @@ def _location(session: Session, org: Organization, org_key: str, item: dict[str,
         "description": item.get("description"), "transportation": item.get("transportation"),
         "accessibility_description": item.get("accessibility_description"), "url": item.get("url"),
         "latitude": lat, "longitude": lon, "geo_precision": precision, "geo_source": geo_source,
-        "address_precision": item.get("address_precision", "exakt"), "gemeinde": gemeinde,
+        "address_precision": item.get("address_precision") or "exakt", "gemeinde": gemeinde,
         "source_name": SOURCE, "source_id": source_id,
     }
     loc = _upsert(session, report, "locations", Location,
