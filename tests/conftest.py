@@ -14,12 +14,19 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from atlas import create_app, schema
-from atlas.auth import create_user
+from atlas.auth import create_user, hash_password
 from atlas.db import get_session, make_engine
 from atlas.seed import SEEDS, seed
 
 DATA = Path(__file__).parent / "data"
 PASSWORD = "correct horse battery"
+SEED_COPY_IGNORE = shutil.ignore_patterns("demo", "gazetteer")
+
+
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    """scrypt is slow on purpose: hash the test password once per run."""
+    return hash_password(PASSWORD)
 
 
 def server_database_url() -> str | None:
@@ -63,28 +70,67 @@ def make_app(tmp_path: Path, database_url: str) -> Iterator[Callable[..., Flask]
         app.extensions["atlas.engine"].dispose()
 
 
-@pytest.fixture
-def empty_app(make_app) -> Flask:
-    """An app whose database has the schema but no rows."""
+def build_app_database(make_app: Callable[..., Flask], seeds: Path | None, password_hash: str) -> Flask:
+    """Migrate the app's database and, with seeds, load them plus a coordinator and a staff user."""
     app = make_app()
     schema.upgrade(app.extensions["atlas.engine"])
+    if seeds is not None:
+        with app.app_context():
+            session = get_session()
+            seed(session, seeds)
+            for email, role, name in (("koordination@atlas.example", "coordinator", "Kim Koordination"),
+                                      ("lotsin@atlas.example", "staff", "Lea Lotsin")):
+                create_user(session, email, role, name).password_hash = password_hash
+            session.commit()
     return app
 
 
+@pytest.fixture(scope="session")
+def sqlite_templates(tmp_path_factory, sentinel_seeds: Path, password_hash: str) -> dict[str, Path]:
+    """SQLite files built once per run (migrated; migrated and seeded) that each test copies."""
+    folder = tmp_path_factory.mktemp("templates")
+    templates = {}
+    for name, seeds in (("empty", None), ("seeded", sentinel_seeds)):
+        path = folder / f"{name}.sqlite"
+        app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE_URL": f"sqlite:///{path}",
+                          "INSTANCE_PATH": str(folder / "instance")})
+        build_app_database(lambda app=app: app, seeds, password_hash)
+        app.extensions["atlas.engine"].dispose()
+        templates[name] = path
+    return templates
+
+
+def prepared_app(make_app, database_url: str, templates: dict[str, Path], kind: str, seeds: Path | None,
+                 password_hash: str) -> Flask:
+    """An app on this test's database: a copied template on SQLite, built from scratch on PostgreSQL."""
+    if database_url.startswith("sqlite"):
+        shutil.copyfile(templates[kind], database_url.removeprefix("sqlite:///"))
+        return make_app()
+    return build_app_database(make_app, seeds, password_hash)
+
+
 @pytest.fixture
-def app(empty_app: Flask) -> Flask:
-    """An app with taxonomy, regions, demo owners and the small sentinel data set."""
-    seeds = Path(empty_app.instance_path) / "seeds"
-    shutil.copytree(SEEDS, seeds, ignore=shutil.ignore_patterns("demo", "gazetteer"))
+def empty_app(make_app, database_url: str, request, password_hash: str) -> Flask:
+    """An app whose database has the schema but no rows."""
+    templates = request.getfixturevalue("sqlite_templates") if database_url.startswith("sqlite") else {}
+    return prepared_app(make_app, database_url, templates, "empty", None, password_hash)
+
+
+@pytest.fixture(scope="session")
+def sentinel_seeds(tmp_path_factory) -> Path:
+    """A seeds folder with the real taxonomy, regions and owners, and the sentinel data set as demo data."""
+    seeds = tmp_path_factory.mktemp("seeds")
+    shutil.copytree(SEEDS, seeds, ignore=SEED_COPY_IGNORE, dirs_exist_ok=True)
     (seeds / "demo").mkdir()
     shutil.copy(DATA / "sentinel_demo.json", seeds / "demo" / "sentinel.json")
-    with empty_app.app_context():
-        session = get_session()
-        seed(session, seeds)
-        create_user(session, "koordination@atlas.example", "coordinator", "Kim Koordination", PASSWORD)
-        create_user(session, "lotsin@atlas.example", "staff", "Lea Lotsin", PASSWORD)
-        session.commit()
-    return empty_app
+    return seeds
+
+
+@pytest.fixture
+def app(make_app, database_url: str, request, sentinel_seeds: Path, password_hash: str) -> Flask:
+    """An app with taxonomy, regions, demo owners, the sentinel data set and two users."""
+    templates = request.getfixturevalue("sqlite_templates") if database_url.startswith("sqlite") else {}
+    return prepared_app(make_app, database_url, templates, "seeded", sentinel_seeds, password_hash)
 
 
 @pytest.fixture
