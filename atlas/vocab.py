@@ -132,12 +132,12 @@ GEO_SOURCES = {
 }
 
 PHONE_TYPES = {
-    "voice": ("Telefon", "voice"),
-    "fax": ("Fax", "fax"),
-    "cell": ("Mobil", "cell"),
-    "text": ("SMS", "text"),
-    "video": ("Video", "video"),
-    "textphone": ("Schreibtelefon", "textphone"),
+    "voice": ("Telefon", "Phone"),
+    "fax": ("Fax", "Fax"),
+    "cell": ("Mobil", "Mobile"),
+    "text": ("SMS", "Text message"),
+    "video": ("Video", "Video call"),
+    "textphone": ("Schreibtelefon", "Textphone"),
 }
 
 REGION_KINDS = {
