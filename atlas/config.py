@@ -29,6 +29,15 @@ class Defaults:
     NOMINATIM_TIMEOUT = 5.0
     # Minimum seconds between two Nominatim requests (the public server allows 1/s).
     NOMINATIM_MIN_DELAY = 1.0
+    # Maps: start view, and the tile server (None: no tiles, markers and town names still show).
+    # Point MAP_TILE_URL at your own tile server for privacy, e.g. "https://tiles.example.org/{z}/{x}/{y}.png".
+    MAP_CENTER = (51.33, 7.55)
+    MAP_ZOOM = 10
+    MAP_TILE_URL: str | None = None
+    MAP_TILE_ATTRIBUTION = "© OpenStreetMap-Mitwirkende"
+    MAP_TILE_MAX_ZOOM = 18
+    # Coverage view: a Gemeinde without an offer of a category whose nearest one is farther than this is a gap.
+    COVERAGE_GAP_KM = 10
     # Session cookie hardening.
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

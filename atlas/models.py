@@ -472,19 +472,33 @@ class Address(Base):
 
     def street(self, precision: str = "exakt") -> str | None:
         """Return the street line, without the house number for 'strasse', None for 'gemeinde'."""
-        if precision == "gemeinde" or not self.address_1:
-            return None
-        if precision == "strasse":
-            return re.sub(r"\s+\d+\s*[a-zA-Z]?(\s*[-/]\s*\d+\s*[a-zA-Z]?)?$", "", self.address_1).strip() or None
-        return self.address_1
+        return street_line(self.address_1, precision)
 
     def one_line(self, precision: str = "exakt") -> str:
         """Return the address on one line, reduced to what the precision allows."""
-        if precision == "gemeinde":
-            return self.city
-        place = " ".join(p for p in (self.postal_code, self.city) if p)
-        extra = self.address_2 if precision == "exakt" else None
-        return ", ".join(p for p in (self.street(precision), extra, place) if p)
+        return address_line(self.address_1, self.address_2, self.postal_code, self.city, precision)
+
+
+HOUSE_NUMBER = re.compile(r"\s+\d+\s*[a-zA-Z]?(\s*[-/]\s*\d+\s*[a-zA-Z]?)?$")
+
+
+def street_line(address_1: str | None, precision: str = "exakt") -> str | None:
+    """The street as the public may see it: without the house number for 'strasse', nothing for 'gemeinde'."""
+    if precision == "gemeinde" or not address_1:
+        return None
+    if precision == "strasse":
+        return HOUSE_NUMBER.sub("", address_1).strip() or None
+    return address_1
+
+
+def address_line(address_1: str | None, address_2: str | None, postal_code: str | None, city: str | None,
+                 precision: str = "exakt") -> str:
+    """An address on one line, reduced to what the precision allows (only the town for 'gemeinde')."""
+    if precision == "gemeinde":
+        return city or ""
+    place = " ".join(p for p in (postal_code, city) if p)
+    extra = address_2 if precision == "exakt" else None
+    return ", ".join(p for p in (street_line(address_1, precision), extra, place) if p)
 
 
 class ServiceAtLocation(Base):

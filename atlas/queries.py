@@ -61,6 +61,7 @@ class ListFilters:
     text: str = ""
     category: str = ""
     gemeinde: str = ""
+    kreis: str = ""
     jobcenter: str = ""
     include_archived: bool = False
 
@@ -87,6 +88,12 @@ def services_query(internal: bool, filters: ListFilters) -> Select:
         stmt = stmt.where(exists(
             select(ServiceAtLocation.id).join(Location).join(Region, Region.id == Location.gemeinde_id)
             .where(ServiceAtLocation.service_id == Service.id, Region.slug == filters.gemeinde)))
+    if filters.kreis:
+        kreis = aliased(Region)
+        stmt = stmt.where(exists(
+            select(ServiceAtLocation.id).join(Location).join(Region, Region.id == Location.gemeinde_id)
+            .join(kreis, kreis.id == Region.parent_id)
+            .where(ServiceAtLocation.service_id == Service.id, kreis.slug == filters.kreis)))
     if filters.jobcenter:
         stmt = stmt.where(exists(
             select(service_jobcenter.c.service_id).join(Jobcenter)

@@ -80,9 +80,15 @@ def browser_page(base_url: str, viewport: dict | None = None) -> Iterator:
             browser.close()
 
 
-def screenshot(page, name: str) -> Path:
-    """Save a full-page screenshot under test-artifacts/ (used in the README)."""
+DOCS_IMG = Path(__file__).resolve().parent.parent / "docs" / "img"
+
+
+def screenshot(page, name: str, full_page: bool = True) -> Path:
+    """Save a screenshot under test-artifacts/; with ATLAS_UPDATE_SCREENSHOTS=1 also as docs/img/<name>.png."""
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
+    if os.environ.get("ATLAS_UPDATE_SCREENSHOTS") == "1":
+        DOCS_IMG.mkdir(parents=True, exist_ok=True)
+        (DOCS_IMG / f"{name}.png").write_bytes(path.read_bytes())
     return path

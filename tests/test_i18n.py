@@ -32,7 +32,7 @@ def test_compiled_catalogue_matches_source():
         def first(value):
             return value if isinstance(value, str) else tuple(value)[0]
         return {first(m.id): str(tuple(m.string)) if not isinstance(m.string, str) else m.string
-                for m in messages if m.id}
+                for m in messages if m.id and (all(m.string) if not isinstance(m.string, str) else m.string)}
 
     po = flat(read_po(open(CATALOG / "messages.po", "rb")))
     mo = flat(read_mo(open(CATALOG / "messages.mo", "rb")))

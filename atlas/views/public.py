@@ -13,6 +13,7 @@ from ..i18n import current_lang
 from ..models import Service
 from ..params import int_arg, str_arg
 from ..presenters import service_view
+from .maps import offer_map
 from ..queries import ListFilters, page, public_condition, public_gemeinden, services_query, top_categories, with_details
 
 bp = Blueprint("public", __name__)
@@ -56,4 +57,5 @@ def service(service_id: int) -> Any:
                                         .where(Service.id == service_id, public_condition())))
     if found is None:
         abort(404)
-    return render_template("public/service.html", s=service_view(found, internal=False, lang=current_lang()))
+    view = service_view(found, internal=False, lang=current_lang())
+    return render_template("public/service.html", s=view, offer_map=offer_map(view))

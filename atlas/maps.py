@@ -1,0 +1,213 @@
+"""Map building blocks: folium map shells with vendored assets, and marker data that never holds raw HTML."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import folium
+from branca.element import MacroElement
+from jinja2 import Template
+from markupsafe import Markup
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from .models import (Address, Location, Organization, Phone, Region, Service, ServiceAtLocation, TaxonomyTerm,
+                     address_line, service_taxonomy)
+from .queries import ListFilters, services_query
+
+# Marker colours per top-level category; each has at least 3:1 contrast against white and the light map background.
+CATEGORY_COLORS = {
+    "medizin": "#c0392b",
+    "psyche": "#6c3483",
+    "sucht": "#a04000",
+    "reha": "#1f618d",
+    "praevention": "#1e8449",
+    "beratung": "#b9770e",
+    "wohnen": "#7b241c",
+    "teilhabe": "#117a65",
+    "arbeit": "#2e4053",
+    "familie": "#ad1457",
+    "netzwerk": "#5d6d7e",
+}
+FALLBACK_COLOR = "#424949"
+# Simple symbols shown next to category names (decorative: hidden from screen readers).
+CATEGORY_SYMBOLS = {
+    "medizin": "✚", "psyche": "❤", "sucht": "⚑", "reha": "♿", "praevention": "☀", "beratung": "✎",
+    "wohnen": "⌂", "teilhabe": "☺", "arbeit": "⚒", "familie": "☂", "netzwerk": "⚙",
+}
+
+
+def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in kilometres (haversine)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 6371.0088 * 2 * math.asin(math.sqrt(min(1.0, a)))
+
+
+class DataLayer(MacroElement):
+    """Hands the folium map to a function of static/js/atlas-map.js together with the id of a JSON data element."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+            atlasMap.{{ this.function }}({{ this._parent.get_name() }}, "{{ this.data_id }}");
+        {% endmacro %}
+    """)
+
+    def __init__(self, function: str, data_id: str) -> None:
+        super().__init__()
+        self._name = "AtlasDataLayer"
+        self.function = function
+        self.data_id = data_id
+
+
+def base_map(config: dict[str, Any], center: tuple[float, float] | None = None, zoom: int | None = None) -> folium.Map:
+    """A folium map that loads nothing from the internet except the configured tile server."""
+    fmap = folium.Map(location=list(center or config["MAP_CENTER"]), zoom_start=zoom or config["MAP_ZOOM"],
+                      tiles=None, control_scale=True)
+    # Assigned on the instance: folium's class-level lists point at CDNs and must stay untouched.
+    fmap.default_js = []
+    fmap.default_css = []
+    fmap.options["max_zoom"] = config["MAP_TILE_MAX_ZOOM"]
+    if config.get("MAP_TILE_URL"):
+        folium.TileLayer(tiles=config["MAP_TILE_URL"], attr=config["MAP_TILE_ATTRIBUTION"],
+                         max_zoom=config["MAP_TILE_MAX_ZOOM"], name="Karte").add_to(fmap)
+    return fmap
+
+
+@dataclass
+class MapParts:
+    """What a page embeds: the map container and its script."""
+
+    html: Markup
+    script: Markup
+
+
+def render(fmap: folium.Map) -> MapParts:
+    """Render only the map's element and script; folium's own page head is not used."""
+    root = fmap.get_root()
+    root.render()
+    return MapParts(Markup(root.html.render()), Markup(root.script.render()))
+
+
+def map_with_layers(config: dict[str, Any], layers: list[tuple[str, str]], center: tuple[float, float] | None = None,
+                    zoom: int | None = None) -> MapParts:
+    """A rendered map whose data layers (JS function, data element id) are filled by atlas-map.js."""
+    fmap = base_map(config, center, zoom)
+    for function, data_id in layers:
+        DataLayer(function, data_id).add_to(fmap)
+    if not config.get("MAP_TILE_URL"):
+        DataLayer("placeLabels", "atlas-place-labels").add_to(fmap)
+    return render(fmap)
+
+
+def category_legend(categories: list[Any], lang: str) -> list[dict[str, str]]:
+    """Legend entries for top-level categories: slug, label, colour, symbol."""
+    return [{"slug": c.slug, "label": c.label(lang), "color": CATEGORY_COLORS.get(c.slug, FALLBACK_COLOR),
+             "symbol": CATEGORY_SYMBOLS.get(c.slug, "●")} for c in categories]
+
+
+# A marker is a plain tuple (no object per marker):
+# (id, name, organisation, top category slug, lat, lon, address, protected, phone, distance km or None)
+Marker = tuple
+
+
+def marker_rows(session: Session, ids: Select, internal: bool) -> list[Any]:
+    """One row per offer and physical location, straight from SQL (no ORM objects per marker)."""
+    gem = aliased(Region)
+    stmt = (
+        select(Service.id, Service.name, Organization.id, Organization.name, Location.latitude, Location.longitude,
+               gem.latitude, gem.longitude, Address.address_1, Address.address_2, Address.postal_code, Address.city,
+               Location.address_precision)
+        .join(Organization, Organization.id == Service.organization_id)
+        .join(ServiceAtLocation, ServiceAtLocation.service_id == Service.id)
+        .join(Location, Location.id == ServiceAtLocation.location_id)
+        .outerjoin(Address, Address.location_id == Location.id)
+        .outerjoin(gem, gem.id == Location.gemeinde_id)
+        .where(Service.id.in_(ids), Location.location_type == "physical", Location.latitude.is_not(None),
+               Location.archived_at.is_(None))
+        .order_by(Service.id, Location.id)
+    )
+    if not internal:
+        stmt = stmt.where(Location.visibility == "public")
+    # Plain column rows: executed on the connection to skip the ORM's per-row loading machinery.
+    return list(session.connection().execute(stmt))
+
+
+def _top_category(session: Session, service_ids: Select) -> dict[int, str]:
+    parent = aliased(TaxonomyTerm)
+    stmt = (select(service_taxonomy.c.service_id, func.coalesce(parent.slug, TaxonomyTerm.slug))
+            .join(TaxonomyTerm, TaxonomyTerm.id == service_taxonomy.c.taxonomy_term_id)
+            .outerjoin(parent, parent.id == TaxonomyTerm.parent_id)
+            .where(service_taxonomy.c.service_id.in_(service_ids))
+            .order_by(service_taxonomy.c.service_id.desc(), TaxonomyTerm.sort_order.desc(), TaxonomyTerm.id.desc()))
+    return dict(session.connection().execute(stmt).all())  # the last row per offer wins: its first category
+
+
+def _first_phone(session: Session, service_ids: Select, internal: bool) -> dict[tuple, str]:
+    org_ids = select(Service.organization_id).where(Service.id.in_(service_ids))
+    stmt = (select(Phone.service_id, Phone.organization_id, Phone.number)
+            .where(or_(Phone.service_id.in_(service_ids), Phone.organization_id.in_(org_ids)))
+            .order_by(Phone.id.desc()))
+    if not internal:
+        stmt = stmt.where(Phone.visibility == "public")
+    return {("s", sid) if sid else ("o", oid): number for sid, oid, number in session.connection().execute(stmt)}
+
+
+def markers(session: Session, filters: ListFilters, internal: bool,
+            near: tuple[float, float] | None = None, radius_km: float | None = None) -> list[Marker]:
+    """The markers the caller may see, within the radius when a point is given, nearest (or by name) first."""
+    ids = services_query(internal, filters).with_only_columns(Service.id).order_by(None)
+    rows = marker_rows(session, ids, internal)
+    tops = _top_category(session, ids)
+    phones = _first_phone(session, ids, internal)
+    result = []
+    for sid, name, oid, org, lat, lon, gem_lat, gem_lon, a1, a2, plz, city, precision in rows:
+        shown = "exakt" if internal else precision
+        if shown == "gemeinde" and gem_lat is not None:
+            # Never publish the pin of a protected site: show the Gemeinde centre instead.
+            lat, lon = gem_lat, gem_lon
+        dist = round(distance_km(near[0], near[1], lat, lon), 1) if near else None
+        if radius_km is not None and dist is not None and dist > radius_km:
+            continue
+        result.append((sid, name, org, tops.get(sid, ""), round(lat, 5), round(lon, 5),
+                       address_line(a1, a2, plz, city, shown), precision != "exakt",
+                       phones.get(("s", sid)) or phones.get(("o", oid)) or "", dist))
+    result.sort(key=lambda m: (m[9] or 0, m[1].casefold(), m[0]))
+    return result
+
+
+def marker_data(items: list[Marker], detail_url: str, categories: dict[str, str],
+                near: tuple[float, float] | None = None, radius_km: float | None = None) -> dict[str, Any]:
+    """The data the map script reads: plain strings in compact arrays, small enough for thousands of markers.
+
+    points: [lat, lon, category slug, item index]; items: [id, name, organisation, address, protected, phone, km].
+    """
+    return {
+        "points": [[m[4], m[5], m[3], i] for i, m in enumerate(items)],
+        "items": [[m[0], m[1], m[2], m[6], m[7], m[8], m[9]] for m in items],
+        "url": detail_url, "categories": categories, "colors": CATEGORY_COLORS, "fallback": FALLBACK_COLOR,
+        "near": list(near) if near else None, "radius_km": radius_km,
+    }
+
+
+def script_json(data: Any) -> Markup:
+    """JSON for a <script type="application/json"> element: compact, and '<', '>', '&' escaped so nothing ends it."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
+def fit_bounds(points: list[list[Any]], center: tuple[float, float], core_km: float = 60) -> list[list[float]] | None:
+    """Bounds of the points near the region's centre, so one far-away clinic does not shrink the region to a dot."""
+    core = [p for p in points if distance_km(center[0], center[1], p[0], p[1]) <= core_km] or points
+    if not core:
+        return None
+    return [[min(p[0] for p in core), min(p[1] for p in core)], [max(p[0] for p in core), max(p[1] for p in core)]]
+
+
+def place_labels(regions: list[Any]) -> list[list[Any]]:
+    """Gemeinde names at their centres, so a map without tiles still shows where things are."""
+    return [[r.latitude, r.longitude, r.name] for r in regions if r.latitude is not None]

@@ -1,0 +1,200 @@
+"""Map pages: the public map with its list, the embeddable map, the staff map and the coverage view."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from flask import Blueprint, current_app, g, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import exists, select
+
+from .. import maps
+from ..auth import role_required
+from ..db import get_session
+from ..geocoding import find_gemeinde, gazetteer
+from ..i18n import current_lang
+from ..models import Location, Region, Service, ServiceAtLocation, TaxonomyTerm
+from ..params import int_arg, str_arg
+from ..presenters import service_view
+from ..queries import ListFilters, public_gemeinden, services_query, top_categories, with_details
+
+bp = Blueprint("maps", __name__)
+RADII = (5, 10, 25, 50)
+
+
+def labels() -> dict[str, str]:
+    """Texts the map script shows inside popups."""
+    return {"protected": _("Genaue Adresse geschützt – bitte vorher melden."), "distance": _("%s km entfernt")}
+
+
+def resolve_near(text: str) -> tuple[tuple[float, float] | None, str | None, str | None]:
+    """Turn a PLZ or town into coordinates: (point, label, error message)."""
+    if not text:
+        return None, None, None
+    region = find_gemeinde(get_session(), text)
+    if region is not None and region.latitude is not None:
+        return (region.latitude, region.longitude), region.name, None
+    hit = gazetteer().lookup(text)
+    if hit is None:
+        return None, None, _("„%(text)s“ kennen wir nicht. Bitte geben Sie eine Postleitzahl oder einen Ort in Deutschland ein.",
+                             text=text)
+    return (hit.latitude, hit.longitude), hit.label, None
+
+
+def radius_arg() -> int:
+    """The selected radius in km, one of RADII (10 by default)."""
+    raw = request.args.get("umkreis", "")
+    return int(raw) if raw.isdigit() and int(raw) in RADII else 10
+
+
+def region_filter(slug: str) -> ListFilters:
+    """Filters for a region slug that is either a Kreis or a Gemeinde."""
+    region = get_session().scalar(select(Region).where(Region.slug == slug)) if slug else None
+    if region is None:
+        return ListFilters()
+    return ListFilters(kreis=slug) if region.kind == "kreis" else ListFilters(gemeinde=slug)
+
+
+LIST_ON_MAP_PAGE = 50
+
+
+def without_place(filters: ListFilters, internal: bool) -> list[dict[str, Any]]:
+    """Offers without a physical location (phone, online): they can only appear in the list."""
+    physical = exists(select(ServiceAtLocation.id).join(Location).where(
+        ServiceAtLocation.service_id == Service.id, Location.location_type == "physical"))
+    stmt = with_details(services_query(internal, filters).where(~physical)).limit(LIST_ON_MAP_PAGE)
+    lang = current_lang()
+    return [service_view(s, internal, lang) for s in get_session().scalars(stmt)]
+
+
+def map_page_data(filters: ListFilters, internal: bool, detail_endpoint: str) -> dict[str, Any]:
+    """Everything a map page with its equivalent list needs."""
+    session = get_session()
+    near, near_label, error = resolve_near(str_arg("nahe", 100))
+    radius = radius_arg() if near else None
+    tops = top_categories(session, internal)
+    categories = {t.slug: t.label(current_lang()) for t in tops}
+    items = maps.markers(session, filters, internal, near, radius)
+    detail_url = url_for(detail_endpoint, service_id=0).removesuffix("0") + "{id}"
+    data = maps.marker_data(items, detail_url, categories, near, radius) | {"labels": labels()}
+    data["fit"] = maps.fit_bounds(data["points"], near or current_app.config["MAP_CENTER"])
+    data = maps.script_json(data)
+    return {
+        "map": maps.map_with_layers(current_app.config, [("markers", "atlas-markers")]), "data": data,
+        "items": items, "category_labels": categories, "detail_endpoint": detail_endpoint,
+        "without_place": without_place(filters, internal),
+        "near_label": near_label, "near_error": error, "radius": radius, "radii": RADII,
+        "legend": maps.category_legend(tops, current_lang()),
+        "place_labels": maps.place_labels(public_gemeinden(session)),
+    }
+
+
+@bp.route("/karte")
+def public_map() -> Any:
+    """The public map for participants: plain-language categories, "in meiner Nähe", and the same results as a list."""
+    category = str_arg("kategorie", 120)
+    context = map_page_data(ListFilters(category=category), internal=False, detail_endpoint="public.service")
+    view = "liste" if request.args.get("ansicht") == "liste" else "karte"
+    number = int_arg("seite", 1, 1)
+    size = LIST_ON_MAP_PAGE
+    context["total_pages"] = max(1, math.ceil(len(context["items"]) / size))
+    context["page_number"] = number
+    context["shown"] = context["items"][(number - 1) * size:number * size] if view == "liste" else context["items"][:size]
+    args = {k: v for k, v in request.args.items() if k != "ansicht"}
+    links = {"embed_url": url_for("maps.embed", kategorie=category or None, _external=True),
+             "list_url": url_for("maps.public_map", **args, ansicht="liste"),
+             "map_url": url_for("maps.public_map", **args)}
+    return render_template("map/public.html", category=category, view=view, **links, **context), \
+        400 if context["near_error"] else 200
+
+
+@bp.route("/karte/embed")
+def embed() -> Any:
+    """A bare map for partners' websites (iframe), with category and region preset."""
+    filters = region_filter(str_arg("region", 120))
+    filters.category = str_arg("kategorie", 120)
+    g.allow_framing = True
+    context = map_page_data(filters, internal=False, detail_endpoint="public.service")
+    return render_template("map/embed.html", **context)
+
+
+@bp.route("/intern/karte")
+@role_required()
+def staff_map() -> Any:
+    """Staff map of all offers, internal ones included, with the staff list's filters."""
+    filters = ListFilters(text=str_arg("q"), category=str_arg("kategorie", 120), gemeinde=str_arg("gemeinde", 120),
+                          jobcenter=str_arg("jobcenter", 120))
+    context = map_page_data(filters, internal=True, detail_endpoint="staff.service")
+    session = get_session()
+    return render_template("map/staff.html", filters=filters, categories=top_categories(session, internal=True),
+                           gemeinden=public_gemeinden(session), **context)
+
+
+def offer_map(view: dict[str, Any]) -> dict[str, Any] | None:
+    """Map parts and data for one offer's locations (coordinates as the presenter reduced them)."""
+    points = [{"lat": sal["location"]["latitude"], "lon": sal["location"]["longitude"],
+               "label": " – ".join(p for p in (sal["location"]["name"], sal["location"]["address_line"]) if p),
+               "protected": sal["location"]["address_protected"] and "exact_latitude" not in sal["location"]}
+              for sal in view["service_at_locations"]
+              if sal["location"]["latitude"] is not None and sal["location"]["location_type"] == "physical"]
+    if not points:
+        return None
+    top = view["taxonomy_terms"][0] if view["taxonomy_terms"] else None
+    slug = (top["parent_id"] or top["code"]) if top else ""
+    parts = maps.map_with_layers(current_app.config, [("offerLocations", "atlas-offer-locations")],
+                                 center=(points[0]["lat"], points[0]["lon"]), zoom=13)
+    return {"map": parts, "data": {"points": points, "color": maps.CATEGORY_COLORS.get(slug, maps.FALLBACK_COLOR)},
+            "place_labels": []}
+
+
+def coverage_table(session, gap_km: float) -> tuple[list[TaxonomyTerm], list[dict[str, Any]]]:
+    """Per Gemeinde and top-level category: active offers located there and the distance to the nearest one."""
+    tops = top_categories(session, internal=True)
+    sites: dict[str, list[tuple[float, float, int | None]]] = {t.slug: [] for t in tops}
+    stmt = with_details(services_query(True, ListFilters())).where(Service.status == "aktiv")
+    for svc in session.scalars(stmt):
+        for slug in {c.top.slug for c in svc.categories} & sites.keys():
+            for loc in svc.locations:
+                if loc.latitude is not None and loc.location_type == "physical" and loc.archived_at is None:
+                    sites[slug].append((loc.latitude, loc.longitude, loc.gemeinde_id))
+    rows = []
+    for gem in session.scalars(select(Region).where(Region.kind == "gemeinde", Region.latitude.is_not(None))
+                               .order_by(Region.name)):
+        cells = {}
+        for slug, points in sites.items():
+            count = sum(1 for p in points if p[2] == gem.id)
+            nearest = min((maps.distance_km(gem.latitude, gem.longitude, p[0], p[1]) for p in points), default=None)
+            cells[slug] = {"count": count, "nearest": None if nearest is None else round(nearest, 1),
+                           "gap": count == 0 and (nearest is None or nearest > gap_km)}
+        kreis = gem.ancestor("kreis")
+        rows.append({"region": gem, "kreis": kreis.name if kreis else "", "cells": cells})
+    return tops, rows
+
+
+@bp.route("/verwaltung/abdeckung")
+@role_required("coordinator")
+def coverage() -> Any:
+    """Coverage for coordinators: offers per Gemeinde and category, nearest distance, gaps highlighted."""
+    session = get_session()
+    gap_km = float(current_app.config["COVERAGE_GAP_KM"])
+    tops, rows = coverage_table(session, gap_km)
+    selected = str_arg("kategorie", 120) or (tops[0].slug if tops else "")
+    lang = current_lang()
+    cells = []
+    for row in rows:
+        cell = row["cells"].get(selected)
+        if cell is None:
+            continue
+        cells.append({"lat": row["region"].latitude, "lon": row["region"].longitude, "name": row["region"].name,
+                      "count": cell["count"], "gap": cell["gap"],
+                      "count_label": _("%(n)s aktive Angebote vor Ort", n=cell["count"]),
+                      "nearest_label": (_("nächstes Angebot: %(km)s km", km=cell["nearest"])
+                                        if cell["nearest"] is not None else _("kein Angebot in dieser Kategorie"))})
+    parts = maps.map_with_layers(current_app.config, [("coverage", "atlas-coverage")])
+    zero_results = "search.zero_results" in current_app.view_functions
+    return render_template("map/coverage.html", tops=tops, rows=rows, selected=selected, gap_km=gap_km, lang=lang,
+                           map=parts, data={"cells": cells}, zero_results=zero_results,
+                           gaps=sum(1 for r in rows for c in r["cells"].values() if c["gap"]),
+                           place_labels=[])
+

@@ -1,0 +1,176 @@
+/* atlas maps: markers, popups and legends built with DOM methods and textContent only.
+   Data comes from <script type="application/json"> elements rendered by the server; no user string is ever
+   parsed as HTML or JavaScript. */
+(function () {
+  "use strict";
+
+  var COLOR = /^#[0-9a-fA-F]{6}$/;
+
+  function readData(id) {
+    var el = document.getElementById(id);
+    return el ? JSON.parse(el.textContent) : null;
+  }
+
+  function el(tag, value, className) {
+    var node = document.createElement(tag);
+    if (value !== undefined && value !== null) node.textContent = value;
+    if (className) node.className = className;
+    return node;
+  }
+
+  function link(href, label) {
+    var a = el("a", label);
+    a.setAttribute("href", href);
+    return a;
+  }
+
+  function safeColor(color, fallback) {
+    return COLOR.test(color || "") ? color : fallback;
+  }
+
+  function dotIcon(color, size) {
+    size = size || 22;
+    return L.divIcon({
+      className: "atlas-marker",
+      html: '<span style="background:' + color + '"></span>',
+      iconSize: [size, size], iconAnchor: [size / 2, size / 2], popupAnchor: [0, -size / 2]
+    });
+  }
+
+  function formatKm(value) {
+    return value.toLocaleString(document.documentElement.lang || "de", {maximumFractionDigits: 1});
+  }
+
+  /* item: [id, name, organisation, address, protected, phone, distance km or null] */
+  function popupFor(item, category, data, labels) {
+    var box = el("div", null, "atlas-popup");
+    var title = el("strong");
+    title.appendChild(link(data.url.replace("{id}", String(item[0])), item[1]));
+    box.appendChild(title);
+    if (item[2]) box.appendChild(el("div", item[2]));
+    if (category) box.appendChild(el("div", category, "atlas-popup-category"));
+    if (item[3]) box.appendChild(el("div", item[3]));
+    if (item[4]) box.appendChild(el("div", labels.protected, "atlas-popup-note"));
+    if (item[5]) {
+      var line = el("div");
+      line.appendChild(link("tel:" + item[5].replace(/[^+0-9]/g, ""), item[5]));
+      box.appendChild(line);
+    }
+    if (item[6] !== null && item[6] !== undefined) {
+      box.appendChild(el("div", labels.distance.replace("%s", formatKm(item[6]))));
+    }
+    return box;
+  }
+
+  var instances = [];
+
+  function markReady(map, count) {
+    instances.push(map);
+    var container = map.getContainer();
+    container.setAttribute("data-markers", String(count));
+    container.setAttribute("data-ready", "1");
+  }
+
+  function showNear(map, data) {
+    if (!data.near) return;
+    if (data.radius_km) {
+      L.circle(data.near, {radius: data.radius_km * 1000, color: "#073763", weight: 2, fill: false, interactive: false}).addTo(map);
+    }
+    L.circleMarker(data.near, {radius: 7, color: "#073763", fillColor: "#ffbf47", fillOpacity: 1, weight: 3,
+                               interactive: false}).addTo(map);
+  }
+
+  /* Offers as clustered markers coloured by top-level category. */
+  function markers(map, dataId) {
+    var data = readData(dataId);
+    if (!data) return;
+    var labels = data.labels || {protected: "", distance: "%s km"};
+    var layers = [];
+    function finish() {
+      showNear(map, data);
+      if (data.fit) {
+        map.fitBounds(data.fit, {maxZoom: 14, padding: [24, 24], animate: false});
+      } else if (data.near) {
+        map.setView(data.near, 11, {animate: false});
+      }
+      markReady(map, layers.length);
+    }
+    var cluster = L.markerClusterGroup({
+      chunkedLoading: true, showCoverageOnHover: false, maxClusterRadius: 45, disableClusteringAtZoom: 15,
+      chunkProgress: function (processed, total) { if (processed === total) finish(); }
+    });
+    for (var i = 0; i < data.points.length; i++) {
+      var p = data.points[i];
+      var item = data.items[p[3]];
+      var color = safeColor(data.colors[p[2]], data.fallback);
+      var marker = L.marker([p[0], p[1]], {icon: dotIcon(color), title: item[1], alt: item[1], keyboard: true});
+      marker.bindPopup(popupFor.bind(null, item, data.categories[p[2]], data, labels), {maxWidth: 280});
+      layers.push(marker);
+    }
+    map.addLayer(cluster);
+    if (layers.length) {
+      cluster.addLayers(layers);
+    } else {
+      finish();
+    }
+  }
+
+  /* The locations of one offer; protected sites appear as an area around the Gemeinde, never as a pin. */
+  function offerLocations(map, dataId) {
+    var data = readData(dataId);
+    if (!data) return;
+    var group = L.featureGroup();
+    data.points.forEach(function (p) {
+      if (p.protected) {
+        L.circle([p.lat, p.lon], {radius: 1500, color: "#5c2d91", weight: 2, fillOpacity: 0.1})
+          .bindPopup(el("div", p.label)).addTo(group);
+      } else {
+        L.marker([p.lat, p.lon], {icon: dotIcon(safeColor(data.color, "#073763"), 24), title: p.label, alt: p.label})
+          .bindPopup(el("div", p.label)).addTo(group);
+      }
+    });
+    group.addTo(map);
+    if (data.points.length) map.fitBounds(group.getBounds(), {maxZoom: 14, padding: [30, 30]});
+    markReady(map, data.points.length);
+  }
+
+  /* Coverage: one graduated circle per Gemeinde; size = number of offers, colour = distance to the nearest. */
+  function coverage(map, dataId) {
+    var data = readData(dataId);
+    if (!data) return;
+    var group = L.featureGroup();
+    data.cells.forEach(function (c) {
+      var color = c.count > 0 ? "#1e8449" : (c.gap ? "#b00020" : "#b9770e");
+      var box = el("div", null, "atlas-popup");
+      box.appendChild(el("strong", c.name));
+      box.appendChild(el("div", c.count_label));
+      box.appendChild(el("div", c.nearest_label));
+      L.circleMarker([c.lat, c.lon], {radius: 7 + 3 * Math.sqrt(c.count), color: color, fillColor: color,
+                                      fillOpacity: c.gap ? 0.25 : 0.6, weight: c.gap ? 3 : 1,
+                                      dashArray: c.gap ? "4 3" : null})
+        .bindPopup(box).bindTooltip(el("span", c.name)).addTo(group);
+    });
+    group.addTo(map);
+    if (data.cells.length) map.fitBounds(group.getBounds(), {padding: [20, 20]});
+    markReady(map, data.cells.length);
+  }
+
+  /* Town names for orientation when no tile server is configured. */
+  function placeLabels(map, dataId) {
+    var data = readData(dataId);
+    if (!data) return;
+    var group = L.layerGroup();
+    data.forEach(function (p) {
+      L.marker([p[0], p[1]], {icon: L.divIcon({className: "atlas-place-label", html: el("span", p[2]), iconSize: null}),
+                              interactive: false, keyboard: false}).addTo(group);
+    });
+    function toggle() {
+      if (map.getZoom() >= 10) { group.addTo(map); } else { group.remove(); }
+    }
+    map.on("zoomend", toggle);
+    toggle();
+  }
+
+  window.atlasMap = {markers: markers, offerLocations: offerLocations, coverage: coverage, placeLabels: placeLabels,
+                     instances: instances};
+}());

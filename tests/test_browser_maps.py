@@ -1,0 +1,132 @@
+"""Maps in Debian's Chromium with every non-loopback request blocked: clusters, popups, filters, hostile names."""
+
+import pytest
+import sqlalchemy as sa
+from browser import browser_page, live_server, screenshot
+from playwright.sync_api import expect
+
+from atlas.db import get_session
+from atlas.seed import seed
+from atlas.models import Address, Location, Organization, Region, Service, ServiceAtLocation, TaxonomyTerm
+
+pytestmark = pytest.mark.browser
+HOSTILE = ['<img src=x onerror="window.__pwned=1">', "</script><script>window.__pwned=2</script>",
+           "${window.__pwned=3}", "`+(window.__pwned=4)+`", "Quote \" and ' \\ backslash \\x41"]
+
+
+def add_offers(app, count: int, gemeinde: str, category: str, names: list[str] | None = None) -> None:
+    """Add public offers around a Gemeinde's centre (one organisation, one location each)."""
+    with app.app_context():
+        session = get_session()
+        region = session.scalar(sa.select(Region).where(Region.slug == gemeinde))
+        term = session.scalar(sa.select(TaxonomyTerm).where(TaxonomyTerm.slug == category))
+        for i in range(count):
+            name = names[i] if names and i < len(names) else f"Angebot {gemeinde} {i + 1}"
+            org = Organization(name=f"Träger {name}")
+            loc = Location(organization=org, latitude=region.latitude + (i % 7 + 1) * 0.002,
+                           longitude=region.longitude + (i // 7) * 0.002, geo_precision="exakt", geo_source="manuell",
+                           gemeinde=region, address=Address(address_1=f"Teststraße {i + 1}", city=region.name,
+                                                            postal_code=region.postal_codes[0]))
+            session.add(Service(organization=org, name=name, categories=[term],
+                                service_at_locations=[ServiceAtLocation(location=loc)]))
+        session.commit()
+
+
+def test_public_map_clusters_popups_filters_and_list(app):
+    add_offers(app, 25, "iserlohn", "sport")
+    add_offers(app, 5, "witten", "selbsthilfe", names=HOSTILE)
+    with live_server(app) as url, browser_page(url) as page:
+        dialogs = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto("/karte")
+        frame = page.locator(".folium-map")
+        expect(frame).to_have_attribute("data-ready", "1")
+        assert frame.get_attribute("data-markers") == "32"
+        expect(page.locator(".marker-cluster").first).to_be_visible()
+        listed = page.locator("#liste .map-list > li").count()
+        assert listed == 32
+        screenshot(page, "public-map-test")
+
+        # zoom into Witten, where the hostile names are: each marker's popup shows its name as plain text
+        page.goto("/karte?nahe=58452&umkreis=5")
+        expect(page.locator(".folium-map")).to_have_attribute("data-ready", "1")
+        for name in HOSTILE:
+            expect(page.locator("#liste").get_by_text(name, exact=True)).to_be_visible()
+        page.evaluate("atlasMap.instances[0].setView([51.4425, 7.333], 15, {animate: false})")
+        markers = page.locator(".atlas-marker")
+        expect(markers).to_have_count(7)  # five hostile names, the counselling office and the shelter
+        seen = set()
+        for i in range(markers.count()):
+            markers.nth(i).click()
+            popup = page.locator(".leaflet-popup-content").last
+            expect(popup).to_be_visible()
+            seen.add(popup.locator("strong a").inner_text())
+            page.locator(".leaflet-popup-close-button").last.click()
+            expect(page.locator(".leaflet-popup")).to_have_count(0)
+        assert set(HOSTILE) <= seen
+        assert page.evaluate("window.__pwned") is None
+        assert dialogs == []
+
+        # the category filter and "in meiner Nähe" change the markers
+        page.goto("/karte")
+        page.get_by_label("Prävention und Bewegung").check()
+        page.get_by_role("button", name="Anzeigen").click()
+        expect(page.locator(".folium-map")).to_have_attribute("data-markers", "25")
+        page.get_by_label("In meiner Nähe: Postleitzahl oder Ort").fill("Witten")
+        page.get_by_role("button", name="Anzeigen").click()
+        expect(page.locator(".folium-map")).to_have_attribute("data-markers", "0")
+        expect(page.get_by_role("status")).to_contain_text("0 Orte im Umkreis von 10 km um Witten")
+        assert page.console_errors == []
+        assert page.blocked_requests == []
+        assert page.context.cookies() == []
+
+
+def test_map_page_is_usable_on_a_small_phone(app):
+    with live_server(app) as url, browser_page(url, viewport={"width": 360, "height": 640}) as page:
+        page.goto("/karte")
+        expect(page.locator(".folium-map")).to_have_attribute("data-ready", "1")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        page.keyboard.press("Tab")
+        expect(page.get_by_role("link", name="Zum Inhalt springen")).to_be_focused()
+
+
+def test_embed_and_offer_map_render_offline(app):
+    with live_server(app) as url, browser_page(url) as page:
+        page.goto("/karte/embed?region=ennepe-ruhr-kreis")
+        expect(page.locator(".folium-map")).to_have_attribute("data-markers", "2")
+        page.goto("/angebote")
+        page.get_by_role("link", name="Schuldnerberatung Lichtblick").click()
+        expect(page.locator(".folium-map")).to_have_attribute("data-markers", "1")
+        assert page.console_errors == [] and page.blocked_requests == []
+
+
+def test_staff_map_follows_filters(app):
+    add_offers(app, 3, "hemer", "suchtberatung")
+    with live_server(app) as url, browser_page(url) as page:
+        page.goto("/login")
+        page.get_by_label("E-Mail-Adresse").fill("lotsin@atlas.example")
+        page.get_by_label("Passwort").fill("correct horse battery")
+        page.get_by_role("button", name="Anmelden").click()
+        page.goto("/intern/karte")
+        expect(page.locator(".folium-map")).to_have_attribute("data-ready", "1")
+        total = int(page.locator(".folium-map").get_attribute("data-markers"))
+        page.get_by_label("Bereich").select_option("suchtberatung")
+        page.get_by_role("button", name="Anzeigen").click()
+        expect(page.locator(".folium-map")).to_have_attribute("data-markers", "3")
+        assert total > 3 and page.console_errors == []
+
+
+def test_public_map_with_the_demo_data(empty_app):
+    """The README's screenshot: the full demo data around Iserlohn."""
+    with empty_app.app_context():
+        seed(get_session())
+        get_session().commit()
+    with live_server(empty_app) as url, browser_page(url) as page:
+        page.goto("/karte?nahe=58636&umkreis=25")
+        frame = page.locator(".folium-map")
+        expect(frame).to_have_attribute("data-ready", "1")
+        assert int(frame.get_attribute("data-markers")) > 50
+        expect(page.locator(".marker-cluster").first).to_be_visible()
+        page.locator(".map-frame").scroll_into_view_if_needed()
+        screenshot(page, "public-map", full_page=False)
+        assert page.console_errors == [] and page.blocked_requests == []
