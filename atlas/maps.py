@@ -157,10 +157,14 @@ def _first_phone(session: Session, service_ids: Select, internal: bool) -> dict[
     return {("s", sid) if sid else ("o", oid): number for sid, oid, number in session.connection().execute(stmt)}
 
 
-def markers(session: Session, filters: ListFilters, internal: bool,
+def offer_ids(filters: ListFilters, internal: bool) -> Select:
+    """The ids of the offers the caller may see that match the list filters."""
+    return services_query(internal, filters).with_only_columns(Service.id).order_by(None)
+
+
+def markers(session: Session, ids: Select, internal: bool,
             near: tuple[float, float] | None = None, radius_km: float | None = None) -> list[Marker]:
-    """The markers the caller may see, within the radius when a point is given, nearest (or by name) first."""
-    ids = services_query(internal, filters).with_only_columns(Service.id).order_by(None)
+    """Markers for the offers in `ids` (already limited to what the caller may see), nearest or by name first."""
     rows = marker_rows(session, ids, internal)
     tops = _top_category(session, ids)
     phones = _first_phone(session, ids, internal)

@@ -75,7 +75,7 @@ def map_page_data(filters: ListFilters, internal: bool, detail_endpoint: str) ->
     radius = radius_arg() if near else None
     tops = top_categories(session, internal)
     categories = {t.slug: t.label(current_lang()) for t in tops}
-    items = maps.markers(session, filters, internal, near, radius)
+    items = maps.markers(session, maps.offer_ids(filters, internal), internal, near, radius)
     detail_url = url_for(detail_endpoint, service_id=0).removesuffix("0") + "{id}"
     data = maps.marker_data(items, detail_url, categories, near, radius) | {"labels": labels()}
     data["fit"] = maps.fit_bounds(data["points"], near or current_app.config["MAP_CENTER"])
