@@ -43,12 +43,26 @@ def reset_postgres(url: str) -> None:
     engine.dispose()
 
 
+def _admin_engine(url: str) -> sa.Engine:
+    """An autocommit connection to the server's maintenance database (to create and drop databases)."""
+    parsed = sa.engine.make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    return sa.create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+
+
+def recreate_postgres(url: str, template: str | None = None) -> None:
+    """Drop the test database and create it anew, empty or as a copy of a template database (fast)."""
+    name = sa.engine.make_url(url).database
+    with _admin_engine(url).connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
+
+
 @pytest.fixture
 def database_url(tmp_path: Path) -> str:
     """A fresh, empty database for this test."""
     url = server_database_url()
     if url:
-        reset_postgres(url)
+        recreate_postgres(url)
         return url
     return f"sqlite:///{tmp_path / 'atlas.sqlite'}"
 
@@ -100,20 +114,44 @@ def sqlite_templates(tmp_path_factory, sentinel_seeds: Path, password_hash: str)
     return templates
 
 
-def prepared_app(make_app, database_url: str, templates: dict[str, Path], kind: str, seeds: Path | None,
-                 password_hash: str) -> Flask:
-    """An app on this test's database: a copied template on SQLite, built from scratch on PostgreSQL."""
+@pytest.fixture(scope="session")
+def postgres_templates(sentinel_seeds: Path, password_hash: str, tmp_path_factory) -> dict[str, str]:
+    """Template databases on the PostgreSQL server (migrated; migrated and seeded), built once per run."""
+    url = server_database_url()
+    base = sa.engine.make_url(url)
+    folder = tmp_path_factory.mktemp("pg-templates")
+    templates = {}
+    for kind, seeds in (("empty", None), ("seeded", sentinel_seeds)):
+        name = f"{base.database}_tpl_{kind}"
+        with _admin_engine(url).connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        app = create_app({"TESTING": True, "SECRET_KEY": "t", "INSTANCE_PATH": str(folder),
+                          "DATABASE_URL": base.set(database=name).render_as_string(hide_password=False)})
+        build_app_database(lambda app=app: app, seeds, password_hash)
+        app.extensions["atlas.engine"].dispose()
+        templates[kind] = name
+    return templates
+
+
+def prepared_app(make_app, database_url: str, templates: dict, kind: str) -> Flask:
+    """An app on this test's database, copied from a template built once per run (SQLite file or PostgreSQL database)."""
     if database_url.startswith("sqlite"):
         shutil.copyfile(templates[kind], database_url.removeprefix("sqlite:///"))
-        return make_app()
-    return build_app_database(make_app, seeds, password_hash)
+    else:
+        recreate_postgres(database_url, templates[kind])
+    return make_app()
+
+
+def templates_for(database_url: str, request) -> dict:
+    """The template databases of this run for the database kind in use."""
+    return request.getfixturevalue("sqlite_templates" if database_url.startswith("sqlite") else "postgres_templates")
 
 
 @pytest.fixture
-def empty_app(make_app, database_url: str, request, password_hash: str) -> Flask:
+def empty_app(make_app, database_url: str, request) -> Flask:
     """An app whose database has the schema but no rows."""
-    templates = request.getfixturevalue("sqlite_templates") if database_url.startswith("sqlite") else {}
-    return prepared_app(make_app, database_url, templates, "empty", None, password_hash)
+    return prepared_app(make_app, database_url, templates_for(database_url, request), "empty")
 
 
 @pytest.fixture(scope="session")
@@ -127,10 +165,9 @@ def sentinel_seeds(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def app(make_app, database_url: str, request, sentinel_seeds: Path, password_hash: str) -> Flask:
+def app(make_app, database_url: str, request) -> Flask:
     """An app with taxonomy, regions, demo owners, the sentinel data set and two users."""
-    templates = request.getfixturevalue("sqlite_templates") if database_url.startswith("sqlite") else {}
-    return prepared_app(make_app, database_url, templates, "seeded", sentinel_seeds, password_hash)
+    return prepared_app(make_app, database_url, templates_for(database_url, request), "seeded")
 
 
 @pytest.fixture
