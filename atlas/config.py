@@ -38,6 +38,15 @@ class Defaults:
     MAP_TILE_MAX_ZOOM = 18
     # Coverage view: a Gemeinde without an offer of a category whose nearest one is farther than this is a gap.
     COVERAGE_GAP_KM = 10
+    # Imports: largest file (bytes) and most rows accepted, by the CLI and the upload page alike.
+    IMPORT_MAX_BYTES = 20 * 1024 * 1024
+    IMPORT_MAX_ROWS = 20_000
+    # Zip-bomb guards for .xlsx and zipped HSDS packages: total unpacked size, packing ratio, member count.
+    IMPORT_XLSX_MAX_UNCOMPRESSED = 100 * 1024 * 1024
+    IMPORT_XLSX_MAX_RATIO = 200
+    IMPORT_XLSX_MAX_MEMBERS = 2_000
+    # Hours an uploaded file waits in instance/imports/ for its "Übernehmen" click.
+    IMPORT_UPLOAD_TTL_HOURS = 24
     # Session cookie hardening.
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -1,0 +1,365 @@
+"""The planner (dry run): decide per record new, update, unchanged, possible duplicate or error, touching nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from ..duplicates import Candidate, DuplicateIndex, Hit, address_keys, normalise_city, normalise_name, normalise_phone
+from ..duplicates import normalise_url
+from ..geocoding import fold
+from ..models import Jobcenter, Location, Organization, Service, ServiceAtLocation, TaxonomyTerm, User
+from .records import OPTIONAL_CATEGORY, ImportRecord, ReadResult
+
+ACTIONS = {
+    "new": "neu",
+    "update": "aktualisieren",
+    "unchanged": "unverändert",
+    "duplicate": "mögliche Dublette",
+    "error": "Fehler",
+}
+SERVICE_FIELDS = ("alternate_name", "description", "url", "email", "status", "alert", "application_process",
+                  "fees_description", "eligibility_description", "minimum_age", "maximum_age", "summary_plain",
+                  "target_group", "waiting_time", "intake_status", "delivery_format", "setting", "short_notice",
+                  "supra_regional", "valid_from", "valid_to", "visibility", "internal_note", "assured_date",
+                  "waiting_time_confirmed_at", "intake_status_confirmed_at", "opening_hours_confirmed_at",
+                  "cost_options", "access_routes", "legal_domains", "contact_channels", "accessibility", "languages")
+# Latitude and longitude bounds of Germany, to spot swapped coordinates.
+GERMANY = (47.2, 55.1, 5.8, 15.1)
+FIELD_NAMES = {"name": "Name", "description": "Beschreibung", "url": "Web", "email": "E-Mail",
+               "internal_note": "interne Notiz", "categories": "Kategorien", "phones": "Telefon",
+               "address": "Adresse", "organization": "Träger", "status": "Status", "visibility": "Sichtbarkeit",
+               "languages": "Sprachen", "schedules": "Öffnungszeiten"}
+
+
+@dataclass
+class PlanRow:
+    """What the import would do with one record, and why."""
+
+    record: ImportRecord
+    action: str
+    source_id: str
+    reasons: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+    service_id: int | None = None
+    organization_id: int | None = None
+    org_action: str = "new"
+    org_source_id: str = ""
+    matches: list[Hit] = field(default_factory=list)
+    changes: list[str] = field(default_factory=list)
+
+    @property
+    def row(self) -> int:
+        """The row number in the source."""
+        return self.record.row
+
+    @property
+    def action_label(self) -> str:
+        """The action in German."""
+        return ACTIONS[self.action]
+
+    @property
+    def kind(self) -> str:
+        """"service" for offers, "organization" for organisations without offers."""
+        return "service" if self.record.name is not None or not self.record.organization.name else "organization"
+
+
+@dataclass
+class Plan:
+    """The dry-run result of one file."""
+
+    source: str
+    format: str
+    file_name: str
+    file_hash: str
+    rows: list[PlanRow]
+    warnings: list[str] = field(default_factory=list)
+    mapping: dict[str, str] = field(default_factory=dict)
+    columns: list[str] = field(default_factory=list)
+    licence: str | None = None
+    source_url: str | None = None
+    # The lookups loaded while planning, reused by the committer in the same session.
+    context: Context | None = field(default=None, repr=False, compare=False)
+
+    def counts(self) -> Counter:
+        """How many rows per action."""
+        return Counter(r.action for r in self.rows)
+
+    @property
+    def errors(self) -> list[PlanRow]:
+        """Rows that cannot be imported."""
+        return [r for r in self.rows if r.action == "error"]
+
+    def summary(self) -> str:
+        """One German line: "3 neu, 1 aktualisieren, 1 Fehler"."""
+        counts = self.counts()
+        return ", ".join(f"{counts[a]} {label}" for a, label in ACTIONS.items() if counts[a]) or "keine Zeilen"
+
+
+def file_digest(data: bytes) -> str:
+    """SHA-256 of the uploaded bytes (to refuse a commit when the file changed since the preview)."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def derived_id(*parts: str) -> str:
+    """A stable id for sources without ids: a hash of normalised name and address."""
+    return "auto:" + hashlib.sha1("|".join(parts).encode()).hexdigest()[:16]
+
+
+class Categories:
+    """Resolves categories given by slug, German or English name (case, umlauts and punctuation ignored)."""
+
+    def __init__(self, terms: list[TaxonomyTerm]) -> None:
+        self.by_key: dict[str, str] = {}
+        for term in terms:
+            for key in (term.slug, term.name, term.name_en):
+                if key:
+                    self.by_key.setdefault(fold(key), term.slug)
+
+    def resolve(self, tokens: list[str]) -> tuple[list[str], list[str], list[str]]:
+        """Return slugs, unknown required tokens and unknown optional tokens."""
+        slugs, unknown, optional = [], [], []
+        for token in tokens:
+            required = not token.startswith(OPTIONAL_CATEGORY)
+            token = token.removeprefix(OPTIONAL_CATEGORY)
+            found, missing = self._split(token)
+            slugs += [s for s in found if s not in slugs]
+            (unknown if required else optional).extend(missing)
+        return slugs, unknown, optional
+
+    def _split(self, token: str) -> tuple[list[str], list[str]]:
+        """Resolve "a, b / c": the longest run of comma/slash pieces that names a category wins."""
+        whole = self.by_key.get(fold(token))
+        if whole:
+            return [whole], []
+        pieces = [p.strip() for p in re.split(r"[,/]", token) if p.strip()]
+        found, missing, i = [], [], 0
+        while i < len(pieces):
+            for j in range(len(pieces), i, -1):
+                slug = self.by_key.get(fold(", ".join(pieces[i:j])))
+                if slug:
+                    found.append(slug)
+                    i = j
+                    break
+            else:
+                missing.append(pieces[i])
+                i += 1
+        return found, missing
+
+
+@dataclass
+class Context:
+    """Everything the planner and committer look up, loaded once per run with a few queries."""
+
+    categories: Categories
+    terms: dict[str, TaxonomyTerm]
+    jobcenters: dict[str, Jobcenter]
+    users: dict[str, User]
+    services_by_source: dict[str, Service]
+    orgs_by_source: dict[str, Organization]
+    orgs_by_name: dict[str, list[int]]
+    uuids: dict[str, dict[str, int]]
+    index: DuplicateIndex
+
+    @classmethod
+    def load(cls, session: Session, source: str, records: list[ImportRecord]) -> Context:
+        """Load lookups for one source's import."""
+        terms = list(session.scalars(select(TaxonomyTerm)))
+        services = session.scalars(
+            select(Service).where(Service.source_name == source).options(
+                selectinload(Service.categories), selectinload(Service.phones), selectinload(Service.schedules),
+                selectinload(Service.service_at_locations).selectinload(ServiceAtLocation.location)
+                .selectinload(Location.address))).all()
+        orgs = session.scalars(select(Organization).where(Organization.source_name == source)).all()
+        by_name: dict[str, list[int]] = {}
+        for org_id, name in session.execute(select(Organization.id, Organization.name)
+                                            .where(Organization.archived_at.is_(None))):
+            by_name.setdefault(normalise_name(name), []).append(org_id)
+        wanted = {r.uuid for r in records if r.uuid} | {r.organization.uuid for r in records if r.organization.uuid}
+        uuids: dict[str, dict[str, int]] = {"service": {}, "organization": {}}
+        if wanted:
+            for model, kind in ((Service, "service"), (Organization, "organization")):
+                for uid, eid in session.execute(select(model.uuid, model.id)):
+                    if uid in wanted:
+                        uuids[kind][uid] = eid
+        return cls(
+            categories=Categories(terms), terms={t.slug: t for t in terms},
+            jobcenters={j.slug: j for j in session.scalars(select(Jobcenter))},
+            users={u.email: u for u in session.scalars(select(User))},
+            services_by_source={s.source_id: s for s in services if s.source_id},
+            orgs_by_source={o.source_id: o for o in orgs if o.source_id},
+            orgs_by_name=by_name, uuids=uuids, index=DuplicateIndex.build(session, "service"),
+        )
+
+
+def _address_parts(record: ImportRecord) -> tuple[str | None, str | None, str | None]:
+    for loc in record.locations:
+        if loc.address is not None:
+            return loc.address.address_1, loc.address.postal_code, loc.address.city
+    return None, None, None
+
+
+def service_source_id(record: ImportRecord) -> str:
+    """The record's id in its source, or one derived from its normalised name, organisation and address."""
+    if record.source_id:
+        return record.source_id
+    street, plz, city = _address_parts(record)
+    return derived_id(normalise_name(record.name), normalise_name(record.organization.name),
+                      sorted(address_keys(street, plz, city))[0] if address_keys(street, plz, city)
+                      else normalise_city(city))
+
+
+def org_source_id(record: ImportRecord) -> str:
+    """The organisation's id in its source, or one derived from its normalised name."""
+    return record.organization.source_id or derived_id("org", normalise_name(record.organization.name))
+
+
+def plan_import(session: Session, result: ReadResult, source: str, file_name: str, file_hash: str,
+                progress: Callable[[int], None] | None = None) -> Plan:
+    """Plan an import without changing anything: one PlanRow per record."""
+    ctx = Context.load(session, source, result.records)
+    plan = Plan(source=source, format=result.format, file_name=file_name, file_hash=file_hash, rows=[],
+                warnings=list(result.warnings), mapping=result.mapping, columns=result.columns,
+                licence=result.licence, source_url=result.source_url, context=ctx)
+    seen: dict[str, int] = {}
+    planned_orgs: set[str] = set()
+    for record in result.records:
+        plan.rows.append(_plan_row(record, ctx, seen, planned_orgs))
+        if progress:
+            progress(1)
+    return plan
+
+
+def _plan_row(record: ImportRecord, ctx: Context, seen: dict[str, int], planned_orgs: set[str]) -> PlanRow:
+    sid = service_source_id(record) if record.name is not None else org_source_id(record)
+    row = PlanRow(record=record, action="new", source_id=sid, warnings=list(record.warnings),
+                  reasons=list(record.errors), org_source_id=org_source_id(record))
+    key = ("svc:" if record.name is not None else "org:") + sid
+    if key in seen:
+        what = "ID" if record.source_id else "Zeile (gleicher Name und gleiche Adresse)"
+        row.reasons.append(f"Doppelte {what} „{record.source_id or record.label}“ (schon in Nr. {seen[key]}).")
+    else:
+        seen[key] = record.row
+    slugs, unknown, optional = ctx.categories.resolve(record.categories)
+    row.categories = slugs
+    row.reasons += [f"Unbekannte Kategorie „{u}“ (Kategorie-Kürzel oder Name aus der Kategorienliste angeben)."
+                    for u in unknown]
+    row.warnings += [f"Kategorie „{o}“ hat keine Entsprechung im Atlas und wird nicht übernommen." for o in optional]
+    row.warnings += [f"Jobcenter „{j}“ ist unbekannt und wird nicht zugeordnet." for j in record.jobcenters
+                     if j not in ctx.jobcenters]
+    for who in (record.owner, record.deputy, record.organization.owner, record.organization.deputy):
+        if who and who.lower() not in ctx.users:
+            row.warnings.append(f"Verantwortliche Person „{who}“ hat kein Konto; wird nicht zugeordnet.")
+    for loc in record.locations:
+        if loc.latitude is not None and not (GERMANY[0] <= loc.latitude <= GERMANY[1]
+                                             and GERMANY[2] <= loc.longitude <= GERMANY[3]):
+            row.warnings.append(f"Die Koordinaten ({loc.latitude:g}, {loc.longitude:g}) liegen nicht in Deutschland – "
+                                "Breite und Länge vertauscht?")
+    if record.name is not None and not slugs and not unknown:
+        row.warnings.append("Ohne Kategorie: das Angebot erscheint in keinem Kategorie-Filter.")
+    _plan_organisation(row, record, ctx, planned_orgs)
+    if row.reasons:
+        row.action = "error"
+        return row
+    if record.name is None:
+        row.action = row.org_action if row.org_action in ("new", "update") else "unchanged"
+        if row.org_action == "update" and not _org_changes(ctx.orgs_by_source.get(row.org_source_id), record):
+            row.action = "unchanged"
+        return row
+    existing = ctx.services_by_source.get(sid)
+    if existing is None and record.uuid and record.uuid in ctx.uuids["service"]:
+        row.service_id = ctx.uuids["service"][record.uuid]
+        row.action = "update"
+        row.changes = ["(gleiche HSDS-ID)"]
+        return row
+    if existing is not None:
+        row.service_id = existing.id
+        row.changes = service_changes(existing, record, slugs)
+        row.action = "update" if row.changes else "unchanged"
+        return row
+    street, plz, city = _address_parts(record)
+    urls = [record.fields.get("url")] if record.fields.get("url") else []
+    phones = [p.number for p in record.phones] + [p.number for loc in record.locations for p in loc.phones]
+    row.matches = ctx.index.find(record.name or "", city, phones, urls, plz, street)
+    if row.matches:
+        row.action = "duplicate"
+    ctx.index.add(Candidate(-record.row, f"{record.name} (Nr. {record.row} dieser Datei)",
+                            keys={normalise_name(record.name)} - {""},
+                            cities={normalise_city(city)} - {""},
+                            phones={p for p in map(normalise_phone, phones) if p},
+                            urls={u for u in map(normalise_url, urls) if u},
+                            addresses=address_keys(street, plz, city)))
+    return row
+
+
+def _plan_organisation(row: PlanRow, record: ImportRecord, ctx: Context, planned_orgs: set[str]) -> None:
+    org = record.organization
+    if not org.name:
+        row.reasons.append("Kein Träger: die Organisation hat keinen Namen.")
+        return
+    existing = ctx.orgs_by_source.get(row.org_source_id)
+    if existing is not None:
+        row.org_action, row.organization_id = "update", existing.id
+    elif org.uuid and org.uuid in ctx.uuids["organization"]:
+        row.org_action, row.organization_id = "update", ctx.uuids["organization"][org.uuid]
+    elif row.org_source_id in planned_orgs:
+        row.org_action = "planned"
+    elif len(ctx.orgs_by_name.get(normalise_name(org.name), [])) == 1 and not org.uuid:
+        row.org_action, row.organization_id = "link", ctx.orgs_by_name[normalise_name(org.name)][0]
+    else:
+        row.org_action = "new"
+        planned_orgs.add(row.org_source_id)
+
+
+def _org_changes(org: Organization | None, record: ImportRecord) -> list[str]:
+    if org is None:
+        return ["organization"]
+    data = record.organization
+    changed = ["name"] if org.name != data.name else []
+    changed += [k for k, v in data.fields.items() if getattr(org, k, None) != v]
+    return changed
+
+
+def service_changes(service: Service, record: ImportRecord, slugs: list[str]) -> list[str]:
+    """German names of the fields a re-import would change (empty when nothing changes)."""
+    changed: list[str] = []
+    if service.name != record.name:
+        changed.append("name")
+    for key, value in record.fields.items():
+        if key in SERVICE_FIELDS and getattr(service, key) != value:
+            changed.append(key)
+    if sorted(t.slug for t in service.categories) != sorted(slugs):
+        changed.append("categories")
+    if sorted(_phone_key(p) for p in service.phones) != sorted(_phone_key(p) for p in record.phones):
+        changed.append("phones")
+    if sorted(_schedule_key(s) for s in service.schedules) != sorted(_schedule_key(s) for s in record.schedules):
+        changed.append("schedules")
+    have = sorted(_address_key(sal.location) for sal in service.service_at_locations)
+    want = sorted((l.address.address_1 or "", l.address.postal_code or "", l.address.city or "")
+                  if l.address else ("", "", "") for l in record.locations)
+    if have != want:
+        changed.append("address")
+    if service.organization.name != record.organization.name:
+        changed.append("organization")
+    return [FIELD_NAMES.get(c, c) for c in changed]
+
+
+def _phone_key(p: Any) -> tuple:
+    return (p.number, p.type, p.extension or "", p.description or "", p.visibility)
+
+
+def _schedule_key(s: Any) -> tuple:
+    return (s.byday, s.opens_at or "", s.closes_at or "", s.description or "")
+
+
+def _address_key(location: Location) -> tuple:
+    a = location.address
+    return (a.address_1 or "", a.postal_code or "", a.city or "") if a else ("", "", "")
