@@ -120,11 +120,8 @@ def start() -> None:
     flask("init-db", env=env)
     flask("seed", env=env)
     login = ensure_demo_login(env)
-    processes = []
-    scheduler = subprocess.run([PY, "-m", "flask", "--app", "atlas", "scheduler", "--help"], cwd=ROOT,
-                               capture_output=True, env=env)
-    if scheduler.returncode == 0:
-        processes.append(subprocess.Popen([PY, "-m", "flask", "--app", "atlas", "scheduler"], cwd=ROOT, env=env))
+    # The link checker's scheduler runs in its own process, never inside the web server.
+    processes = [subprocess.Popen([PY, "-m", "flask", "--app", "atlas", "scheduler"], cwd=ROOT, env=env)]
     print(f"\natlas runs on http://127.0.0.1:5000  —  {login}  —  stop with Ctrl+C\n", flush=True)
     web = subprocess.Popen([PY, "-m", "flask", "--app", "atlas", "run", "--host", "127.0.0.1", "--port", "5000"],
                            cwd=ROOT, env=env)

@@ -1,4 +1,4 @@
-"""Audit log: every ORM change to a curated record is written with its before and after values."""
+"""Audit log: every ORM change to a curated record is written, in the same transaction, with its before and after values."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import event, insert, inspect
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from . import models as m
 
@@ -81,48 +81,73 @@ def _collection_changes(obj: Any) -> dict[str, list[Any]]:
     return changes
 
 
+def _actor(target: Any) -> tuple[int | None, str]:
+    session = object_session(target)
+    return session.info.get("actor", (None, "system")) if session is not None else (None, "system")
+
+
+def _write(connection: Any, target: Any, action: str, changes: dict[str, list[Any]]) -> None:
+    user_id, actor = _actor(target)
+    connection.execute(insert(m.AuditLog.__table__), {
+        "at": m.utcnow(), "user_id": user_id, "actor": actor, "action": action,
+        "entity_type": type(target).__tablename__, "entity_id": target.id, "changes": changes,
+    })
+
+
+def _pending_collections(target: Any) -> dict[str, list[Any]]:
+    session = object_session(target)
+    if session is None:
+        return {}
+    return session.info.get("audit_collections", {}).pop(id(target), (None, {}))[1]
+
+
+def _after_insert(_mapper: Any, connection: Any, target: Any) -> None:
+    if isinstance(target, AUDITED):
+        _write(connection, target, "create", _column_changes(target, "create") | _pending_collections(target))
+
+
+def _after_update(_mapper: Any, connection: Any, target: Any) -> None:
+    # Runs inside the flush, after foreign keys set through relationships have been synced to their columns.
+    if isinstance(target, AUDITED):
+        changes = _column_changes(target, "update") | _pending_collections(target)
+        if changes:
+            _write(connection, target, "update", changes)
+
+
+def _after_delete(_mapper: Any, connection: Any, target: Any) -> None:
+    # Also fires for rows removed by delete-orphan cascades, which the session never lists as deleted.
+    if isinstance(target, AUDITED):
+        _write(connection, target, "delete", _column_changes(target, "delete"))
+
+
 def _before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
-    pending = session.info.setdefault("audit_pending", [])
-    for action, objs in (("create", session.new), ("update", session.dirty), ("delete", session.deleted)):
-        for obj in objs:
-            if not isinstance(obj, AUDITED):
-                continue
-            if action == "update" and not session.is_modified(obj):
-                continue
-            changes = _column_changes(obj, action)
-            if action != "delete":
-                changes |= _collection_changes(obj)
-            if changes or action != "update":
-                pending.append((obj, action, changes))
+    # Many-to-many changes may not touch the parent's row; remember them so they are logged either way.
+    pending = session.info.setdefault("audit_collections", {})
+    for obj in list(session.new) + list(session.dirty):
+        if isinstance(obj, AUDITED):
+            changes = _collection_changes(obj)
+            if changes:
+                pending[id(obj)] = (obj, changes)
 
 
 def _after_flush(session: Session, _ctx: Any) -> None:
-    pending = session.info.pop("audit_pending", [])
-    if not pending:
-        return
-    user_id, actor = session.info.get("actor", (None, "system"))
-    rows = [
-        {
-            "at": m.utcnow(),
-            "user_id": user_id,
-            "actor": actor,
-            "action": action,
-            "entity_type": type(obj).__tablename__,
-            "entity_id": inspect(obj).identity[0] if inspect(obj).identity else obj.id,
-            "changes": changes,
-        }
-        for obj, action, changes in pending
-    ]
-    session.connection().execute(insert(m.AuditLog.__table__), rows)
+    leftover = session.info.pop("audit_collections", {})
+    for obj, changes in leftover.values():
+        _write(session.connection(), obj, "update", changes)
 
 
 def _after_rollback(session: Session) -> None:
-    session.info.pop("audit_pending", None)
+    session.info.pop("audit_collections", None)
 
 
 def install() -> None:
-    """Register the session hooks once per process."""
-    if not event.contains(Session, "before_flush", _before_flush):
-        event.listen(Session, "before_flush", _before_flush)
-        event.listen(Session, "after_flush", _after_flush)
-        event.listen(Session, "after_soft_rollback", lambda s, _t: _after_rollback(s))
+    """Register the hooks once per process: row events on every audited class, and the session's flush hooks."""
+    if event.contains(Session, "before_flush", _before_flush):
+        return
+    for cls in AUDITED:
+        event.listen(cls, "after_insert", _after_insert)
+        event.listen(cls, "after_update", _after_update)
+        event.listen(cls, "after_delete", _after_delete)
+    event.listen(Session, "before_flush", _before_flush)
+    event.listen(Session, "after_flush", _after_flush)
+    event.listen(Session, "after_soft_rollback", lambda s, _t: _after_rollback(s))

@@ -38,6 +38,27 @@ class Defaults:
     MAP_TILE_MAX_ZOOM = 18
     # Coverage view: a Gemeinde without an offer of a category whose nearest one is farther than this is a gap.
     COVERAGE_GAP_KM = 10
+    # Session cookie hardening.
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    # Maximum request body (bytes); uploads above it get a 413 with a German message.
+    MAX_CONTENT_LENGTH = 20 * 1024 * 1024
+    # Time limit for a CSRF token (seconds); None ties it to the session.
+    WTF_CSRF_TIME_LIMIT: int | None = None
+    # Curation (/verwaltung): entries whose review falls due within this many days count as "bald fällig".
+    CURATION_DUE_SOON_DAYS = 30
+    # Review interval of an organisation (offers take theirs from their categories).
+    CURATION_ORG_REVIEW_MONTHS = 12
+    # Public "Fehler melden": accepted reports per sender (keyed IP hash) and in total per window of seconds.
+    REPORT_RATE_LIMIT = 5
+    REPORT_GLOBAL_LIMIT = 200
+    REPORT_RATE_WINDOW = 3600
+    # A report form must be older than REPORT_MIN_SECONDS (bots submit at once) and younger than REPORT_MAX_AGE.
+    REPORT_MIN_SECONDS = 3
+    REPORT_MAX_AGE = 4 * 3600
+    # Longest free text a visitor may send with a report.
+    REPORT_MAX_LENGTH = 2000
     # Imports: largest file (bytes) and most rows accepted, by the CLI and the upload page alike.
     IMPORT_MAX_BYTES = 20 * 1024 * 1024
     IMPORT_MAX_ROWS = 20_000
@@ -47,11 +68,77 @@ class Defaults:
     IMPORT_XLSX_MAX_MEMBERS = 2_000
     # Hours an uploaded file waits in instance/imports/ for its "Übernehmen" click.
     IMPORT_UPLOAD_TTL_HOURS = 24
-    # Session cookie hardening.
-    SESSION_COOKIE_HTTPONLY = True
-    SESSION_COOKIE_SAMESITE = "Lax"
-    REMEMBER_COOKIE_HTTPONLY = True
-    # Maximum request body (bytes); uploads above it get a 413 with a German message.
-    MAX_CONTENT_LENGTH = 20 * 1024 * 1024
-    # Time limit for a CSRF token (seconds); None ties it to the session.
-    WTF_CSRF_TIME_LIMIT: int | None = None
+
+    # --- Link checker (atlas/checker) -------------------------------------------------------------
+    # How the checker introduces itself; the URL explains the checker to site owners (no "link" token:
+    # some firewalls block user agents containing it).
+    CHECK_USER_AGENT = "Netzwerkatlas-Pruefdienst/1.0 (+https://atlas.example/pruefdienst)"
+    # Sent once more after a 403, as a browser would (None: no second try).
+    CHECK_FALLBACK_USER_AGENT: str | None = (
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36")
+    # Parallel checks in total, per host, and the minimum seconds between two requests to one host.
+    CHECK_CONCURRENCY = 16
+    CHECK_PER_HOST = 2
+    CHECK_HOST_INTERVAL = 1.0
+    # Seconds: to connect, to wait for each read, and for a whole attempt including redirects and body.
+    CHECK_CONNECT_TIMEOUT = 10.0
+    CHECK_READ_TIMEOUT = 20.0
+    CHECK_DEADLINE = 45.0
+    CHECK_MAX_REDIRECTS = 10
+    # Extra attempts within a run for temporary failures (timeout, 5xx, 429), and the pause before them.
+    CHECK_RETRIES = 1
+    CHECK_RETRY_DELAY = 5.0
+    # A 429/503 Retry-After up to this many seconds is waited for; longer ones postpone the link's next check.
+    CHECK_RETRY_AFTER_MAX = 60.0
+    # GET asks for (and reads at most) this many bytes of a page.
+    CHECK_RANGE_BYTES = 65536
+    # Respect robots.txt (a refused link becomes "bitte von Hand prüfen"), re-read every N hours.
+    CHECK_ROBOTS = True
+    CHECK_ROBOTS_TTL_HOURS = 24
+    # Networks the checker may contact although they are private/loopback (SSRF guard), e.g. ["10.1.0.0/16"].
+    CHECK_ALLOWED_NETWORKS: list[str] = []
+    # Fixed name -> IP answers like /etc/hosts (None: the name does not exist); for tests and staging.
+    CHECK_HOSTS: dict[str, str | None] = {}
+    # CA bundle file for TLS verification (None: the certifi bundle).
+    CHECK_CA_BUNDLE: str | None = None
+    # Read HTML pages to spot soft 404s, parked domains and sharply changed pages.
+    CHECK_CONTENT_ANALYSIS = True
+    # Below this similarity (0..1) of the main text to the last good check, a page counts as changed.
+    CHECK_CONTENT_SIMILARITY = 0.35
+    # "auto": GET for pages (their text is analysed), HEAD first for documents; "head": HEAD first always.
+    CHECK_METHOD = "auto"
+    # Verdicts: broken after N consecutive failures spanning at least H hours; 404/410/unknown domain sooner.
+    CHECK_BROKEN_AFTER_FAILURES = 3
+    CHECK_BROKEN_AFTER_HOURS = 24
+    CHECK_HARD_BROKEN_AFTER_FAILURES = 2
+    CHECK_HARD_BROKEN_AFTER_HOURS = 1
+    # A 403 or bot wall this many times in a row means "bitte von Hand prüfen".
+    CHECK_MANUAL_AFTER_BLOCKS = 2
+    # Re-check cadence in hours by state.
+    CHECK_INTERVAL_OK_HOURS = 72
+    CHECK_INTERVAL_WARNING_HOURS = 6
+    CHECK_INTERVAL_BROKEN_HOURS = 24
+    CHECK_INTERVAL_MANUAL_HOURS = 168
+    # History kept per link: at most N checks, none older than D days.
+    CHECK_HISTORY_KEEP = 50
+    CHECK_HISTORY_DAYS = 365
+    # Scheduler (flask --app atlas scheduler), crontab syntax in BABEL_DEFAULT_TIMEZONE (6 fields: seconds first).
+    # Due links, at most CHECK_BATCH_LIMIT per run:
+    CHECK_SCHEDULE = "17 * * * *"
+    CHECK_BATCH_LIMIT = 500
+    # New or changed URLs of recently saved entries, at most CHECK_NEW_LIMIT per run:
+    CHECK_SYNC_SCHEDULE = "*/5 * * * *"
+    CHECK_NEW_LIMIT = 50
+    # Digest e-mail to owners (only when MAIL_SERVER is set).
+    CHECK_DIGEST_SCHEDULE = "0 7 * * 1"
+    # Seconds a scheduler process holds the database lease that makes it the only active one.
+    CHECK_LEASE_SECONDS = 300
+    # Outgoing e-mail (SMTP); None disables e-mail.
+    MAIL_SERVER: str | None = None
+    MAIL_PORT = 25
+    MAIL_USE_SSL = False
+    MAIL_USE_STARTTLS = False
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_FROM = "Netzwerkatlas <atlas@atlas.example>"
+    MAIL_TIMEOUT = 10.0

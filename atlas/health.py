@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import schema
-from .db import get_engine, ping
+from .checker.scheduler import status as checker_status
+from .db import get_engine, get_session, ping
 
 
 def healthz() -> Any:
@@ -24,6 +25,8 @@ def healthz() -> Any:
     ok = current == head
     body = {"status": "ok" if ok else "error", "database": {"reachable": True, "dialect": engine.dialect.name},
             "schema": {"current": current, "head": head, "up_to_date": ok}}
+    if ok:  # a stale link checker is a warning in its block, not an outage of the site
+        body["link_checker"] = checker_status(get_session(), current_app.config)
     return body, 200 if ok else 503
 
 

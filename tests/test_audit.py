@@ -53,3 +53,37 @@ def test_passwords_are_never_logged(app):
         entries = session.scalars(sa.select(AuditLog).where(AuditLog.entity_type == "user")).all()
         assert entries and all(e.changes.get("password_hash") in (None, [None, "***"]) for e in entries)
         assert all("scrypt" not in str(e.changes) for e in entries)
+
+
+def test_relationship_changes_and_orphan_deletes_are_logged(app):
+    """Foreign keys set through relationships and rows removed by delete-orphan reach the log too."""
+    from atlas.models import Organization, Phone
+    with app.app_context():
+        session = get_session()
+        org = session.scalar(sa.select(Organization).where(Organization.name == "Beratungsstelle Lichtblick e. V."))
+        newcomer = session.scalar(sa.select(User).where(User.email == "lotsin@atlas.example"))
+        old_owner_id = org.owner_id
+        set_actor(session, "koordination@atlas.example")
+        org.owner = newcomer
+        removed = org.phones[0]
+        org.phones.remove(removed)
+        session.commit()
+        entries = session.scalars(sa.select(AuditLog).where(AuditLog.actor == "koordination@atlas.example")).all()
+        owner_change = next(e for e in entries if e.entity_type == "organization")
+        assert owner_change.changes["owner_id"] == [old_owner_id, newcomer.id]
+        phone_delete = next(e for e in entries if e.entity_type == "phone")
+        assert phone_delete.action == "delete" and phone_delete.changes["number"] == [removed.number, None]
+        assert session.get(Phone, removed.id) is None
+
+
+def test_child_created_through_a_relationship_records_its_parent(app):
+    from atlas.models import Organization, Phone
+    with app.app_context():
+        session = get_session()
+        org = session.scalar(sa.select(Organization).where(Organization.name == "Beratungsstelle Lichtblick e. V."))
+        set_actor(session, "cli")
+        phone = Phone(number="+49 2302 5550199")
+        org.phones.append(phone)
+        session.commit()
+        entry = session.scalar(sa.select(AuditLog).where(AuditLog.entity_type == "phone", AuditLog.entity_id == phone.id))
+        assert entry.action == "create" and entry.changes["organization_id"] == [None, org.id]

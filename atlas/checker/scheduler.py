@@ -1,0 +1,197 @@
+"""The scheduler process (`flask --app atlas scheduler`): APScheduler 3 in its own process, never in web workers.
+
+Two guards keep it single: an exclusive lock file in the instance folder (a second process on the same machine
+exits at once) and a lease row in the database (processes on other machines stay on standby and take over only
+when the active one stops renewing it).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import signal
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..db import get_session
+from ..models import utcnow
+from . import lease
+from .models import CheckRun
+from .runner import Runner, holder_id
+
+log = logging.getLogger("atlas.checker.scheduler")
+DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
+
+
+def _weekday_field(value: str) -> str:
+    """Standard cron weekdays (0 or 7 = Sunday) as APScheduler 3 names (its numbers start at Monday)."""
+    parts = []
+    for part in value.split(","):
+        match = re.fullmatch(r"(\d)(?:-(\d))?", part)
+        if not match:
+            parts.append(part)
+            continue
+        first = int(match.group(1))
+        last = int(match.group(2)) if match.group(2) else first
+        parts.extend(DAYS[day % 7] for day in range(first, last + 1))
+    return ",".join(dict.fromkeys(parts))
+
+
+def cron_trigger(expr: str, timezone: str) -> CronTrigger:
+    """A CronTrigger from crontab syntax: 5 fields, or 6 with seconds first."""
+    fields = expr.split()
+    if len(fields) == 5:
+        fields = ["0", *fields]
+    if len(fields) != 6:
+        raise ValueError(f"{expr!r} is not a crontab expression (5 fields, or 6 with seconds first)")
+    second, minute, hour, day, month, weekday = fields
+    return CronTrigger(second=second, minute=minute, hour=hour, day=day, month=month,
+                       day_of_week=_weekday_field(weekday), timezone=timezone)
+
+
+def schedule_gap(expr: str, timezone: str, samples: int = 12) -> timedelta:
+    """Longest gap between consecutive runs of a cron schedule (over the next few runs)."""
+    trigger = cron_trigger(expr, timezone)
+    previous = None
+    fire = trigger.get_next_fire_time(None, datetime.now(trigger.timezone))
+    longest = timedelta(0)
+    for _ in range(samples):
+        if fire is None:
+            break
+        if previous is not None:
+            longest = max(longest, fire - previous)
+        previous, fire = fire, trigger.get_next_fire_time(fire, fire + timedelta(microseconds=1))
+    return longest
+
+
+def status(session: Session, config: Any, now: datetime | None = None) -> dict[str, Any]:
+    """The checker's health: when the last full run finished, and a warning when that is over twice the schedule."""
+    now = now or utcnow()
+    last = session.scalar(select(CheckRun).where(CheckRun.kind.in_(("due", "all")),
+                                                 CheckRun.status.in_(("done", "interrupted")))
+                          .order_by(CheckRun.finished_at.desc()).limit(1))
+    limit = 2 * schedule_gap(config["CHECK_SCHEDULE"], config["BABEL_DEFAULT_TIMEZONE"])
+    body: dict[str, Any] = {"status": "ok", "schedule": config["CHECK_SCHEDULE"],
+                            "max_age_hours": round(limit.total_seconds() / 3600, 2),
+                            "last_run_at": None, "last_run_status": None}
+    if last is None or last.finished_at is None:
+        body |= {"status": "warning", "message": "The link checker has not finished a run yet."}
+        return body
+    body |= {"last_run_at": last.finished_at.isoformat(timespec="seconds") + "Z", "last_run_status": last.status}
+    if now - last.finished_at > limit:
+        body |= {"status": "warning",
+                 "message": "The last link check is older than twice the schedule: is the scheduler running?"}
+    return body
+
+
+class CheckerScheduler:
+    """Builds the jobs and runs them while holding the lease."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.config = app.config
+        self.stop = threading.Event()
+        self.holder = f"{holder_id()}:{uuid.uuid4().hex[:6]}"
+        self.scheduler = BlockingScheduler(
+            timezone=self.config["BABEL_DEFAULT_TIMEZONE"],
+            executors={"default": ThreadPoolExecutor(1), "lease": ThreadPoolExecutor(1)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
+        )
+        self.lock = ProcessLockFor(app)
+
+    def add_jobs(self) -> None:
+        tz = self.config["BABEL_DEFAULT_TIMEZONE"]
+        soon = datetime.now(self.scheduler.timezone) + timedelta(seconds=2)
+        self.scheduler.add_job(self._job("new", self._check_new), cron_trigger(self.config["CHECK_SYNC_SCHEDULE"], tz),
+                               id="new", name="new and changed URLs", next_run_time=soon)
+        self.scheduler.add_job(self._job("due", self._check_due), cron_trigger(self.config["CHECK_SCHEDULE"], tz),
+                               id="due", name="due links")
+        if self.config.get("MAIL_SERVER"):
+            self.scheduler.add_job(self._job("digest", self._digest),
+                                   cron_trigger(self.config["CHECK_DIGEST_SCHEDULE"], tz), id="digest",
+                                   name="digest e-mail")
+        self.scheduler.add_job(self._renew, IntervalTrigger(seconds=max(1.0, self.config["CHECK_LEASE_SECONDS"] / 3)),
+                               id="lease", name="lease", executor="lease")
+
+    def _job(self, name: str, work: Callable[[Session], None]) -> Callable[[], None]:
+        def run() -> None:
+            if self.stop.is_set():
+                return
+            with self.app.app_context():
+                session = get_session()
+                if not lease.hold(session, self.holder, utcnow(), self.config["CHECK_LEASE_SECONDS"]):
+                    log.info("job %s skipped: another scheduler holds the lease", name)
+                    return
+                try:
+                    work(session)
+                except Exception:  # noqa: BLE001 - the run is recorded as failed; the scheduler carries on
+                    log.exception("job %s failed", name)
+        return run
+
+    def _runner(self, session: Session) -> Runner:
+        return Runner(session, self.config, stop=self.stop, heartbeat=lambda: self._renew_with(session))
+
+    def _check_new(self, session: Session) -> None:
+        run = self._runner(session).run("new", limit=self.config["CHECK_NEW_LIMIT"])
+        log.info("new URLs: %s links checked, %s new, %s", run.checked, run.new_links, run.counts)
+
+    def _check_due(self, session: Session) -> None:
+        run = self._runner(session).run("due", limit=self.config["CHECK_BATCH_LIMIT"])
+        log.info("due links: %s checked, %s", run.checked, run.counts)
+
+    def _digest(self, session: Session) -> None:
+        from .digest import send_digests
+
+        sent = send_digests(session, self.config, utcnow().date())
+        log.info("digest: %s e-mails sent", sent)
+
+    def _renew(self) -> None:
+        with self.app.app_context():
+            self._renew_with(get_session())
+
+    def _renew_with(self, session: Session) -> None:
+        lease.hold(session, self.holder, utcnow(), self.config["CHECK_LEASE_SECONDS"])
+
+    def run(self) -> None:
+        """Block until SIGINT or SIGTERM; then let a running job stop at once and give up the lease."""
+        self.lock.acquire()
+        previous = signal.signal(signal.SIGTERM, _raise_exit)
+        try:
+            self.add_jobs()
+            log.info("scheduler started as %s; jobs: %s", self.holder,
+                     ", ".join(job.name for job in self.scheduler.get_jobs()))
+            self.scheduler.start()
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            self.stop.set()
+            if self.scheduler.running:
+                self.scheduler.shutdown(wait=True)
+            with self.app.app_context():
+                lease.release(get_session(), self.holder, utcnow())
+            self.lock.release()
+            signal.signal(signal.SIGTERM, previous)
+            log.info("scheduler stopped")
+
+
+def _raise_exit(_signum: int, _frame: Any) -> None:
+    raise SystemExit(0)
+
+
+class ProcessLockFor(lease.ProcessLock):
+    """The scheduler's lock file in the app's instance folder."""
+
+    def __init__(self, app: Flask) -> None:
+        super().__init__(Path(app.instance_path) / "checker-scheduler.lock")

@@ -1,0 +1,768 @@
+"""Flask-WTF forms of the coordinator area, with German messages and help texts."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import phonenumbers
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    Field,
+    FieldList,
+    FloatField,
+    Form,
+    FormField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    Length,
+    NumberRange,
+    Optional,
+    StopValidation,
+    ValidationError,
+)
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from .. import vocab
+from ..geocoding import PLZ_RE
+from ..i18n import current_lang
+from .labels import FIELD_LABELS as L
+
+# Upper bound for long free texts: generous for real descriptions, refuses pasted novels and junk.
+LONG_TEXT = 20000
+MAX_ROWS = 50
+TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+NONE_CHOICE = 0
+
+
+def strip_nul(value: Any) -> Any:
+    """Drop NUL characters (PostgreSQL cannot store them); everything else stays as typed."""
+    return value.replace("\x00", "") if isinstance(value, str) else value
+
+
+def text(
+    label: Any, max_length: int, required: bool = False, description: Any = "", **kwargs: Any
+) -> StringField:
+    """A one-line text field with a length limit and a German message."""
+    validators = [DataRequired(_l("Bitte füllen Sie dieses Feld aus."))] if required else [Optional()]
+    validators.append(Length(max=max_length, message=_l("Höchstens %(max)d Zeichen.")))
+    return StringField(label, validators=validators, filters=[strip_nul], description=description, **kwargs)
+
+
+def long_text(label: Any, description: Any = "", max_length: int = LONG_TEXT) -> TextAreaField:
+    """A multi-line text field with a length limit."""
+    return TextAreaField(
+        label,
+        validators=[Optional(), Length(max=max_length, message=_l("Höchstens %(max)d Zeichen."))],
+        filters=[strip_nul],
+        description=description,
+    )
+
+
+def normalise_url(value: str) -> str:
+    """Return an http(s) URL with lower-case scheme and host; raises ValueError with a German message."""
+    value = value.strip()
+    if not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", value):
+        if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", value) and not re.match(r"^[^:/]+:\d", value):
+            raise ValueError(_("Nur Adressen mit http:// oder https:// sind erlaubt."))
+        value = "https://" + value
+    if any(ch.isspace() for ch in value):
+        raise ValueError(_("Eine Webadresse enthält keine Leerzeichen."))
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        raise ValueError(_("Das ist keine gültige Webadresse.")) from None
+    if parts.scheme.lower() not in ("http", "https"):
+        raise ValueError(_("Nur Adressen mit http:// oder https:// sind erlaubt."))
+    host = (parts.hostname or "").lower()
+    if not host or ("." not in host and host != "localhost") or host.startswith(".") or ".." in host:
+        raise ValueError(_("Das ist keine gültige Webadresse."))
+    netloc = host if port is None else f"{host}:{port}"
+    if parts.username or parts.password:
+        raise ValueError(_("Die Webadresse darf keine Zugangsdaten enthalten."))
+    return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", parts.query, parts.fragment))
+
+
+def format_phone(value: str) -> str:
+    """Return a phone number formatted internationally (German numbers by default); raises ValueError."""
+    try:
+        parsed = phonenumbers.parse(value, "DE")
+    except phonenumbers.NumberParseException:
+        raise ValueError(_("Das ist keine gültige Telefonnummer.")) from None
+    if phonenumbers.is_valid_number(parsed):
+        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    if parsed.country_code == 49 and phonenumbers.is_valid_short_number_for_region(parsed, "DE"):
+        return str(parsed.national_number)
+    raise ValueError(
+        _("Das ist keine gültige Telefonnummer. Bitte mit Vorwahl eingeben, z. B. 02302 123456.")
+    )
+
+
+class WebAddress:
+    """Validator: http/https only, normalised in place."""
+
+    def __call__(self, form: Form, field: Field) -> None:
+        if field.data:
+            try:
+                field.data = normalise_url(field.data)
+            except ValueError as exc:
+                raise ValidationError(str(exc)) from None
+
+
+class PhoneNumber:
+    """Validator: a phone number phonenumbers accepts, formatted INTERNATIONAL in place."""
+
+    def __call__(self, form: Form, field: Field) -> None:
+        if field.data:
+            try:
+                field.data = format_phone(field.data)
+            except ValueError as exc:
+                raise ValidationError(str(exc)) from None
+
+
+class PostalCode:
+    """Validator: five digits."""
+
+    def __call__(self, form: Form, field: Field) -> None:
+        if field.data:
+            field.data = field.data.strip()
+            if not PLZ_RE.match(field.data):
+                raise ValidationError(_("Eine Postleitzahl hat fünf Ziffern."))
+
+
+def email_field(label: Any = L["email"], description: Any = "") -> StringField:
+    """An optional e-mail address, trimmed and checked."""
+    return StringField(
+        label,
+        filters=[strip_nul, lambda v: v.strip() if isinstance(v, str) else v],
+        validators=[
+            Optional(),
+            Length(max=254, message=_l("Höchstens %(max)d Zeichen.")),
+            Email(_l("Das ist keine gültige E-Mail-Adresse.")),
+        ],
+        description=description,
+    )
+
+
+def url_field(label: Any, description: Any = "") -> StringField:
+    """An optional web address."""
+    return StringField(
+        label,
+        filters=[strip_nul],
+        validators=[Optional(), Length(max=2000, message=_l("Höchstens %(max)d Zeichen.")), WebAddress()],
+        description=description or _l("Nur http:// oder https://; ohne Angabe wird https:// ergänzt."),
+    )
+
+
+class GermanDateField(StringField):
+    """A date typed as YYYY-MM-DD (date picker) or TT.MM.JJJJ."""
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]
+        return self.data.isoformat() if isinstance(self.data, date) else ""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        raw = (valuelist[0] if valuelist else "").strip()
+        self.data = None
+        if not raw:
+            return
+        for fmt in ("%Y-%m-%d", "%d.%m.%Y"):
+            try:
+                self.data = datetime.strptime(raw, fmt).date()
+                return
+            except ValueError:
+                continue
+        raise ValueError(_("Bitte ein Datum im Format TT.MM.JJJJ eingeben."))
+
+
+def date_field(label: Any, description: Any = "") -> GermanDateField:
+    """An optional date."""
+    return GermanDateField(label, validators=[Optional()], description=description)
+
+
+class GermanIntegerField(IntegerField):
+    """An integer with a German error message."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        raw = (valuelist[0] if valuelist else "").strip()
+        self.data = None
+        if not raw:
+            return
+        try:
+            self.data = int(raw)
+        except ValueError:
+            raise ValueError(_("Bitte eine ganze Zahl eingeben.")) from None
+
+
+class CoordinateField(FloatField):
+    """A decimal number that also accepts a German decimal comma."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        raw = (valuelist[0] if valuelist else "").strip().replace(",", ".")
+        self.data = None
+        if not raw:
+            return
+        try:
+            self.data = float(raw)
+        except ValueError:
+            raise ValueError(_("Bitte eine Dezimalzahl eingeben, z. B. 51,4371.")) from None
+
+
+CHOICE_MESSAGE = _l("Bitte wählen Sie einen Eintrag aus der Liste.")
+
+
+def opts(pairs: Any) -> list[SelectChoice]:
+    """Select choices from (value, label) pairs."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+class Select(SelectField):
+    """A select list with German messages for values that are not in the list."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("invalid_choice_message", CHOICE_MESSAGE)
+        kwargs.setdefault("invalid_value_message", CHOICE_MESSAGE)
+        super().__init__(*args, **kwargs)
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A group of checkboxes."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("invalid_choice_message", _l("Ungültige Auswahl."))
+        kwargs.setdefault("invalid_value_message", _l("Ungültige Auswahl."))
+        super().__init__(*args, **kwargs)
+
+
+def vchoices(vocabulary: dict[str, tuple[str, str]], blank: bool = False, short: bool = False) -> Callable:
+    """Choices from a vocabulary in the UI language, computed when the form is built."""
+
+    def build() -> list[SelectChoice]:
+        lang = current_lang()
+        items = [(code, vocab.label(vocabulary, code, lang)[: 2 if short else None]) for code in vocabulary]
+        return opts(([("", "—")] if blank else []) + items)
+
+    return build
+
+
+def to_int(value: Any) -> int:
+    """Coerce a select value to int; empty means NONE_CHOICE."""
+    if value in (None, "", "None"):
+        return NONE_CHOICE
+    return int(value)
+
+
+class RowForm(Form):
+    """A repeatable row (phone, opening hours, contact); an all-blank row is ignored."""
+
+    id = HiddenField()
+    remove = BooleanField(_l("entfernen"))
+    KEY_FIELDS: tuple[str, ...] = ()
+
+    def is_blank(self) -> bool:
+        """True when the user left every visible field empty."""
+        for name in self.KEY_FIELDS:
+            value = self[name].raw_data[0] if self[name].raw_data else self[name].data
+            if value not in (None, "", []) and not (isinstance(value, str) and not value.strip()):
+                return False
+        return True
+
+    def row_id(self) -> int | None:
+        """The id of the existing row this form edits, None for a new one."""
+        return int(self.id.data) if self.id.data and str(self.id.data).isdigit() else None
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        if self.remove.data or (self.is_blank() and self.row_id() is None):
+            return True
+        return super().validate(extra_validators)
+
+
+class PhoneRow(RowForm):
+    """One phone number."""
+
+    KEY_FIELDS = ("number", "extension", "description")
+    number = StringField(
+        L["number"],
+        filters=[strip_nul],
+        validators=[
+            DataRequired(_l("Bitte die Nummer eingeben (oder die Zeile leeren).")),
+            Length(max=50),
+            PhoneNumber(),
+        ],
+    )
+    extension = text(L["extension"], 20)
+    type = Select(L["type"], choices=vchoices(vocab.PHONE_TYPES), default="voice")
+    description = text(_l("Beschreibung"), 300, description=_l("z. B. Zentrale, Beratungstelefon"))
+    visibility = Select(L["visibility"], choices=vchoices(vocab.VISIBILITY), default="public")
+
+
+class ScheduleRow(RowForm):
+    """Opening hours on some weekdays."""
+
+    KEY_FIELDS = ("byday", "opens_at", "closes_at", "description")
+    byday = MultiCheckboxField(L["byday"], choices=vchoices(vocab.WEEKDAYS, short=True))
+    opens_at = StringField(L["opens_at"], filters=[strip_nul], validators=[Optional()])
+    closes_at = StringField(L["closes_at"], filters=[strip_nul], validators=[Optional()])
+    freq = Select(
+        L["freq"],
+        choices=lambda: opts([("WEEKLY", _("wöchentlich")), ("MONTHLY", _("monatlich"))]),
+        default="WEEKLY",
+    )
+    valid_from = date_field(L["valid_from"])
+    valid_to = date_field(L["valid_to"])
+    description = text(_l("Bemerkung"), 300)
+
+    def validate_byday(self, field: Field) -> None:
+        if not field.data:
+            raise ValidationError(_("Bitte mindestens einen Wochentag ankreuzen."))
+
+    def validate_opens_at(self, field: Field) -> None:
+        _check_time(field)
+
+    def validate_closes_at(self, field: Field) -> None:
+        _check_time(field)
+        if (
+            field.data
+            and self.opens_at.data
+            and TIME_RE.match(self.opens_at.data)
+            and field.data <= self.opens_at.data
+        ):
+            raise ValidationError(_("Das Ende muss nach dem Beginn liegen."))
+
+    def validate_valid_to(self, field: Field) -> None:
+        if field.data and self.valid_from.data and field.data < self.valid_from.data:
+            raise ValidationError(_("„Gültig bis“ darf nicht vor „Gültig ab“ liegen."))
+
+
+def _check_time(field: Field) -> None:
+    if field.data:
+        field.data = field.data.strip()
+        if re.match(r"^\d:\d\d$", field.data):
+            field.data = "0" + field.data
+        if not TIME_RE.match(field.data):
+            raise ValidationError(_("Bitte eine Uhrzeit wie 09:00 eingeben."))
+
+
+class ContactRow(RowForm):
+    """A named contact person (always internal)."""
+
+    KEY_FIELDS = ("name", "title", "department", "email", "phone")
+    name = text(L["name"], 200)
+    title = text(L["title"], 200)
+    department = text(L["department"], 200)
+    email = email_field()
+    phone = StringField(
+        L["phone"], filters=[strip_nul], validators=[Optional(), Length(max=50), PhoneNumber()]
+    )
+
+    def validate_name(self, field: Field) -> None:
+        if not (field.data or "").strip():
+            raise ValidationError(_("Bitte einen Namen eingeben (oder die Zeile leeren)."))
+
+
+class EntryForm(FlaskForm):
+    """Fields every organisation and offer has: visibility, ownership, verification, source, versioning."""
+
+    version_id = HiddenField()
+    audit_mark = HiddenField()
+    visibility = Select(
+        L["visibility"],
+        choices=vchoices(vocab.VISIBILITY),
+        description=_l("„intern“: nur angemeldete Fachkräfte sehen den Eintrag."),
+    )
+    internal_note = long_text(L["internal_note"], _l("Nur für angemeldete Fachkräfte sichtbar."))
+    owner_id = Select(
+        L["owner_id"],
+        coerce=to_int,
+        description=_l(
+            "Diese Person hält den Eintrag aktuell; seine Prüfaufgaben landen in ihrer Prüfliste."
+        ),
+    )
+    deputy_id = Select(
+        L["deputy_id"], coerce=to_int, description=_l("Springt ein, wenn die verantwortliche Person fehlt.")
+    )
+    assured_date = date_field(
+        L["assured_date"],
+        _l(
+            "Datum der letzten inhaltlichen Prüfung. Der Knopf „Angaben geprüft“ setzt heute und Ihren Namen."
+        ),
+    )
+    source_name = text(
+        L["source_name"], 120, description=_l("z. B. Name der Übersicht, aus der der Eintrag stammt.")
+    )
+    source_id = text(L["source_id"], 200)
+    source_url = url_field(L["source_url"])
+    source_licence = text(L["source_licence"], 200)
+
+    def validate_deputy_id(self, field: Field) -> None:
+        if field.data and field.data == self.owner_id.data:
+            raise ValidationError(_("Vertretung und verantwortliche Person müssen verschieden sein."))
+
+
+class OrganizationForm(EntryForm):
+    """An organisation (Träger) with its phones and contact persons."""
+
+    name = text(
+        L["name"], 300, required=True, description=_l("Offizieller Name, z. B. „Caritasverband Witten e. V.“")
+    )
+    alternate_name = text(L["alternate_name"], 300)
+    description = long_text(L["description"])
+    email = email_field()
+    website = url_field(L["website"])
+    legal_status = text(
+        L["legal_status"], 120, description=_l("z. B. e. V., gGmbH, Körperschaft des öffentlichen Rechts")
+    )
+    sector = text(L["sector"], 120, description=_l("z. B. freie Wohlfahrtspflege, Gesundheitswesen, Kommune"))
+    is_employer = BooleanField(
+        L["is_employer"], description=_l("Arbeitgebereinträge sind immer nur intern sichtbar.")
+    )
+    phones = FieldList(FormField(PhoneRow), _l("Telefonnummern"), max_entries=MAX_ROWS)
+    contacts = FieldList(FormField(ContactRow), _l("Ansprechpersonen"), max_entries=MAX_ROWS)
+
+    def validate_is_employer(self, field: Field) -> None:
+        if field.data and self.visibility.data != "internal":
+            raise ValidationError(_("Arbeitgeber müssen „intern“ sichtbar sein."))
+
+
+class ServiceForm(EntryForm):
+    """An offer with every field of the model."""
+
+    organization_id = Select(
+        L["organization_id"], coerce=to_int, description=_l("Wer bietet das Angebot an?")
+    )
+    name = text(L["name"], 300, required=True, description=_l("So, wie Teilnehmende das Angebot kennen."))
+    alternate_name = text(L["alternate_name"], 300)
+    summary_plain = long_text(
+        L["summary_plain"],
+        _l("Zwei, drei kurze Sätze in einfacher Sprache für Teilnehmende."),
+        max_length=2000,
+    )
+    description = long_text(L["description"])
+    url = url_field(L["url"])
+    email = email_field()
+    status = Select(
+        L["status"],
+        choices=vchoices(vocab.STATUS),
+        description=_l(
+            "„beendet“ nimmt das Angebot von der öffentlichen Karte; „pausiert“ und „unklar“ zeigen einen Hinweis."
+        ),
+    )
+    valid_from = date_field(L["valid_from"], _l("z. B. Projektbeginn"))
+    valid_to = date_field(L["valid_to"], _l("z. B. Ende der Förderung"))
+    alert = long_text(
+        L["alert"],
+        _l("Erscheint als gelber Hinweis über dem Angebot, z. B. „Aufnahmestopp bis März“."),
+        max_length=1000,
+    )
+    categories = MultiCheckboxField(
+        L["categories"],
+        coerce=int,
+        description=_l("Mindestens eine Kategorie; das kürzeste Prüfintervall der Kategorien gilt."),
+    )
+    jobcenters = MultiCheckboxField(
+        L["jobcenters"], coerce=int, description=_l("Für welche Jobcenter-Bezirke?")
+    )
+    supra_regional = BooleanField(
+        L["supra_regional"], description=_l("Online, Hotline oder weit entfernt: für alle.")
+    )
+    locations = MultiCheckboxField(
+        _l("Standorte"),
+        coerce=int,
+        description=_l(
+            "Standorte der Organisation, an denen das Angebot stattfindet. Neue Standorte legen Sie bei der Organisation an."
+        ),
+    )
+    fees_description = long_text(L["fees_description"], max_length=2000)
+    target_group = long_text(L["target_group"], max_length=2000)
+    eligibility_description = long_text(L["eligibility_description"], max_length=4000)
+    minimum_age = GermanIntegerField(
+        L["minimum_age"],
+        validators=[
+            Optional(),
+            NumberRange(min=0, max=130, message=_l("Bitte ein Alter zwischen %(min)s und %(max)s.")),
+        ],
+    )
+    maximum_age = GermanIntegerField(
+        L["maximum_age"],
+        validators=[
+            Optional(),
+            NumberRange(min=0, max=130, message=_l("Bitte ein Alter zwischen %(min)s und %(max)s.")),
+        ],
+    )
+    application_process = long_text(
+        L["application_process"], _l("Erste Schritte: anrufen, Termin, Antrag …"), max_length=4000
+    )
+    waiting_time = text(L["waiting_time"], 300, description=_l("z. B. „etwa 6 Wochen“"))
+    waiting_time_confirmed_at = date_field(L["waiting_time_confirmed_at"])
+    intake_status = Select(L["intake_status"], choices=vchoices(vocab.INTAKE_STATUS))
+    intake_status_confirmed_at = date_field(L["intake_status_confirmed_at"])
+    opening_hours_confirmed_at = date_field(L["opening_hours_confirmed_at"])
+    delivery_format = Select(L["delivery_format"], choices=vchoices(vocab.DELIVERY_FORMAT, blank=True))
+    setting = Select(L["setting"], choices=vchoices(vocab.SETTING, blank=True))
+    short_notice = BooleanField(L["short_notice"], description=_l("Termine meist innerhalb weniger Tage."))
+    phones = FieldList(FormField(PhoneRow), _l("Telefonnummern"), max_entries=MAX_ROWS)
+    schedules = FieldList(FormField(ScheduleRow), _l("Zeiten"), max_entries=MAX_ROWS)
+    contacts = FieldList(FormField(ContactRow), _l("Ansprechpersonen"), max_entries=MAX_ROWS)
+
+    def validate_categories(self, field: Field) -> None:
+        if not field.data:
+            raise ValidationError(_("Bitte mindestens eine Kategorie ankreuzen."))
+
+    def validate_organization_id(self, field: Field) -> None:
+        if not field.data:
+            raise ValidationError(_("Bitte eine Organisation wählen."))
+
+    def validate_maximum_age(self, field: Field) -> None:
+        if (
+            field.data is not None
+            and self.minimum_age.data is not None
+            and field.data < self.minimum_age.data
+        ):
+            raise ValidationError(_("Das Höchstalter liegt unter dem Mindestalter."))
+
+    def validate_valid_to(self, field: Field) -> None:
+        if field.data and self.valid_from.data and field.data < self.valid_from.data:
+            raise ValidationError(_("„Gültig bis“ darf nicht vor „Gültig ab“ liegen."))
+
+
+for _name, _vocabulary in vocab.LIST_FIELDS.items():
+    setattr(ServiceForm, _name, MultiCheckboxField(L[_name], choices=vchoices(_vocabulary)))
+
+
+class LocationForm(FlaskForm):
+    """A site of an organisation with its address, pin, phones and opening hours."""
+
+    audit_mark = HiddenField()
+    location_type = Select(
+        L["location_type"],
+        choices=vchoices(vocab.LOCATION_TYPES),
+        description=_l("„online“ braucht keine Adresse."),
+    )
+    name = text(L["name"], 300, description=_l("z. B. „Haus am Markt“ oder „Beratungsstelle Nord“"))
+    description = long_text(L["description"], max_length=4000)
+    address_1 = text(L["address_1"], 300)
+    address_2 = text(L["address_2"], 300, description=_l("z. B. 2. Etage, Hinterhaus"))
+    postal_code = StringField(L["postal_code"], filters=[strip_nul], validators=[Optional(), PostalCode()])
+    city = text(L["city"], 200)
+    gemeinde_id = Select(
+        L["gemeinde_id"], coerce=to_int, description=_l("Leer lassen: wird aus PLZ und Ort bestimmt.")
+    )
+    address_precision = Select(
+        L["address_precision"],
+        choices=vchoices(vocab.ADDRESS_PRECISION),
+        description=_l("Geschützte Orte (z. B. Frauenhaus): nur die Gemeinde veröffentlichen."),
+    )
+    latitude = CoordinateField(
+        L["latitude"],
+        validators=[
+            Optional(),
+            NumberRange(min=-90, max=90, message=_l("Der Breitengrad liegt zwischen -90 und 90.")),
+        ],
+        description=_l(
+            "Leer lassen oder unverändert lassen: wird aus der Adresse bestimmt. Von Hand geändert: gilt als „von Hand gesetzt“."
+        ),
+    )
+    longitude = CoordinateField(
+        L["longitude"],
+        validators=[
+            Optional(),
+            NumberRange(min=-180, max=180, message=_l("Der Längengrad liegt zwischen -180 und 180.")),
+        ],
+    )
+    transportation = long_text(
+        L["transportation"], _l("z. B. „Bus 371 bis Rathaus, 3 Minuten Fußweg“"), max_length=2000
+    )
+    accessibility_description = long_text(L["accessibility_description"], max_length=2000)
+    url = url_field(L["url"])
+    visibility = Select(L["visibility"], choices=vchoices(vocab.VISIBILITY))
+    source_name = text(L["source_name"], 120)
+    source_id = text(L["source_id"], 200)
+    source_url = url_field(L["source_url"])
+    source_licence = text(L["source_licence"], 200)
+    phones = FieldList(FormField(PhoneRow), _l("Telefonnummern"), max_entries=MAX_ROWS)
+    schedules = FieldList(FormField(ScheduleRow), _l("Zeiten"), max_entries=MAX_ROWS)
+
+    def validate_city(self, field: Field) -> None:
+        if self.location_type.data != "virtual" and not (field.data or "").strip():
+            raise ValidationError(_("Bitte den Ort angeben (bei Online-Angeboten „online“ wählen)."))
+
+    def validate_longitude(self, field: Field) -> None:
+        if (field.data is None) != (self.latitude.data is None) and not self.latitude.errors:
+            raise ValidationError(_("Bitte beide Koordinaten angeben oder beide leer lassen."))
+
+
+class NoteForm(FlaskForm):
+    """A short note, e.g. when resolving a task."""
+
+    note = long_text(_l("Notiz"), max_length=2000)
+
+
+class VersionForm(FlaskForm):
+    """A button that acts on an entry at a known version."""
+
+    version_id = HiddenField()
+
+
+class TermForm(FlaskForm):
+    """A category of the taxonomy."""
+
+    name = text(L["name"], 200, required=True)
+    name_en = text(L["name_en"], 200)
+    slug = text(
+        L["slug"],
+        120,
+        description=_l("Kleinbuchstaben, Ziffern und Bindestriche; bleibt stabil (Importe, API)."),
+    )
+    description = long_text(L["description"], max_length=4000)
+    parent_id = Select(
+        L["parent_id"], coerce=to_int, description=_l("Leer: Oberkategorie. Es gibt höchstens zwei Ebenen.")
+    )
+    review_interval_months = GermanIntegerField(
+        L["review_interval_months"],
+        validators=[
+            Optional(),
+            NumberRange(min=1, max=120, message=_l("Bitte zwischen %(min)s und %(max)s Monaten.")),
+        ],
+        description=_l(
+            "Nach so vielen Monaten ist ein Angebot wieder zu prüfen, z. B. Psychotherapie 6, Sportverein 12. "
+            "Leer: von der Oberkategorie übernehmen (sonst 12)."
+        ),
+    )
+    internal_only = BooleanField(
+        L["internal_only"], description=_l("Angebote dieser Kategorie sind nie öffentlich.")
+    )
+    sort_order = GermanIntegerField(
+        L["sort_order"], default=0, validators=[Optional(), NumberRange(min=-10000, max=10000)]
+    )
+
+    def validate_slug(self, field: Field) -> None:
+        if field.data and not SLUG_RE.match(field.data):
+            raise ValidationError(_("Nur Kleinbuchstaben a–z, Ziffern und einzelne Bindestriche."))
+
+
+class RegionForm(FlaskForm):
+    """A Bundesland, Kreis or Gemeinde."""
+
+    kind = Select(L["kind"], choices=vchoices(vocab.REGION_KINDS))
+    name = text(L["name"], 200, required=True)
+    slug = text(L["slug"], 120)
+    ags = text(L["ags"], 12, description=_l("Amtlicher Gemeinde- oder Kreisschlüssel (Ziffern)."))
+    parent_id = Select(
+        L["parent_id"],
+        coerce=to_int,
+        description=_l("Gemeinde → Kreis, Kreis → Bundesland, Bundesland → leer."),
+    )
+    postal_codes = text(
+        L["postal_codes"], 2000, description=_l("Durch Komma oder Leerzeichen getrennt, z. B. 58452, 58453")
+    )
+    latitude = CoordinateField(L["latitude"], validators=[Optional(), NumberRange(min=-90, max=90)])
+    longitude = CoordinateField(L["longitude"], validators=[Optional(), NumberRange(min=-180, max=180)])
+
+    def validate_slug(self, field: Field) -> None:
+        if field.data and not SLUG_RE.match(field.data):
+            raise ValidationError(_("Nur Kleinbuchstaben a–z, Ziffern und einzelne Bindestriche."))
+
+    def validate_ags(self, field: Field) -> None:
+        if field.data and not field.data.strip().isdigit():
+            raise ValidationError(_("Der Schlüssel besteht nur aus Ziffern."))
+
+    def validate_postal_codes(self, field: Field) -> None:
+        bad = [p for p in split_codes(field.data) if not PLZ_RE.match(p)]
+        if bad:
+            raise ValidationError(_("Keine gültigen Postleitzahlen: %(codes)s", codes=", ".join(bad[:5])))
+
+    def validate_longitude(self, field: Field) -> None:
+        if (field.data is None) != (self.latitude.data is None):
+            raise ValidationError(_("Bitte beide Koordinaten angeben oder beide leer lassen."))
+
+
+def split_codes(value: str | None) -> list[str]:
+    """Split a list of postcodes typed with commas, semicolons or spaces."""
+    return [p for p in re.split(r"[\s,;]+", value or "") if p]
+
+
+class JobcenterForm(FlaskForm):
+    """A Jobcenter and the regions of its catchment."""
+
+    name = text(L["name"], 200, required=True)
+    short_name = text(L["short_name"], 60, description=_l("z. B. JC EN"))
+    slug = text(L["slug"], 120)
+    regions = MultiCheckboxField(
+        _l("Regionen"), coerce=int, description=_l("Kreise oder Gemeinden des Bezirks.")
+    )
+
+    def validate_slug(self, field: Field) -> None:
+        if field.data and not SLUG_RE.match(field.data):
+            raise ValidationError(_("Nur Kleinbuchstaben a–z, Ziffern und einzelne Bindestriche."))
+
+
+class UserForm(FlaskForm):
+    """A person who logs in."""
+
+    email = StringField(
+        L["email"],
+        filters=[strip_nul, lambda v: v.strip().lower() if isinstance(v, str) else v],
+        validators=[
+            DataRequired(_l("Bitte füllen Sie dieses Feld aus.")),
+            Length(max=254),
+            Email(_l("Das ist keine gültige E-Mail-Adresse.")),
+        ],
+    )
+    name = text(L["name"], 200)
+    role = Select(
+        L["role"],
+        choices=vchoices(vocab.ROLES),
+        description=_l(
+            "Koordination darf alles ändern; Lots*innen/Mitarbeitende lesen interne Angaben, ändern aber nichts."
+        ),
+    )
+    password = PasswordField(
+        _l("Neues Passwort"),
+        validators=[
+            Optional(),
+            Length(min=10, max=200, message=_l("Das Passwort braucht mindestens %(min)d Zeichen.")),
+        ],
+        description=_l(
+            "Mindestens 10 Zeichen. Leer lassen: Passwort bleibt unverändert (bei neuen Konten: keine Anmeldung möglich)."
+        ),
+    )
+
+
+class HandOverForm(FlaskForm):
+    """Move everything one person is responsible for to another."""
+
+    target_id = Select(_l("Übergeben an"), coerce=to_int)
+    deactivate = BooleanField(_l("Konto danach deaktivieren"))
+
+    def validate_target_id(self, field: Field) -> None:
+        if not field.data:
+            raise StopValidation(_("Bitte wählen Sie, wer übernimmt."))
+
+
+class MergeForm(FlaskForm):
+    """Confirm a merge of a duplicate into the kept entry."""
+
+    version_id = HiddenField()
+    duplicate_version_id = HiddenField()

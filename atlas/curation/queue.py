@@ -1,0 +1,114 @@
+"""The review queue of one coordinator: flagged problems, overdue reviews and reviews due soon, by urgency."""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from ..models import Organization, ReviewTask, Service, TaxonomyTerm, User
+
+GROUPS = ("flagged", "overdue", "due_soon")
+# Concrete problems first: a visitor's report or a dead link hurts people now; a duplicate or a note can wait.
+KIND_WEIGHT = {"public_report": 0, "link_broken": 0, "link_changed": 1, "import_duplicate": 2, "manual": 3}
+
+
+@dataclass
+class QueueItem:
+    """One line of the review queue."""
+
+    group: str
+    entry: Organization | Service
+    due: date | None
+    task: ReviewTask | None = None
+    never_verified: bool = False
+
+    @property
+    def is_service(self) -> bool:
+        """True for offers, False for organisations."""
+        return isinstance(self.entry, Service)
+
+    def days(self, today: date) -> int | None:
+        """Days overdue (positive) or until due (negative)."""
+        return (today - self.due).days if self.due else None
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day some months later (the month's last day when it is shorter)."""
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def review_due(entry: Organization | Service, org_months: int) -> date:
+    """When an entry is next due for review: last verification plus its interval; never verified: due since creation."""
+    if entry.assured_date is None:
+        return entry.created_at.date()
+    months = entry.review_interval_months if isinstance(entry, Service) else org_months
+    return add_months(entry.assured_date, months)
+
+
+def _owned(model: Any, user: User) -> Any:
+    if model is Service:
+        return or_(
+            Service.owner_id == user.id,
+            and_(Service.owner_id.is_(None), Service.organization.has(Organization.owner_id == user.id)),
+        )
+    return Organization.owner_id == user.id
+
+
+def review_queue(
+    session: Session, user: User, today: date, soon_days: int = 30, org_months: int = 12
+) -> list[QueueItem]:
+    """Everything a coordinator should look at, most urgent first."""
+    tasks = list(
+        session.scalars(
+            select(ReviewTask)
+            .where(ReviewTask.assignee_id == user.id, ReviewTask.resolved_at.is_(None))
+            .options(selectinload(ReviewTask.service), selectinload(ReviewTask.organization))
+        )
+    )
+    items = []
+    with_overdue_task = set()
+    for task in tasks:
+        entry = task.service or task.organization
+        if entry is None:
+            continue
+        if task.kind == "overdue":
+            with_overdue_task.add((type(entry), entry.id))
+            items.append(QueueItem("overdue", entry, task.due_date or task.created_at.date(), task))
+        else:
+            items.append(QueueItem("flagged", entry, task.due_date, task))
+    for model in (Service, Organization):
+        stmt = select(model).where(_owned(model, user), model.archived_at.is_(None))
+        if model is Service:
+            stmt = stmt.where(Service.status != "beendet").options(
+                selectinload(Service.categories).selectinload(TaxonomyTerm.parent)
+            )
+        for entry in session.scalars(stmt):
+            if (model, entry.id) in with_overdue_task:
+                continue
+            due = review_due(entry, org_months)
+            days = (due - today).days
+            if days <= 0:
+                items.append(QueueItem("overdue", entry, due, never_verified=entry.assured_date is None))
+            elif days <= soon_days:
+                items.append(QueueItem("due_soon", entry, due))
+    return sorted(items, key=lambda item: _urgency(item, today))
+
+
+def _urgency(item: QueueItem, today: date) -> tuple:
+    group = GROUPS.index(item.group)
+    if item.group == "flagged" and item.task is not None:
+        return (group, KIND_WEIGHT.get(item.task.kind, 3), item.task.created_at, item.task.id)
+    # Overdue: the longest overdue first; due soon: the soonest first. Ties by name for a stable list.
+    return (group, 0, item.due or today, item.entry.name.lower())
+
+
+def queue_counts(items: list[QueueItem]) -> dict[str, int]:
+    """How many items each group holds."""
+    return {group: sum(1 for i in items if i.group == group) for group in GROUPS}
