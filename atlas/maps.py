@@ -134,7 +134,7 @@ def marker_rows(session: Session, ids: Select, internal: bool) -> list[Any]:
     if not internal:
         stmt = stmt.where(Location.visibility == "public")
     # Plain column rows: executed on the connection to skip the ORM's per-row loading machinery.
-    return list(session.connection().execute(stmt))
+    return session.connection().execute(stmt).all()
 
 
 def _top_category(session: Session, service_ids: Select) -> dict[int, str]:
