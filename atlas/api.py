@@ -16,6 +16,7 @@ from .models import Service
 from .params import int_arg, str_arg
 from .presenters import PROFILE_URI, service_view, term_view
 from .queries import ListFilters, page, public_condition, services_query, top_categories, with_details
+from .search.api import search_requested, search_response
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -48,6 +49,8 @@ def root() -> Any:
 def services() -> Any:
     """A page of services with the HSDS paging envelope; public callers get public data only."""
     internal = is_staff()
+    if search_requested(request.args):
+        return search_response(internal)
     size = int_arg("per_page", current_app.config["PER_PAGE"], 1, current_app.config["API_MAX_PER_PAGE"], clamp=True)
     number = int_arg("page", 1, 1)
     filters = ListFilters(text=str_arg("q") or str_arg("search"), category=str_arg("category", 120),

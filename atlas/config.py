@@ -142,3 +142,29 @@ class Defaults:
     MAIL_PASSWORD: str | None = None
     MAIL_FROM = "Netzwerkatlas <atlas@atlas.example>"
     MAIL_TIMEOUT = 10.0
+    # Search (atlas.search). Index directory; None means instance/search-index. Each machine keeps its own copy.
+    SEARCH_INDEX_DIR: str | None = None
+    # Seconds between two checks of the database change watermark per process (own commits are checked at once).
+    SEARCH_SYNC_INTERVAL = 0.5
+    # Seconds a search request may spend applying changes before it answers from the index as it is.
+    SEARCH_SYNC_BUDGET = 5.0
+    # Seconds the clocks of machines writing the database may differ (changes this close are looked at twice).
+    SEARCH_CLOCK_SKEW = 5.0
+    # Seconds a request waits for another process that is building the very first index.
+    SEARCH_BUILD_WAIT = 15.0
+    # Processes `flask reindex` uses for more than 5,000 offers (2 halves the time on two cores).
+    SEARCH_BUILD_PROCS = 1
+    # Memory per process for cached postings (MB).
+    SEARCH_CACHE_MB = 64
+    # Longer search texts are cut; words beyond the limit are ignored.
+    SEARCH_MAX_QUERY_LENGTH = 500
+    SEARCH_MAX_QUERY_WORDS = 12
+    # The largest radius a search accepts (km); larger values are reduced to it.
+    SEARCH_MAX_RADIUS_KM = 200
+    # Share of distance in the ranking when a place is given (0: text only), and the distance that halves it (km).
+    SEARCH_DISTANCE_WEIGHT = 0.3
+    SEARCH_DISTANCE_SCALE_KM = 10.0
+    # Distinct zero-result search texts kept for coordinators.
+    SEARCH_MISSES_MAX = 5000
+    # TrueType font for handout PDFs (all Unicode letters); None uses the built-in Helvetica (Latin-1 only).
+    SEARCH_PDF_FONT: str | None = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"

@@ -10,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from . import schema
 from .checker.scheduler import status as checker_status
 from .db import get_engine, get_session, ping
+from .search.sync import status as search_status
 
 
 def healthz() -> Any:
@@ -27,6 +28,7 @@ def healthz() -> Any:
             "schema": {"current": current, "head": head, "up_to_date": ok}}
     if ok:  # a stale link checker is a warning in its block, not an outage of the site
         body["link_checker"] = checker_status(get_session(), current_app.config)
+        body["search"] = search_status(get_session())
     return body, 200 if ok else 503
 
 

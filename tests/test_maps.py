@@ -161,3 +161,13 @@ def test_distance_and_fit_helpers():
     assert distance_km(51.4315, 7.334, 51.2258, 7.6342) == pytest.approx(31.0, abs=0.5)  # Witten – Lüdenscheid
     bounds = fit_bounds([[51.43, 7.33, "x", 0], [53.6, 7.2, "x", 1], [51.22, 7.63, "x", 2]], (51.33, 7.55))
     assert bounds == [[51.22, 7.33], [51.43, 7.63]]  # the North Sea clinic does not widen the view
+
+
+def test_search_map_follows_the_search_filters(app, staff_client):
+    everything = map_data(staff_client.get("/suche?q=Lichtblick&ansicht=karte").get_data(as_text=True))
+    assert {i[NAME] for i in everything["items"]} >= {"Schuldnerberatung Lichtblick", "Frauenschutz Lichtblick"}
+    debts = map_data(staff_client.get("/suche?q=Schulden&ansicht=karte").get_data(as_text=True))
+    assert {i[NAME] for i in debts["items"]} == {"Schuldnerberatung Lichtblick"}
+    near = map_data(staff_client.get("/suche?q=Lichtblick&near=Balve&radius_km=5&ansicht=karte").get_data(as_text=True))
+    assert near["items"] == [] and near["near"] and near["radius_km"] == 5
+    assert debts["url"] == "/intern/angebote/{id}"

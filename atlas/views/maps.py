@@ -198,3 +198,29 @@ def coverage() -> Any:
                            gaps=sum(1 for r in rows for c in r["cells"].values() if c["gap"]),
                            place_labels=[])
 
+
+
+SEARCH_MAP_LIMIT = 5000
+
+
+def search_map(params: Any) -> dict[str, Any]:
+    """Map context for the staff search: every hit (up to SEARCH_MAP_LIMIT) as a marker, distances from its origin."""
+    from dataclasses import replace
+
+    from ..search.service import rank
+
+    session = get_session()
+    ranked = rank(session, replace(params, page=1, per_page=SEARCH_MAP_LIMIT), internal=True)
+    ids = ranked.sids if ranked is not None else []
+    origin = (params.origin.latitude, params.origin.longitude) if params.origin else None
+    lang = current_lang()
+    tops = top_categories(session, internal=True)
+    categories = {t.slug: t.label(lang) for t in tops}
+    items = maps.markers(session, select(Service.id).where(Service.id.in_(ids)), True, origin, params.radius_km)
+    data = maps.marker_data(items, url_for("staff.service", service_id=0).removesuffix("0") + "{id}", categories,
+                            origin, params.radius_km) | {"labels": labels()}
+    data["fit"] = maps.fit_bounds(data["points"], origin or current_app.config["MAP_CENTER"])
+    return {"map": maps.map_with_layers(current_app.config, [("markers", "atlas-markers")]),
+            "data": maps.script_json(data), "count": len(items), "legend": maps.category_legend(tops, lang),
+            "place_labels": maps.place_labels(public_gemeinden(session)),
+            "truncated": ranked is not None and ranked.total > SEARCH_MAP_LIMIT}

@@ -1,0 +1,52 @@
+"""GET /api/v1/services with search parameters: the same search as /suche, in the HSDS paging envelope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, request
+from flask_babel import gettext as _
+from werkzeug.datastructures import MultiDict
+
+from ..db import get_session
+from ..i18n import current_lang
+from .params import parse_search_params
+from .service import IndexUnavailable, api_item, search
+
+# Without any of these the API keeps its plain list behaviour (sorted by name, SQL filters only).
+SEARCH_KEYS = {"q", "search", "near", "radius_km", "kreis", "cost", "channel", "accessibility", "language",
+               "easy_language", "accepting", "short_notice", "verified_within_months", "include_inactive",
+               "include_archived", "include_supra_regional", "sort"}
+
+
+def search_requested(args: MultiDict) -> bool:
+    """True when the request asks for the search engine rather than the plain list."""
+    return any(args.get(key, "").strip() for key in SEARCH_KEYS)
+
+
+def search_response(internal: bool) -> dict[str, Any]:
+    """One page of search results; public callers get public offers and fields only."""
+    session = get_session()
+    params = parse_search_params(request.args, session, internal)
+    try:
+        page = search(session, params, internal, current_lang())
+    except IndexUnavailable:
+        abort(503, _("Der Suchindex wird gerade aufgebaut. Bitte versuchen Sie es in einer Minute noch einmal."))
+    return {
+        "total_items": page.total,
+        "total_pages": page.total_pages,
+        "page_number": params.page,
+        "size": params.per_page,
+        "first_page": params.page == 1,
+        "last_page": params.page >= page.total_pages,
+        "empty": not page.hits,
+        "contents": [api_item(hit) for hit in page.hits],
+        "search": {
+            "origin": {"label": params.origin.label, "latitude": params.origin.latitude,
+                       "longitude": params.origin.longitude} if params.origin else None,
+            "radius_km": params.radius_km,
+            "sort": params.effective_sort,
+            "corrections": page.match.corrections,
+            "relaxed": page.match.relaxed,
+        },
+    }

@@ -1,0 +1,153 @@
+"""Turn offers from the database into index documents: public text only, plus attributes for filters."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from .. import vocab
+from ..models import Location, Region, Service, ServiceAtLocation, TaxonomyTerm
+from .analysis import ANALYSIS_VERSION, analyse, fold
+from .index import IndexDoc
+
+BIT_VOCABS = {"cost": vocab.COST_OPTIONS, "channel": vocab.CONTACT_CHANNELS, "access": vocab.ACCESSIBILITY,
+              "lang": vocab.LANGUAGES}
+BIT_FIELDS = {"cost": "cost_options", "channel": "contact_channels", "access": "accessibility", "lang": "languages"}
+STATUS_CODES = list(vocab.STATUS)
+
+
+def layout_version() -> str:
+    """Identifies the document layout; an index written with another layout is rebuilt."""
+    codes = "|".join(",".join(v) for v in BIT_VOCABS.values()) + "|" + ",".join(STATUS_CODES)
+    return f"{ANALYSIS_VERSION}-{hashlib.sha1(codes.encode()).hexdigest()[:10]}"
+
+
+def bit(name: str, code: str) -> int:
+    """The bit of a vocabulary code in a document's mask (0 for an unknown code)."""
+    codes = list(BIT_VOCABS[name])
+    return 1 << codes.index(code) if code in codes else 0
+
+
+def mask(name: str, codes: list[str] | None) -> int:
+    """The bit mask of a list of codes."""
+    value = 0
+    for code in codes or []:
+        value |= bit(name, code)
+    return value
+
+
+def stamp(value: datetime | None) -> float:
+    """A naive UTC datetime as seconds since the epoch (0 for None)."""
+    return value.replace(tzinfo=UTC).timestamp() if value else 0.0
+
+
+def load_services(session: Session, ids: list[int]) -> list[Service]:
+    """Offers with everything the index needs, in one round trip per relation."""
+    if not ids:
+        return []
+    stmt = select(Service).where(Service.id.in_(ids)).options(
+        selectinload(Service.organization),
+        selectinload(Service.categories).selectinload(TaxonomyTerm.parent),
+        selectinload(Service.jobcenters),
+        selectinload(Service.service_at_locations).selectinload(ServiceAtLocation.location).options(
+            selectinload(Location.address), selectinload(Location.gemeinde).selectinload(Region.parent)),
+    )
+    return list(session.scalars(stmt))
+
+
+def all_service_ids(session: Session) -> list[int]:
+    """Every offer id, ascending."""
+    return list(session.scalars(select(Service.id).order_by(Service.id)))
+
+
+def iter_documents(session: Session, ids: list[int], chunk: int = 500) -> Iterator[IndexDoc]:
+    """Index documents for offers, loaded in chunks so memory stays flat."""
+    for start in range(0, len(ids), chunk):
+        for service in load_services(session, ids[start:start + chunk]):
+            yield document(service)
+        session.expunge_all()
+
+
+def _public_location(loc: Location) -> bool:
+    return loc.visibility == "public" and loc.archived_at is None
+
+
+def _public_point(loc: Location) -> tuple[float, float] | None:
+    """The coordinates the public may see (the Gemeinde centre for protected sites), as presenters do."""
+    if loc.latitude is None or loc.longitude is None:
+        return None
+    if loc.address_precision == "gemeinde":
+        gem = loc.gemeinde
+        if gem is not None and gem.latitude is not None:
+            return gem.latitude, gem.longitude
+        return round(loc.latitude, 2), round(loc.longitude, 2)
+    return loc.latitude, loc.longitude
+
+
+def _places(loc: Location) -> list[str]:
+    """Place words of a public location: town, Gemeinde, Kreis and (unless protected) the postcode."""
+    words = []
+    if loc.address is not None:
+        words.append(loc.address.city or "")
+        if loc.address_precision != "gemeinde" and loc.address.postal_code:
+            words.append(loc.address.postal_code)
+    if loc.gemeinde is not None:
+        words.append(loc.gemeinde.name)
+        kreis = loc.gemeinde.ancestor("kreis")
+        if kreis is not None:
+            words.append(kreis.name)
+    return words
+
+
+def document(service: Service) -> IndexDoc:
+    """The index document of one offer; only public text is indexed, so a search never reveals internal notes."""
+    org = service.organization
+    locations = [sal.location for sal in service.service_at_locations if sal.location.archived_at is None]
+    public_locations = [loc for loc in locations if _public_location(loc)]
+    categories = {t.slug: t for t in service.categories}
+    for term in list(categories.values()):
+        if term.parent is not None:
+            categories[term.parent.slug] = term.parent
+    title = analyse(" ".join(p for p in (service.name, service.alternate_name) if p))
+    body = analyse(" ".join(p for p in (
+        service.description, service.summary_plain, service.target_group, service.eligibility_description,
+        service.fees_description, service.application_process, org.name, org.alternate_name) if p))
+    tags = analyse(" ".join([t.name for t in categories.values()] + [t.name_en for t in categories.values() if t.name_en]
+                            + [w for loc in public_locations for w in _places(loc)]))
+    terms = {
+        "title": title.stems, "tags": tags.stems,
+        # The body is only searched through the parts field (all stems plus compound parts): one field less to index.
+        "parts": title.parts + body.parts + tags.parts,
+        "words": sorted({w for w in title.words + body.words + tags.words if len(w) >= 4 and not w.isdigit()}),
+    }
+    attrs = {
+        "version": service.version_id or 0,
+        "updated": stamp(service.updated_at),
+        "org_updated": stamp(org.updated_at),
+        "public": bool(service.is_public),
+        "archived": service.archived_at is not None,
+        "active": service.status == "aktiv",
+        "status": STATUS_CODES.index(service.status) if service.status in STATUS_CODES else -1,
+        "intake_open": service.intake_status == "offen",
+        "short_notice": bool(service.short_notice),
+        "supra": bool(service.supra_regional),
+        "assured": service.assured_date.toordinal() if service.assured_date else 0,
+        **{name: mask(name, getattr(service, column)) for name, column in BIT_FIELDS.items()},
+    }
+    sets = {
+        "category": sorted(categories),
+        "jobcenter": sorted(j.slug for j in service.jobcenters),
+        "gemeinde_all": sorted({loc.gemeinde.slug for loc in locations if loc.gemeinde}),
+        "gemeinde_pub": sorted({loc.gemeinde.slug for loc in public_locations if loc.gemeinde}),
+        "kreis_all": sorted({k.slug for loc in locations if loc.gemeinde and (k := loc.gemeinde.ancestor("kreis"))}),
+        "kreis_pub": sorted({k.slug for loc in public_locations if loc.gemeinde and (k := loc.gemeinde.ancestor("kreis"))}),
+    }
+    points = {
+        "all": [(loc.latitude, loc.longitude) for loc in locations if loc.latitude is not None],
+        "pub": [p for loc in public_locations if (p := _public_point(loc)) is not None],
+    }
+    return IndexDoc(sid=service.id, terms=terms, attrs=attrs, sets=sets, points=points, name=fold(service.name))

@@ -1,0 +1,209 @@
+"""The participant handout: a shortlist of offers as print view and PDF, from PUBLIC fields only."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import segno
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from fpdf import FPDF
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import Service
+from ..presenters import service_view
+from ..queries import public_condition, with_details
+
+MAX_ITEMS = 30
+VOUCHERS = {"gkv_gutschein", "avgs"}
+PAYING = {"selbstzahler", "zuzahlung"}
+LATIN1_FALLBACK = str.maketrans({"–": "-", "—": "-", "„": '"', "“": '"', "”": '"', "‚": "'", "‘": "'", "’": "'",
+                                 "…": "...", "•": "-", "€": "EUR", "\u00a0": " "})
+
+
+@dataclass
+class Entry:
+    """One offer on the handout: a heading, (label, text) sections and the link to its public page."""
+
+    name: str
+    sections: list[tuple[str, str]]
+    url: str
+    qr: segno.QRCode
+
+    @property
+    def qr_data_uri(self) -> str:
+        """The QR code as an SVG data URI for the print view."""
+        return self.qr.svg_data_uri(scale=3, border=2)
+
+
+def parse_ids(values: list[str]) -> list[int]:
+    """Offer ids from `ids=1,2&ids=3`, in order, without duplicates, at most MAX_ITEMS."""
+    ids: list[int] = []
+    for raw in values:
+        for part in raw[:2000].split(","):
+            part = part.strip()
+            if part.isdigit() and int(part) not in ids and len(part) < 12:
+                ids.append(int(part))
+    return ids[:MAX_ITEMS]
+
+
+def load_public(session: Session, ids: list[int]) -> list[Service]:
+    """The public offers among the ids, in the given order (internal or archived ones are left out)."""
+    if not ids:
+        return []
+    stmt = with_details(select(Service).join(Service.organization)).where(Service.id.in_(ids), public_condition())
+    found = {s.id: s for s in session.scalars(stmt)}
+    return [found[i] for i in ids if i in found]
+
+
+def _cost_plain(codes: list[str]) -> str:
+    if not codes:
+        return ""
+    if "kostenlos" in codes:
+        return _("Es kostet nichts.")
+    if VOUCHERS & set(codes):
+        return _("Sie brauchen einen Gutschein. Fragen Sie Ihre Lotsin oder Ihren Lotsen.")
+    if PAYING & set(codes):
+        return _("Sie müssen etwas bezahlen. Fragen Sie vorher nach dem Preis.")
+    return _("Das bezahlt meistens ein Amt oder eine Kasse. Fragen Sie nach.")
+
+
+def _first_sentences(text: str | None, limit: int = 260) -> str:
+    if not text:
+        return ""
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(". ", 0, limit)
+    return text[: cut + 1] if cut > 80 else text[:limit].rsplit(" ", 1)[0] + " …"
+
+
+def entry(view: dict[str, Any], url: str, plain: bool) -> Entry:
+    """The handout sections of one offer (a public service view), in German or Leichte Sprache."""
+    locations = [sal["location"] for sal in view["service_at_locations"]]
+    addresses = [loc["address_line"] for loc in locations if loc["address_line"]]
+    protected = any(loc["address_protected"] for loc in locations)
+    ways = [loc["transportation"] for loc in locations if loc["transportation"]]
+    phones = [p["number"] for p in view["phones"] + [p for loc in locations for p in loc["phones"]]
+              + view["organization"]["phones"]]
+    hours = [h["text"] for h in view["schedules"] + [h for loc in locations for h in loc["schedules"]]]
+    codes = [c["code"] for c in view["atlas"]["cost_options"]]
+    sections: list[tuple[str, str]] = []
+    if plain:
+        summary = view["atlas"]["summary_plain"] or _first_sentences(view["description"], 160)
+        sections.append((_("Worum geht es?"), summary))
+        sections.append((_("Hier ist es:"), "\n".join(addresses) or _("Das Angebot hat keinen festen Ort.")))
+        if protected:
+            sections.append(("", _("Die genaue Adresse bekommen Sie am Telefon.")))
+        if ways:
+            sections.append((_("So kommen Sie hin:"), "\n".join(ways)))
+        if phones:
+            sections.append((_("Sie können anrufen:"), "\n".join(dict.fromkeys(phones))))
+        if hours:
+            sections.append((_("Wann ist offen?"), "\n".join(hours)))
+        if codes:
+            sections.append((_("Was kostet es?"), _cost_plain(codes)))
+        sections.append((_("Mehr Infos:"), _("Scannen Sie den Code mit dem Handy. Oder gehen Sie auf diese Seite:")
+                         + "\n" + url))
+    else:
+        sections.append((_("Anbieter:"), view["organization"]["name"]))
+        text = _first_sentences(view["atlas"]["summary_plain"] or view["description"])
+        if text:
+            sections.append((_("Worum es geht:"), text))
+        sections.append((_("Adresse:"), "\n".join(addresses) or _("ohne festen Ort (telefonisch oder online)")))
+        if protected:
+            sections.append(("", _("Die genaue Adresse wird zum Schutz nicht veröffentlicht. Bitte vorher anrufen.")))
+        if ways:
+            sections.append((_("So kommen Sie hin:"), "\n".join(ways)))
+        if phones:
+            sections.append((_("Telefon:"), ", ".join(dict.fromkeys(phones))))
+        if view["email"] or view["organization"]["email"]:
+            sections.append((_("E-Mail:"), view["email"] or view["organization"]["email"]))
+        if hours:
+            sections.append((_("Öffnungszeiten:"), "\n".join(hours)))
+        cost = ", ".join(c["label"] for c in view["atlas"]["cost_options"])
+        if view["fees_description"]:
+            cost = f"{cost}. {view['fees_description']}" if cost else view["fees_description"]
+        if cost:
+            sections.append((_("Kosten:"), cost))
+        sections.append((_("Mehr im Internet:"), url))
+    return Entry(view["name"], sections, url, segno.make(url, error="m"))
+
+
+def entries(session: Session, ids: list[int], base_url: str, plain: bool) -> list[Entry]:
+    """The handout entries in German (the handout is for the participant, whatever the UI language)."""
+    with force_locale("de"):
+        return [entry(service_view(s, internal=False, lang="de"), f"{base_url}/angebote/{s.id}", plain)
+                for s in load_public(session, ids)]
+
+
+class _Handout(FPDF):
+    def __init__(self, font: str | None) -> None:
+        super().__init__(format="A4")
+        self.set_margins(18, 16, 18)
+        self.set_auto_page_break(True, margin=16)
+        self.font_name = "Helvetica"
+        self.full_unicode = False
+        if font and Path(font).exists():
+            bold = Path(font).with_name(Path(font).stem + "-Bold.ttf")
+            self.add_font("Atlas", "", font)
+            self.add_font("Atlas", "B", str(bold) if bold.exists() else font)
+            self.font_name, self.full_unicode = "Atlas", True
+
+    def clean(self, value: str) -> str:
+        """Text the chosen font can show (Latin-1 replacements for the built-in font)."""
+        if self.full_unicode:
+            return value
+        return value.translate(LATIN1_FALLBACK).encode("latin-1", "replace").decode("latin-1")
+
+
+def _qr(pdf: FPDF, code: segno.QRCode, x: float, y: float, size: float) -> None:
+    rows = list(code.matrix)
+    module = size / (len(rows) + 4)
+    for r, row in enumerate(rows):
+        for c, dark in enumerate(row):
+            if dark:
+                pdf.rect(x + (c + 2) * module, y + (r + 2) * module, module, module, style="F")
+
+
+def pdf_bytes(items: list[Entry], title: str, plain: bool, font: str | None) -> bytes:
+    """The handout as a PDF: one block per offer with a QR code to its public page."""
+    with force_locale("de"):
+        pdf = _Handout(font)
+        pdf.set_title(title)
+        pdf.set_creator("Netzwerkatlas")
+        pdf.add_page()
+        body = 13 if plain else 11
+        pdf.set_font(pdf.font_name, "B", 18 if plain else 16)
+        pdf.multi_cell(0, 9, pdf.clean(title), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(pdf.font_name, "", 10)
+        pdf.multi_cell(0, 6, pdf.clean(_("Stand: %(date)s", date=date.today().strftime("%d.%m.%Y"))),
+                       new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(3)
+        qr_size = 30.0
+        for item in items:
+            if pdf.get_y() > pdf.h - 90:
+                pdf.add_page()
+            top = pdf.get_y()
+            pdf.set_draw_color(160, 160, 160)
+            pdf.line(pdf.l_margin, top, pdf.w - pdf.r_margin, top)
+            pdf.ln(2)
+            _qr(pdf, item.qr, pdf.w - pdf.r_margin - qr_size, pdf.get_y(), qr_size)
+            width = pdf.w - pdf.l_margin - pdf.r_margin - qr_size - 4
+            pdf.set_font(pdf.font_name, "B", body + 3)
+            pdf.multi_cell(width, body * 0.55, pdf.clean(item.name), new_x="LMARGIN", new_y="NEXT")
+            for label, text in item.sections:
+                if label:
+                    pdf.set_font(pdf.font_name, "B", body)
+                    pdf.multi_cell(width, body * 0.5, pdf.clean(label), new_x="LMARGIN", new_y="NEXT")
+                pdf.set_font(pdf.font_name, "", body)
+                pdf.multi_cell(width, body * 0.5, pdf.clean(text), new_x="LMARGIN", new_y="NEXT")
+            pdf.set_y(max(pdf.get_y(), top + qr_size + 6))
+            pdf.ln(3)
+        out = io.BytesIO()
+        pdf.output(out)
+        return out.getvalue()

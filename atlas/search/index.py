@@ -1,0 +1,459 @@
+"""The search engine boundary: a Whoosh index directory with generations, a writer lock, and reads as numpy arrays.
+
+Nothing outside this module imports Whoosh, so the engine can be replaced by rewriting this file alone.
+Layout of the index directory (SEARCH_INDEX_DIR):
+
+    CURRENT           name of the generation searches use (replaced atomically)
+    write.lock        fcntl lock held by the one process that writes (the OS releases it when that process dies)
+    gen-<n>/          a Whoosh index plus state.json (what the index holds: see atlas.search.sync)
+
+Readers never take a lock: they open the last committed generation and table of contents.
+"""
+
+from __future__ import annotations
+
+import bisect
+import fcntl
+import itertools
+import json
+import os
+import re
+import shutil
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from whoosh import fields as wf
+from whoosh import index as windex
+from whoosh.analysis import SpaceSeparatedTokenizer
+from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.matching.wrappers import FilterMatcher
+from whoosh.reading import TermNotFound
+
+TEXT_FIELDS = ("title", "tags", "parts")
+ENGINE = "whoosh"
+EMPTY_IDS = np.zeros(0, dtype=np.int64)
+EMPTY_TF = np.zeros(0, dtype=np.float32)
+TOC_RE = re.compile(r"^_MAIN_(\d+)\.toc$")
+
+
+@dataclass
+class IndexDoc:
+    """One offer as the index stores it: analysed terms per field and plain attributes for filters and sorting."""
+
+    sid: int
+    terms: dict[str, list[str]]
+    attrs: dict[str, Any] = field(default_factory=dict)
+    sets: dict[str, list[str]] = field(default_factory=dict)
+    points: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    name: str = ""
+
+
+class IndexBusy(RuntimeError):
+    """Another process is writing the index and did not finish in time."""
+
+
+def _schema() -> wf.Schema:
+    split = SpaceSeparatedTokenizer()
+    text = {name: wf.TEXT(analyzer=split, phrase=False) for name in TEXT_FIELDS}
+    return wf.Schema(sid=wf.ID(unique=True), meta=wf.STORED, **text)
+
+
+def _whoosh_doc(doc: IndexDoc) -> dict[str, Any]:
+    # Plain words are only a vocabulary (typo tolerance, suggestions): stored with the document, not as postings,
+    # which would cost about 40 % more indexing time.
+    meta = {"sid": doc.sid, "attrs": doc.attrs, "sets": doc.sets, "points": doc.points, "name": doc.name,
+            "len": {f: len(doc.terms.get(f, ())) for f in TEXT_FIELDS}, "words": doc.terms.get("words", [])}
+    return {"sid": str(doc.sid), "meta": meta, **{f: " ".join(doc.terms.get(f, ())) for f in TEXT_FIELDS}}
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+class IndexStore:
+    """An index directory shared by the processes of one machine; holds this process's read caches."""
+
+    def __init__(self, root: str | Path, cache_mb: int = 64) -> None:
+        self.root = Path(root)
+        self.cache_bytes = cache_mb * 1024 * 1024
+        self._mutex = threading.RLock()
+        self._snapshot: Snapshot | None = None
+        self._retired: list[Any] = []
+        self._tables: dict[str, _SegmentTable] = {}
+        self._postings: OrderedDict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._postings_size = 0
+        self._vocab: dict[tuple[str, str], frozenset[str]] = {}
+
+    # -- layout and state ---------------------------------------------------------------------------------
+
+    def current_name(self) -> str | None:
+        """The published generation, None when there is no index yet."""
+        try:
+            name = (self.root / "CURRENT").read_text(encoding="utf-8").strip()
+        except OSError:
+            return None
+        return name if name and (self.root / name / "state.json").exists() else None
+
+    def read_state(self, name: str | None = None) -> dict[str, Any] | None:
+        """The state stored with a generation (what it holds), None without an index."""
+        name = name or self.current_name()
+        if not name:
+            return None
+        try:
+            return json.loads((self.root / name / "state.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    @contextmanager
+    def write_lock(self, wait: float = 0.0) -> Iterator[bool]:
+        """Hold the single-writer lock; yields False when another process holds it longer than `wait` seconds."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.root / "write.lock", os.O_CREAT | os.O_RDWR, 0o644)
+        deadline = time.monotonic() + wait
+        acquired = False
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    acquired = True
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        break
+                    time.sleep(0.05)
+            if acquired:
+                os.ftruncate(fd, 0)
+                os.write(fd, f"{os.getpid()} {time.time():.0f}\n".encode())
+            yield acquired
+        finally:
+            if acquired:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    # -- writing --------------------------------------------------------------------------------------------
+
+    def create_generation(self, docs: Iterable[IndexDoc], state: dict[str, Any], procs: int = 1) -> str:
+        """Write a complete new, unpublished generation (no lock needed: nobody else knows the directory)."""
+        name = f"gen-{time.time_ns()}"
+        path = self.root / name
+        path.mkdir(parents=True)
+        ix = windex.create_in(str(path), _schema())
+        writer = ix.writer(procs=procs, limitmb=128, multisegment=procs > 1) if procs > 1 else ix.writer(limitmb=128)
+        try:
+            for doc in docs:
+                writer.add_document(**_whoosh_doc(doc))
+            writer.commit()
+        except BaseException:
+            writer.cancel()
+            shutil.rmtree(path, ignore_errors=True)
+            raise
+        finally:
+            ix.close()
+        _write_json(path / "state.json", state)
+        return name
+
+    def publish(self, name: str) -> None:
+        """Make a generation the one searches use (caller holds the lock); keeps the previous one for open readers."""
+        previous = self.current_name()
+        tmp = self.root / f".CURRENT.{os.getpid()}.tmp"
+        tmp.write_text(name, encoding="utf-8")
+        os.replace(tmp, self.root / "CURRENT")
+        for old in self.root.glob("gen-*"):
+            if old.name not in (name, previous):
+                shutil.rmtree(old, ignore_errors=True)
+
+    def discard(self, name: str) -> None:
+        """Delete an unpublished generation."""
+        shutil.rmtree(self.root / name, ignore_errors=True)
+
+    def apply(self, upserts: list[IndexDoc], deletes: Iterable[int], state: dict[str, Any]) -> None:
+        """Change documents in the published generation and store its new state (caller holds the lock)."""
+        name = self.current_name()
+        if name is None:
+            raise FileNotFoundError("no published search index")
+        ix = windex.open_dir(str(self.root / name))
+        try:
+            writer = ix.writer(timeout=10.0)
+            try:
+                for sid in deletes:
+                    writer.delete_by_term("sid", str(sid))
+                for doc in upserts:
+                    writer.update_document(**_whoosh_doc(doc))
+                writer.commit()
+            except BaseException:
+                writer.cancel()
+                raise
+        finally:
+            ix.close()
+        _write_json(self.root / name / "state.json", state)
+
+    def write_state(self, state: dict[str, Any]) -> None:
+        """Store a new state without changing documents (caller holds the lock)."""
+        name = self.current_name()
+        if name:
+            _write_json(self.root / name / "state.json", state)
+
+    # -- reading ----------------------------------------------------------------------------------------------
+
+    def doc_count(self) -> int:
+        """Live documents in the published generation (reads only the table of contents)."""
+        name = self.current_name()
+        if name is None:
+            return 0
+        ix = windex.open_dir(str(self.root / name))
+        try:
+            return ix.doc_count()
+        finally:
+            ix.close()
+
+    def snapshot(self, refresh: bool = True) -> Snapshot | None:
+        """The current read view; with refresh, reopened when another writer committed since."""
+        with self._mutex:
+            if self._snapshot is not None and not refresh:
+                return self._snapshot
+            name = self.current_name()
+            if name is None:
+                return None
+            snap = self._snapshot
+            if snap is not None and snap.name == name and snap.generation == _toc_generation(self.root / name):
+                return snap
+            ix = windex.open_dir(str(self.root / name))
+            reader = ix.reader()
+            self._snapshot = Snapshot(self, name, ix.latest_generation(), reader)
+            if snap is not None:
+                self._retired.append(snap.reader)
+            while len(self._retired) > 2:
+                self._retired.pop(0).close()
+            live = {seg for seg, _leaf, _base in self._snapshot.leaves}
+            self._tables = {k: v for k, v in self._tables.items() if k in live}
+            self._vocab = {k: v for k, v in self._vocab.items() if k[0] in live}
+            return self._snapshot
+
+    def _table(self, segid: str, leaf: Any) -> _SegmentTable:
+        table = self._tables.get(segid)
+        if table is None:
+            table = self._tables[segid] = _SegmentTable(leaf)
+        return table
+
+    def _leaf_postings(self, segid: str, leaf: Any, fieldname: str, term: str) -> tuple[np.ndarray, np.ndarray]:
+        key = (segid, fieldname, term)
+        cached = self._postings.get(key)
+        if cached is not None:
+            self._postings.move_to_end(key)
+            return cached
+        arrays = _read_postings(leaf, fieldname, term)
+        self._postings[key] = arrays
+        self._postings_size += arrays[0].nbytes + arrays[1].nbytes + 100
+        while self._postings_size > self.cache_bytes and self._postings:
+            _key, (a, b) = self._postings.popitem(last=False)
+            self._postings_size -= a.nbytes + b.nbytes + 100
+        return arrays
+
+    def _leaf_vocabulary(self, segid: str, leaf: Any, fieldname: str) -> frozenset[str]:
+        key = (segid, fieldname)
+        if key not in self._vocab:
+            self._vocab[key] = frozenset(t.decode("utf-8") for t in leaf.lexicon(fieldname))
+        return self._vocab[key]
+
+
+def _toc_generation(path: Path) -> int:
+    """The newest committed generation of a Whoosh index directory (from its _MAIN_<n>.toc file names)."""
+    gens = [int(m.group(1)) for m in map(TOC_RE.match, os.listdir(path)) if m]
+    return max(gens, default=-1)
+
+
+def _read_postings(leaf: Any, fieldname: str, term: str) -> tuple[np.ndarray, np.ndarray]:
+    """All postings of a term in one segment, deleted documents included (the snapshot masks them)."""
+    try:
+        matcher = leaf.postings(fieldname, term)
+    except TermNotFound:
+        return EMPTY_IDS, EMPTY_TF
+    if isinstance(matcher, FilterMatcher):
+        matcher = matcher.child
+    if isinstance(matcher, W3LeafMatcher) and not matcher._byteids:
+        # Whole blocks at a time, decoded with numpy: the pinned codec stores (id deltas, weights, values) per block.
+        ids_parts, weight_parts = [], []
+        while matcher.is_active():
+            matcher._read_data()
+            deltas, weights = matcher._data[0], matcher._data[1]
+            count = len(deltas)
+            ids_parts.append(np.cumsum(np.array(deltas, dtype=np.int64)))
+            if weights is None:
+                weight_parts.append(np.ones(count, dtype=np.float32))
+            elif isinstance(weights, float):
+                weight_parts.append(np.full(count, weights, dtype=np.float32))
+            else:
+                weight_parts.append(np.array(weights, dtype=np.float32))
+            matcher._next_block()
+        if not ids_parts:
+            return EMPTY_IDS, EMPTY_TF
+        return np.concatenate(ids_parts), np.concatenate(weight_parts)
+    ids: list[int] = []
+    weights_list: list[float] = []
+    while matcher.is_active():
+        ids.append(matcher.id())
+        weights_list.append(matcher.weight())
+        matcher.next()
+    return np.array(ids, dtype=np.int64), np.array(weights_list, dtype=np.float32)
+
+
+class _SegmentTable:
+    """The stored attributes of one immutable segment as arrays (deletions are applied by the snapshot)."""
+
+    def __init__(self, leaf: Any) -> None:
+        metas = [leaf.stored_fields(i).get("meta") or {} for i in range(leaf.doc_count_all())]
+        self.size = len(metas)
+        self.sid = np.array([m.get("sid", -1) for m in metas], dtype=np.int64)
+        keys = sorted({k for m in metas for k in m.get("attrs", {})})
+        self.attrs = {k: np.array([m.get("attrs", {}).get(k, 0) for m in metas]) for k in keys}
+        self.lengths = {f: np.array([m.get("len", {}).get(f, 0) for m in metas], dtype=np.float32) for f in TEXT_FIELDS}
+        self.names = [m.get("name", "") for m in metas]
+        self.words: frozenset[str] = frozenset().union(*(m.get("words", ()) for m in metas))
+        sets: dict[str, dict[str, list[int]]] = {}
+        points: dict[str, tuple[list[int], list[float], list[float]]] = {}
+        for docnum, meta in enumerate(metas):
+            for set_name, values in meta.get("sets", {}).items():
+                members = sets.setdefault(set_name, {})
+                for value in values:
+                    members.setdefault(value, []).append(docnum)
+            for variant, pts in meta.get("points", {}).items():
+                docs, lats, lons = points.setdefault(variant, ([], [], []))
+                for lat, lon in pts:
+                    docs.append(docnum)
+                    lats.append(lat)
+                    lons.append(lon)
+        self.sets = {s: {v: np.array(d, dtype=np.int64) for v, d in m.items()} for s, m in sets.items()}
+        self.points = {v: (np.array(d, dtype=np.int64), np.array(a, dtype=np.float64), np.array(o, dtype=np.float64))
+                       for v, (d, a, o) in points.items()}
+
+
+class Snapshot:
+    """An immutable read view of one index generation: documents as arrays, postings on demand."""
+
+    def __init__(self, store: IndexStore, name: str, generation: int, reader: Any) -> None:
+        self.store = store
+        self.name = name
+        self.generation = generation
+        self.reader = reader
+        leaves = reader.leaf_readers() if reader.doc_count_all() else []
+        self.leaves: list[tuple[str, Any, int]] = [(leaf.segment().segment_id(), leaf, base) for leaf, base in leaves]
+        tables = [store._table(segid, leaf) for segid, leaf, _base in self.leaves]
+        self._tables = tables
+        self.size = sum(t.size for t in tables)
+        alive = [np.ones(t.size, dtype=bool) for t in tables]
+        for mask, (_segid, leaf, _base) in zip(alive, self.leaves):
+            if leaf.has_deletions():
+                deleted = getattr(leaf, "deleted_docs_set", None)
+                if deleted is None:
+                    deleted = [d for d in range(len(mask)) if leaf.is_deleted(d)]
+                mask[np.fromiter(deleted, dtype=np.int64, count=len(deleted))] = False
+        self.alive = np.concatenate(alive) if alive else np.zeros(0, dtype=bool)
+        self.sid = np.concatenate([t.sid for t in tables]) if tables else EMPTY_IDS
+        keys = sorted({k for t in tables for k in t.attrs})
+        self.attrs = {k: np.concatenate([t.attrs.get(k, np.zeros(t.size)) for t in tables]) for k in keys}
+        self.lengths = {f: np.concatenate([t.lengths[f] for t in tables]) if tables else EMPTY_TF for f in TEXT_FIELDS}
+        live_count = int(self.alive.sum())
+        self.avg_length = {f: float(self.lengths[f][self.alive].mean()) if live_count else 1.0 for f in TEXT_FIELDS}
+        self.names = [n for t in tables for n in t.names]
+        bases = [base for _segid, _leaf, base in self.leaves]
+        collected: dict[str, dict[str, list[np.ndarray]]] = {}
+        for table, base in zip(tables, bases):
+            for set_name, members in table.sets.items():
+                target = collected.setdefault(set_name, {})
+                for value, docs in members.items():
+                    target.setdefault(value, []).append(docs + base)
+        self.sets: dict[str, dict[str, np.ndarray]] = {
+            s: {v: np.concatenate(parts) if len(parts) > 1 else parts[0] for v, parts in m.items()}
+            for s, m in collected.items()}
+        variants = {v for t in tables for v in t.points}
+        self.points: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        for variant in variants:
+            pieces = [(t.points[variant][0] + base, t.points[variant][1], t.points[variant][2])
+                      for t, base in zip(tables, bases) if variant in t.points]
+            self.points[variant] = tuple(np.concatenate([p[i] for p in pieces]) for i in range(3))  # type: ignore[assignment]
+        self._prefix_cache: dict[tuple[str, str], list[str]] = {}
+        self._vocabulary: dict[str, list[str]] = {}
+        self._by_sid: dict[int, int] | None = None
+        self._name_rank: np.ndarray | None = None
+
+    @property
+    def live_count(self) -> int:
+        """Documents that are not deleted."""
+        return int(self.alive.sum())
+
+    def postings(self, fieldname: str, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """Document numbers and term frequencies of a term (deleted documents included: mask with `alive`)."""
+        parts_ids, parts_tf = [], []
+        with self.store._mutex:
+            for segid, leaf, base in self.leaves:
+                ids, tf = self.store._leaf_postings(segid, leaf, fieldname, term)
+                if len(ids):
+                    parts_ids.append(ids + base if base else ids)
+                    parts_tf.append(tf)
+        if not parts_ids:
+            return EMPTY_IDS, EMPTY_TF
+        if len(parts_ids) == 1:
+            return parts_ids[0], parts_tf[0]
+        return np.concatenate(parts_ids), np.concatenate(parts_tf)
+
+    def expand_prefix(self, fieldname: str, prefix: str, limit: int = 200) -> list[str]:
+        """Terms of a field that start with a prefix (at most `limit`); "words" is the plain-word vocabulary."""
+        key = (fieldname, prefix)
+        if fieldname == "words":
+            vocabulary = self.vocabulary("words")
+            start = bisect.bisect_left(vocabulary, prefix)
+            return list(itertools.takewhile(lambda w: w.startswith(prefix), vocabulary[start:start + limit]))
+        if key not in self._prefix_cache:
+            found: set[str] = set()
+            with self.store._mutex:
+                for _segid, leaf, _base in self.leaves:
+                    for term in leaf.expand_prefix(fieldname, prefix):
+                        found.add(term.decode("utf-8"))
+                        if len(found) >= limit:
+                            break
+            if len(self._prefix_cache) > 5000:
+                self._prefix_cache.clear()
+            self._prefix_cache[key] = sorted(found)
+        return self._prefix_cache[key]
+
+    def vocabulary(self, fieldname: str) -> list[str]:
+        """Every term of a field, sorted; "words" gives the plain words of all documents (typos, suggestions)."""
+        if fieldname not in self._vocabulary:
+            terms: set[str] = set()
+            if fieldname == "words":
+                terms = set().union(*(t.words for t in self._tables))
+            else:
+                with self.store._mutex:
+                    for segid, leaf, _base in self.leaves:
+                        terms |= self.store._leaf_vocabulary(segid, leaf, fieldname)
+            self._vocabulary[fieldname] = sorted(terms)
+        return self._vocabulary[fieldname]
+
+    def doc_for_sid(self, sid: int) -> int | None:
+        """The live document number of an offer."""
+        if self._by_sid is None:
+            live = np.flatnonzero(self.alive)
+            self._by_sid = dict(zip(self.sid[live].tolist(), live.tolist()))
+        return self._by_sid.get(sid)
+
+    def live_sids(self) -> np.ndarray:
+        """Offer ids of every live document."""
+        return self.sid[self.alive]
+
+    def name_rank(self) -> np.ndarray:
+        """Each document's position in name order (computed on first use)."""
+        if self._name_rank is None:
+            order = sorted(range(self.size), key=self.names.__getitem__)
+            rank = np.empty(self.size, dtype=np.int64)
+            rank[np.array(order, dtype=np.int64)] = np.arange(self.size)
+            self._name_rank = rank
+        return self._name_rank

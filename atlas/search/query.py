@@ -1,0 +1,91 @@
+"""Turn a typed query into slots: each query word (or synonym phrase) with its alternatives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .analysis import TOKEN_RE, query_words, split_compound, stem
+from .synonyms import Rule
+
+SYNONYM_BOOST = 0.8
+
+
+@dataclass(frozen=True)
+class Word:
+    """One folded query word and its stem."""
+
+    text: str
+    stem: str
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        """Stems of the compound parts when the word is a compound."""
+        return tuple(stem(p) for p in split_compound(self.text))
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """Words that must all match, with a boost (synonyms count a little less than what was typed)."""
+
+    words: tuple[Word, ...]
+    boost: float = 1.0
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A part of the query that must match (in any of its alternatives)."""
+
+    label: str
+    alternatives: tuple[Alternative, ...]
+
+
+def _phrase(text: str) -> tuple[Word, ...]:
+    return tuple(Word(w, stem(w)) for w in query_words(text, 8))
+
+
+class SynonymTable:
+    """Synonym rules compiled to stem phrases for matching query words."""
+
+    def __init__(self, rules: list[Rule]) -> None:
+        self.entries: dict[tuple[str, ...], list[tuple[tuple[Word, ...], float]]] = {}
+        for rule in rules:
+            phrases = [p for p in map(_phrase, rule.terms) if p]
+            targets = [p for p in map(_phrase, rule.expands_to) if p]
+            for phrase in phrases:
+                others = targets if rule.expands_to else [p for p in phrases if p != phrase]
+                key = tuple(w.stem for w in phrase)
+                bucket = self.entries.setdefault(key, [])
+                bucket.extend((o, SYNONYM_BOOST) for o in others if (o, SYNONYM_BOOST) not in bucket)
+        self.longest = max((len(k) for k in self.entries), default=0)
+
+    def match(self, stems: list[str], start: int) -> tuple[int, list[tuple[tuple[Word, ...], float]]]:
+        """The longest synonym phrase starting at a position: (length, alternatives), or (0, [])."""
+        for length in range(min(self.longest, len(stems) - start), 0, -1):
+            found = self.entries.get(tuple(stems[start:start + length]))
+            if found:
+                return length, found
+        return 0, []
+
+
+def parse(text: str, synonyms: SynonymTable, max_words: int) -> list[Slot]:
+    """Slots for a query text; words that are not searchable (symbols, emoji, operators) are dropped."""
+    words = [Word(w, stem(w)) for w in query_words(text, max_words)]
+    stems = [w.stem for w in words]
+    slots: list[Slot] = []
+    i = 0
+    while i < len(words):
+        length, alternatives = synonyms.match(stems, i)
+        if length:
+            typed = tuple(words[i:i + length])
+            slots.append(Slot(" ".join(w.text for w in typed),
+                              (Alternative(typed), *(Alternative(a, b) for a, b in alternatives))))
+            i += length
+        else:
+            slots.append(Slot(words[i].text, (Alternative((words[i],)),)))
+            i += 1
+    return slots
+
+
+def normalise(text: str, limit: int = 120) -> str:
+    """The form a query is counted under when it finds nothing: lower-case words, single spaces."""
+    return " ".join(TOKEN_RE.findall((text or "")[:2000].lower()))[:limit].strip()

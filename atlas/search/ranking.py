@@ -1,0 +1,285 @@
+"""Score, filter and order documents of an index snapshot with numpy (BM25 per field, distance blending)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+
+from . import documents
+from .index import Snapshot
+from .params import SearchParams
+from .analysis import stem
+from .query import Slot, Word
+
+K1 = 1.2
+B = 0.75
+FIELD_WEIGHTS = {"title": 3.0, "tags": 2.0}
+# The parts field holds every stem (title, description, categories, places) and compound parts.
+PARTS_WEIGHT = 1.0
+PREFIX_FACTOR = 0.6
+COMPOUND_FACTOR = 0.8
+FUZZY_FACTOR = 0.5
+MIN_PREFIX = 4
+MAX_PREFIX_TERMS = 60
+EARTH_KM = 6371.0088
+
+
+@dataclass
+class Match:
+    """What the text part of a search matched: terms for highlighting and notes for the person searching."""
+
+    terms: set[str] = field(default_factory=set)
+    corrections: dict[str, str] = field(default_factory=dict)
+    unmatched: list[str] = field(default_factory=list)
+    relaxed: bool = False
+    no_words: bool = False
+
+
+@dataclass
+class Ranked:
+    """One page of ranked offers: ids in order with score and distance, and the total number of hits."""
+
+    sids: list[int]
+    scores: list[float]
+    distances: list[float | None]
+    total: int
+    match: Match
+
+
+def max_typos(word: str) -> int:
+    """Edits tolerated in a word: none below 5 letters, one up to 7, two from 8."""
+    return 0 if len(word) < 5 else 1 if len(word) < 8 else 2
+
+
+class Ranker:
+    """Runs one search on one snapshot."""
+
+    def __init__(self, snap: Snapshot, internal: bool) -> None:
+        self.snap = snap
+        self.internal = internal
+        self.size = snap.size
+        self.live = max(snap.live_count, 1)
+        self.match = Match()
+
+    # -- text ------------------------------------------------------------------------------------------------
+
+    def _bm25(self, fieldname: str, term: str) -> tuple[np.ndarray, np.ndarray]:
+        ids, tf = self.snap.postings(fieldname, term)
+        if len(ids):
+            keep = self.snap.alive[ids]
+            ids, tf = ids[keep], tf[keep]
+        if not len(ids):
+            return ids, tf.astype(np.float64)
+        df = len(ids)
+        idf = math.log(1.0 + (self.live - df + 0.5) / (df + 0.5))
+        lengths = self.snap.lengths[fieldname][ids]
+        norm = K1 * (1.0 - B + B * lengths / max(self.snap.avg_length[fieldname], 1.0))
+        tf = tf.astype(np.float64)
+        return ids, idf * tf * (K1 + 1.0) / (tf + norm)
+
+    def _add(self, scores: np.ndarray, fieldname: str, term: str, weight: float) -> bool:
+        ids, contrib = self._bm25(fieldname, term)
+        if not len(ids):
+            return False
+        current = scores[ids]
+        np.maximum(current, contrib * weight, out=current)
+        scores[ids] = current
+        self.match.terms.add(term)
+        return True
+
+    def _word_exact(self, word: Word, factor: float, scores: np.ndarray) -> bool:
+        found = False
+        for fieldname, weight in FIELD_WEIGHTS.items():
+            found |= self._add(scores, fieldname, word.stem, weight * factor)
+        found |= self._add(scores, "parts", word.stem, PARTS_WEIGHT * factor)
+        if len(word.stem) >= MIN_PREFIX:
+            # Compound heads and modifiers: "Schulden" (schuld) finds "Schuldnerberatung" (schuldnerberat, schuldn).
+            for fieldname, weight in (("title", FIELD_WEIGHTS["title"]), ("tags", FIELD_WEIGHTS["tags"]),
+                                      ("parts", PARTS_WEIGHT)):
+                for term in self.snap.expand_prefix(fieldname, word.stem, MAX_PREFIX_TERMS):
+                    if term != word.stem:
+                        found |= self._add(scores, fieldname, term, weight * factor * PREFIX_FACTOR)
+        parts = word.parts
+        if parts:
+            # A typed compound also matches its parts anywhere: "Suchtberatung" finds "Beratung bei Sucht".
+            together = np.zeros(self.size)
+            hits = np.ones(self.size, dtype=bool)
+            for part in parts:
+                part_scores = np.zeros(self.size)
+                self._add(part_scores, "parts", part, PARTS_WEIGHT)
+                together += part_scores
+                hits &= part_scores > 0
+            if hits.any():
+                np.maximum(scores, np.where(hits, together * COMPOUND_FACTOR * factor / len(parts), 0.0), out=scores)
+                found = True
+        return found
+
+    def word_scores(self, word: Word, factor: float = 1.0) -> np.ndarray:
+        """Best score of each document for one query word (0 where it does not match), typos tolerated."""
+        scores = np.zeros(self.size)
+        if self._word_exact(word, factor, scores):
+            return scores
+        limit = max_typos(word.text)
+        if limit:
+            vocabulary = self.snap.vocabulary("words")
+            close = process.extract(word.text, vocabulary, scorer=Levenshtein.distance, score_cutoff=limit, limit=5)
+            for candidate, _distance, _index in sorted(close, key=lambda c: (c[1], c[0])):
+                if self._word_exact(Word(candidate, stem(candidate)), factor * FUZZY_FACTOR, scores):
+                    self.match.corrections.setdefault(word.text, candidate)
+                    self.match.terms.add(candidate)
+        return scores
+
+    def text_scores(self, slots: list[Slot]) -> tuple[np.ndarray, np.ndarray]:
+        """(score, matched) per document: every slot must match; if nothing matches them all, most of them."""
+        slot_scores = []
+        for slot in slots:
+            best = np.zeros(self.size)
+            for alternative in slot.alternatives:
+                total = np.zeros(self.size)
+                complete = np.ones(self.size, dtype=bool)
+                for word in alternative.words:
+                    ws = self.word_scores(word, alternative.boost)
+                    total += ws
+                    complete &= ws > 0
+                np.maximum(best, np.where(complete, total, 0.0), out=best)
+            if not best.any():
+                self.match.unmatched.append(slot.label)
+            slot_scores.append(best)
+        stacked = np.vstack(slot_scores)
+        matched_count = (stacked > 0).sum(axis=0)
+        score = stacked.sum(axis=0)
+        every = matched_count == len(slots)
+        if every.any() or len(slots) == 1:
+            return score, every
+        self.match.relaxed = True
+        return score * matched_count / len(slots), matched_count > 0
+
+    # -- filters and distance ----------------------------------------------------------------------------------
+
+    def _members(self, set_name: str, values: list[str]) -> np.ndarray:
+        mask = np.zeros(self.size, dtype=bool)
+        members = self.snap.sets.get(set_name, {})
+        for value in values:
+            docs = members.get(value)
+            if docs is not None:
+                mask[docs] = True
+        return mask
+
+    def filter_mask(self, params: SearchParams) -> np.ndarray:
+        """Documents that pass every filter (and that this caller may see)."""
+        attrs = self.snap.attrs
+        mask = self.snap.alive.copy()
+        if self.size == 0:
+            return mask
+        variant = "all" if self.internal else "pub"
+        if not self.internal:
+            mask &= attrs["public"].astype(bool)
+        if not params.include_archived:
+            mask &= ~attrs["archived"].astype(bool)
+        if not params.include_inactive:
+            mask &= attrs["active"].astype(bool)
+        if params.categories:
+            mask &= self._members("category", params.categories)
+        if params.gemeinden:
+            mask &= self._members(f"gemeinde_{variant}", params.gemeinden)
+        if params.kreise:
+            mask &= self._members(f"kreis_{variant}", params.kreise)
+        if params.jobcenters:
+            mask &= self._members("jobcenter", params.jobcenters)
+        for name, codes, every in (("cost", params.cost, False), ("channel", params.channels, False),
+                                   ("lang", params.languages, False), ("access", params.accessibility, True)):
+            if codes:
+                bits = documents.mask(name, codes)
+                values = attrs[name].astype(np.int64)
+                mask &= (values & bits) == bits if every else (values & bits) != 0
+        if params.easy_language:
+            bit = documents.bit("access", "leichte_sprache")
+            mask &= (attrs["access"].astype(np.int64) & bit) != 0
+        if params.accepting:
+            mask &= attrs["intake_open"].astype(bool)
+        if params.short_notice:
+            mask &= attrs["short_notice"].astype(bool)
+        if params.verified_months:
+            today = date.today()
+            months = today.year * 12 + today.month - 1 - params.verified_months
+            since = date(months // 12, months % 12 + 1, min(today.day, 28)).toordinal()
+            mask &= attrs["assured"].astype(np.int64) >= since
+        return mask
+
+    def distances(self, params: SearchParams) -> np.ndarray:
+        """Kilometres from the origin to each document's nearest site (NaN without a site)."""
+        result = np.full(self.size, np.nan)
+        if params.origin is None or self.size == 0:
+            return result
+        docs, lats, lons = self.snap.points.get("all" if self.internal else "pub", (np.zeros(0, np.int64),) * 3)
+        if not len(docs):
+            return result
+        lat0, lon0 = math.radians(params.origin.latitude), math.radians(params.origin.longitude)
+        la, lo = np.radians(lats), np.radians(lons)
+        h = np.sin((la - lat0) / 2) ** 2 + math.cos(lat0) * np.cos(la) * np.sin((lo - lon0) / 2) ** 2
+        km = 2 * EARTH_KM * np.arcsin(np.sqrt(np.minimum(h, 1.0)))
+        # Points are stored grouped by document, so each document's nearest site is a reduceat over its run.
+        starts = np.flatnonzero(np.r_[True, docs[1:] != docs[:-1]])
+        result[docs[starts]] = np.minimum.reduceat(km, starts)
+        return result
+
+    # -- putting it together ----------------------------------------------------------------------------------
+
+    def run(self, params: SearchParams, slots: list[Slot], distance_weight: float, distance_scale: float) -> Ranked:
+        """Rank one page of offers."""
+        if self.size == 0:
+            return Ranked([], [], [], 0, self.match)
+        mask = self.filter_mask(params)
+        score = np.zeros(self.size)
+        if slots:
+            score, matched = self.text_scores(slots)
+            mask &= matched
+        distance = self.distances(params)
+        if params.origin is not None and params.radius_km is not None:
+            inside = distance <= params.radius_km
+            if params.include_supra:
+                inside |= np.isnan(distance) & self.snap.attrs["supra"].astype(bool)
+            mask &= inside
+        candidates = np.flatnonzero(mask)
+        total = len(candidates)
+        order = self._order(candidates, params, score, distance, distance_weight, distance_scale)
+        start = (params.page - 1) * params.per_page
+        page = order[start:start + params.per_page]
+        sids = self.snap.sid[page].tolist()
+        blended = self._blend(page, score, distance, params, distance_weight, distance_scale)
+        dists = [None if math.isnan(d) else round(float(d), 1) for d in distance[page]]
+        return Ranked(sids, [round(float(s), 4) for s in blended], dists, total, self.match)
+
+    def _blend(self, docs: np.ndarray, score: np.ndarray, distance: np.ndarray, params: SearchParams,
+               weight: float, scale: float) -> np.ndarray:
+        top = score.max() if score.size else 0.0
+        relevance = score[docs] / top if top > 0 else np.zeros(len(docs))
+        if params.origin is None:
+            return relevance
+        near = np.where(np.isnan(distance[docs]), 0.5, scale / (scale + np.nan_to_num(distance[docs])))
+        return (1.0 - weight) * relevance + weight * near
+
+    def _order(self, docs: np.ndarray, params: SearchParams, score: np.ndarray, distance: np.ndarray,
+               weight: float, scale: float) -> np.ndarray:
+        """The candidates in the requested order; only the part up to the requested page is sorted."""
+        if not len(docs):
+            return docs
+        sort = params.effective_sort
+        if sort == "name":
+            primary = self.snap.name_rank()[docs].astype(np.float64)
+        elif sort == "verified":
+            primary = -self.snap.attrs["assured"][docs].astype(np.float64) * 1e7 + self.snap.name_rank()[docs]
+        elif sort == "distance":
+            primary = np.nan_to_num(distance[docs], nan=np.inf) - score[docs] * 1e-9
+        else:
+            primary = -self._blend(docs, score, distance, params, weight, scale)
+        need = params.page * params.per_page
+        if len(docs) > max(4 * need, 20_000):
+            keep = np.argpartition(primary, need - 1)[:need]
+            docs, primary = docs[keep], primary[keep]
+        return docs[np.lexsort((docs, primary))]

@@ -1,0 +1,396 @@
+"""The index follows the database: a change watermark, incremental catch-up, full rebuilds and drift reports.
+
+The database is the truth. Every process checks a cheap watermark (the newest audit_log id and the newest
+updated_at of offers, organisations and locations) before searching, at most every SEARCH_SYNC_INTERVAL seconds
+and at once after its own commits. When the watermark moved past what the index holds, the process that gets
+the writer lock applies the changes; the others keep searching the last committed index and pick the new one
+up on their next check. No other module needs a hook: the audit log and the timestamps are written anyway.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app
+from sqlalchemy import Engine, event, func, or_, select
+from sqlalchemy.orm import Session
+
+from .. import models as m
+from . import documents
+from .index import IndexStore, Snapshot
+from .models import SearchSynonym
+
+TRACKED = ("service", "organization", "location")
+TIMESTAMPED = {"service": m.Service, "organization": m.Organization, "location": m.Location}
+AUDIT_CHUNK = 2000
+RECENT_MAX = 2000
+GAP_TTL = 300.0
+RELEVANT = (m.Service, m.Organization, m.Location, m.Address, m.ServiceAtLocation, m.TaxonomyTerm, m.Region,
+            m.Jobcenter, SearchSynonym)
+
+# Engines whose process committed a relevant change since the last check ("searchable at once" locally).
+_dirty: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
+
+
+@dataclass(frozen=True)
+class Watermark:
+    """How far the database has changed, read in one cheap query."""
+
+    audit_id: int
+    updated: dict[str, str]
+    synonyms: tuple[int, int]
+
+    def covered_by(self, state: dict[str, Any] | None) -> bool:
+        """True when an index state holds every change up to this watermark."""
+        if not state or state.get("layout") != documents.layout_version():
+            return False
+        held = state.get("updated", {})
+        return state.get("audit_id", 0) >= self.audit_id and all(held.get(t, "") >= self.updated[t] for t in TRACKED)
+
+
+def _iso(value: datetime | None) -> str:
+    return value.isoformat(timespec="microseconds") if value else ""
+
+
+def read_watermark(session: Session) -> Watermark:
+    """The database's change watermark (indexed maxima only, so it stays cheap at any size).
+
+    Read on a connection of its own: the caller's session may sit in an older snapshot of the database.
+    """
+    with session.get_bind().connect() as conn:
+        return _watermark(conn)
+
+
+def _watermark(conn: Any) -> Watermark:
+    row = conn.execute(select(
+        select(func.max(m.AuditLog.id)).scalar_subquery(),
+        *(select(func.max(model.updated_at)).scalar_subquery() for model in TIMESTAMPED.values()),
+        select(func.count(SearchSynonym.id)).scalar_subquery(),
+        select(func.max(SearchSynonym.id)).scalar_subquery(),
+    )).one()
+    return Watermark(int(row[0] or 0), {t: _iso(v) for t, v in zip(TRACKED, row[1:4])}, (int(row[4] or 0), int(row[5] or 0)))
+
+
+def _initial_state(session: Session, wm: Watermark, count: int, skew: float) -> dict[str, Any]:
+    """State of a fresh build: everything up to the watermark read before loading is in it."""
+    now = time.time()
+    state = {"layout": documents.layout_version(), "audit_id": wm.audit_id, "gaps": {}, "updated": dict(wm.updated),
+             "recent": {}, "floor": {}, "built_at": now, "synced_at": now, "documents": count}
+    for kind, model in TIMESTAMPED.items():
+        if wm.updated[kind]:
+            newest = datetime.fromisoformat(wm.updated[kind])
+            rows = session.execute(select(model.id, model.updated_at).where(
+                model.updated_at >= newest - timedelta(seconds=skew), model.updated_at <= newest)).all()
+            _remember(state, kind, [(rid, _iso(at)) for rid, at in rows], wm.updated[kind])
+    return state
+
+
+def _remember(state: dict[str, Any], kind: str, rows: list[tuple[int, str]], newest: str) -> None:
+    """Note rows already indexed within the clock-skew window, so they are not indexed twice.
+
+    A bulk write puts thousands of rows into the window; then only the newest instant is noted and the window
+    starts there (the "floor") until newer rows arrive, which keeps the state file small.
+    """
+    recent = state.setdefault("recent", {})
+    floor = state.setdefault("floor", {})
+    if len(rows) > RECENT_MAX:
+        rows = [(rid, at) for rid, at in rows if at == newest]
+        floor[kind] = newest
+    else:
+        floor.pop(kind, None)
+    recent.update({f"{kind}:{rid}": at for rid, at in rows[:RECENT_MAX * 4]})
+
+
+def _values(changes: dict[str, Any], key: str) -> list[int]:
+    pair = changes.get(key) or []
+    return [int(v) for v in pair if isinstance(v, int)]
+
+
+def _services_for(session: Session, kind: str, ids: set[int]) -> set[int]:
+    """Offers whose index document depends on the given records."""
+    if not ids:
+        return set()
+    ids_list = sorted(ids)
+    if kind == "service":
+        return set(ids)
+    if kind == "organization":
+        return set(session.scalars(select(m.Service.id).where(m.Service.organization_id.in_(ids_list))))
+    if kind == "location":
+        return set(session.scalars(select(m.ServiceAtLocation.service_id).where(m.ServiceAtLocation.location_id.in_(ids_list))))
+    if kind == "taxonomy_term":
+        terms = set(ids) | set(session.scalars(select(m.TaxonomyTerm.id).where(m.TaxonomyTerm.parent_id.in_(ids_list))))
+        return set(session.scalars(select(m.service_taxonomy.c.service_id)
+                                   .where(m.service_taxonomy.c.taxonomy_term_id.in_(sorted(terms)))))
+    if kind == "region":
+        regions = set(ids) | set(session.scalars(select(m.Region.id).where(m.Region.parent_id.in_(ids_list))))
+        locations = set(session.scalars(select(m.Location.id).where(m.Location.gemeinde_id.in_(sorted(regions)))))
+        return _services_for(session, "location", locations)
+    if kind == "jobcenter":
+        return set(session.scalars(select(m.service_jobcenter.c.service_id)
+                                   .where(m.service_jobcenter.c.jobcenter_id.in_(ids_list))))
+    return set()
+
+
+def _services_from_audit(session: Session, rows: list[Any]) -> set[int]:
+    """Map audit rows (any changed record) to the offers they affect."""
+    by_kind: dict[str, set[int]] = defaultdict(set)
+    for row in rows:
+        kind, changes = row.entity_type, row.changes or {}
+        if kind == "address":
+            located = _values(changes, "location_id") or list(session.scalars(
+                select(m.Address.location_id).where(m.Address.id == row.entity_id)))
+            by_kind["location"].update(located)
+        elif kind == "service_at_location":
+            by_kind["service"].update(_values(changes, "service_id") or list(session.scalars(
+                select(m.ServiceAtLocation.service_id).where(m.ServiceAtLocation.id == row.entity_id))))
+            by_kind["location"].update(_values(changes, "location_id"))
+        else:
+            by_kind[kind].add(row.entity_id)
+    affected: set[int] = set()
+    for kind, ids in by_kind.items():
+        affected |= _services_for(session, kind, ids)
+    return affected
+
+
+def _audit_changes(session: Session, state: dict[str, Any]) -> tuple[set[int], bool]:
+    """Offers touched by audit rows the index has not seen; True when more rows are waiting."""
+    last = int(state.get("audit_id", 0))
+    gaps = {int(k): v for k, v in state.get("gaps", {}).items()}
+    condition = m.AuditLog.id > last
+    if gaps:
+        condition = or_(condition, m.AuditLog.id.in_(sorted(gaps)))
+    rows = list(session.execute(
+        select(m.AuditLog.id, m.AuditLog.entity_type, m.AuditLog.entity_id, m.AuditLog.changes)
+        .where(condition).order_by(m.AuditLog.id).limit(AUDIT_CHUNK)))
+    seen = {r.id for r in rows}
+    now = time.time()
+    newest = max((r.id for r in rows if r.id > last), default=last)
+    # An id below the newest that is not visible yet belongs to a transaction that has not committed (PostgreSQL):
+    # look for it again until it shows up or GAP_TTL passes.
+    if newest - last <= 50_000:
+        for missing in set(range(last + 1, newest)) - seen:
+            gaps.setdefault(missing, now)
+    gaps = {k: v for k, v in gaps.items() if k not in seen and now - v < GAP_TTL}
+    state["audit_id"] = newest
+    state["gaps"] = {str(k): v for k, v in sorted(gaps.items())[:10_000]}
+    return _services_from_audit(session, rows), len(rows) == AUDIT_CHUNK
+
+
+def _timestamp_changes(session: Session, state: dict[str, Any], skew: float, wm: Watermark) -> set[int]:
+    """Offers whose own, organisation's or location's updated_at moved (also catches bulk SQL updates)."""
+    updated = state.setdefault("updated", {})
+    recent: dict[str, str] = state.setdefault("recent", {})
+    affected: set[int] = set()
+    for kind, model in TIMESTAMPED.items():
+        since = updated.get(kind, "")
+        if since and wm.updated[kind] <= since:
+            continue  # nothing newer in this table: skip the scan
+        stmt = select(model.id, model.updated_at)
+        if since:
+            lower = datetime.fromisoformat(since) - timedelta(seconds=skew)
+            floor = state.get("floor", {}).get(kind)
+            stmt = stmt.where(model.updated_at >= max(lower, datetime.fromisoformat(floor)) if floor else
+                              model.updated_at >= lower)
+        rows = [(rid, _iso(at)) for rid, at in session.execute(stmt)]
+        changed = {rid for rid, iso in rows if recent.get(f"{kind}:{rid}") != iso}
+        newest = max([since] + [iso for _rid, iso in rows])
+        _remember(state, kind, rows, newest)
+        updated[kind] = newest
+        if changed:
+            affected |= _services_for(session, kind, changed)
+    horizon = {k: (datetime.fromisoformat(v) - timedelta(seconds=skew)).isoformat(timespec="microseconds")
+               for k, v in updated.items() if v}
+    state["recent"] = {k: v for k, v in state["recent"].items() if v >= horizon.get(k.split(":")[0], "")}
+    return affected
+
+
+class Keeper:
+    """One process's view of the index: when to check the watermark, when to write, and the current snapshot."""
+
+    def __init__(self, app: Flask) -> None:
+        root = app.config.get("SEARCH_INDEX_DIR") or Path(app.instance_path) / "search-index"
+        self.store = IndexStore(root, int(app.config["SEARCH_CACHE_MB"]))
+        self.interval = float(app.config["SEARCH_SYNC_INTERVAL"])
+        self.budget = float(app.config["SEARCH_SYNC_BUDGET"])
+        self.skew = float(app.config["SEARCH_CLOCK_SKEW"])
+        self.build_wait = float(app.config["SEARCH_BUILD_WAIT"])
+        self.procs = int(app.config["SEARCH_BUILD_PROCS"])
+        self._mutex = threading.Lock()
+        self._last_check = 0.0
+        self._covered: Watermark | None = None
+        self.watermark: Watermark | None = None
+
+    # -- used before every search ---------------------------------------------------------------------------
+
+    def fresh_snapshot(self, session: Session, force: bool = False) -> Snapshot | None:
+        """The snapshot to search: synced with the database if the watermark moved (cheap when it did not)."""
+        engine = session.get_bind()
+        local = _dirty.pop(engine, False) if isinstance(engine, Engine) else False
+        snap = self.store.snapshot(refresh=False)
+        if snap is not None and not (force or local) and time.monotonic() - self._last_check < self.interval:
+            return snap
+        self._last_check = time.monotonic()
+        wm = read_watermark(session)
+        self.watermark = wm
+        if snap is not None and wm == self._covered:
+            return snap
+        with self._mutex:
+            return self._catch_up(session, wm)
+
+    def _catch_up(self, session: Session, wm: Watermark) -> Snapshot | None:
+        state = self.store.read_state()
+        if state is not None and wm.audit_id < state.get("audit_id", 0):
+            wm = read_watermark(session)  # another process may have synced since our read
+        # A database restored from a backup is behind the index (its audit ids went back): rebuild.
+        if state is None or state.get("layout") != documents.layout_version() or wm.audit_id < state.get("audit_id", 0):
+            return self._first_build(session, wm)
+        if not wm.covered_by(state):
+            with self.store.write_lock() as acquired:
+                if acquired:
+                    self.sync_locked(session, self.budget)
+        state = self.store.read_state()
+        if wm.covered_by(state):
+            self._covered = wm
+        return self.store.snapshot(refresh=True)
+
+    def _first_build(self, session: Session, wm: Watermark) -> Snapshot | None:
+        """No usable index yet: build it here, or wait for the process that is building it."""
+        with self.store.write_lock(wait=self.build_wait) as acquired:
+            state = self.store.read_state()
+            wm = read_watermark(session)
+            stale = state is None or state.get("layout") != documents.layout_version() or \
+                wm.audit_id < state.get("audit_id", 0)
+            if acquired and stale:
+                self._rebuild_locked(session)
+                self._covered = None
+        return self.store.snapshot(refresh=True)
+
+    # -- writing ---------------------------------------------------------------------------------------------
+
+    def sync(self, session: Session, budget: float | None = None) -> int:
+        """Apply every database change the index lacks; returns the number of offers re-indexed."""
+        with self._mutex, self.store.write_lock(wait=max(self.build_wait, 1.0)) as acquired:
+            if not acquired:
+                return 0
+            state = self.store.read_state()
+            if state is None or state.get("layout") != documents.layout_version():
+                return self._rebuild_locked(session)
+            changed = self.sync_locked(session, budget)
+        self.store.snapshot(refresh=True)
+        return changed
+
+    def sync_locked(self, session: Session, budget: float | None) -> int:
+        """Catch up from the index's state (caller holds the writer lock); stops after `budget` seconds."""
+        deadline = time.monotonic() + budget if budget else None
+        total = 0
+        with Session(bind=session.get_bind()) as work:
+            while True:
+                state = self.store.read_state() or {}
+                affected, more = _audit_changes(work, state)
+                if not more:
+                    affected |= _timestamp_changes(work, state, self.skew, read_watermark(work))
+                total += self._apply(work, state, affected)
+                if not more or (deadline and time.monotonic() > deadline):
+                    return total
+
+    def _apply(self, work: Session, state: dict[str, Any], affected: set[int]) -> int:
+        ids = sorted(affected)
+        docs = list(documents.iter_documents(work, ids))
+        found = {d.sid for d in docs}
+        state["synced_at"] = time.time()
+        self.store.apply(docs, [i for i in ids if i not in found], state)
+        return len(ids)
+
+    def rebuild(self, session: Session) -> int:
+        """Build a new index from scratch while searches go on, then switch to it; returns the document count."""
+        with Session(bind=session.get_bind()) as work:
+            wm = read_watermark(work)
+            ids = documents.all_service_ids(work)
+            procs = self.procs if len(ids) > 5000 else 1
+            state = _initial_state(work, wm, len(ids), self.skew)
+            name = self.store.create_generation(documents.iter_documents(work, ids), state, procs=procs)
+        with self._mutex, self.store.write_lock(wait=60.0) as acquired:
+            if not acquired:
+                self.store.discard(name)
+                raise TimeoutError("another process holds the search index lock for more than 60 s")
+            self.store.publish(name)
+        self._covered = None
+        self.store.snapshot(refresh=True)
+        return len(ids)
+
+    def _rebuild_locked(self, session: Session) -> int:
+        with Session(bind=session.get_bind()) as work:
+            wm = read_watermark(work)
+            ids = documents.all_service_ids(work)
+            state = _initial_state(work, wm, len(ids), self.skew)
+            name = self.store.create_generation(documents.iter_documents(work, ids), state)
+        self.store.publish(name)
+        return len(ids)
+
+    # -- reporting ---------------------------------------------------------------------------------------------
+
+    def status(self, session: Session) -> dict[str, Any]:
+        """Index drift for /healthz: documents and pending changes compared with the database."""
+        state = self.store.read_state()
+        db_count = session.scalar(select(func.count(m.Service.id))) or 0
+        if state is None:
+            return {"engine": "whoosh", "present": False, "documents": 0, "database": db_count, "drift": db_count,
+                    "pending_changes": None, "in_sync": db_count == 0}
+        count = self.store.doc_count()
+        pending = session.scalar(select(func.count(m.AuditLog.id)).where(m.AuditLog.id > int(state.get("audit_id", 0))))
+        wm = read_watermark(session)
+        return {"engine": "whoosh", "present": True, "documents": count, "database": db_count,
+                "drift": db_count - count, "pending_changes": int(pending or 0),
+                "in_sync": count == db_count and wm.covered_by(state),
+                "layout_current": state.get("layout") == documents.layout_version(),
+                "synced_at": datetime.fromtimestamp(state.get("synced_at", 0)).isoformat(timespec="seconds")}
+
+
+def keeper(app: Flask | None = None) -> Keeper:
+    """The current app's index keeper."""
+    return (app or current_app).extensions["atlas.search"]
+
+
+def sync(session: Session, budget: float | None = None) -> int:
+    """Bring the search index up to date with committed database changes (call after a commit; cheap when idle)."""
+    return keeper().sync(session, budget)
+
+
+def _after_flush(session: Session, _ctx: Any) -> None:
+    if any(isinstance(o, RELEVANT) for o in (*session.new, *session.dirty, *session.deleted)):
+        session.info["atlas_search_dirty"] = True
+
+
+def _after_commit(session: Session) -> None:
+    if session.info.pop("atlas_search_dirty", False):
+        bind = session.get_bind()
+        if isinstance(bind, Engine):
+            _dirty[bind] = True
+
+
+def install() -> None:
+    """Mark this process's own commits so its next search checks the watermark at once."""
+    if not event.contains(Session, "after_flush", _after_flush):
+        event.listen(Session, "after_flush", _after_flush)
+        event.listen(Session, "after_commit", _after_commit)
+
+
+def init_keeper(app: Flask) -> None:
+    """Create the app's keeper (no files are touched until the first search)."""
+    app.extensions["atlas.search"] = Keeper(app)
+    install()
+
+
+def status(session: Session) -> dict[str, Any]:
+    """The search block of /healthz: index present, documents vs. database, pending changes (drift)."""
+    try:
+        return keeper().status(session)
+    except (OSError, ValueError) as exc:
+        return {"engine": "whoosh", "present": False, "error": type(exc).__name__}

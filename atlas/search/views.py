@@ -1,0 +1,195 @@
+"""Search pages: /suche for staff, suggestions, the shortlist handout, and the coordinators' search settings."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import format_decimal
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import delete, func, select
+
+from .. import vocab
+from ..audit import set_actor
+from ..auth import role_required
+from ..db import get_session
+from ..i18n import current_lang
+from ..models import Region
+from ..views.maps import search_map
+from ..params import ParamError
+from ..queries import top_categories
+from . import handout
+from .analysis import fold
+from .models import SearchMiss
+from .params import SearchParams, parse_search_params, query_args
+from .service import IndexUnavailable, SearchPage, marked, search
+from .sync import keeper
+from .synonyms import SynonymError, load_rules, parse_rules, save_rules, seed_rules
+
+bp = Blueprint("search", __name__)
+PAGE_SIZE = 20
+
+
+def km(value: float) -> str:
+    """A distance in the UI language's number format, one decimal."""
+    return format_decimal(value, format="0.0")
+
+
+def filter_choices() -> dict[str, Any]:
+    """What the filter form offers: categories, Kreise with their Gemeinden, and the vocabularies."""
+    session = get_session()
+    lang = current_lang()
+    kreise = session.scalars(select(Region).where(Region.kind == "kreis").order_by(Region.name)).all()
+
+    def labels(vocabulary: dict[str, tuple[str, str]]) -> list[tuple[str, str]]:
+        return [(code, vocab.label(vocabulary, code, lang)) for code in vocabulary]
+
+    return {
+        "categories": top_categories(session, internal=True),
+        "kreise": [k for k in kreise if k.children],
+        "cost_choices": [("kostenlos", vocab.label(vocab.COST_OPTIONS, "kostenlos", lang)), ("gutschein", _("mit Gutschein"))]
+        + [c for c in labels(vocab.COST_OPTIONS) if c[0] not in ("kostenlos", "gkv_gutschein", "avgs")],
+        "channel_choices": labels(vocab.CONTACT_CHANNELS),
+        "access_choices": [c for c in labels(vocab.ACCESSIBILITY) if c[0] != "leichte_sprache"],
+        "language_choices": labels(vocab.LANGUAGES),
+    }
+
+
+@bp.route("/suche")
+@role_required()
+def search_page() -> Any:
+    """The staff search: one box, filters, results with distance; `ansicht=karte` asks for the map view."""
+    session = get_session()
+    error = None
+    result: SearchPage | None = None
+    status = 200
+    try:
+        params = parse_search_params(request.args, session, internal=True, per_page=PAGE_SIZE)
+    except ParamError as exc:
+        params, error, status = SearchParams(text=request.args.get("q", "")[:500], near=request.args.get("near", "")[:100],
+                                             per_page=PAGE_SIZE), exc.description, 400
+    if error is None and params.has_criteria():
+        try:
+            result = search(session, params, internal=True, lang=current_lang())
+        except IndexUnavailable:
+            error, status = _("Der Suchindex wird gerade aufgebaut. Bitte versuchen Sie es in einer Minute noch einmal."), 503
+    args = query_args(params)
+    view = "karte" if request.args.get("ansicht") == "karte" else "liste"
+    result_map = search_map(params) if view == "karte" and result is not None else None
+    return render_template(
+        "search/search.html", params=params, result=result, error=error, args=args, view=view, result_map=result_map,
+        api_url=url_for("api.services", **args, per_page=current_app.config["API_MAX_PER_PAGE"]),
+        marked=marked, km=km, **filter_choices()), status
+
+
+@bp.route("/suche/vorschlaege")
+@role_required()
+def suggestions() -> Any:
+    """Suggestions for the search box: categories, synonyms and indexed words that start with what was typed."""
+    typed = request.args.get("q", "")[:60]
+    words = typed.split()
+    prefix = fold(words[-1]) if words else ""
+    if len(prefix) < 2:
+        return {"suggestions": []}
+    lead = " ".join(words[:-1])
+    found: list[dict[str, str]] = []
+    session = get_session()
+    for top in top_categories(session, internal=True):
+        for term in [top, *top.children]:
+            if fold(term.name).startswith(prefix) or f" {prefix}" in fold(term.name):
+                found.append({"value": " ".join(filter(None, [lead, term.name])), "kind": _("Bereich")})
+    for rule in load_rules(session):
+        for term in rule.terms:
+            if fold(term).startswith(prefix):
+                found.append({"value": " ".join(filter(None, [lead, term])), "kind": _("Suchbegriff")})
+    snap = keeper().store.snapshot(refresh=False)
+    if snap is not None:
+        for word in sorted(snap.expand_prefix("words", prefix, 200), key=len)[:8]:
+            found.append({"value": " ".join(filter(None, [lead, word])), "kind": _("Wort")})
+    unique: dict[str, dict[str, str]] = {}
+    for suggestion in found:
+        unique.setdefault(fold(suggestion["value"]), suggestion)
+    return {"suggestions": list(unique.values())[:10]}
+
+
+def _handout_request() -> tuple[list[int], bool]:
+    ids = handout.parse_ids(request.args.getlist("ids") + request.args.getlist("id"))
+    return ids, request.args.get("sprache") == "leicht"
+
+
+def _base_url() -> str:
+    return (current_app.config.get("PUBLIC_BASE_URL") or request.url_root).rstrip("/")
+
+
+@bp.route("/suche/merkliste")
+@role_required()
+def shortlist_print() -> Any:
+    """Print view of the shortlist for the participant: public fields only, German or Leichte Sprache."""
+    ids, plain = _handout_request()
+    items = handout.entries(get_session(), ids, _base_url(), plain)
+    return render_template("search/handout.html", items=items, plain=plain, ids=ids, left_out=len(ids) - len(items),
+                           today=date.today())
+
+
+@bp.route("/suche/merkliste.pdf")
+@role_required()
+def shortlist_pdf() -> Any:
+    """The shortlist as a PDF download."""
+    ids, plain = _handout_request()
+    items = handout.entries(get_session(), ids, _base_url(), plain)
+    if not items:
+        abort(404, _("Auf der Merkliste steht kein öffentliches Angebot."))
+    title = "Angebote für Sie" if plain else "Adressen und Angebote"
+    data = handout.pdf_bytes(items, title, plain, current_app.config.get("SEARCH_PDF_FONT"))
+    name = "angebote-leichte-sprache.pdf" if plain else "angebote.pdf"
+    return Response(data, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private, no-store"})
+
+
+@bp.route("/verwaltung/synonyme", methods=["GET", "POST"])
+@role_required("coordinator")
+def synonyms() -> Any:
+    """Coordinators edit the synonym list (one rule per line)."""
+    session = get_session()
+    problems: list[str] = []
+    text = "\n".join(rule.as_line() for rule in load_rules(session))
+    if request.method == "POST":
+        set_actor(session, current_user.email, current_user.id)
+        if request.form.get("action") == "reset":
+            save_rules(session, seed_rules())
+            session.commit()
+            flash(_("Die mitgelieferte Synonymliste ist wiederhergestellt."))
+            return redirect(url_for("search.synonyms"))
+        text = request.form.get("rules", "")[:100_000]
+        try:
+            rules = parse_rules(text)
+        except SynonymError as exc:
+            problems = exc.problems
+        else:
+            save_rules(session, rules)
+            session.commit()
+            flash(_("%(n)s Synonym-Regeln gespeichert. Sie gelten ab der nächsten Suche.", n=len(rules)))
+            return redirect(url_for("search.synonyms"))
+    return render_template("search/synonyms.html", text=text, problems=problems), 400 if problems else 200
+
+
+@bp.route("/verwaltung/suchen-ohne-treffer", methods=["GET", "POST"])
+@role_required("coordinator")
+def misses() -> Any:
+    """Search texts that found nothing, most frequent first: hints at partners the atlas lacks."""
+    session = get_session()
+    if request.method == "POST":
+        raw = request.form.get("id", "")
+        if request.form.get("action") == "clear":
+            session.execute(delete(SearchMiss))
+        elif re.fullmatch(r"\d{1,12}", raw):
+            session.execute(delete(SearchMiss).where(SearchMiss.id == int(raw)))
+        session.commit()
+        flash(_("Die Liste ist aktualisiert."))
+        return redirect(url_for("search.misses"))
+    rows = session.scalars(select(SearchMiss).order_by(SearchMiss.count.desc(), SearchMiss.query).limit(500)).all()
+    total = session.scalar(select(func.count(SearchMiss.id))) or 0
+    return render_template("search/misses.html", rows=rows, total=total)

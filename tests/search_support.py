@@ -1,0 +1,97 @@
+"""Fixtures and helpers for the search tests: the sentinel data plus a few German offers for analysis cases."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import DATA, PASSWORD, login
+from flask import Flask
+from sqlalchemy import select
+
+from atlas.auth import create_user
+from atlas.db import get_session
+from atlas.models import Service
+from atlas.seed import SEEDS, seed
+
+
+def load_search_data(app: Flask, password_hash: str | None = None) -> None:
+    """Seed taxonomy, regions, the sentinel data and tests/data/search_demo.json, plus the two test users."""
+    seeds = Path(app.instance_path) / "seeds"
+    shutil.copytree(SEEDS, seeds, ignore=shutil.ignore_patterns("demo", "gazetteer"))
+    (seeds / "demo").mkdir()
+    shutil.copy(DATA / "sentinel_demo.json", seeds / "demo" / "sentinel.json")
+    shutil.copy(DATA / "search_demo.json", seeds / "demo" / "search.json")
+    with app.app_context():
+        session = get_session()
+        seed(session, seeds)
+        for email, role, name in (("koordination@atlas.example", "coordinator", "Kim Koordination"),
+                                  ("lotsin@atlas.example", "staff", "Lea Lotsin")):
+            user = create_user(session, email, role, name, None if password_hash else PASSWORD)
+            if password_hash:
+                user.password_hash = password_hash  # hashed once per run (scrypt is slow on purpose)
+        session.commit()
+
+
+@pytest.fixture
+def search_app(empty_app: Flask, password_hash: str) -> Flask:
+    """An app with the search test data."""
+    load_search_data(empty_app, password_hash)
+    return empty_app
+
+
+@pytest.fixture
+def staff(search_app: Flask):
+    client = search_app.test_client()
+    assert login(client, "lotsin@atlas.example").status_code == 302
+    return client
+
+
+@pytest.fixture
+def coordinator(search_app: Flask):
+    client = search_app.test_client()
+    assert login(client, "koordination@atlas.example").status_code == 302
+    return client
+
+
+def sid(app: Flask, name: str) -> int:
+    """The id of the offer with this name."""
+    with app.app_context():
+        found = get_session().scalar(select(Service.id).where(Service.name == name))
+        assert found is not None, name
+        return found
+
+
+def names(response) -> list[str]:
+    """Offer names of an API search answer, in order."""
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    return [item["name"] for item in response.get_json()["contents"]]
+
+
+@pytest.fixture(scope="module")
+def shared_app(tmp_path_factory, password_hash: str):
+    """One search app for a whole test module that only reads (much faster than one per test)."""
+    from conftest import recreate_postgres, server_database_url
+
+    from atlas import create_app, schema
+
+    tmp = tmp_path_factory.mktemp("search")
+    url = server_database_url()
+    if url:
+        recreate_postgres(url)
+    else:
+        url = f"sqlite:///{tmp / 'atlas.sqlite'}"
+    app = create_app({"TESTING": True, "SECRET_KEY": "test-secret", "DATABASE_URL": url,
+                      "INSTANCE_PATH": str(tmp / "instance"), "NOMINATIM_URL": None})
+    schema.upgrade(app.extensions["atlas.engine"])
+    load_search_data(app, password_hash)
+    yield app
+    app.extensions["atlas.engine"].dispose()
+
+
+@pytest.fixture(scope="module")
+def shared_staff(shared_app: Flask):
+    client = shared_app.test_client()
+    assert login(client, "lotsin@atlas.example").status_code == 302
+    return client

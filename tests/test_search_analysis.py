@@ -1,0 +1,85 @@
+"""German analysis for search: folding, stems, compound parts, query parsing, synonyms and safe highlighting."""
+
+import pytest
+
+from atlas.search.analysis import analyse, fold, highlight, query_words, split_compound, stem
+from atlas.search.query import SynonymTable, normalise, parse
+from atlas.search.service import marked
+from atlas.search.synonyms import Rule, SynonymError, parse_rules, seed_rules
+
+
+@pytest.mark.parametrize("spelling", ["Lüdenscheid", "Luedenscheid", "Ludenscheid", "LÜDENSCHEID"])
+def test_umlaut_spellings_fold_to_one_form(spelling):
+    assert fold(spelling) == "ludenscheid"
+
+
+def test_folding_keeps_words_that_only_look_like_umlaut_spellings():
+    assert fold("Frauen") == "frauen"
+    assert fold("Quelle") == "quelle"
+    assert fold("Straße") == "strasse"
+
+
+@pytest.mark.parametrize("word, parts", [
+    ("schuldnerberatung", ("schuldner", "beratung")),
+    ("suchtberatungsstelle", ("sucht", "beratung", "stelle")),
+    ("familienberatung", ("familie", "beratung")),
+    ("hausarztpraxis", ("haus", "arzt", "praxis")),
+    ("psychotherapie", ("psycho", "therapie")),
+    ("transport", ()),
+    ("beratung", ()),
+])
+def test_compounds_are_split_into_known_parts(word, parts):
+    assert split_compound(word) == parts
+
+
+def test_analysis_indexes_stems_and_compound_parts():
+    result = analyse("Die Schuldnerberatung in Lüdenscheid 😀")
+    assert "schuldnerberat" in result.stems and "ludenscheid" in result.stems
+    assert {"schuldn", "berat"} <= set(result.parts)
+    assert "die" not in result.stems
+    assert stem("beratungen") == stem("beratung")
+
+
+def test_query_words_drop_operators_symbols_and_stop_words():
+    assert query_words('"Schulden" AND (Witten* ~Hartz) 🙂 <b>', 12) == ["schulden", "witten", "hartz"]
+    assert query_words("und der", 12) == ["und", "der"]
+    assert len(query_words("wort " * 100, 12)) == 12
+
+
+def test_synonym_rules_parse_and_report_errors_by_line():
+    rules = parse_rules("Arzt, Doktor\n# Kommentar\nDepression => psychische Gesundheit, Psychotherapie\n")
+    assert rules == [Rule(("Arzt", "Doktor")), Rule(("Depression",), ("psychische Gesundheit", "Psychotherapie"))]
+    with pytest.raises(SynonymError) as err:
+        parse_rules("nur eins\n=> ohne links\na, b => c => d")
+    assert [p.split(":")[0] for p in err.value.problems] == ["Zeile 1", "Zeile 2", "Zeile 3"]
+
+
+def test_synonyms_expand_query_slots_both_ways_or_one_way():
+    table = SynonymTable([Rule(("Hartz IV", "Bürgergeld")), Rule(("Depression",), ("psychische Gesundheit",))])
+    slots = parse("Hartz IV Witten", table, 12)
+    assert [s.label for s in slots] == ["hartz iv", "witten"]
+    assert [tuple(w.text for w in a.words) for a in slots[0].alternatives] == [("hartz", "iv"), ("burgergeld",)]
+    back = parse("Bürgergeld", table, 12)[0]
+    assert ("hartz", "iv") in [tuple(w.text for w in a.words) for a in back.alternatives]
+    assert len(parse("psychische Gesundheit", table, 12)) == 2  # one way: no expansion back to Depression
+
+
+def test_shipped_synonym_file_covers_the_issue_examples():
+    table = SynonymTable(seed_rules())
+    for typed, expected in (("Hartz IV", "burgergeld"), ("Therapie", "psychotherapie"), ("Doktor", "arzt"),
+                            ("Depression", "gesundheit"), ("Angst", "gesundheit")):
+        alternatives = parse(typed, table, 12)[0].alternatives
+        assert any(expected in [w.text for w in a.words] for a in alternatives), typed
+
+
+def test_highlights_escape_everything_but_the_marks():
+    segments = highlight('<script>alert("Schulden")</script> Schuldnerberatung', frozenset({"schuld", "schuldnerberat"}))
+    html = str(marked(segments))
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "<mark>Schulden</mark>" in html and "<mark>Schuldnerberatung</mark>" in html
+
+
+def test_misses_are_counted_under_a_normalised_text():
+    assert normalise("  Schulden   IN   Witten!! ") == "schulden in witten"
+    assert normalise("😀 \"") == ""
+    assert len(normalise("x" * 10_000)) == 120

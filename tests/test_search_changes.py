@@ -1,0 +1,86 @@
+"""Search features that change data: archiving, verification dates, zero-result counts, synonyms, health."""
+
+from datetime import date, timedelta
+
+from conftest import csrf_token
+from search_support import coordinator, names, search_app, staff  # noqa: F401  (fixtures)
+from sqlalchemy import select
+
+from atlas.db import get_session
+from atlas.models import Service, utcnow
+from atlas.search.models import SearchMiss
+
+API = "/api/v1/services"
+
+
+def api(app, **params):
+    return app.test_client().get(API, query_string=params)
+
+
+def found(app, **params) -> list[str]:
+    return names(api(app, **params))
+
+def test_verified_within_months(search_app):
+    with search_app.app_context():
+        session = get_session()
+        for name, days in (("Familienberatung", 30), ("Psychotherapeutische Sprechstunde", 400)):
+            session.scalar(select(Service).where(Service.name == name)).assured_date = date.today() - timedelta(days=days)
+        session.commit()
+    assert found(search_app, gemeinde="luedenscheid", verified_within_months="6") == ["Familienberatung"]
+    assert len(found(search_app, gemeinde="luedenscheid", verified_within_months="24")) == 2
+
+
+def test_archived_offers_only_for_staff_who_ask(search_app, staff):
+    with search_app.app_context():
+        session = get_session()
+        session.scalar(select(Service).where(Service.name == "Familienberatung")).archived_at = utcnow()
+        session.commit()
+    assert found(search_app, q="Familienberatung") == []
+    assert found(search_app, q="Familienberatung", include_archived="1") == []
+    assert "Familienberatung" in names(staff.get(API, query_string={"q": "Familienberatung", "include_archived": "1"}))
+    assert "Familienberatung" not in names(staff.get(API, query_string={"q": "Familienberatung"}))
+
+
+def test_zero_result_searches_are_counted_and_listed_for_coordinators(search_app, staff, coordinator):
+    api(search_app, q="Zauberlehrling")
+    api(search_app, q="  ZAUBERLEHRLING! ")
+    staff.get("/suche", query_string={"q": "zauberlehrling"})
+    api(search_app, q="Schulden")
+    with search_app.app_context():
+        rows = {m.query: m.count for m in get_session().scalars(select(SearchMiss))}
+    assert rows == {"zauberlehrling": 3}
+    assert staff.get("/verwaltung/suchen-ohne-treffer").status_code == 403
+    page = coordinator.get("/verwaltung/suchen-ohne-treffer").get_data(as_text=True)
+    assert "zauberlehrling" in page and ">3<" in page
+    token = csrf_token(coordinator, "/verwaltung/suchen-ohne-treffer")
+    with search_app.app_context():
+        miss_id = get_session().scalar(select(SearchMiss.id))
+    coordinator.post("/verwaltung/suchen-ohne-treffer", data={"id": miss_id, "csrf_token": token})
+    with search_app.app_context():
+        assert get_session().scalar(select(SearchMiss.id)) is None
+
+
+def test_coordinators_edit_synonyms_and_they_apply_at_once(search_app, staff, coordinator):
+    assert staff.get("/verwaltung/synonyme").status_code == 403
+    assert "Bürgergeld, Hartz IV" in coordinator.get("/verwaltung/synonyme").get_data(as_text=True)
+    assert found(search_app, q="Kummerkasten") == []
+    token = csrf_token(coordinator, "/verwaltung/synonyme")
+    bad = coordinator.post("/verwaltung/synonyme", data={"rules": "Kummerkasten\n", "csrf_token": token})
+    assert bad.status_code == 400 and "Zeile 1" in bad.get_data(as_text=True)
+    ok = coordinator.post("/verwaltung/synonyme", data={"rules": "Kummerkasten => Krisentelefon\nArzt, Doktor",
+                                                        "csrf_token": token, "action": "save"})
+    assert ok.status_code == 302
+    assert found(search_app, q="Kummerkasten") == ["Krisentelefon rund um die Uhr"]
+    assert found(search_app, q="Hartz IV") == []
+    coordinator.post("/verwaltung/synonyme", data={"csrf_token": token, "action": "reset"})
+    assert found(search_app, q="Hartz IV") == ["Sozialberatung zum Bürgergeld"]
+
+
+def test_healthz_reports_the_index(search_app):
+    client = search_app.test_client()
+    before = client.get("/healthz").get_json()["search"]
+    assert before["present"] is False
+    api(search_app, q="Schulden")
+    after = client.get("/healthz").get_json()
+    assert after["status"] == "ok"
+    assert after["search"]["present"] is True and after["search"]["drift"] == 0 and after["search"]["in_sync"] is True
