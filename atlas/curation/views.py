@@ -556,27 +556,10 @@ def organization_edit(org_id: int) -> Any:
     org = get_or_404(Organization, org_id)
     form = _org_form(org)
     setup_entry_form(session, form, org)
-    conflict = None
     duplicates = _duplicates(session, "organization", form, org.id) if request.args.get("dubletten") else []
-    if (
-        request.method == "POST"
-        and "more_rows" not in request.form
-        and form.validate()
-        and not source_taken(session, Organization, form, org.id)
-    ):
-        try:
-            ensure_unchanged(session, org, form.version_id.data, form.audit_mark.data)
-            acting(session)
-            _apply_org(session, form, org)
-            ops.commit(session)
-            flash(_("Gespeichert."), "success")
-            return redirect(url_for(".organization_edit", org_id=org.id))
-        except ops.Conflict:
-            session.rollback()
-            conflict = conflict_view(session, org, form, form.audit_mark.data)
-            refresh_form_version(session, org, form)
-    if "more_rows" in request.form:
-        add_blank_rows(form, 1)
+    saved, conflict = _save_entry(session, form, org, _apply_org)
+    if saved:
+        return redirect(url_for(".organization_edit", org_id=org.id))
     status = 409 if conflict else error_status(form)
     return render_template(
         "curation/organization_form.html",
@@ -590,7 +573,30 @@ def organization_edit(org_id: int) -> Any:
     ), status
 
 
-# --- offers -------------------------------------------------------------------------------------------------
+def _save_entry(session: Session, form: Any, entry: Organization | Service, apply: Any) -> tuple[bool, Any]:
+    """Validate and save an edit form unless the entry changed meanwhile: (saved, conflict view or None)."""
+    conflict = None
+    model = type(entry)
+    if (
+        request.method == "POST"
+        and "more_rows" not in request.form
+        and form.validate()
+        and not source_taken(session, model, form, entry.id)
+    ):
+        try:
+            ensure_unchanged(session, entry, form.version_id.data, form.audit_mark.data)
+            acting(session)
+            apply(session, form, entry)
+            ops.commit(session)
+            flash(_("Gespeichert."), "success")
+            return True, None
+        except ops.Conflict:
+            session.rollback()
+            conflict = conflict_view(session, entry, form, form.audit_mark.data)
+            refresh_form_version(session, entry, form)
+    if "more_rows" in request.form:
+        add_blank_rows(form, 1)
+    return False, conflict
 
 
 @bp.route("/angebote")
@@ -713,31 +719,14 @@ def service_edit(service_id: int) -> Any:
     svc = get_or_404(Service, service_id)
     form = _service_form(svc)
     setup_service_form(session, form, svc)
-    conflict = None
     duplicates = (
         _duplicates(session, "service", form, svc.id, _service_city(session, form))
         if request.args.get("dubletten")
         else []
     )
-    if (
-        request.method == "POST"
-        and "more_rows" not in request.form
-        and form.validate()
-        and not source_taken(session, Service, form, svc.id)
-    ):
-        try:
-            ensure_unchanged(session, svc, form.version_id.data, form.audit_mark.data)
-            acting(session)
-            _apply_service(session, form, svc)
-            ops.commit(session)
-            flash(_("Gespeichert."), "success")
-            return redirect(url_for(".service_edit", service_id=svc.id))
-        except ops.Conflict:
-            session.rollback()
-            conflict = conflict_view(session, svc, form, form.audit_mark.data)
-            refresh_form_version(session, svc, form)
-    if "more_rows" in request.form:
-        add_blank_rows(form, 1)
+    saved, conflict = _save_entry(session, form, svc, _apply_service)
+    if saved:
+        return redirect(url_for(".service_edit", service_id=svc.id))
     status = 409 if conflict else error_status(form)
     return render_template(
         "curation/service_form.html",
