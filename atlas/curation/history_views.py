@@ -14,7 +14,8 @@ from . import history as hist
 from . import operations as ops
 from .forms import MergeForm, VersionForm
 from .labels import field_label
-from .views import Record, acting, bp, edit_url, get_or_404, history_url, open_tasks
+from ..review import open_tasks_for
+from .views import Record, acting, bp, edit_url, get_or_404, history_url
 
 
 def _history_page(record: Record) -> Any:
@@ -158,7 +159,7 @@ def _merge_page(model: Any, keep_id: int, dup_id: int) -> Any:
         except ops.CurationError as exc:
             session.rollback()
             flash(str(exc), "error")
-    tasks = {e.id: len(open_tasks(session, e)) for e in (keep, dup)}
+    tasks = {e.id: len(open_tasks_for(session, e)) for e in (keep, dup)}
     return render_template(
         "curation/merge.html",
         keep=keep,

@@ -736,12 +736,8 @@ def service_edit(service_id: int) -> Any:
         duplicates=duplicates,
         version_form=VersionForm(data={"version_id": svc.version_id}),
         facts=ops.FACTS,
-        tasks=open_tasks(session, svc),
+        tasks=open_tasks_for(session, svc),
     ), status
-
-
-def open_tasks(session: Session, entry: Service | Organization) -> list[ReviewTask]:
-    return open_tasks_for(session, entry)
 
 
 # --- verification, lifecycle --------------------------------------------------------------------------------
