@@ -36,6 +36,7 @@ from werkzeug.datastructures import MultiDict  # noqa: E402
 from atlas import create_app, schema  # noqa: E402
 from atlas.db import get_session  # noqa: E402
 from atlas.models import Service  # noqa: E402
+from atlas.params import ParamError  # noqa: E402
 from atlas.search.params import parse_search_params  # noqa: E402
 from atlas.search.service import rank  # noqa: E402
 from atlas.seed import SEEDS, SOURCE, seed  # noqa: E402
@@ -152,8 +153,9 @@ def lexical(session: Session, query: Query) -> list[str]:
     ranked = rank(session, params, internal=True)
     if ranked is None:
         return []
-    names = session.info.setdefault("relevance_source_ids", None) or _source_ids(session)
-    session.info["relevance_source_ids"] = names
+    names = session.info.get("relevance_source_ids")
+    if names is None:
+        names = session.info["relevance_source_ids"] = _source_ids(session)
     return [names[sid] for sid in ranked.sids if sid in names]
 
 
@@ -199,7 +201,10 @@ def run(app: Flask, queries: list[Query], systems: dict[str, System]) -> dict[st
         for name, system in systems.items():
             outcomes = []
             for query in queries:
-                ranked = system(session, query)[:DEPTH]
+                try:
+                    ranked = system(session, query)[:DEPTH]
+                except ParamError as exc:
+                    raise DataError(f"query {query.id}: the search refuses it ({exc})") from None
                 outcomes.append(Outcome(query, ranked, scores(ranked, query.grades)))
             results[name] = outcomes
     return results

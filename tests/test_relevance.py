@@ -101,14 +101,34 @@ def test_the_judged_set_covers_every_group_and_language():
 
 
 @pytest.fixture(scope="module")
-def figures(tmp_path_factory):
-    """Every judged query through every system on a freshly seeded demo instance."""
+def demo_app(tmp_path_factory):
+    """A temporary instance seeded with the demo data, as the harness builds it."""
     app = rel.demo_instance(tmp_path_factory.mktemp("relevance"))
-    try:
-        results = rel.run(app, rel.load_queries(), rel.SYSTEMS)
-    finally:
-        app.extensions["atlas.engine"].dispose()
-    return rel.totals(results)
+    yield app
+    app.extensions["atlas.engine"].dispose()
+
+
+@pytest.fixture(scope="module")
+def figures(demo_app):
+    """Every judged query through every system."""
+    return rel.totals(rel.run(demo_app, rel.load_queries(), rel.SYSTEMS))
+
+
+def test_a_run_refuses_unknown_offers_and_places_naming_the_query(demo_app):
+    unknown_offer = rel.Query("need-01", "need", "Schulden", None, {"mk-nirgendwo/beratung": 3})
+    with pytest.raises(rel.DataError, match="need-01: unknown offers mk-nirgendwo/beratung"):
+        rel.run(demo_app, [unknown_offer], rel.SYSTEMS)
+    unknown_place = rel.Query("place-01", "place", "Hausarzt", "Atlantis", {"mk-hausarzt-balve/sprechstunde": 3})
+    with pytest.raises(rel.DataError, match="place-01: the search refuses it .*Atlantis"):
+        rel.run(demo_app, [unknown_place], rel.SYSTEMS)
+
+
+def test_systems_return_seed_identifiers_best_first(demo_app):
+    query = rel.Query("need-01", "need", "Schuldnerberatung", None, {"mk-diakonie-volme-lenne/schuldnerberatung": 3})
+    outcome = rel.run(demo_app, [query], {"lexical": rel.lexical})["lexical"][0]
+    assert outcome.ranked and all("/" in offer for offer in outcome.ranked)
+    assert "mk-diakonie-volme-lenne/schuldnerberatung" in outcome.ranked[:10]
+    assert len(outcome.ranked) <= rel.DEPTH
 
 
 def test_relevance_does_not_fall_below_the_recorded_figures(figures):
