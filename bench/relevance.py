@@ -1,0 +1,307 @@
+"""Relevance harness: run the judged queries of bench/relevance/queries.json against the demo data and score them.
+
+    .venv/bin/python bench/relevance.py                      # table per query group, worst queries
+    .venv/bin/python bench/relevance.py --json totals.json   # also write the figures as JSON
+    .venv/bin/python bench/relevance.py --record             # store today's totals as the new floor of the test
+    .venv/bin/python bench/relevance.py --system lexical --show need-03   # one query's ranking with its grades
+
+A temporary instance is seeded with seeds/demo/*.json; every query runs through each named system (SYSTEMS) as
+staff search (`/suche`: internal offers visible, paused and ended ones hidden) and gets precision@5, nDCG@10 and
+recall@20 (definitions in docs/search.md, section "Relevance"). Offers are named by their stable seed identifier
+"<organisation key>/<offer key>" (Service.source_id), never by database ids.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from flask import Flask  # noqa: E402
+from sqlalchemy import select  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+from werkzeug.datastructures import MultiDict  # noqa: E402
+
+from atlas import create_app, schema  # noqa: E402
+from atlas.db import get_session  # noqa: E402
+from atlas.models import Service  # noqa: E402
+from atlas.params import ParamError  # noqa: E402
+from atlas.search.params import parse_search_params  # noqa: E402
+from atlas.search.service import rank  # noqa: E402
+from atlas.seed import SEEDS, SOURCE, seed  # noqa: E402
+
+DATA = ROOT / "bench" / "relevance" / "queries.json"
+BASELINE = ROOT / "bench" / "relevance" / "baseline.json"
+GROUPS = ("need", "symptom", "situation", "colloquial", "typo", "place", "crisis", "foreign-language")
+GRADES = (0, 1, 2, 3)
+RELEVANT = 2  # grade from which an offer counts as a hit for precision and recall
+DEPTH = 20  # results fetched per query: the deepest cut-off used (recall@20)
+METRICS = ("p@5", "ndcg@10", "r@20")
+
+
+@dataclass(frozen=True)
+class Query:
+    """One judged query: what was typed, the optional place field, and graded offers (unlisted offers are 0)."""
+
+    id: str
+    group: str
+    text: str
+    place: str | None
+    grades: dict[str, int]
+    note: str = ""
+
+    @property
+    def relevant(self) -> int:
+        """Number of offers graded RELEVANT or better."""
+        return sum(1 for g in self.grades.values() if g >= RELEVANT)
+
+
+class DataError(ValueError):
+    """The judged query file is malformed; the message says where."""
+
+
+def load_queries(path: Path = DATA, known: Iterable[str] | None = None) -> list[Query]:
+    """Read and check the judged queries; with `known` offer ids, unknown ids in judgements are errors too."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: cannot be read as JSON ({exc})") from None
+    known_ids = set(known) if known is not None else None
+    queries: list[Query] = []
+    seen: set[str] = set()
+    for n, item in enumerate(raw.get("queries") or []):
+        where = f"{path.name}, query {n + 1} ({item.get('id', '?')})"
+        qid, group, text = item.get("id"), item.get("group"), item.get("q")
+        if not isinstance(qid, str) or not qid or qid in seen:
+            raise DataError(f"{where}: missing or repeated id")
+        if group not in GROUPS:
+            raise DataError(f"{where}: group must be one of {', '.join(GROUPS)}")
+        if not isinstance(text, str) or not text.strip():
+            raise DataError(f"{where}: empty query text")
+        grades = item.get("judgements") or {}
+        bad = {k: v for k, v in grades.items() if v not in GRADES}
+        if bad:
+            raise DataError(f"{where}: grades must be 0-3, got {bad}")
+        if known_ids is not None and (unknown := sorted(set(grades) - known_ids)):
+            raise DataError(f"{where}: unknown offers {', '.join(unknown)}")
+        query = Query(qid, group, text, item.get("place") or None, dict(grades), item.get("note", ""))
+        if not query.relevant:
+            raise DataError(f"{where}: needs at least one offer graded {RELEVANT} or 3")
+        seen.add(qid)
+        queries.append(query)
+    if not queries:
+        raise DataError(f"{path}: no queries")
+    return queries
+
+
+def precision_at(ranked: list[str], grades: dict[str, int], k: int = 5) -> float:
+    """Share of the first k results graded RELEVANT+, out of min(k, relevant offers) so a perfect list scores 1."""
+    relevant = sum(1 for g in grades.values() if g >= RELEVANT)
+    if not relevant:
+        return 0.0
+    hits = sum(1 for offer in ranked[:k] if grades.get(offer, 0) >= RELEVANT)
+    return hits / min(k, relevant)
+
+
+def recall_at(ranked: list[str], grades: dict[str, int], k: int = 20) -> float:
+    """Relevant offers among the first k results, out of min(k, relevant offers)."""
+    return precision_at(ranked, grades, k)
+
+
+def ndcg_at(ranked: list[str], grades: dict[str, int], k: int = 10) -> float:
+    """Normalised discounted cumulative gain with gain 2^grade - 1 (0 when nothing is graded above 0)."""
+    def dcg(values: Iterable[int]) -> float:
+        return sum((2 ** g - 1) / math.log2(i + 2) for i, g in enumerate(values))
+    ideal = dcg(sorted(grades.values(), reverse=True)[:k])
+    return dcg(grades.get(offer, 0) for offer in ranked[:k]) / ideal if ideal else 0.0
+
+
+def scores(ranked: list[str], grades: dict[str, int]) -> dict[str, float]:
+    """All metrics of one ranked list."""
+    return {"p@5": precision_at(ranked, grades, 5), "ndcg@10": ndcg_at(ranked, grades, 10),
+            "r@20": recall_at(ranked, grades, 20)}
+
+
+# --- systems: each takes the session and a query and returns offer ids (seed identifiers), best first ---
+
+System = Callable[[Session, Query], list[str]]
+
+
+def _source_ids(session: Session) -> dict[int, str]:
+    """Database id -> stable seed identifier of every demo offer."""
+    rows = session.execute(select(Service.id, Service.source_id).where(Service.source_name == SOURCE))
+    return {sid: source for sid, source in rows}
+
+
+def lexical(session: Session, query: Query) -> list[str]:
+    """Today's search engine alone, as the staff page /suche and the API call it (q, near)."""
+    args = MultiDict({"q": query.text, "per_page": str(DEPTH)})
+    if query.place:
+        args["near"] = query.place
+    params = parse_search_params(args, session, internal=True, per_page=DEPTH)
+    ranked = rank(session, params, internal=True)
+    if ranked is None:
+        return []
+    names = session.info.get("relevance_source_ids")
+    if names is None:
+        names = session.info["relevance_source_ids"] = _source_ids(session)
+    return [names[sid] for sid in ranked.sids if sid in names]
+
+
+def combined(session: Session, query: Query) -> list[str]:
+    """The search users get. Today it is the lexical engine; a fused lexical + semantic ranking replaces this."""
+    return lexical(session, query)
+
+
+SYSTEMS: dict[str, System] = {"lexical": lexical, "combined": combined}
+
+
+# --- running ---
+
+@dataclass
+class Outcome:
+    """One system's results on one query."""
+
+    query: Query
+    ranked: list[str]
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+def demo_instance(folder: Path) -> Flask:
+    """A fresh app on a SQLite file in folder, seeded with the demo data."""
+    app = create_app({"TESTING": True, "SECRET_KEY": "relevance", "DATABASE_URL": f"sqlite:///{folder / 'atlas.sqlite'}",
+                      "INSTANCE_PATH": str(folder / "instance"), "NOMINATIM_URL": None})
+    schema.upgrade(app.extensions["atlas.engine"])
+    with app.app_context():
+        seed(get_session(), SEEDS)
+        get_session().commit()
+    return app
+
+
+def run(app: Flask, queries: list[Query], systems: dict[str, System]) -> dict[str, list[Outcome]]:
+    """Every query through every system; checks the judgements name offers that exist."""
+    results: dict[str, list[Outcome]] = {}
+    with app.test_request_context():
+        session = get_session()
+        known = set(_source_ids(session).values())
+        for query in queries:
+            if unknown := sorted(set(query.grades) - known):
+                raise DataError(f"query {query.id}: unknown offers {', '.join(unknown)}")
+        for name, system in systems.items():
+            outcomes = []
+            for query in queries:
+                try:
+                    ranked = system(session, query)[:DEPTH]
+                except ParamError as exc:
+                    raise DataError(f"query {query.id}: the search refuses it ({exc})") from None
+                outcomes.append(Outcome(query, ranked, scores(ranked, query.grades)))
+            results[name] = outcomes
+    return results
+
+
+def summary(outcomes: list[Outcome]) -> dict[str, dict[str, float]]:
+    """Mean of each metric per query group and in total (every query weighs the same), plus the query counts."""
+    table: dict[str, dict[str, float]] = {}
+    for group in [g for g in GROUPS if any(o.query.group == g for o in outcomes)] + ["total"]:
+        part = [o for o in outcomes if group == "total" or o.query.group == group]
+        table[group] = {m: round(sum(o.metrics[m] for o in part) / len(part), 4) for m in METRICS}
+        table[group]["queries"] = len(part)
+    return table
+
+
+def render(results: dict[str, list[Outcome]], worst: int) -> str:
+    """The table per group with each system side by side, then the worst queries by nDCG@10."""
+    names = list(results)
+    tables = {name: summary(outcomes) for name, outcomes in results.items()}
+    head = f"{'group':<18}{'n':>4}" + "".join(f" | {name + ' P@5':>16} {'nDCG@10':>8} {'R@20':>6}" for name in names)
+    lines = [head, "-" * len(head)]
+    for group, row in tables[names[0]].items():
+        line = f"{group:<18}{int(row['queries']):>4}"
+        for name in names:
+            r = tables[name][group]
+            line += f" | {r['p@5']:>16.3f} {r['ndcg@10']:>8.3f} {r['r@20']:>6.3f}"
+        lines.append(line)
+    for name in names:
+        lines += ["", f"Worst {worst} queries by nDCG@10 ({name}):"]
+        for o in sorted(results[name], key=lambda o: (o.metrics["ndcg@10"], o.query.id))[:worst]:
+            place = f" @ {o.query.place}" if o.query.place else ""
+            top = ", ".join(f"{offer}({o.query.grades.get(offer, 0)})" for offer in o.ranked[:3]) or "nothing found"
+            lines.append(f"  {o.metrics['ndcg@10']:.3f}  {o.query.id:<14} „{o.query.text}“{place}  → {top}")
+    return "\n".join(lines)
+
+
+def show(outcome: Outcome) -> str:
+    """One query's ranking with the grade of each result, and the relevant offers it missed."""
+    q = outcome.query
+    lines = [f"{q.id} [{q.group}] „{q.text}“" + (f" @ {q.place}" if q.place else ""),
+             "  " + ", ".join(f"{m}={v:.3f}" for m, v in outcome.metrics.items())]
+    lines += [f"  {i + 1:>2}. ({q.grades.get(offer, 0)}) {offer}" for i, offer in enumerate(outcome.ranked)]
+    missed = sorted((o for o, g in q.grades.items() if g >= RELEVANT and o not in outcome.ranked),
+                    key=lambda o: -q.grades[o])
+    lines += [f"  missed ({q.grades[o]}) {o}" for o in missed]
+    return "\n".join(lines)
+
+
+def totals(results: dict[str, list[Outcome]]) -> dict[str, Any]:
+    """The figures as JSON-ready data: per system the total and every group."""
+    return {name: summary(outcomes) for name, outcomes in results.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--queries", type=Path, default=DATA, help="judged query file (default: %(default)s)")
+    parser.add_argument("--system", action="append", choices=sorted(SYSTEMS), help="only these systems")
+    parser.add_argument("--worst", type=int, default=10, help="how many of the worst queries to list")
+    parser.add_argument("--show", action="append", default=[], metavar="QUERY_ID", help="print one query's ranking")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="write the figures per system and group as JSON")
+    parser.add_argument("--record", action="store_true", help=f"store the totals as the test's floor in {BASELINE.name}")
+    args = parser.parse_args(argv)
+    try:
+        queries = load_queries(args.queries)
+    except DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.record and args.system and set(args.system) != set(SYSTEMS):
+        print("error: --record stores the totals of every system; leave out --system", file=sys.stderr)
+        return 2
+    systems = {name: SYSTEMS[name] for name in (args.system or SYSTEMS)}
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="atlas-relevance-") as tmp:
+        app = demo_instance(Path(tmp))
+        try:
+            results = run(app, queries, systems)
+        except DataError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        finally:
+            app.extensions["atlas.engine"].dispose()
+    print(f"{len(queries)} judged queries, {sum(len(q.grades) for q in queries)} judgements; relevant = grade >= "
+          f"{RELEVANT}; {time.perf_counter() - started:.1f} s, load average {os.getloadavg()[0]:.2f}\n")
+    print(render(results, args.worst))
+    for qid in args.show:
+        for name, outcomes in results.items():
+            match = [o for o in outcomes if o.query.id == qid]
+            print(f"\n[{name}] " + (show(match[0]) if match else f"no query {qid}"))
+    figures = totals(results)
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    if args.record:
+        record = {name: table["total"] for name, table in figures.items()}
+        BASELINE.write_text(json.dumps({"queries": len(queries), "totals": record}, indent=2) + "\n", encoding="utf-8")
+        print(f"\nrecorded in {BASELINE.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""The relevance harness: its metrics on hand-made rankings, its data checks, and today's figures as a floor."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TOLERANCE = 0.005  # rounding noise only: a real loss of relevance is larger than this
+
+
+def _load_harness():
+    spec = importlib.util.spec_from_file_location("relevance_harness", ROOT / "bench" / "relevance.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+rel = _load_harness()
+
+
+def test_precision_counts_grade_two_and_up_out_of_what_is_reachable():
+    grades = {"a": 3, "b": 2, "c": 2, "d": 1}
+    assert rel.precision_at(["x", "a", "d", "b", "y"], grades, 5) == pytest.approx(2 / 3)
+    assert rel.precision_at(["a", "b", "c"], grades, 5) == 1.0
+    assert rel.precision_at(["d", "x"], grades, 5) == 0.0
+    assert rel.precision_at([], grades, 5) == 0.0
+    many = {f"o{i}": 2 for i in range(8)}
+    assert rel.precision_at(["o0", "o1", "x", "o2", "o3", "o4"], many, 5) == pytest.approx(4 / 5)
+
+
+def test_ndcg_uses_graded_gains_and_the_ideal_order():
+    grades = {"a": 3, "b": 1}
+    assert rel.ndcg_at(["a", "b"], grades, 10) == 1.0
+    swapped = (1 + 7 / math.log2(3)) / (7 + 1 / math.log2(3))
+    assert rel.ndcg_at(["b", "a"], grades, 10) == pytest.approx(swapped)
+    assert rel.ndcg_at(["x", "a"], grades, 10) == pytest.approx((7 / math.log2(3)) / (7 + 1 / math.log2(3)))
+    assert rel.ndcg_at(["a", "b"], grades, 1) == 1.0
+    assert rel.ndcg_at(["b"], grades, 1) == pytest.approx(1 / 7)
+    assert rel.ndcg_at(["x", "y"], grades, 10) == 0.0
+    assert rel.ndcg_at(["a"], {}, 10) == 0.0
+
+
+def test_recall_at_twenty_is_capped_by_the_cut_off():
+    grades = {f"o{i}": 3 for i in range(25)} | {"low": 1}
+    assert rel.recall_at([f"o{i}" for i in range(20)], grades, 20) == 1.0
+    assert rel.recall_at([f"o{i}" for i in range(10)] + ["low"] * 10, grades, 20) == 0.5
+    assert rel.recall_at(["o3", "x"], {"o3": 2, "o4": 3, "o9": 1}, 20) == 0.5
+
+
+def test_summary_averages_per_group_and_in_total():
+    q1 = rel.Query("a", "need", "Schulden", None, {"x": 3})
+    q2 = rel.Query("b", "typo", "Schuldn", None, {"x": 3, "y": 2})
+    outcomes = [rel.Outcome(q1, ["x"], rel.scores(["x"], q1.grades)),
+                rel.Outcome(q2, ["z"], rel.scores(["z"], q2.grades))]
+    table = rel.summary(outcomes)
+    assert table["need"]["ndcg@10"] == 1.0 and table["typo"]["ndcg@10"] == 0.0
+    assert table["total"]["p@5"] == 0.5 and table["total"]["queries"] == 2
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"judgements": {"x/y": 4}}, "grades must be 0-3"),
+    ({"group": "misc"}, "group must be one of"),
+    ({"judgements": {"x/y": 1}}, "needs at least one offer graded 2 or 3"),
+    ({"q": "  "}, "empty query text"),
+])
+def test_malformed_query_files_are_refused_with_the_place(tmp_path, change, message):
+    item = {"id": "need-01", "group": "need", "q": "Schulden", "place": None, "judgements": {"x/y": 3}} | change
+    path = tmp_path / "queries.json"
+    path.write_text(json.dumps({"queries": [item]}), encoding="utf-8")
+    with pytest.raises(rel.DataError, match=message) as error:
+        rel.load_queries(path)
+    assert "queries.json, query 1 (need-01)" in str(error.value)
+
+
+def test_repeated_ids_and_unknown_offers_are_refused(tmp_path):
+    item = {"id": "need-01", "group": "need", "q": "Schulden", "judgements": {"x/y": 3}}
+    path = tmp_path / "queries.json"
+    path.write_text(json.dumps({"queries": [item, item]}), encoding="utf-8")
+    with pytest.raises(rel.DataError, match="repeated id"):
+        rel.load_queries(path)
+    path.write_text(json.dumps({"queries": [item]}), encoding="utf-8")
+    with pytest.raises(rel.DataError, match="unknown offers x/y"):
+        rel.load_queries(path, known={"a/b"})
+
+
+def test_the_judged_set_covers_every_group_and_language():
+    queries = rel.load_queries()
+    assert len(queries) >= 120
+    groups = {q.group for q in queries}
+    assert groups == set(rel.GROUPS)
+    languages = {q.id.split("-")[1] for q in queries if q.group == "foreign-language"}
+    assert {"en", "tr", "ar", "uk", "ru"} <= languages
+    assert any(q.place for q in queries) and any(q.group == "typo" for q in queries)
+
+
+@pytest.fixture(scope="module")
+def demo_app(tmp_path_factory):
+    """A temporary instance seeded with the demo data, as the harness builds it."""
+    app = rel.demo_instance(tmp_path_factory.mktemp("relevance"))
+    yield app
+    app.extensions["atlas.engine"].dispose()
+
+
+@pytest.fixture(scope="module")
+def figures(demo_app):
+    """Every judged query through every system."""
+    return rel.totals(rel.run(demo_app, rel.load_queries(), rel.SYSTEMS))
+
+
+def test_a_run_refuses_unknown_offers_and_places_naming_the_query(demo_app):
+    unknown_offer = rel.Query("need-01", "need", "Schulden", None, {"mk-nirgendwo/beratung": 3})
+    with pytest.raises(rel.DataError, match="need-01: unknown offers mk-nirgendwo/beratung"):
+        rel.run(demo_app, [unknown_offer], rel.SYSTEMS)
+    unknown_place = rel.Query("place-01", "place", "Hausarzt", "Atlantis", {"mk-hausarzt-balve/sprechstunde": 3})
+    with pytest.raises(rel.DataError, match="place-01: the search refuses it .*Atlantis"):
+        rel.run(demo_app, [unknown_place], rel.SYSTEMS)
+
+
+def test_systems_return_seed_identifiers_best_first(demo_app):
+    query = rel.Query("need-01", "need", "Schuldnerberatung", None, {"mk-diakonie-volme-lenne/schuldnerberatung": 3})
+    outcome = rel.run(demo_app, [query], {"lexical": rel.lexical})["lexical"][0]
+    assert outcome.ranked and all("/" in offer for offer in outcome.ranked)
+    assert "mk-diakonie-volme-lenne/schuldnerberatung" in outcome.ranked[:10]
+    assert len(outcome.ranked) <= rel.DEPTH
+
+
+def test_relevance_does_not_fall_below_the_recorded_figures(figures):
+    recorded = json.loads(rel.BASELINE.read_text(encoding="utf-8"))
+    assert recorded["queries"] == figures["lexical"]["total"]["queries"], \
+        "the judged set changed: run `python bench/relevance.py --record` and commit bench/relevance/baseline.json"
+    assert set(recorded["totals"]) == set(rel.SYSTEMS)
+    fallen = [f"{system} {metric}: {figures[system]['total'][metric]:.4f} < recorded {floor:.4f}"
+              for system, totals in recorded["totals"].items()
+              for metric, floor in totals.items() if metric in rel.METRICS
+              and figures[system]["total"][metric] < floor - TOLERANCE]
+    assert not fallen, "relevance fell: " + "; ".join(fallen)
