@@ -84,8 +84,8 @@ def vocab_label(field: str, code: str | None) -> str:
 
 def init_app(app: Flask) -> None:
     """Register the coordinator area, the public report page and their template helpers."""
-    # admin, history_views and locations add their routes to the views blueprint.
-    from . import admin, history_views, locations, reports, views  # noqa: F401
+    # admin, desk, history_views, lists and locations add their routes to the views blueprint.
+    from . import admin, desk, history_views, lists, locations, reports, views  # noqa: F401
 
     app.register_blueprint(views.bp)
     app.register_blueprint(reports.bp)

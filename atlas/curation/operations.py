@@ -444,6 +444,11 @@ def update_user(
     """Change a user's address, name, role or password; coordinators cannot demote themselves."""
     if user.id == acting.id and role != "coordinator":
         raise CurationError("Sie können Ihre eigene Rolle nicht ändern.")
+    if role != "coordinator" and responsibilities(session, user).deputy:
+        raise CurationError(
+            "Diese Person ist noch Vertretung für Einträge und muss die Rolle Koordination behalten. "
+            "Bitte übergeben Sie ihre Einträge zuerst."
+        )
     if session.scalar(select(User.id).where(User.email == email, User.id != user.id)):
         raise UserError(f"Es gibt bereits ein Konto mit der Adresse {email}.")
     assign(user, {"email": email, "name": name or "", "role": role})

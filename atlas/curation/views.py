@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from datetime import date
 from typing import Any
 
@@ -49,7 +48,6 @@ from .queue import queue_counts, review_queue
 
 bp = Blueprint("curation", __name__, url_prefix="/verwaltung")
 BLANK_ROWS = 2
-PER_PAGE = 50
 Record = Organization | Service | Location
 
 
@@ -310,87 +308,7 @@ def error_status(form: Any) -> int:
     return 400 if form.errors else 200
 
 
-# --- start page, review queue, reports ----------------------------------------------------------------------
-
-
-@bp.route("/")
-@role_required("coordinator")
-def start() -> Any:
-    """The coordinator's start page: their review queue in numbers and the way to every tool."""
-    session = get_session()
-    items = review_queue(
-        session,
-        me(),
-        today(),
-        current_app.config["CURATION_DUE_SOON_DAYS"],
-        current_app.config["CURATION_ORG_REVIEW_MONTHS"],
-    )
-    totals = {
-        "services": session.scalar(select(func.count(Service.id)).where(Service.archived_at.is_(None))) or 0,
-        "organizations": session.scalar(
-            select(func.count(Organization.id)).where(Organization.archived_at.is_(None))
-        )
-        or 0,
-        "reports": session.scalar(select(func.count(PublicReport.id)).where(PublicReport.status == "offen"))
-        or 0,
-        "unassigned": session.scalar(
-            select(func.count(ReviewTask.id)).where(
-                ReviewTask.assignee_id.is_(None), ReviewTask.resolved_at.is_(None)
-            )
-        )
-        or 0,
-        "ownerless": session.scalar(
-            select(func.count(Service.id))
-            .join(Service.organization)
-            .where(Service.owner_id.is_(None), Organization.owner_id.is_(None), Service.archived_at.is_(None))
-        )
-        or 0,
-    }
-    return render_template(
-        "curation/start.html", counts=queue_counts(items), totals=totals, preview=items[:5], today=today()
-    )
-
-
-@bp.route("/pruefliste")
-@role_required("coordinator")
-def queue() -> Any:
-    """The review queue of one coordinator (default: oneself), most urgent first."""
-    session = get_session()
-    person_id = int_arg("person", current_user.id, 1)
-    person = get_or_404(User, person_id)
-    items = review_queue(
-        session,
-        person,
-        today(),
-        current_app.config["CURATION_DUE_SOON_DAYS"],
-        current_app.config["CURATION_ORG_REVIEW_MONTHS"],
-    )
-    coordinators = session.scalars(select(User).where(User.role == "coordinator").order_by(User.name)).all()
-    return render_template(
-        "curation/queue.html",
-        items=items,
-        counts=queue_counts(items),
-        person=person,
-        coordinators=coordinators,
-        today=today(),
-        note_form=NoteForm(),
-    )
-
-
-@bp.route("/aufgaben/<int:task_id>/erledigt", methods=["POST"])
-@role_required("coordinator")
-def resolve_task(task_id: int) -> Any:
-    """Close a review task with an optional note."""
-    session = get_session()
-    task = get_or_404(ReviewTask, task_id)
-    form = NoteForm()
-    if not form.validate():
-        flash(" ".join(form.note.errors), "error")
-    elif task.resolved_at is None:
-        ops.resolve_review_task(session, task, acting(session), form.note.data or None)
-        session.commit()
-        flash(_("Aufgabe erledigt."), "success")
-    return redirect(url_for(".queue", person=task.assignee_id or current_user.id))
+# --- reports ----------------------------------------------------------------------------------------------
 
 
 @bp.route("/meldungen")
@@ -431,38 +349,6 @@ def resolve_report(report_id: int) -> Any:
 
 
 # --- organisations ------------------------------------------------------------------------------------------
-
-
-def _listing(model: Any, stmt: Any, template: str, **context: Any) -> Any:
-    session = get_session()
-    number = int_arg("seite", 1, 1)
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    rows = session.scalars(stmt.limit(PER_PAGE).offset((number - 1) * PER_PAGE)).all()
-    return render_template(
-        template,
-        rows=rows,
-        total=total,
-        page_number=number,
-        total_pages=max(1, math.ceil(total / PER_PAGE)),
-        **context,
-    )
-
-
-@bp.route("/organisationen")
-@role_required("coordinator")
-def organizations() -> Any:
-    """All organisations, searchable; archived ones on request."""
-    q, archived = str_arg("q"), request.args.get("archiv") == "1"
-    stmt = (
-        select(Organization)
-        .options(selectinload(Organization.owner))
-        .order_by(func.lower(Organization.name), Organization.id)
-    )
-    if q:
-        stmt = stmt.where(func.lower(Organization.name).like(f"%{q.lower()}%"))
-    if not archived:
-        stmt = stmt.where(Organization.archived_at.is_(None))
-    return _listing(Organization, stmt, "curation/organizations.html", q=q, archived=archived)
 
 
 def _org_form(org: Organization | None) -> OrganizationForm:
@@ -597,27 +483,6 @@ def _save_entry(session: Session, form: Any, entry: Organization | Service, appl
     if "more_rows" in request.form:
         add_blank_rows(form, 1)
     return False, conflict
-
-
-@bp.route("/angebote")
-@role_required("coordinator")
-def services() -> Any:
-    """All offers, searchable and filterable by status; archived ones on request."""
-    q, archived, status = str_arg("q"), request.args.get("archiv") == "1", str_arg("status", 20)
-    stmt = (
-        select(Service)
-        .join(Service.organization)
-        .options(selectinload(Service.organization), selectinload(Service.owner))
-        .order_by(func.lower(Service.name), Service.id)
-    )
-    if q:
-        like = f"%{q.lower()}%"
-        stmt = stmt.where(or_(func.lower(Service.name).like(like), func.lower(Organization.name).like(like)))
-    if status:
-        stmt = stmt.where(Service.status == status)
-    if not archived:
-        stmt = stmt.where(Service.archived_at.is_(None))
-    return _listing(Service, stmt, "curation/services.html", q=q, archived=archived, status=status)
 
 
 def _service_form(svc: Service | None) -> ServiceForm:
