@@ -69,8 +69,6 @@ def people_errors(
             message = person_error(session.get(User, ident), deputy=is_deputy)
             if message:
                 errors[name] = message
-    if owner_id and owner_id == deputy_id:
-        errors.setdefault("deputy_id", "Vertretung und verantwortliche Person müssen verschieden sein.")
     return errors
 
 

@@ -11,7 +11,7 @@ from flask_login import current_user
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
-from wtforms import Field, FieldList
+from wtforms import Field, FieldList, SelectChoice
 
 from ..audit import set_actor
 from ..auth import login_manager, role_required
@@ -44,7 +44,7 @@ from .forms import (
 )
 from .labels import field_label
 from .models import PublicReport
-from .queue import queue_counts, review_queue
+from .ownership import people_errors, responsible
 
 bp = Blueprint("curation", __name__, url_prefix="/verwaltung")
 BLANK_ROWS = 2
@@ -163,6 +163,8 @@ def setup_entry_form(session: Session, form: EntryForm, entry: Organization | Se
 def setup_service_form(session: Session, form: ServiceForm, svc: Service | None) -> None:
     """Fill the choices of an offer form (organisations, categories, Jobcenters, locations)."""
     setup_entry_form(session, form, svc)
+    for people in (form.owner_id, form.deputy_id):
+        people.choices[0] = SelectChoice(0, _("— wie bei der Organisation —"))
     orgs = session.scalars(
         select(Organization)
         .where(
@@ -255,7 +257,8 @@ def add_blank_rows(form: Any, count: int = BLANK_ROWS) -> None:
     """Offer empty rows for new phones, hours and contacts (no JavaScript needed)."""
     for name in ("phones", "schedules", "contacts"):
         if name in form:
-            for _i in range(count):
+            # One empty row below existing ones keeps the form short; an empty list gets the full count.
+            for _i in range(1 if form[name].entries and count > 1 else count):
                 form[name].append_entry()
 
 
@@ -301,6 +304,14 @@ def source_taken(session: Session, model: Any, form: Any, record_id: int | None)
         ]
         return True
     return False
+
+
+def people_refused(session: Session, form: Any, entry: Organization | Service | None) -> bool:
+    """True (with German messages at the fields) when a newly chosen owner or deputy cannot take the entry on."""
+    errors = people_errors(session, entry, form.owner_id.data, form.deputy_id.data)
+    for name, message in errors.items():
+        form[name].errors = list(form[name].errors) + [message]
+    return bool(errors)
 
 
 def error_status(form: Any) -> int:
@@ -387,7 +398,7 @@ def _apply_org(session: Session, form: OrganizationForm, org: Organization) -> N
         ops.assign(org, {name: form[name].data for name in ops.ORG_FIELDS})
         ops.set_people(session, org, form.owner_id.data, form.deputy_id.data)
         apply_rows(session, org, form)
-        ops.touch(org)
+        ops.touch_if_changed(session, org)
 
 
 @bp.route("/organisationen/neu", methods=["GET", "POST"])
@@ -403,6 +414,7 @@ def organization_new() -> Any:
         and "more_rows" not in request.form
         and form.validate()
         and not source_taken(session, Organization, form, None)
+        and not people_refused(session, form, None)
     ):
         choice = request.form.get("duplicates", "")
         duplicates = [] if choice else _duplicates(session, "organization", form)
@@ -456,6 +468,7 @@ def organization_edit(org_id: int) -> Any:
         version_form=VersionForm(data={"version_id": org.version_id}),
         services=sorted(org.services, key=lambda s: s.name.lower()),
         locations=org.locations,
+        responsible=responsible(org),
     ), status
 
 
@@ -468,6 +481,7 @@ def _save_entry(session: Session, form: Any, entry: Organization | Service, appl
         and "more_rows" not in request.form
         and form.validate()
         and not source_taken(session, model, form, entry.id)
+        and not people_refused(session, form, entry)
     ):
         try:
             ensure_unchanged(session, entry, form.version_id.data, form.audit_mark.data)
@@ -531,7 +545,9 @@ def _apply_service(session: Session, form: ServiceForm, svc: Service) -> None:
         ops.set_terms(session, svc, form.categories.data or [], form.jobcenters.data or [])
         apply_rows(session, svc, form)
         ops.set_locations(session, svc, form.locations.data or [])
-        ops.touch(svc)
+        if request.form.get("aktuell") in ops.FACTS:  # "… ist aktuell" beside a fact: save and confirm it today
+            ops.confirm_fact(svc, request.form["aktuell"], today())
+        ops.touch_if_changed(session, svc)
 
 
 def _service_city(session: Session, form: ServiceForm) -> str | None:
@@ -555,6 +571,7 @@ def service_new() -> Any:
         and "more_rows" not in request.form
         and form.validate()
         and not source_taken(session, Service, form, None)
+        and not people_refused(session, form, None)
     ):
         choice = request.form.get("duplicates", "")
         duplicates = (
@@ -600,8 +617,8 @@ def service_edit(service_id: int) -> Any:
         conflict=conflict,
         duplicates=duplicates,
         version_form=VersionForm(data={"version_id": svc.version_id}),
-        facts=ops.FACTS,
         tasks=open_tasks_for(session, svc),
+        responsible=responsible(svc),
     ), status
 
 
