@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from ..models import Organization, Service, User
@@ -58,27 +58,13 @@ def person_error(user: User | None, deputy: bool = False) -> str | None:
     return None
 
 
-def people_errors(
-    session: Session, entry: Entry | None, owner_id: int, deputy_id: int
-) -> dict[str, str]:
-    """Errors by field ("owner_id", "deputy_id") for a newly chosen owner or deputy; unchanged ones pass."""
-    errors = {}
-    for name, ident, is_deputy in (("owner_id", owner_id, False), ("deputy_id", deputy_id, True)):
-        current = getattr(entry, name) if entry is not None else None
-        if ident and ident != current:
-            message = person_error(session.get(User, ident), deputy=is_deputy)
-            if message:
-                errors[name] = message
-    return errors
-
-
 def effective_owner_id(model: Any) -> Any:
     """SQL expression: the id of the entry's effective owner."""
     if model is Service:
         org = aliased(Organization)
         return func.coalesce(
             Service.owner_id,
-            select(org.owner_id).where(org.id == Service.organization_id).scalar_subquery(),
+            select(org.owner_id).where(org.id == Service.organization_id).correlate(Service).scalar_subquery(),
         )
     return Organization.owner_id
 
@@ -89,7 +75,7 @@ def effective_deputy_id(model: Any) -> Any:
         org = aliased(Organization)
         return func.coalesce(
             Service.deputy_id,
-            select(org.deputy_id).where(org.id == Service.organization_id).scalar_subquery(),
+            select(org.deputy_id).where(org.id == Service.organization_id).correlate(Service).scalar_subquery(),
         )
     return Organization.deputy_id
 
@@ -109,8 +95,11 @@ def filter_people(stmt: Any, model: Any, own: str, owner_id: int, deputy_id: int
 
 def acting_owner_exists(model: Any) -> Any:
     """SQL condition: the entry's effective owner is an active coordinator."""
-    return exists().where(
-        User.id == effective_owner_id(model), User.role == "coordinator", User.active.is_(True)
+    return (
+        select(User.id)
+        .where(User.id == effective_owner_id(model), User.role == "coordinator", User.active.is_(True))
+        .correlate(model)
+        .exists()
     )
 
 
@@ -170,10 +159,12 @@ def bulk_assign(
             deputy = None  # the new owner was the deputy: nobody deputises for oneself
         if (owner, deputy) == (entry.owner_id, entry.deputy_id):
             continue
-        if owner != entry.owner_id:
-            link(entry, "owner", session.get(User, owner) if owner else None)
-        if deputy != entry.deputy_id:
-            link(entry, "deputy", session.get(User, deputy) if deputy else None)
+        # Loading a person may autoflush; without it each entry gets one audit row holding both changes.
+        with session.no_autoflush:
+            if owner != entry.owner_id:
+                link(entry, "owner", session.get(User, owner) if owner else None)
+            if deputy != entry.deputy_id:
+                link(entry, "deputy", session.get(User, deputy) if deputy else None)
         touch(entry)
         result.changed += 1
     return result

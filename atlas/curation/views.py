@@ -24,7 +24,6 @@ from ..models import (
     Location,
     Organization,
     Phone,
-    ReviewTask,
     Schedule,
     Service,
     TaxonomyTerm,
@@ -44,7 +43,7 @@ from .forms import (
 )
 from .labels import field_label
 from .models import PublicReport
-from .ownership import people_errors, responsible
+from .ownership import responsible
 
 bp = Blueprint("curation", __name__, url_prefix="/verwaltung")
 BLANK_ROWS = 2
@@ -158,6 +157,7 @@ def setup_entry_form(session: Session, form: EntryForm, entry: Organization | Se
     """Fill the owner/deputy choices of an entry form."""
     current = (entry.owner_id, entry.deputy_id) if entry is not None else ()
     form.owner_id.choices = form.deputy_id.choices = people_choices(session, *current)
+    form.current_people = current or (None, None)
 
 
 def setup_service_form(session: Session, form: ServiceForm, svc: Service | None) -> None:
@@ -306,14 +306,6 @@ def source_taken(session: Session, model: Any, form: Any, record_id: int | None)
     return False
 
 
-def people_refused(session: Session, form: Any, entry: Organization | Service | None) -> bool:
-    """True (with German messages at the fields) when a newly chosen owner or deputy cannot take the entry on."""
-    errors = people_errors(session, entry, form.owner_id.data, form.deputy_id.data)
-    for name, message in errors.items():
-        form[name].errors = list(form[name].errors) + [message]
-    return bool(errors)
-
-
 def error_status(form: Any) -> int:
     """400 for a form with errors."""
     return 400 if form.errors else 200
@@ -414,7 +406,6 @@ def organization_new() -> Any:
         and "more_rows" not in request.form
         and form.validate()
         and not source_taken(session, Organization, form, None)
-        and not people_refused(session, form, None)
     ):
         choice = request.form.get("duplicates", "")
         duplicates = [] if choice else _duplicates(session, "organization", form)
@@ -481,7 +472,6 @@ def _save_entry(session: Session, form: Any, entry: Organization | Service, appl
         and "more_rows" not in request.form
         and form.validate()
         and not source_taken(session, model, form, entry.id)
-        and not people_refused(session, form, entry)
     ):
         try:
             ensure_unchanged(session, entry, form.version_id.data, form.audit_mark.data)
@@ -571,7 +561,6 @@ def service_new() -> Any:
         and "more_rows" not in request.form
         and form.validate()
         and not source_taken(session, Service, form, None)
-        and not people_refused(session, form, None)
     ):
         choice = request.form.get("duplicates", "")
         duplicates = (
