@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 import sqlalchemy as sa
-from conftest import PASSWORD, csrf_token, login, service_id
+from conftest import csrf_token, login, service_id
 from curation_support import form_fields, ident, load, one, submit
 
 from atlas import schema

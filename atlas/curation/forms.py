@@ -412,7 +412,7 @@ class EntryForm(FlaskForm):
     assured_date = date_field(
         L["assured_date"],
         _l(
-            "Datum der letzten inhaltlichen Prüfung. Der Knopf „Angaben geprüft“ setzt heute und Ihren Namen."
+            "Datum der letzten inhaltlichen Prüfung. „Angaben prüfen“ setzt heute und Ihren Namen."
         ),
     )
     source_name = text(
@@ -535,10 +535,20 @@ class ServiceForm(EntryForm):
         L["application_process"], _l("Erste Schritte: anrufen, Termin, Antrag …"), max_length=4000
     )
     waiting_time = text(L["waiting_time"], 300, description=_l("z. B. „etwa 6 Wochen“"))
-    waiting_time_confirmed_at = date_field(L["waiting_time_confirmed_at"])
-    intake_status = Select(L["intake_status"], choices=vchoices(vocab.INTAKE_STATUS))
-    intake_status_confirmed_at = date_field(L["intake_status_confirmed_at"])
-    opening_hours_confirmed_at = date_field(L["opening_hours_confirmed_at"])
+    waiting_time_confirmed_at = date_field(
+        L["waiting_time_confirmed_at"], _l("Wann zuletzt erfragt? „… ist aktuell“ speichert und setzt heute.")
+    )
+    intake_status = Select(
+        L["intake_status"],
+        choices=vchoices(vocab.INTAKE_STATUS),
+        description=_l("Nimmt das Angebot gerade neue Menschen auf?"),
+    )
+    intake_status_confirmed_at = date_field(
+        L["intake_status_confirmed_at"], _l("Wann zuletzt erfragt? „… ist aktuell“ speichert und setzt heute.")
+    )
+    opening_hours_confirmed_at = date_field(
+        L["opening_hours_confirmed_at"], _l("Wann zuletzt geprüft, ob die Zeiten stimmen?")
+    )
     delivery_format = Select(L["delivery_format"], choices=vchoices(vocab.DELIVERY_FORMAT, blank=True))
     setting = Select(L["setting"], choices=vchoices(vocab.SETTING, blank=True))
     short_notice = BooleanField(L["short_notice"], description=_l("Termine meist innerhalb weniger Tage."))
@@ -567,8 +577,18 @@ class ServiceForm(EntryForm):
             raise ValidationError(_("„Gültig bis“ darf nicht vor „Gültig ab“ liegen."))
 
 
+LIST_HELP = {
+    "cost_options": _l("Was kostet es Teilnehmende? Mehrere möglich."),
+    "access_routes": _l("Wie kommt man hinein? Mehrere möglich."),
+    "contact_channels": _l("Wie findet die Beratung statt?"),
+    "languages": _l("In welchen Sprachen ist Beratung möglich?"),
+}
 for _name, _vocabulary in vocab.LIST_FIELDS.items():
-    setattr(ServiceForm, _name, MultiCheckboxField(L[_name], choices=vchoices(_vocabulary)))
+    setattr(
+        ServiceForm,
+        _name,
+        MultiCheckboxField(L[_name], choices=vchoices(_vocabulary), description=LIST_HELP.get(_name, "")),
+    )
 
 
 class LocationForm(FlaskForm):

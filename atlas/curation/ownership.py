@@ -58,26 +58,23 @@ def person_error(user: User | None, deputy: bool = False) -> str | None:
     return None
 
 
-def effective_owner_id(model: Any) -> Any:
-    """SQL expression: the id of the entry's effective owner."""
+def _effective(model: Any, column: str) -> Any:
+    """SQL expression: the entry's own owner_id/deputy_id, for an offer without one its organisation's."""
     if model is Service:
         org = aliased(Organization)
-        return func.coalesce(
-            Service.owner_id,
-            select(org.owner_id).where(org.id == Service.organization_id).correlate(Service).scalar_subquery(),
-        )
-    return Organization.owner_id
+        inherited = select(getattr(org, column)).where(org.id == Service.organization_id).correlate(Service)
+        return func.coalesce(getattr(Service, column), inherited.scalar_subquery())
+    return getattr(Organization, column)
+
+
+def effective_owner_id(model: Any) -> Any:
+    """SQL expression: the id of the entry's effective owner."""
+    return _effective(model, "owner_id")
 
 
 def effective_deputy_id(model: Any) -> Any:
     """SQL expression: the id of the entry's effective deputy."""
-    if model is Service:
-        org = aliased(Organization)
-        return func.coalesce(
-            Service.deputy_id,
-            select(org.deputy_id).where(org.id == Service.organization_id).correlate(Service).scalar_subquery(),
-        )
-    return Organization.deputy_id
+    return _effective(model, "deputy_id")
 
 
 def filter_people(stmt: Any, model: Any, own: str, owner_id: int, deputy_id: int) -> Any:

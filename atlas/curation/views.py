@@ -666,18 +666,6 @@ def _safe_back() -> str | None:
     return target if target.startswith("/verwaltung/") and "//" not in target and "\\" not in target else None
 
 
-@bp.route("/<any(organisationen, angebote):kind>/<int:entry_id>/geprueft", methods=["POST"])
-@role_required("coordinator")
-def verify(kind: str, entry_id: int) -> Any:
-    """ "Angaben geprüft": record today's date and the person."""
-    entry = _entry(kind, entry_id)
-    return _versioned_action(
-        entry,
-        lambda s, u: ops.verify(s, entry, u, today()),
-        _("Als geprüft vermerkt (%(d)s).", d=today().strftime("%d.%m.%Y")),
-    )
-
-
 @bp.route("/angebote/<int:service_id>/bestaetigt/<fact>", methods=["POST"])
 @role_required("coordinator")
 def confirm_fact(service_id: int, fact: str) -> Any:
