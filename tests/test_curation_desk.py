@@ -303,3 +303,18 @@ def test_edit_form_errors_open_their_folded_group_and_keep_the_input(app, coordi
     assert not re.search(r'<details class="fold" id="herkunft" open>', page)
     fields = form_fields(page)
     assert fields["alert"] == "Neu ab Mai" and fields["minimum_age"] == "40"
+
+
+def test_check_view_of_an_organisation_uses_the_organisation_checklist(app, coordinator_client):
+    org = ident(app, Organization, name=LICHTBLICK)
+    path = f"/verwaltung/organisationen/{org}/pruefen"
+    page = coordinator_client.get(path).get_data(as_text=True)
+    assert "Ansprechpersonen sind noch zuständig" in page and "Wartezeit erfragt" not in page
+    token = csrf_token(coordinator_client, path)
+    version = load(app, Organization, org, "version_id")["version_id"]
+    response = coordinator_client.post(path, data={"csrf_token": token, "version_id": version,
+                                                   "geprueft": ["besteht", "unbekannt"]})
+    assert response.status_code == 302
+    check = one(app, sa.select(ReviewCheck).where(ReviewCheck.organization_id == org))
+    assert [i["key"] for i in check.items] == ["besteht"]  # unknown keys are not recorded
+    assert load(app, Organization, org, "assured_date")["assured_date"] == date.today()

@@ -207,3 +207,35 @@ def test_assign_ten_entries_to_a_new_owner(app):
             )
         )
         assert rows == 10
+
+
+@pytest.mark.parametrize("kind", ["organisation", "location"])
+def test_organisation_and_location_forms_fit_the_same_way(app, kind):
+    with app.app_context():
+        session = get_session()
+        org = session.scalar(sa.select(Organization).where(Organization.name == "Beratungsstelle Lichtblick e. V."))
+        path = f"/verwaltung/organisationen/{org.id}" if kind == "organisation" else (
+            f"/verwaltung/standorte/{org.locations[0].id}")
+    fields = {
+        "organisation": {"name": "wichtigste", "website": "wichtigste", "email": "wichtigste",
+                         "assured_date": "wichtigste", "phones-0-number": "kontakt", "description": "texte",
+                         "owner_id": "intern", "deputy_id": "intern", "visibility": "intern"},
+        "location": {"name": "wichtigste", "address_1": "wichtigste", "postal_code": "wichtigste",
+                     "city": "wichtigste", "gemeinde_id": "wichtigste", "phones-0-number": "zeiten",
+                     "transportation": "texte", "visibility": "intern"},
+    }[kind]
+    with live_server(app) as url, browser_page(url, DESK) as page:
+        log_in(page)
+        page.goto(path)
+        for field_id, section in fields.items():
+            page.evaluate("window.scrollTo(0, 0)")
+            if not in_viewport(page, f"#{field_id}"):
+                page.locator(f".save-bar a[href='#{section}']").click()
+                page.wait_for_timeout(50)
+            assert in_viewport(page, f"#{field_id}"), f"{field_id} needs more than one click"
+        for fraction in (0.3, 0.6, 1.0):
+            page.evaluate(f"window.scrollTo(0, document.body.scrollHeight * {fraction})")
+            expect(page.locator(".save-bar button[type=submit]")).to_be_in_viewport()
+        page.locator(".save-bar button[type=submit]").click()
+        expect(page.locator(".flash-success").first).to_be_visible()
+        assert page.console_errors == []
