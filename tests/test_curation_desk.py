@@ -274,7 +274,10 @@ def test_queue_pages_filters_and_sorts(app, coordinator_client):
 def test_check_view_shows_what_to_look_at_and_records_what_was_checked(app, coordinator_client):
     sid = service_id(app, "Frauenschutz Lichtblick")
     path = f"/verwaltung/angebote/{sid}/pruefen"
-    page = coordinator_client.get(path).get_data(as_text=True)
+    hostile = coordinator_client.get(path + "?next=javascript:alert(1)").get_data(as_text=True)
+    assert 'href="javascript:' not in hostile and "Zurück zur Prüfliste" not in hostile
+    page = coordinator_client.get(path + "?next=/verwaltung/pruefliste").get_data(as_text=True)
+    assert 'href="/verwaltung/pruefliste">Zurück zur Prüfliste' in page
     for text in ("Wartezeit", "Offene Meldungen und Aufgaben", "Links", "Offene Sprechstunde oder nur mit Termin?",
                  "<dt>Verantwortlich</dt>"):
         assert text in page

@@ -6,7 +6,7 @@ import math
 from datetime import date
 from typing import Any
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -146,7 +146,7 @@ def _check_context(entry: Organization | Service) -> dict[str, Any]:
         "edit_url": edit_url(entry),
         "lang": current_lang(),
         "link_state_label": state_label,
-        "next_url": _safe_back() or request.args.get("next", ""),
+        "next_url": _safe_back() or _safe_back(request.args.get("next", "")) or "",
     }
 
 
@@ -162,6 +162,8 @@ def check(kind: str, entry_id: int) -> Any:
         form = NoteForm()
         try:
             if not form.validate():
+                if form.csrf_token.errors:
+                    abort(400)
                 raise ops.CurationError(" ".join(form.note.errors))
             ops.check_version(entry, request.form.get("version_id"))
             checklist.record_check(

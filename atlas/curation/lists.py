@@ -17,7 +17,7 @@ from ..models import AuditLog, Organization, Service
 from ..params import int_arg, str_arg
 from . import operations as ops
 from . import ownership
-from .views import acting, bp, people_choices
+from .views import _safe_back, acting, bp, people_choices
 
 PER_PAGE = 50
 LISTS = {
@@ -140,8 +140,7 @@ def bulk_assign(kind: str) -> Any:
     session = get_session()
     model = LISTS[kind][0]
     chosen = _selected()
-    back = request.form.get("zurueck", "")
-    back = back if back.startswith("/verwaltung/") and "//" not in back else url_for(LISTS[kind][2])
+    back = _safe_back() or url_for(LISTS[kind][2])
     if not chosen:
         flash(_("Bitte kreuzen Sie mindestens einen Eintrag an."), "error")
         return redirect(back)

@@ -661,8 +661,9 @@ def _versioned_action(entry: Organization | Service, action: Any, message: str) 
     return redirect(_safe_back() or edit_url(entry))
 
 
-def _safe_back() -> str | None:
-    target = request.form.get("next", "")
+def _safe_back(target: str | None = None) -> str | None:
+    """A return address inside the coordinator area (the form's "next" unless given), None for anything else."""
+    target = request.form.get("next", "") if target is None else target
     return target if target.startswith("/verwaltung/") and "//" not in target and "\\" not in target else None
 
 
