@@ -473,7 +473,9 @@ class ServiceForm(EntryForm):
         L["organization_id"], coerce=to_int, description=_l("Wer bietet das Angebot an?")
     )
     name = text(L["name"], 300, required=True, description=_l("So, wie Teilnehmende das Angebot kennen."))
-    alternate_name = text(L["alternate_name"], 300)
+    alternate_name = text(
+        L["alternate_name"], 300, description=_l("z. B. Abkürzung oder früherer Name; wird mitgesucht.")
+    )
     summary_plain = long_text(
         L["summary_plain"],
         _l("Zwei, drei kurze Sätze in einfacher Sprache für Teilnehmende."),
@@ -514,8 +516,10 @@ class ServiceForm(EntryForm):
             "Standorte der Organisation, an denen das Angebot stattfindet. Neue Standorte legen Sie bei der Organisation an."
         ),
     )
-    fees_description = long_text(L["fees_description"], max_length=2000)
-    target_group = long_text(L["target_group"], max_length=2000)
+    fees_description = long_text(
+        L["fees_description"], _l("z. B. „10 € Eigenanteil, Zuschuss der Krankenkasse möglich“"), max_length=2000
+    )
+    target_group = long_text(L["target_group"], _l("Für wen ist das Angebot gedacht?"), max_length=2000)
     eligibility_description = long_text(L["eligibility_description"], max_length=4000)
     minimum_age = GermanIntegerField(
         L["minimum_age"],
@@ -549,8 +553,14 @@ class ServiceForm(EntryForm):
     opening_hours_confirmed_at = date_field(
         L["opening_hours_confirmed_at"], _l("Wann zuletzt geprüft, ob die Zeiten stimmen?")
     )
-    delivery_format = Select(L["delivery_format"], choices=vchoices(vocab.DELIVERY_FORMAT, blank=True))
-    setting = Select(L["setting"], choices=vchoices(vocab.SETTING, blank=True))
+    delivery_format = Select(
+        L["delivery_format"],
+        choices=vchoices(vocab.DELIVERY_FORMAT, blank=True),
+        description=_l("Einzeln, in der Gruppe oder beides?"),
+    )
+    setting = Select(
+        L["setting"], choices=vchoices(vocab.SETTING, blank=True), description=_l("Ambulant oder stationär?")
+    )
     short_notice = BooleanField(L["short_notice"], description=_l("Termine meist innerhalb weniger Tage."))
     phones = FieldList(FormField(PhoneRow), _l("Telefonnummern"), max_entries=MAX_ROWS)
     schedules = FieldList(FormField(ScheduleRow), _l("Zeiten"), max_entries=MAX_ROWS)
@@ -582,6 +592,8 @@ LIST_HELP = {
     "access_routes": _l("Wie kommt man hinein? Mehrere möglich."),
     "contact_channels": _l("Wie findet die Beratung statt?"),
     "languages": _l("In welchen Sprachen ist Beratung möglich?"),
+    "accessibility": _l("Was ist vor Ort barrierefrei?"),
+    "legal_domains": _l("Nach welchem Gesetz wird geleistet (für Fachkräfte)?"),
 }
 for _name, _vocabulary in vocab.LIST_FIELDS.items():
     setattr(
