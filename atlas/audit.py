@@ -63,6 +63,8 @@ def _column_changes(obj: Any, action: str) -> dict[str, list[Any]]:
             before, after = (None, value) if action == "create" else (value, None)
         if before == after or (action != "update" and (before if after is None else after) in (None, [], "")):
             continue
+        if isinstance(before, list) and isinstance(after, list) and sorted(map(str, before)) == sorted(map(str, after)):
+            continue  # the same set in another order is no change
         if key in SECRET:
             before, after = ("***" if before else None), ("***" if after else None)
         changes[key] = [_plain(before), _plain(after)]

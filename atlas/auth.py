@@ -150,7 +150,8 @@ def login() -> Any:
             session.commit()
             login_user(user)
             flash(_("Sie sind angemeldet."), "success")
-            return redirect(_safe_next(request.args.get("next")) or url_for("staff.dashboard"))
+            home = url_for("curation.start") if user.role == "coordinator" else url_for("staff.dashboard")
+            return redirect(_safe_next(request.args.get("next")) or home)
     return render_template("auth/login.html", form=form), 200 if not form.errors else 400
 
 

@@ -137,9 +137,7 @@ def validate_organisations(orgs: list[dict[str, Any]], known: dict[str, set[str]
         _one(org.get("visibility", "public"), vocab.VISIBILITY, f"{at}.visibility", errors)
         if org.get("is_employer") and org.get("visibility") != "internal":
             errors.append(f"{at}: employer entries must have visibility 'internal'")
-        for who in ("owner", "deputy"):
-            if org.get(who) and org[who].lower() not in known["users"]:
-                errors.append(f"{at}.{who}: no user {org[who]!r} in users.json")
+        errors.extend(_people_errors(org, at, known))
         _date(org.get("assured_date"), f"{at}.assured_date", errors)
         loc_keys = set()
         for j, loc in enumerate(org.get("locations") or []):
@@ -186,10 +184,19 @@ def _validate_service(svc: dict[str, Any], at: str, loc_keys: set, known: dict[s
     lo, hi = svc.get("minimum_age"), svc.get("maximum_age")
     if lo is not None and hi is not None and lo > hi:
         errors.append(f"{at}: minimum_age is above maximum_age")
-    for who in ("owner", "deputy"):
-        if svc.get(who) and svc[who].lower() not in known["users"]:
-            errors.append(f"{at}.{who}: no user {svc[who]!r} in users.json")
+    errors.extend(_people_errors(svc, at, known))
     _hours(svc.get("opening_hours"), at, errors)
+    return errors
+
+
+def _people_errors(item: dict[str, Any], at: str, known: dict[str, set[str]]) -> list[str]:
+    """Owner and deputy must be known users; a deputy must be a coordinator (the database enforces it too)."""
+    errors = []
+    for who in ("owner", "deputy"):
+        if item.get(who) and item[who].lower() not in known["users"]:
+            errors.append(f"{at}.{who}: no user {item[who]!r} in users.json")
+    if item.get("deputy") and item["deputy"].lower() in known["users"] - known["coordinators"]:
+        errors.append(f"{at}.deputy: {item['deputy']!r} is not a coordinator")
     return errors
 
 
@@ -462,10 +469,13 @@ def _known(session: Session, taxonomy: dict, regions: dict, users: dict) -> dict
         gemeinden = {g["slug"] for land in regions["bundeslaender"] for k in land["kreise"] for g in k["gemeinden"]}
         jobcenters = {j["slug"] for j in regions.get("jobcenters", [])}
         emails = {u["email"].lower() for u in users["users"]}
+        deputies = {u["email"].lower() for u in users["users"] if u.get("role") == "coordinator"}
     except (KeyError, TypeError) as exc:
         raise SeedError(f"taxonomy.json, regions.json or users.json lacks the expected structure ({exc!r})") from None
     categories |= set(session.scalars(select(TaxonomyTerm.slug)))
     gemeinden |= set(session.scalars(select(Region.slug).where(Region.kind == "gemeinde")))
     jobcenters |= set(session.scalars(select(Jobcenter.slug)))
     emails |= set(session.scalars(select(User.email)))
-    return {"categories": categories, "gemeinden": gemeinden, "jobcenters": jobcenters, "users": emails}
+    deputies |= set(session.scalars(select(User.email).where(User.role == "coordinator")))
+    return {"categories": categories, "gemeinden": gemeinden, "jobcenters": jobcenters, "users": emails,
+            "coordinators": deputies}

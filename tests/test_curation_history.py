@@ -12,7 +12,7 @@ from atlas.review import open_task
 
 
 def restore_buttons(html):
-    return re.findall(r'action="/verwaltung/verlauf/(\d+)/wiederherstellen"', html)
+    return re.findall(r'href="/verwaltung/verlauf/(\d+)/wiederherstellen"', html)
 
 
 def test_history_shows_who_changed_what_in_german(app, coordinator_client):
@@ -58,6 +58,13 @@ def test_restore_an_old_version_as_a_new_audited_change(app, coordinator_client)
     )
     history = coordinator_client.get(f"{path}/verlauf").get_data(as_text=True)
     assert str(first_edit) in restore_buttons(history)
+    # The button only shows what would change; nothing is restored before the confirmation.
+    preview = coordinator_client.get(f"/verwaltung/verlauf/{first_edit}/wiederherstellen")
+    page = preview.get_data(as_text=True)
+    assert preview.status_code == 200 and "Ja, diese Änderungen übernehmen" in page
+    assert re.search(r"Wartezeit</th><td><del>9 Wochen</del></td><td><ins>5 Wochen</ins>", page)
+    assert re.search(r"Name</th><td><del>Schuldnerberatung Neu</del></td><td><ins>Schuldnerberatung Lichtblick</ins>", page)
+    assert load(app, Service, sid, "waiting_time")["waiting_time"] == "9 Wochen"
     token = csrf_token(coordinator_client, f"{path}/verlauf")
     version = load(app, Service, sid, "version_id")["version_id"]
     response = coordinator_client.post(

@@ -109,7 +109,7 @@ def test_angaben_geprueft_records_date_and_person_and_closes_overdue_task(app, c
     token = csrf_token(coordinator_client, f"/verwaltung/angebote/{sid}")
     version = load(app, Service, sid, "version_id")["version_id"]
     response = coordinator_client.post(
-        f"/verwaltung/angebote/{sid}/geprueft", data={"csrf_token": token, "version_id": version}
+        f"/verwaltung/angebote/{sid}/pruefen", data={"csrf_token": token, "version_id": version, "geprueft": "besteht"}
     )
     assert response.status_code == 302
     with app.app_context():
@@ -123,8 +123,8 @@ def test_verify_on_a_stale_page_changes_nothing(app, coordinator_client):
     sid = service_id(app, "Schuldnerberatung Lichtblick")
     token = csrf_token(coordinator_client, f"/verwaltung/angebote/{sid}")
     response = coordinator_client.post(
-        f"/verwaltung/angebote/{sid}/geprueft",
-        data={"csrf_token": token, "version_id": "0"},
+        f"/verwaltung/angebote/{sid}/pruefen",
+        data={"csrf_token": token, "version_id": "0", "geprueft": "besteht"},
         follow_redirects=True,
     )
     assert "inzwischen von jemand anderem geändert" in response.get_data(as_text=True)

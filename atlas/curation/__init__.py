@@ -77,6 +77,24 @@ def option_groups(field: Any) -> list[tuple[str, list[dict[str, Any]]]]:
     return list(groups.items())
 
 
+def has_errors(*fields: Any) -> bool:
+    """True when any of the fields (or any row of a list) failed validation: its section opens."""
+    return any(bool(f.errors) and any(e for e in f.errors) for f in fields)
+
+
+def filled(*fields: Any) -> int:
+    """How many of the fields hold something (rows of a list and ticked boxes count one each)."""
+    count = 0
+    for f in fields:
+        if f.type == "FieldList":
+            count += sum(1 for e in f.entries if not e.form.is_blank() and not e.form.remove.data)
+        elif isinstance(f.data, list):
+            count += len(f.data)
+        elif f.data not in (None, "", False, 0) and f.type != "HiddenField":
+            count += 1
+    return count
+
+
 def vocab_label(field: str, code: str | None) -> str:
     """The label of a coded field's value in the UI language."""
     return vocab.label(CODED_FIELDS[field], code, current_lang())
@@ -84,8 +102,8 @@ def vocab_label(field: str, code: str | None) -> str:
 
 def init_app(app: Flask) -> None:
     """Register the coordinator area, the public report page and their template helpers."""
-    # admin, history_views and locations add their routes to the views blueprint.
-    from . import admin, history_views, locations, reports, views  # noqa: F401
+    # admin, desk, history_views, lists and locations add their routes to the views blueprint.
+    from . import admin, desk, history_views, lists, locations, reports, views  # noqa: F401
 
     app.register_blueprint(views.bp)
     app.register_blueprint(reports.bp)
@@ -102,4 +120,6 @@ def init_app(app: Flask) -> None:
         error_list=error_list,
         option_groups=option_groups,
         choice_items=choice_items,
+        has_errors=has_errors,
+        filled=filled,
     )

@@ -16,7 +16,8 @@ from ..geocoding import fold
 from ..i18n import current_lang
 from ..models import Jobcenter, Region, TaxonomyTerm, User
 from . import operations as ops
-from .forms import HandOverForm, JobcenterForm, RegionForm, TermForm, UserForm, VersionForm, opts, split_codes
+from .admin_forms import HandOverForm, JobcenterForm, RegionForm, TermForm, UserForm, split_codes
+from .forms import VersionForm, opts
 from .views import acting, bp, get_or_404, me
 
 PARENT_KIND = {"gemeinde": "kreis", "kreis": "bundesland", "bundesland": None}

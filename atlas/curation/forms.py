@@ -21,7 +21,6 @@ from wtforms import (
     FormField,
     HiddenField,
     IntegerField,
-    PasswordField,
     SelectChoice,
     SelectField,
     SelectMultipleField,
@@ -34,15 +33,17 @@ from wtforms.validators import (
     Length,
     NumberRange,
     Optional,
-    StopValidation,
     ValidationError,
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from .. import vocab
+from ..db import get_session
 from ..geocoding import PLZ_RE
 from ..i18n import current_lang
+from ..models import User
 from .labels import FIELD_LABELS as L
+from .ownership import person_error
 
 # Upper bound for long free texts: generous for real descriptions, refuses pasted novels and junk.
 LONG_TEXT = 20000
@@ -393,20 +394,25 @@ class EntryForm(FlaskForm):
         description=_l("„intern“: nur angemeldete Fachkräfte sehen den Eintrag."),
     )
     internal_note = long_text(L["internal_note"], _l("Nur für angemeldete Fachkräfte sichtbar."))
+    # Any id is accepted here and then checked by person, with a message that says who cannot and why.
     owner_id = Select(
         L["owner_id"],
         coerce=to_int,
+        validate_choice=False,
         description=_l(
             "Diese Person hält den Eintrag aktuell; seine Prüfaufgaben landen in ihrer Prüfliste."
         ),
     )
     deputy_id = Select(
-        L["deputy_id"], coerce=to_int, description=_l("Springt ein, wenn die verantwortliche Person fehlt.")
+        L["deputy_id"],
+        coerce=to_int,
+        validate_choice=False,
+        description=_l("Springt ein, wenn die verantwortliche Person fehlt. Nur Koordinator*innen."),
     )
     assured_date = date_field(
         L["assured_date"],
         _l(
-            "Datum der letzten inhaltlichen Prüfung. Der Knopf „Angaben geprüft“ setzt heute und Ihren Namen."
+            "Datum der letzten inhaltlichen Prüfung. „Angaben prüfen“ setzt heute und Ihren Namen."
         ),
     )
     source_name = text(
@@ -416,9 +422,23 @@ class EntryForm(FlaskForm):
     source_url = url_field(L["source_url"])
     source_licence = text(L["source_licence"], 200)
 
+    # The entry's stored (owner_id, deputy_id): keeping a person who meanwhile left is not "assigning" them.
+    current_people: tuple[int | None, int | None] = (None, None)
+
+    def validate_owner_id(self, field: Field) -> None:
+        _check_person(field, self.current_people[0], deputy=False)
+
     def validate_deputy_id(self, field: Field) -> None:
         if field.data and field.data == self.owner_id.data:
             raise ValidationError(_("Vertretung und verantwortliche Person müssen verschieden sein."))
+        _check_person(field, self.current_people[1], deputy=True)
+
+
+def _check_person(field: Field, current: int | None, deputy: bool) -> None:
+    if field.data and field.data != current:
+        message = person_error(get_session().get(User, field.data), deputy=deputy)
+        if message:
+            raise ValidationError(message)
 
 
 class OrganizationForm(EntryForm):
@@ -453,7 +473,9 @@ class ServiceForm(EntryForm):
         L["organization_id"], coerce=to_int, description=_l("Wer bietet das Angebot an?")
     )
     name = text(L["name"], 300, required=True, description=_l("So, wie Teilnehmende das Angebot kennen."))
-    alternate_name = text(L["alternate_name"], 300)
+    alternate_name = text(
+        L["alternate_name"], 300, description=_l("z. B. Abkürzung oder früherer Name; wird mitgesucht.")
+    )
     summary_plain = long_text(
         L["summary_plain"],
         _l("Zwei, drei kurze Sätze in einfacher Sprache für Teilnehmende."),
@@ -494,8 +516,10 @@ class ServiceForm(EntryForm):
             "Standorte der Organisation, an denen das Angebot stattfindet. Neue Standorte legen Sie bei der Organisation an."
         ),
     )
-    fees_description = long_text(L["fees_description"], max_length=2000)
-    target_group = long_text(L["target_group"], max_length=2000)
+    fees_description = long_text(
+        L["fees_description"], _l("z. B. „10 € Eigenanteil, Zuschuss der Krankenkasse möglich“"), max_length=2000
+    )
+    target_group = long_text(L["target_group"], _l("Für wen ist das Angebot gedacht?"), max_length=2000)
     eligibility_description = long_text(L["eligibility_description"], max_length=4000)
     minimum_age = GermanIntegerField(
         L["minimum_age"],
@@ -515,12 +539,28 @@ class ServiceForm(EntryForm):
         L["application_process"], _l("Erste Schritte: anrufen, Termin, Antrag …"), max_length=4000
     )
     waiting_time = text(L["waiting_time"], 300, description=_l("z. B. „etwa 6 Wochen“"))
-    waiting_time_confirmed_at = date_field(L["waiting_time_confirmed_at"])
-    intake_status = Select(L["intake_status"], choices=vchoices(vocab.INTAKE_STATUS))
-    intake_status_confirmed_at = date_field(L["intake_status_confirmed_at"])
-    opening_hours_confirmed_at = date_field(L["opening_hours_confirmed_at"])
-    delivery_format = Select(L["delivery_format"], choices=vchoices(vocab.DELIVERY_FORMAT, blank=True))
-    setting = Select(L["setting"], choices=vchoices(vocab.SETTING, blank=True))
+    waiting_time_confirmed_at = date_field(
+        L["waiting_time_confirmed_at"], _l("Wann zuletzt erfragt? „… ist aktuell“ speichert und setzt heute.")
+    )
+    intake_status = Select(
+        L["intake_status"],
+        choices=vchoices(vocab.INTAKE_STATUS),
+        description=_l("Nimmt das Angebot gerade neue Menschen auf?"),
+    )
+    intake_status_confirmed_at = date_field(
+        L["intake_status_confirmed_at"], _l("Wann zuletzt erfragt? „… ist aktuell“ speichert und setzt heute.")
+    )
+    opening_hours_confirmed_at = date_field(
+        L["opening_hours_confirmed_at"], _l("Wann zuletzt geprüft, ob die Zeiten stimmen?")
+    )
+    delivery_format = Select(
+        L["delivery_format"],
+        choices=vchoices(vocab.DELIVERY_FORMAT, blank=True),
+        description=_l("Einzeln, in der Gruppe oder beides?"),
+    )
+    setting = Select(
+        L["setting"], choices=vchoices(vocab.SETTING, blank=True), description=_l("Ambulant oder stationär?")
+    )
     short_notice = BooleanField(L["short_notice"], description=_l("Termine meist innerhalb weniger Tage."))
     phones = FieldList(FormField(PhoneRow), _l("Telefonnummern"), max_entries=MAX_ROWS)
     schedules = FieldList(FormField(ScheduleRow), _l("Zeiten"), max_entries=MAX_ROWS)
@@ -547,8 +587,20 @@ class ServiceForm(EntryForm):
             raise ValidationError(_("„Gültig bis“ darf nicht vor „Gültig ab“ liegen."))
 
 
+LIST_HELP = {
+    "cost_options": _l("Was kostet es Teilnehmende? Mehrere möglich."),
+    "access_routes": _l("Wie kommt man hinein? Mehrere möglich."),
+    "contact_channels": _l("Wie findet die Beratung statt?"),
+    "languages": _l("In welchen Sprachen ist Beratung möglich?"),
+    "accessibility": _l("Was ist vor Ort barrierefrei?"),
+    "legal_domains": _l("Nach welchem Gesetz wird geleistet (für Fachkräfte)?"),
+}
 for _name, _vocabulary in vocab.LIST_FIELDS.items():
-    setattr(ServiceForm, _name, MultiCheckboxField(L[_name], choices=vchoices(_vocabulary)))
+    setattr(
+        ServiceForm,
+        _name,
+        MultiCheckboxField(L[_name], choices=vchoices(_vocabulary), description=LIST_HELP.get(_name, "")),
+    )
 
 
 class LocationForm(FlaskForm):
@@ -623,142 +675,6 @@ class VersionForm(FlaskForm):
     """A button that acts on an entry at a known version."""
 
     version_id = HiddenField()
-
-
-class TermForm(FlaskForm):
-    """A category of the taxonomy."""
-
-    name = text(L["name"], 200, required=True)
-    name_en = text(L["name_en"], 200)
-    slug = text(
-        L["slug"],
-        120,
-        description=_l("Kleinbuchstaben, Ziffern und Bindestriche; bleibt stabil (Importe, API)."),
-    )
-    description = long_text(L["description"], max_length=4000)
-    parent_id = Select(
-        L["parent_id"], coerce=to_int, description=_l("Leer: Oberkategorie. Es gibt höchstens zwei Ebenen.")
-    )
-    review_interval_months = GermanIntegerField(
-        L["review_interval_months"],
-        validators=[
-            Optional(),
-            NumberRange(min=1, max=120, message=_l("Bitte zwischen %(min)s und %(max)s Monaten.")),
-        ],
-        description=_l(
-            "Nach so vielen Monaten ist ein Angebot wieder zu prüfen, z. B. Psychotherapie 6, Sportverein 12. "
-            "Leer: von der Oberkategorie übernehmen (sonst 12)."
-        ),
-    )
-    internal_only = BooleanField(
-        L["internal_only"], description=_l("Angebote dieser Kategorie sind nie öffentlich.")
-    )
-    sort_order = GermanIntegerField(
-        L["sort_order"], default=0, validators=[Optional(), NumberRange(min=-10000, max=10000)]
-    )
-
-    def validate_slug(self, field: Field) -> None:
-        if field.data and not SLUG_RE.match(field.data):
-            raise ValidationError(_("Nur Kleinbuchstaben a–z, Ziffern und einzelne Bindestriche."))
-
-
-class RegionForm(FlaskForm):
-    """A Bundesland, Kreis or Gemeinde."""
-
-    kind = Select(L["kind"], choices=vchoices(vocab.REGION_KINDS))
-    name = text(L["name"], 200, required=True)
-    slug = text(L["slug"], 120)
-    ags = text(L["ags"], 12, description=_l("Amtlicher Gemeinde- oder Kreisschlüssel (Ziffern)."))
-    parent_id = Select(
-        L["parent_id"],
-        coerce=to_int,
-        description=_l("Gemeinde → Kreis, Kreis → Bundesland, Bundesland → leer."),
-    )
-    postal_codes = text(
-        L["postal_codes"], 2000, description=_l("Durch Komma oder Leerzeichen getrennt, z. B. 58452, 58453")
-    )
-    latitude = CoordinateField(L["latitude"], validators=[Optional(), NumberRange(min=-90, max=90)])
-    longitude = CoordinateField(L["longitude"], validators=[Optional(), NumberRange(min=-180, max=180)])
-
-    def validate_slug(self, field: Field) -> None:
-        if field.data and not SLUG_RE.match(field.data):
-            raise ValidationError(_("Nur Kleinbuchstaben a–z, Ziffern und einzelne Bindestriche."))
-
-    def validate_ags(self, field: Field) -> None:
-        if field.data and not field.data.strip().isdigit():
-            raise ValidationError(_("Der Schlüssel besteht nur aus Ziffern."))
-
-    def validate_postal_codes(self, field: Field) -> None:
-        bad = [p for p in split_codes(field.data) if not PLZ_RE.match(p)]
-        if bad:
-            raise ValidationError(_("Keine gültigen Postleitzahlen: %(codes)s", codes=", ".join(bad[:5])))
-
-    def validate_longitude(self, field: Field) -> None:
-        if (field.data is None) != (self.latitude.data is None):
-            raise ValidationError(_("Bitte beide Koordinaten angeben oder beide leer lassen."))
-
-
-def split_codes(value: str | None) -> list[str]:
-    """Split a list of postcodes typed with commas, semicolons or spaces."""
-    return [p for p in re.split(r"[\s,;]+", value or "") if p]
-
-
-class JobcenterForm(FlaskForm):
-    """A Jobcenter and the regions of its catchment."""
-
-    name = text(L["name"], 200, required=True)
-    short_name = text(L["short_name"], 60, description=_l("z. B. JC EN"))
-    slug = text(L["slug"], 120)
-    regions = MultiCheckboxField(
-        _l("Regionen"), coerce=int, description=_l("Kreise oder Gemeinden des Bezirks.")
-    )
-
-    def validate_slug(self, field: Field) -> None:
-        if field.data and not SLUG_RE.match(field.data):
-            raise ValidationError(_("Nur Kleinbuchstaben a–z, Ziffern und einzelne Bindestriche."))
-
-
-class UserForm(FlaskForm):
-    """A person who logs in."""
-
-    email = StringField(
-        L["email"],
-        filters=[strip_nul, lambda v: v.strip().lower() if isinstance(v, str) else v],
-        validators=[
-            DataRequired(_l("Bitte füllen Sie dieses Feld aus.")),
-            Length(max=254),
-            Email(_l("Das ist keine gültige E-Mail-Adresse.")),
-        ],
-    )
-    name = text(L["name"], 200)
-    role = Select(
-        L["role"],
-        choices=vchoices(vocab.ROLES),
-        description=_l(
-            "Koordination darf alles ändern; Lots*innen/Mitarbeitende lesen interne Angaben, ändern aber nichts."
-        ),
-    )
-    password = PasswordField(
-        _l("Neues Passwort"),
-        validators=[
-            Optional(),
-            Length(min=10, max=200, message=_l("Das Passwort braucht mindestens %(min)d Zeichen.")),
-        ],
-        description=_l(
-            "Mindestens 10 Zeichen. Leer lassen: Passwort bleibt unverändert (bei neuen Konten: keine Anmeldung möglich)."
-        ),
-    )
-
-
-class HandOverForm(FlaskForm):
-    """Move everything one person is responsible for to another."""
-
-    target_id = Select(_l("Übergeben an"), coerce=to_int)
-    deactivate = BooleanField(_l("Konto danach deaktivieren"))
-
-    def validate_target_id(self, field: Field) -> None:
-        if not field.data:
-            raise StopValidation(_("Bitte wählen Sie, wer übernimmt."))
 
 
 class MergeForm(FlaskForm):

@@ -26,7 +26,7 @@ from ..models import (
     User,
 )
 from .labels import ACTION_LABELS, CODED_FIELDS, ENTITY_LABELS, field_label
-from .operations import CurationError, touch
+from .operations import CurationError, same_value, touch
 
 Record = Organization | Service | Location
 # Child tables whose rows belong to an entry, by the foreign key that points at it.
@@ -265,15 +265,35 @@ def _python_value(name: str, value: Any) -> Any:
     return value
 
 
-def restore_version(session: Session, record: Record, audit_id: int) -> list[str]:
-    """Re-apply the values a record had right after an audit row, as a new (audited) change; returns changed fields."""
+def restore_preview(session: Session, record: Record, audit_id: int) -> list[Change]:
+    """What restoring the state after an audit row would change: each field now and after the restore."""
+    _own_row(session, record, audit_id)
+    changes = []
+    for name, value in state_after(session, record, audit_id).items():
+        now = current_plain(record, name)
+        if same_value(value, now) or (
+            name in REFERENCES and value is not None and session.get(REFERENCES[name], value) is None
+        ):
+            continue
+        changes.append(
+            Change(name, field_label(name), format_value(session, name, now), format_value(session, name, value))
+        )
+    return changes
+
+
+def _own_row(session: Session, record: Record, audit_id: int) -> None:
     row = session.get(AuditLog, audit_id)
     if row is None or row.entity_type != entity_type(record) or row.entity_id != record.id:
         raise CurationError("Diese Version gehört nicht zu diesem Eintrag.")
+
+
+def restore_version(session: Session, record: Record, audit_id: int) -> list[str]:
+    """Re-apply the values a record had right after an audit row, as a new (audited) change; returns changed fields."""
+    _own_row(session, record, audit_id)
     wanted = state_after(session, record, audit_id)
     changed = []
     for name, value in wanted.items():
-        if value == current_plain(record, name):
+        if same_value(value, current_plain(record, name)):
             continue
         if name in COLLECTION_MODELS:
             model = COLLECTION_MODELS[name]

@@ -62,10 +62,10 @@ def location_history(location_id: int) -> Any:
     return _history_page(get_or_404(Location, location_id))
 
 
-@bp.route("/verlauf/<int:audit_id>/wiederherstellen", methods=["POST"])
+@bp.route("/verlauf/<int:audit_id>/wiederherstellen", methods=["GET", "POST"])
 @role_required("coordinator")
 def restore_version(audit_id: int) -> Any:
-    """Restore the state an entry had right after one change, as a new change."""
+    """Show what restoring the state after one change would do; on confirmation restore it, as a new change."""
     session = get_session()
     row = get_or_404(AuditLog, audit_id)
     record = (
@@ -73,6 +73,19 @@ def restore_version(audit_id: int) -> Any:
     )
     if record is None:
         abort(404)
+    if request.method == "GET":
+        try:
+            changes = hist.restore_preview(session, record, audit_id)
+        except ops.CurationError:
+            abort(404)
+        return render_template(
+            "curation/restore.html",
+            record=record,
+            row=row,
+            changes=changes,
+            history_url=history_url(record),
+            version_form=VersionForm(data={"version_id": getattr(record, "version_id", "")}),
+        )
     form = VersionForm()
     try:
         if not form.validate():

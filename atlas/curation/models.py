@@ -1,14 +1,14 @@
-"""Tables of the curation module: public error reports ("Fehler melden")."""
+"""Tables of the curation module: public error reports ("Fehler melden") and recorded reviews ("was geprüft wurde")."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base
-from ..models import Service, User, one_of, utcnow
+from ..models import Organization, Service, User, exactly_one, one_of, utcnow
 
 # Typed topics of a public report (Outpost's topics in German, plus broken links).
 REPORT_TOPICS = {
@@ -47,3 +47,25 @@ class PublicReport(Base):
 
     service: Mapped[Service] = relationship()
     resolved_by: Mapped[User | None] = relationship()
+
+
+class ReviewCheck(Base):
+    """One review of an entry: who checked which points of its checklist, when, with an optional note."""
+
+    __tablename__ = "review_check"
+    __table_args__ = (exactly_one("organization_id", "service_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organization.id", ondelete="CASCADE"), index=True
+    )
+    service_id: Mapped[int | None] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # The checklist keys that were ticked, and their labels as shown then (the list itself may change later).
+    items: Mapped[list] = mapped_column(JSON, default=list)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    organization: Mapped[Organization | None] = relationship()
+    service: Mapped[Service | None] = relationship()
+    user: Mapped[User | None] = relationship()

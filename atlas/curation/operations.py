@@ -157,12 +157,19 @@ def audit_mark(session: Session) -> int:
     return session.scalar(select(func.max(AuditLog.id))) or 0
 
 
+def same_value(old: Any, new: Any) -> bool:
+    """Equal, with lists (access routes, languages ...) compared as sets: their order carries no meaning."""
+    if isinstance(old, list) and isinstance(new, list):
+        return set(map(str, old)) == set(map(str, new))
+    return old == new
+
+
 def assign(obj: Any, values: dict[str, Any]) -> set[str]:
     """Set attributes that differ; return the names that changed."""
     changed = set()
     for key, value in values.items():
         value = clean(value)
-        if getattr(obj, key) != value:
+        if not same_value(getattr(obj, key), value):
             setattr(obj, key, value)
             changed.add(key)
     return changed
@@ -177,6 +184,12 @@ def link(obj: Any, name: str, target: Any) -> None:
 def touch(entry: Entry) -> None:
     """Mark an entry as saved so its version increases even when only its lists changed."""
     entry.updated_at = utcnow()
+
+
+def touch_if_changed(session: Session, entry: Entry) -> None:
+    """Touch an entry only when the save changed something, so an unchanged save leaves no trace."""
+    if session.new or session.deleted or any(session.is_modified(obj) for obj in session.dirty):
+        touch(entry)
 
 
 def check_version(entry: Entry, version: Any) -> None:
@@ -444,6 +457,11 @@ def update_user(
     """Change a user's address, name, role or password; coordinators cannot demote themselves."""
     if user.id == acting.id and role != "coordinator":
         raise CurationError("Sie können Ihre eigene Rolle nicht ändern.")
+    if role != "coordinator" and responsibilities(session, user).deputy:
+        raise CurationError(
+            "Diese Person ist noch Vertretung für Einträge und muss die Rolle Koordination behalten. "
+            "Bitte übergeben Sie ihre Einträge zuerst."
+        )
     if session.scalar(select(User.id).where(User.email == email, User.id != user.id)):
         raise UserError(f"Es gibt bereits ein Konto mit der Adresse {email}.")
     assign(user, {"email": email, "name": name or "", "role": role})

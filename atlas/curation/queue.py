@@ -10,9 +10,10 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from ..models import Organization, ReviewTask, Service, TaxonomyTerm, User
+from ..models import Organization, ReviewTask, Service, ServiceAtLocation, TaxonomyTerm, User
 
 GROUPS = ("flagged", "overdue", "due_soon")
+SORTS = ("dringlichkeit", "faelligkeit", "name")
 # Concrete problems first: a visitor's report or a dead link hurts people now; a duplicate or a note can wait.
 KIND_WEIGHT = {"public_report": 0, "link_broken": 0, "link_changed": 1, "import_duplicate": 2, "manual": 3}
 
@@ -87,7 +88,15 @@ def review_queue(
         stmt = select(model).where(_owned(model, user), model.archived_at.is_(None))
         if model is Service:
             stmt = stmt.where(Service.status != "beendet").options(
-                selectinload(Service.categories).selectinload(TaxonomyTerm.parent)
+                selectinload(Service.categories).selectinload(TaxonomyTerm.parent),
+                selectinload(Service.service_at_locations).selectinload(ServiceAtLocation.location),
+            )
+        else:
+            stmt = stmt.options(
+                selectinload(Organization.locations),
+                selectinload(Organization.services).selectinload(Service.categories).selectinload(
+                    TaxonomyTerm.parent
+                ),
             )
         for entry in session.scalars(stmt):
             if (model, entry.id) in with_overdue_task:
@@ -112,3 +121,48 @@ def _urgency(item: QueueItem, today: date) -> tuple:
 def queue_counts(items: list[QueueItem]) -> dict[str, int]:
     """How many items each group holds."""
     return {group: sum(1 for i in items if i.group == group) for group in GROUPS}
+
+
+def areas(entry: Organization | Service) -> set[str]:
+    """Slugs of the top-level categories an entry belongs to (an organisation: those of its offers)."""
+    services = [entry] if isinstance(entry, Service) else entry.services
+    return {(t.parent or t).slug for s in services for t in s.categories}
+
+
+def gemeinden(entry: Organization | Service) -> set[int]:
+    """Ids of the Gemeinden where an entry has a location."""
+    return {loc.gemeinde_id for loc in entry.locations if loc.gemeinde_id}
+
+
+@dataclass
+class QueueFilter:
+    """What the queue page narrows to: kind, group, area, Gemeinde, due date; and how it sorts."""
+
+    kind: str = ""
+    group: str = ""
+    area: str = ""
+    gemeinde: int = 0
+    due_until: date | None = None
+    sort: str = "dringlichkeit"
+
+    def keep(self, item: QueueItem) -> bool:
+        """True when the item passes every filter that is set."""
+        if self.kind and (self.kind == "angebote") != item.is_service:
+            return False
+        if self.group and item.group != self.group:
+            return False
+        if self.area and self.area not in areas(item.entry):
+            return False
+        if self.gemeinde and self.gemeinde not in gemeinden(item.entry):
+            return False
+        return not (self.due_until and (item.due is None or item.due > self.due_until))
+
+
+def narrow(items: list[QueueItem], filters: QueueFilter, today: date) -> list[QueueItem]:
+    """The items that pass the filters, in the chosen order (urgency is the queue's own order)."""
+    kept = [i for i in items if filters.keep(i)]
+    if filters.sort == "faelligkeit":
+        return sorted(kept, key=lambda i: (i.due or today, i.entry.name.lower()))
+    if filters.sort == "name":
+        return sorted(kept, key=lambda i: (i.entry.name.lower(), i.entry.id))
+    return kept

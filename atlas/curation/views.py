@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from datetime import date
 from typing import Any
 
@@ -12,7 +11,7 @@ from flask_login import current_user
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
-from wtforms import Field, FieldList
+from wtforms import Field, FieldList, SelectChoice
 
 from ..audit import set_actor
 from ..auth import login_manager, role_required
@@ -25,7 +24,6 @@ from ..models import (
     Location,
     Organization,
     Phone,
-    ReviewTask,
     Schedule,
     Service,
     TaxonomyTerm,
@@ -45,11 +43,10 @@ from .forms import (
 )
 from .labels import field_label
 from .models import PublicReport
-from .queue import queue_counts, review_queue
+from .ownership import responsible
 
 bp = Blueprint("curation", __name__, url_prefix="/verwaltung")
 BLANK_ROWS = 2
-PER_PAGE = 50
 Record = Organization | Service | Location
 
 
@@ -160,11 +157,14 @@ def setup_entry_form(session: Session, form: EntryForm, entry: Organization | Se
     """Fill the owner/deputy choices of an entry form."""
     current = (entry.owner_id, entry.deputy_id) if entry is not None else ()
     form.owner_id.choices = form.deputy_id.choices = people_choices(session, *current)
+    form.current_people = current or (None, None)
 
 
 def setup_service_form(session: Session, form: ServiceForm, svc: Service | None) -> None:
     """Fill the choices of an offer form (organisations, categories, Jobcenters, locations)."""
     setup_entry_form(session, form, svc)
+    for people in (form.owner_id, form.deputy_id):
+        people.choices[0] = SelectChoice(0, _("— wie bei der Organisation —"))
     orgs = session.scalars(
         select(Organization)
         .where(
@@ -257,7 +257,8 @@ def add_blank_rows(form: Any, count: int = BLANK_ROWS) -> None:
     """Offer empty rows for new phones, hours and contacts (no JavaScript needed)."""
     for name in ("phones", "schedules", "contacts"):
         if name in form:
-            for _i in range(count):
+            # One empty row below existing ones keeps the form short; an empty list gets the full count.
+            for _i in range(1 if form[name].entries and count > 1 else count):
                 form[name].append_entry()
 
 
@@ -310,87 +311,7 @@ def error_status(form: Any) -> int:
     return 400 if form.errors else 200
 
 
-# --- start page, review queue, reports ----------------------------------------------------------------------
-
-
-@bp.route("/")
-@role_required("coordinator")
-def start() -> Any:
-    """The coordinator's start page: their review queue in numbers and the way to every tool."""
-    session = get_session()
-    items = review_queue(
-        session,
-        me(),
-        today(),
-        current_app.config["CURATION_DUE_SOON_DAYS"],
-        current_app.config["CURATION_ORG_REVIEW_MONTHS"],
-    )
-    totals = {
-        "services": session.scalar(select(func.count(Service.id)).where(Service.archived_at.is_(None))) or 0,
-        "organizations": session.scalar(
-            select(func.count(Organization.id)).where(Organization.archived_at.is_(None))
-        )
-        or 0,
-        "reports": session.scalar(select(func.count(PublicReport.id)).where(PublicReport.status == "offen"))
-        or 0,
-        "unassigned": session.scalar(
-            select(func.count(ReviewTask.id)).where(
-                ReviewTask.assignee_id.is_(None), ReviewTask.resolved_at.is_(None)
-            )
-        )
-        or 0,
-        "ownerless": session.scalar(
-            select(func.count(Service.id))
-            .join(Service.organization)
-            .where(Service.owner_id.is_(None), Organization.owner_id.is_(None), Service.archived_at.is_(None))
-        )
-        or 0,
-    }
-    return render_template(
-        "curation/start.html", counts=queue_counts(items), totals=totals, preview=items[:5], today=today()
-    )
-
-
-@bp.route("/pruefliste")
-@role_required("coordinator")
-def queue() -> Any:
-    """The review queue of one coordinator (default: oneself), most urgent first."""
-    session = get_session()
-    person_id = int_arg("person", current_user.id, 1)
-    person = get_or_404(User, person_id)
-    items = review_queue(
-        session,
-        person,
-        today(),
-        current_app.config["CURATION_DUE_SOON_DAYS"],
-        current_app.config["CURATION_ORG_REVIEW_MONTHS"],
-    )
-    coordinators = session.scalars(select(User).where(User.role == "coordinator").order_by(User.name)).all()
-    return render_template(
-        "curation/queue.html",
-        items=items,
-        counts=queue_counts(items),
-        person=person,
-        coordinators=coordinators,
-        today=today(),
-        note_form=NoteForm(),
-    )
-
-
-@bp.route("/aufgaben/<int:task_id>/erledigt", methods=["POST"])
-@role_required("coordinator")
-def resolve_task(task_id: int) -> Any:
-    """Close a review task with an optional note."""
-    session = get_session()
-    task = get_or_404(ReviewTask, task_id)
-    form = NoteForm()
-    if not form.validate():
-        flash(" ".join(form.note.errors), "error")
-    elif task.resolved_at is None:
-        ops.resolve_review_task(session, task, acting(session), form.note.data or None)
-        session.commit()
-        flash(_("Aufgabe erledigt."), "success")
-    return redirect(url_for(".queue", person=task.assignee_id or current_user.id))
+# --- reports ----------------------------------------------------------------------------------------------
 
 
 @bp.route("/meldungen")
@@ -433,38 +354,6 @@ def resolve_report(report_id: int) -> Any:
 # --- organisations ------------------------------------------------------------------------------------------
 
 
-def _listing(model: Any, stmt: Any, template: str, **context: Any) -> Any:
-    session = get_session()
-    number = int_arg("seite", 1, 1)
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    rows = session.scalars(stmt.limit(PER_PAGE).offset((number - 1) * PER_PAGE)).all()
-    return render_template(
-        template,
-        rows=rows,
-        total=total,
-        page_number=number,
-        total_pages=max(1, math.ceil(total / PER_PAGE)),
-        **context,
-    )
-
-
-@bp.route("/organisationen")
-@role_required("coordinator")
-def organizations() -> Any:
-    """All organisations, searchable; archived ones on request."""
-    q, archived = str_arg("q"), request.args.get("archiv") == "1"
-    stmt = (
-        select(Organization)
-        .options(selectinload(Organization.owner))
-        .order_by(func.lower(Organization.name), Organization.id)
-    )
-    if q:
-        stmt = stmt.where(func.lower(Organization.name).like(f"%{q.lower()}%"))
-    if not archived:
-        stmt = stmt.where(Organization.archived_at.is_(None))
-    return _listing(Organization, stmt, "curation/organizations.html", q=q, archived=archived)
-
-
 def _org_form(org: Organization | None) -> OrganizationForm:
     if request.method == "POST":
         return OrganizationForm()
@@ -501,7 +390,7 @@ def _apply_org(session: Session, form: OrganizationForm, org: Organization) -> N
         ops.assign(org, {name: form[name].data for name in ops.ORG_FIELDS})
         ops.set_people(session, org, form.owner_id.data, form.deputy_id.data)
         apply_rows(session, org, form)
-        ops.touch(org)
+        ops.touch_if_changed(session, org)
 
 
 @bp.route("/organisationen/neu", methods=["GET", "POST"])
@@ -570,6 +459,7 @@ def organization_edit(org_id: int) -> Any:
         version_form=VersionForm(data={"version_id": org.version_id}),
         services=sorted(org.services, key=lambda s: s.name.lower()),
         locations=org.locations,
+        responsible=responsible(org),
     ), status
 
 
@@ -597,27 +487,6 @@ def _save_entry(session: Session, form: Any, entry: Organization | Service, appl
     if "more_rows" in request.form:
         add_blank_rows(form, 1)
     return False, conflict
-
-
-@bp.route("/angebote")
-@role_required("coordinator")
-def services() -> Any:
-    """All offers, searchable and filterable by status; archived ones on request."""
-    q, archived, status = str_arg("q"), request.args.get("archiv") == "1", str_arg("status", 20)
-    stmt = (
-        select(Service)
-        .join(Service.organization)
-        .options(selectinload(Service.organization), selectinload(Service.owner))
-        .order_by(func.lower(Service.name), Service.id)
-    )
-    if q:
-        like = f"%{q.lower()}%"
-        stmt = stmt.where(or_(func.lower(Service.name).like(like), func.lower(Organization.name).like(like)))
-    if status:
-        stmt = stmt.where(Service.status == status)
-    if not archived:
-        stmt = stmt.where(Service.archived_at.is_(None))
-    return _listing(Service, stmt, "curation/services.html", q=q, archived=archived, status=status)
 
 
 def _service_form(svc: Service | None) -> ServiceForm:
@@ -666,7 +535,9 @@ def _apply_service(session: Session, form: ServiceForm, svc: Service) -> None:
         ops.set_terms(session, svc, form.categories.data or [], form.jobcenters.data or [])
         apply_rows(session, svc, form)
         ops.set_locations(session, svc, form.locations.data or [])
-        ops.touch(svc)
+        if request.form.get("aktuell") in ops.FACTS:  # "… ist aktuell" beside a fact: save and confirm it today
+            ops.confirm_fact(svc, request.form["aktuell"], today())
+        ops.touch_if_changed(session, svc)
 
 
 def _service_city(session: Session, form: ServiceForm) -> str | None:
@@ -735,8 +606,8 @@ def service_edit(service_id: int) -> Any:
         conflict=conflict,
         duplicates=duplicates,
         version_form=VersionForm(data={"version_id": svc.version_id}),
-        facts=ops.FACTS,
         tasks=open_tasks_for(session, svc),
+        responsible=responsible(svc),
     ), status
 
 
@@ -790,21 +661,10 @@ def _versioned_action(entry: Organization | Service, action: Any, message: str) 
     return redirect(_safe_back() or edit_url(entry))
 
 
-def _safe_back() -> str | None:
-    target = request.form.get("next", "")
+def _safe_back(target: str | None = None) -> str | None:
+    """A return address inside the coordinator area (the form's "next" unless given), None for anything else."""
+    target = request.form.get("next", "") if target is None else target
     return target if target.startswith("/verwaltung/") and "//" not in target and "\\" not in target else None
-
-
-@bp.route("/<any(organisationen, angebote):kind>/<int:entry_id>/geprueft", methods=["POST"])
-@role_required("coordinator")
-def verify(kind: str, entry_id: int) -> Any:
-    """ "Angaben geprüft": record today's date and the person."""
-    entry = _entry(kind, entry_id)
-    return _versioned_action(
-        entry,
-        lambda s, u: ops.verify(s, entry, u, today()),
-        _("Als geprüft vermerkt (%(d)s).", d=today().strftime("%d.%m.%Y")),
-    )
 
 
 @bp.route("/angebote/<int:service_id>/bestaetigt/<fact>", methods=["POST"])

@@ -140,7 +140,7 @@ class BulkCreator:
             values = {k: v for k, v in data.fields.items() if k in ("alternate_name", "description", "email",
                                                                     "website", "legal_status", "sector", "visibility",
                                                                     "internal_note", "is_employer", "assured_date")}
-            values |= {"name": data.name, "owner_id": self._user_id(data.owner), "deputy_id": self._user_id(data.deputy)}
+            values |= {"name": data.name, "owner_id": self._user_id(data.owner), "deputy_id": self._deputy_id(data.deputy)}
             if values.get("is_employer"):
                 values["visibility"] = "internal"
             values["uuid"] = data.uuid if data.uuid and data.uuid not in self.c.ctx.uuids["organization"] else new_uuid()
@@ -188,7 +188,7 @@ class BulkCreator:
             record = row.record
             values = {k: v for k, v in record.fields.items() if k in SERVICE_FIELDS and v is not None}
             values |= {"name": record.name, "organization_id": org_ids[row.org_source_id],
-                       "owner_id": self._user_id(record.owner), "deputy_id": self._user_id(record.deputy)}
+                       "owner_id": self._user_id(record.owner), "deputy_id": self._deputy_id(record.deputy)}
             values["uuid"] = record.uuid if record.uuid and record.uuid not in self.c.ctx.uuids["service"] \
                 else new_uuid()
             dicts.append(values | self.c.source_values(row.source_id, record.fields.get("source_url")))
@@ -230,4 +230,8 @@ class BulkCreator:
 
     def _user_id(self, email: str | None) -> int | None:
         user = self.c._user(email)
+        return user.id if user is not None else None
+
+    def _deputy_id(self, email: str | None) -> int | None:
+        user = self.c._deputy(email)
         return user.id if user is not None else None

@@ -126,6 +126,11 @@ class Committer:
     def _user(self, email: str | None):
         return self.ctx.users.get(email.lower()) if email else None
 
+    def _deputy(self, email: str | None):
+        # Deputies must be coordinators (the database refuses anyone else); the plan warned about it.
+        user = self._user(email)
+        return user if user is not None and user.role == "coordinator" else None
+
     # -- organisations -----------------------------------------------------------------------------------
 
     def organisation(self, row: PlanRow) -> Organization:
@@ -138,7 +143,7 @@ class Committer:
             org = self.session.get(Organization, row.organization_id)
         values = {k: v for k, v in data.fields.items() if k in ORG_FIELDS}
         if data.owner or data.deputy:
-            values |= {"owner": self._user(data.owner), "deputy": self._user(data.deputy)}
+            values |= {"owner": self._user(data.owner), "deputy": self._deputy(data.deputy)}
         if org is None:
             source = self.source_values(row.org_source_id, row.record.fields.get("source_url"))
             org = Organization(name=data.name, **values, **source)
@@ -164,7 +169,7 @@ class Committer:
         values: dict[str, Any] = {"name": record.name, "organization": org}
         values |= {k: v for k, v in record.fields.items() if k in SERVICE_FIELDS}
         if record.owner or record.deputy:
-            values |= {"owner": self._user(record.owner), "deputy": self._user(record.deputy)}
+            values |= {"owner": self._user(record.owner), "deputy": self._deputy(record.deputy)}
         categories = [self.ctx.terms[s] for s in row.categories]
         if row.service_id is None:
             svc = Service(**{k: v for k, v in values.items() if v is not None},

@@ -258,6 +258,10 @@ def _plan_row(record: ImportRecord, ctx: Context, seen: dict[str, int], planned_
     for who in (record.owner, record.deputy, record.organization.owner, record.organization.deputy):
         if who and who.lower() not in ctx.users:
             row.warnings.append(f"Verantwortliche Person „{who}“ hat kein Konto; wird nicht zugeordnet.")
+    for who in (record.deputy, record.organization.deputy):
+        user = ctx.users.get(who.lower()) if who else None
+        if user is not None and user.role != "coordinator":
+            row.warnings.append(f"Vertretung „{who}“ hat nicht die Rolle Koordination; wird nicht zugeordnet.")
     for loc in record.locations:
         if loc.latitude is not None and not (GERMANY[0] <= loc.latitude <= GERMANY[1]
                                              and GERMANY[2] <= loc.longitude <= GERMANY[3]):
