@@ -25,19 +25,23 @@ class Request:
     ip: str
     port: int
     at: float = field(default_factory=time.monotonic)
+    # Which connection carried it (equal for requests on one kept-alive connection).
+    connection: int = 0
 
 
 @dataclass
 class Reply:
-    """What the fake server answers; mode is normal, hang, stream, trickle or close."""
+    """What the fake server answers; mode is normal, hang, stream, trickle (headers), drip (body) or close."""
 
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes | str = b""
     delay: float = 0.0
     mode: str = "normal"
-    # How long hang, trickle and stream go on before the server gives up (seconds).
+    # How long hang, trickle, drip and stream go on before the server gives up (seconds).
     limit: float = 3600.0
+    # drip: how the body is framed: "length" (a Content-Length), "close" (none: read until close), "chunked".
+    framing: str = "length"
 
     def payload(self) -> bytes:
         return self.body.encode("utf-8") if isinstance(self.body, str) else self.body
@@ -171,7 +175,7 @@ class FakeWeb:
                 length = int(headers.get("content-length", "0") or 0)
                 if length:
                     await reader.readexactly(length)
-                request = Request(parts[0], parts[1], headers, ip, port)
+                request = Request(parts[0], parts[1], headers, ip, port, connection=id(writer))
                 self.count += 1
                 if self.first_at is None:
                     self.first_at = request.at
@@ -206,6 +210,9 @@ class FakeWeb:
                 writer.write(b"a")
                 await writer.drain()
             return False
+        if reply.mode == "drip":
+            await self._drip(reply, reason, headers, writer)
+            return False
         if reply.mode == "stream":
             text = f"HTTP/1.1 {reply.status} {reason}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
             writer.write((text + "Connection: close\r\n\r\n").encode("latin-1"))
@@ -224,6 +231,21 @@ class FakeWeb:
             writer.write(body)
         await writer.drain()
         return True
+
+
+    @staticmethod
+    async def _drip(reply: Reply, reason: str, headers: dict[str, str], writer: asyncio.StreamWriter) -> None:
+        """Headers at once, then the body one byte every 0.1 s (with a length, chunked, or until close)."""
+        framing = {"length": {"Content-Length": "100000"}, "chunked": {"Transfer-Encoding": "chunked"},
+                   "close": {"Connection": "close"}}[reply.framing]
+        text = f"HTTP/1.1 {reply.status} {reason}\r\n" + "".join(
+            f"{k}: {v}\r\n" for k, v in (headers | framing).items())
+        writer.write((text + "\r\n<html><head><title>Tropfen</title></head><body>").encode("latin-1")
+                     if reply.framing != "chunked" else (text + "\r\n").encode("latin-1"))
+        for _ in range(int(reply.limit * 10)):
+            await asyncio.sleep(0.1)
+            writer.write(b"1\r\nx\r\n" if reply.framing == "chunked" else b"x")
+            await writer.drain()
 
 
 class Router:

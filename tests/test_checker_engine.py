@@ -91,6 +91,29 @@ def test_hanging_streaming_and_trickling_servers_do_not_stall_the_run(web, route
     assert stream.duration_ms < 1000  # the body read stopped at the cap
 
 
+@pytest.mark.parametrize("framing", ["length", "close", "chunked"])
+def test_deadline_cuts_a_dripping_body_however_it_is_framed(web, router, framing):
+    """One byte every 0.1 s never trips the read timeout; only the deadline ends it (the server would go on 30 s)."""
+    router["/tropft"] = Reply(200, mode="drip", framing=framing, limit=30)
+    started = time.monotonic()
+    outcome = check(web.url("/tropft"), read_timeout=0.5, deadline=1.0)
+    assert outcome.kind == "timeout"
+    assert time.monotonic() - started < 6  # 1 s deadline plus slack for a loaded machine; without it 30 s
+
+
+def test_deadline_cuts_a_dripping_body_on_a_kept_alive_connection(router):
+    router["/erst"] = Reply(200, body=PAGE)
+    router["/tropft"] = Reply(200, mode="drip", limit=30)
+    with FakeWeb(router) as site:
+        started = time.monotonic()
+        with Engine(make_policy(concurrency=1, per_host=1, read_timeout=0.5, deadline=1.0)) as engine:
+            kinds = [o.kind for _, o in engine.run([Item(1, site.url("/erst")), Item(2, site.url("/tropft"))])]
+        assert kinds == ["ok", "timeout"]
+        assert time.monotonic() - started < 6
+        first, second = site.requests_for("/erst")[0], site.requests_for("/tropft")[0]
+        assert first.connection == second.connection  # the second request reused the pooled connection
+
+
 def test_tls_problems_are_told_apart(tmp_path):
     certs = make_certificates(tmp_path)
     router = Router({"/": Reply(200, body=PAGE)})

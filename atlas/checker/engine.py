@@ -516,7 +516,7 @@ class Engine:
         data = bytearray()
         for chunk in response.iter_content(16384):
             data += chunk
-            if len(data) >= self.policy.range_bytes:
+            if len(data) >= self.policy.range_bytes or deadline.expired:
                 break
         deadline.detach()
         response.close()
