@@ -361,18 +361,68 @@ def test_address_policy_allow_list():
 
 
 def test_per_host_limit_and_interval(router):
+    """Margins that cannot flake: the server holds each answer 0.15 s, so a third request overlapping the first two
+    within 0.1 s would break the limit; pauses of 0.4 s must show as gaps of at least 0.2 s (without them: ~1 ms)."""
     router["/langsam"] = Reply(200, body=PAGE, delay=0.15)
     with FakeWeb(router) as site:
         with Engine(make_policy(concurrency=6, per_host=2)) as engine:
             list(engine.run([Item(i, site.url(f"/langsam?{i}")) for i in range(6)]))
         starts = sorted(r.at for r in site.log)
-        overlapping = max(sum(1 for s in starts if s <= t < s + 0.15) for t in starts)
+        overlapping = max(sum(1 for s in starts if s <= t < s + 0.1) for t in starts)
         assert overlapping <= 2
         site.log.clear()
-        with Engine(make_policy(concurrency=4, per_host=2, host_interval=0.2)) as engine:
+        with Engine(make_policy(concurrency=4, per_host=2, host_interval=0.4)) as engine:
             list(engine.run([Item(i, site.url(f"/langsam?b{i}")) for i in range(3)]))
-        starts = sorted(r.at for r in site.log)
-        assert all(b - a >= 0.18 for a, b in zip(starts, starts[1:], strict=False))
+        assert min_gap(site.log) >= 0.2
+
+
+def min_gap(log: list[Request]) -> float:
+    """The shortest time between two requests the server received."""
+    starts = sorted(r.at for r in log)
+    return min(b - a for a, b in zip(starts, starts[1:], strict=False))
+
+
+def robots_by_host(rules: dict[str, str]):
+    """A robots.txt route whose rules depend on the address asked (two hosts, one router)."""
+    def answer(request: Request) -> Reply:
+        return Reply(200, headers={"Content-Type": "text/plain"}, body=rules.get(request.ip, "User-agent: *\nAllow: /\n"))
+    return answer
+
+
+def test_robots_txt_of_every_redirect_target_is_respected_and_cached(web, router):
+    router["/robots.txt"] = robots_by_host({"127.0.0.2": "User-agent: *\nDisallow: /\n"})
+    router["/weiter"] = lambda r: Reply(302, headers={"Location": web.url("/seite", index=1)})
+    router["/seite"] = Reply(200, body=PAGE)
+    with Engine(make_policy(robots=True)) as engine:
+        outcomes = [o for _, o in engine.run([Item(i, web.url(f"/weiter?{i}")) for i in range(3)])]
+    assert [o.kind for o in outcomes] == ["robots"] * 3
+    assert outcomes[0].redirects == [(302, web.url("/seite", index=1))]
+    assert web.requests_for("/seite") == []  # the forbidden target was never fetched
+    assert sorted(r.ip for r in web.requests_for("/robots.txt")) == ["127.0.0.1", "127.0.0.2"]  # once per site
+
+
+def test_host_interval_holds_for_robots_txt_and_same_host_hops(web, router):
+    router["/robots.txt"] = robots_by_host({})
+    router["/alt"] = Reply(301, headers={"Location": "/zwischen"})
+    router["/zwischen"] = Reply(302, headers={"Location": "/neu"})
+    router["/neu"] = Reply(200, body=PAGE)
+    outcome = check(web.url("/alt"), robots=True, host_interval=0.4)
+    assert outcome.kind == "ok" and len(outcome.redirects) == 2
+    assert [r.path for r in web.log] == ["/robots.txt", "/alt", "/zwischen", "/neu"]
+    assert min_gap(web.log) >= 0.2  # each request waited for the host's pause (without it: 1-11 ms)
+
+
+def test_retry_after_on_a_redirect_is_waited_for_or_reported(web, router):
+    router["/bitte-warten"] = lambda r: Reply(302, headers={"Location": web.url("/ziel", index=1),
+                                                            "Retry-After": "1"})
+    router["/viel-spaeter"] = Reply(302, headers={"Location": "/ziel", "Retry-After": "3600"})
+    router["/ziel"] = Reply(200, body=PAGE)
+    assert check(web.url("/bitte-warten"), deadline=5.0).kind == "redirect_other_domain"  # followed
+    hop, target = web.log[0], web.requests_for("/ziel")[0]
+    assert target.at - hop.at >= 0.5  # waited for the target host (1 s asked; generous margin)
+    outcome = check(web.url("/viel-spaeter"), deadline=5.0)
+    assert (outcome.kind, outcome.retry_after) == ("rate_limited", 3600.0)
+    assert len(web.requests_for("/ziel")) == 1  # not followed
 
 
 def test_hosts_are_checked_in_parallel(router):
