@@ -29,7 +29,7 @@ from ..db import get_session
 from ..models import utcnow
 from . import lease
 from .models import CheckRun
-from .runner import Runner, holder_id
+from .runner import Runner, holder_id, interrupt_dead_runs
 
 log = logging.getLogger("atlas.checker.scheduler")
 DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
@@ -131,9 +131,13 @@ class CheckerScheduler:
                 return
             with self.app.app_context():
                 session = get_session()
+                before = lease.holder_of(session)
                 if not lease.hold(session, self.holder, utcnow(), self.config["CHECK_LEASE_SECONDS"]):
                     log.info("job %s skipped: another scheduler holds the lease", name)
                     return
+                if before is not None and before[0] != self.holder:
+                    # Its lease ran out: that scheduler runs no job any more, so its open runs are over.
+                    self._close_runs(session, before[0])
                 try:
                     work(session)
                 except Exception:  # noqa: BLE001 - the run is recorded as failed; the scheduler carries on
@@ -157,6 +161,29 @@ class CheckerScheduler:
         sent = send_digests(session, self.config, utcnow().date())
         log.info("digest: %s e-mails sent", sent)
 
+    def recover(self) -> None:
+        """After a crash: take the lease at once from an ended holder on this machine; close dead runs."""
+        with self.app.app_context():
+            session = get_session()
+            now, current = utcnow(), lease.holder_of(session)
+            seconds = self.config["CHECK_LEASE_SECONDS"]
+            if (current is not None and current[0] != self.holder and current[1] > now
+                    and lease.gone(current[0], self.lock.previous)
+                    and lease.take_over(session, self.holder, current[0], now, seconds)):
+                log.info("took over the lease from %s: that process has ended", current[0])
+            self._close_runs(session, None)
+
+    def _close_runs(self, session: Session, replaced: str | None) -> None:
+        """Mark runs of ended processes (here, or the one whose lease we took) interrupted."""
+        replaced_process = lease.process_of(replaced) if replaced else None
+
+        def ended(holder: str) -> bool:
+            return holder == replaced_process or lease.gone(holder, self.lock.previous)
+
+        for run in interrupt_dead_runs(session, ended, utcnow()):
+            log.info("run %s of %s marked interrupted: %s links checked, %s", run.id, run.holder, run.checked,
+                     run.counts)
+
     def _renew(self) -> None:
         with self.app.app_context():
             self._renew_with(get_session())
@@ -167,8 +194,10 @@ class CheckerScheduler:
     def run(self) -> None:
         """Block until SIGINT or SIGTERM; then let a running job stop at once and give up the lease."""
         self.lock.acquire()
-        previous = signal.signal(signal.SIGTERM, _raise_exit)
+        # Our own handlers whatever was inherited: started with SIGINT ignored, it must still stop on it.
+        previous = {sig: signal.signal(sig, _raise_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
+            self.recover()
             self.add_jobs()
             log.info("scheduler started as %s; jobs: %s", self.holder,
                      ", ".join(job.name for job in self.scheduler.get_jobs()))
@@ -182,7 +211,8 @@ class CheckerScheduler:
             with self.app.app_context():
                 lease.release(get_session(), self.holder, utcnow())
             self.lock.release()
-            signal.signal(signal.SIGTERM, previous)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
             log.info("scheduler stopped")
 
 
