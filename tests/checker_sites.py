@@ -76,6 +76,7 @@ class FakeWeb:
         self.keep_log = True
         self.count = 0
         self.first_at: float | None = None
+        self.last_at: float | None = None  # when the last answer was sent
         self._loop: asyncio.AbstractEventLoop | None = None
         self._servers: list[asyncio.AbstractServer] = []
         self._writers: set[asyncio.StreamWriter] = set()
@@ -183,6 +184,7 @@ class FakeWeb:
                     self.log.append(request)
                 reply = self.handler(request)
                 keep = await self._answer(request, reply, writer)
+                self.last_at = time.monotonic()
                 if not keep or headers.get("connection", "").lower() == "close":
                     return
         except (ConnectionError, asyncio.CancelledError, ssl.SSLError, OSError):

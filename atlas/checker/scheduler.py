@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from ..db import get_session
 from ..models import utcnow
 from . import lease
-from .models import CheckRun
+from .models import CheckRun, Link
 from .runner import Runner, holder_id, interrupt_dead_runs
 
 log = logging.getLogger("atlas.checker.scheduler")
@@ -94,6 +94,18 @@ def status(session: Session, config: Any, now: datetime | None = None) -> dict[s
         body |= {"status": "warning",
                  "message": "The last link check is older than twice the schedule: is the scheduler running?"}
     return body
+
+
+def service_state(session: Session, config: Any, now: datetime | None = None) -> dict[str, Any]:
+    """For coordinators: is the scheduler alive (current lease), its next full round (local time), any link checked."""
+    now = now or utcnow()
+    held = lease.holder_of(session)
+    trigger = cron_trigger(config["CHECK_SCHEDULE"], config["BABEL_DEFAULT_TIMEZONE"])
+    local_now = datetime.now(trigger.timezone)
+    next_run = trigger.get_next_fire_time(None, local_now)
+    return {"active": held is not None and held[1] > now, "next_run": next_run,
+            "next_run_today": next_run is not None and next_run.date() == local_now.date(),
+            "checked_any": bool(session.scalar(select(Link.id).where(Link.last_check_at.is_not(None)).limit(1)))}
 
 
 class CheckerScheduler:
