@@ -402,14 +402,16 @@ def test_robots_txt_of_every_redirect_target_is_respected_and_cached(web, router
 
 
 def test_host_interval_holds_for_robots_txt_and_same_host_hops(web, router):
-    router["/robots.txt"] = robots_by_host({})
+    router["/robots.txt"] = Reply(301, headers={"Location": "/regeln.txt"})
+    router["/regeln.txt"] = robots_by_host({"127.0.0.1": "User-agent: *\nDisallow: /intern/\n"})
     router["/alt"] = Reply(301, headers={"Location": "/zwischen"})
     router["/zwischen"] = Reply(302, headers={"Location": "/neu"})
     router["/neu"] = Reply(200, body=PAGE)
-    outcome = check(web.url("/alt"), robots=True, host_interval=0.4)
+    outcome = check(web.url("/alt"), robots=True, host_interval=0.4, deadline=5.0)
     assert outcome.kind == "ok" and len(outcome.redirects) == 2
-    assert [r.path for r in web.log] == ["/robots.txt", "/alt", "/zwischen", "/neu"]
+    assert [r.path for r in web.log] == ["/robots.txt", "/regeln.txt", "/alt", "/zwischen", "/neu"]
     assert min_gap(web.log) >= 0.2  # each request waited for the host's pause (without it: 1-11 ms)
+    assert check(web.url("/intern/x"), robots=True).kind == "robots"  # the redirected robots.txt counts
 
 
 def test_retry_after_on_a_redirect_is_waited_for_or_reported(web, router):

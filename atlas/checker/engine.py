@@ -319,7 +319,6 @@ class Engine:
         self.guard = Guard(resolver or Resolver(policy.hosts), AddressPolicy(policy.allowed_networks))
         self.session = guarded_session(self.guard, pools=max(256, policy.concurrency * 4), per_host=policy.per_host,
                                        ca_bundle=policy.ca_bundle)
-        self.session.max_redirects = 5  # only robots.txt requests follow redirects automatically
         self.adapter = self.session.get_adapter("https://")
         self.verify = True  # the adapter holds the CA bundle
         self.watchdog: Watchdog | None = None
@@ -645,19 +644,26 @@ class Engine:
             with self.robots.lock(origin):
                 entry = self.robots.get(origin)
                 if entry is None:
-                    self._pace(slot, url, deadline)
-                    entry = self._fetch_robots(origin, deadline)
+                    entry = self._fetch_robots(origin, slot, deadline)
                     self.robots.entries[origin] = entry
         return entry.allows(self.policy.robots_token, url)
 
-    def _fetch_robots(self, origin: str, deadline: Deadline) -> RobotsEntry:
-        """Fetch robots.txt; 4xx means no rules, and so (unlike RFC 9309) does an unreachable file."""
-        remaining = deadline.remaining()
+    def _fetch_robots(self, origin: str, slot: _Slot, deadline: Deadline) -> RobotsEntry:
+        """Fetch robots.txt, pausing before each hop; 4xx or unreachable (unlike RFC 9309): no rules."""
+        url = origin + "/robots.txt"
         try:
-            response = self.session.get(origin + "/robots.txt", headers={"User-Agent": self.policy.user_agent},
-                                        timeout=(min(self.policy.connect_timeout, remaining),
-                                                 min(self.policy.read_timeout, remaining)),
-                                        stream=True, verify=self.verify, allow_redirects=True)
+            for _ in range(6):
+                self._pace(slot, url, deadline)
+                remaining = deadline.remaining()
+                response = self.session.get(url, headers={"User-Agent": self.policy.user_agent},
+                                            timeout=(min(self.policy.connect_timeout, remaining),
+                                                     min(self.policy.read_timeout, remaining)),
+                                            stream=True, verify=self.verify, allow_redirects=False)
+                location = response.headers.get("Location")
+                if not (response.is_redirect and location):
+                    break
+                self._discard(response, deadline)
+                url = urljoin(url, location.strip())
         except (requests.RequestException, BlockedAddress, OSError, ValueError):
             deadline.detach()
             return RobotsEntry(time.time(), None, None, fresh=True)
