@@ -20,8 +20,8 @@ from checker_sites import FAST_CONFIG, FakeWeb, Reply, Router, html
 from atlas import create_app
 from atlas.checker import lease
 from atlas.checker.digest import DigestError, build_digests, send_digests
-from atlas.checker.models import CheckerLease, CheckRun, Link
-from atlas.checker.runner import Runner
+from atlas.checker.models import CheckerLease, CheckRun, Link, LinkCheck
+from atlas.checker.runner import Runner, interrupt_dead_runs
 from atlas.checker.scheduler import cron_trigger, schedule_gap
 from atlas.db import ConfigError, get_session
 from atlas.models import Organization, Service, User
@@ -181,6 +181,32 @@ def test_a_killed_scheduler_is_replaced_within_seconds(app, database_url, tmp_pa
     assert closed.checked >= 25 and sum(closed.counts.values()) == closed.checked
     assert "ended during the run" in closed.message
     assert f"marked interrupted: {closed.checked} links checked" in "".join(second.output)
+
+
+def test_runs_of_ended_processes_are_closed_with_their_counts(app):
+    """Ended here (pid gone) or the scheduler whose lease was taken: interrupted; alive or unknown: left alone."""
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    here, now = socket.gethostname(), datetime(2026, 3, 2, 12, 0)
+    holders = {"ended": f"{here}:{ended.pid}", "alive": f"{here}:{os.getpid()}", "replaced": "other-host:77",
+               "unknown": "other-host:78"}
+    with app.app_context():
+        session = get_session()
+        runs = {name: CheckRun(kind="due", status="running", started_at=now, holder=holder, counts={})
+                for name, holder in holders.items()}
+        link = Link(url="https://beispiel.test/", url_key="k" * 64, host="beispiel.test", state="ok")
+        session.add_all([*runs.values(), link])
+        session.flush()
+        session.add_all([LinkCheck(link_id=link.id, run_id=runs["ended"].id, checked_at=now + timedelta(minutes=m),
+                                   state=state, kind="ok") for m, state in ((1, "ok"), (2, "ok"), (3, "warning"))])
+        session.commit()
+        closed = interrupt_dead_runs(session, lambda h: h == "other-host:77" or lease.gone(h, None), now)
+        assert {r.holder for r in closed} == {holders["ended"], holders["replaced"]}
+        assert {name: run.status for name, run in runs.items()} == {
+            "ended": "interrupted", "alive": "running", "replaced": "interrupted", "unknown": "running"}
+        assert (runs["ended"].checked, runs["ended"].counts) == (3, {"ok": 2, "warning": 1})
+        assert runs["ended"].finished_at == now + timedelta(minutes=3)
+        assert (runs["replaced"].checked, runs["replaced"].finished_at) == (0, now)
 
 
 def test_the_checker_process_imports_only_what_checking_needs():

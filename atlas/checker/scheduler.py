@@ -147,9 +147,9 @@ class CheckerScheduler:
                 if not lease.hold(session, self.holder, utcnow(), self.config["CHECK_LEASE_SECONDS"]):
                     log.info("job %s skipped: another scheduler holds the lease", name)
                     return
-                if before is not None and before[0] != self.holder:
-                    # Its lease ran out: that scheduler runs no job any more, so its open runs are over.
-                    self._close_runs(session, before[0])
+                # A replaced holder's lease ran out, so its open runs are over; runs of ended processes here
+                # (a crashed `check-links` or web worker's "check now") are closed before every job too.
+                self._close_runs(session, before[0] if before is not None and before[0] != self.holder else None)
                 try:
                     work(session)
                 except Exception:  # noqa: BLE001 - the run is recorded as failed; the scheduler carries on
