@@ -385,7 +385,8 @@ def min_gap(log: list[Request]) -> float:
 def robots_by_host(rules: dict[str, str]):
     """A robots.txt route whose rules depend on the address asked (two hosts, one router)."""
     def answer(request: Request) -> Reply:
-        return Reply(200, headers={"Content-Type": "text/plain"}, body=rules.get(request.ip, "User-agent: *\nAllow: /\n"))
+        body = rules.get(request.ip, "User-agent: *\nAllow: /\n")
+        return Reply(200, headers={"Content-Type": "text/plain"}, body=body)
     return answer
 
 

@@ -170,8 +170,7 @@ class Runner:
 
 
 def interrupt_dead_runs(session: Session, ended: Callable[[str], bool], now: datetime) -> list[CheckRun]:
-    """Mark runs left `running` by a process that has ended (ended(holder)) as interrupted, with what they
-    checked. Commits."""
+    """Mark runs left `running` by ended processes (ended(holder)) interrupted, with their counts. Commits."""
     runs = [run for run in session.scalars(select(CheckRun).where(CheckRun.status == "running"))
             if ended(run.holder)]
     for run in runs:

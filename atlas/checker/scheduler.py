@@ -97,15 +97,16 @@ def status(session: Session, config: Any, now: datetime | None = None) -> dict[s
 
 
 def service_state(session: Session, config: Any, now: datetime | None = None) -> dict[str, Any]:
-    """For coordinators: is the scheduler alive (current lease), its next full round (local time), any link checked."""
+    """For coordinators: scheduler alive (current lease)? its next full round (local time)? anything checked?"""
     now = now or utcnow()
     held = lease.holder_of(session)
     trigger = cron_trigger(config["CHECK_SCHEDULE"], config["BABEL_DEFAULT_TIMEZONE"])
     local_now = datetime.now(trigger.timezone)
     next_run = trigger.get_next_fire_time(None, local_now)
+    checked_any = session.scalar(select(Link.id).where(Link.last_check_at.is_not(None)).limit(1)) is not None
     return {"active": held is not None and held[1] > now, "next_run": next_run,
             "next_run_today": next_run is not None and next_run.date() == local_now.date(),
-            "checked_any": bool(session.scalar(select(Link.id).where(Link.last_check_at.is_not(None)).limit(1)))}
+            "checked_any": checked_any}
 
 
 class CheckerScheduler:
@@ -149,7 +150,8 @@ class CheckerScheduler:
                     return
                 # A replaced holder's lease ran out, so its open runs are over; runs of ended processes here
                 # (a crashed `check-links` or web worker's "check now") are closed before every job too.
-                self._close_runs(session, before[0] if before is not None and before[0] != self.holder else None)
+                replaced = before[0] if before is not None and before[0] != self.holder else None
+                self._close_runs(session, replaced, ended_pid=None)
                 try:
                     work(session)
                 except Exception:  # noqa: BLE001 - the run is recorded as failed; the scheduler carries on
@@ -183,14 +185,15 @@ class CheckerScheduler:
                     and lease.gone(current[0], self.lock.previous)
                     and lease.take_over(session, self.holder, current[0], now, seconds)):
                 log.info("took over the lease from %s: that process has ended", current[0])
-            self._close_runs(session, None)
+            self._close_runs(session, None, ended_pid=self.lock.previous)
 
-    def _close_runs(self, session: Session, replaced: str | None) -> None:
+    def _close_runs(self, session: Session, replaced: str | None, ended_pid: int | None) -> None:
         """Mark runs of ended processes (here, or the one whose lease we took) interrupted."""
         replaced_process = lease.process_of(replaced) if replaced else None
 
         def ended(holder: str) -> bool:
-            return holder == replaced_process or lease.gone(holder, self.lock.previous)
+            # The lock file's pid proves an end only at start: later that pid may belong to a new process.
+            return holder == replaced_process or lease.gone(holder, ended_pid)
 
         for run in interrupt_dead_runs(session, ended, utcnow()):
             log.info("run %s of %s marked interrupted: %s links checked, %s", run.id, run.holder, run.checked,
