@@ -1,8 +1,8 @@
 """The checker's own process: the scheduler with only what checking needs, not the web stack.
 
-`flask --app atlas scheduler` builds the app (settings, schema check) and then replaces itself, keeping its pid,
-with `python -m atlas.checker.process`, which gets the settings through an in-memory file and imports the
-checker, the database layer and APScheduler, but no views, templates, search, maps or importers.
+`flask --app atlas scheduler` builds the app (settings, schema check) and then replaces itself, keeping its
+pid, with `python -m atlas.checker.process`, which gets the settings through an unnamed temporary file and
+imports the checker, the database layer and APScheduler, but no views, templates, search, maps or importers.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import sys
+import tempfile
 from typing import Any, NoReturn
 
 from flask import Flask
@@ -41,10 +42,12 @@ def _settings(config: Any) -> dict[str, Any]:
 
 def exec_scheduler(app: Flask) -> NoReturn:
     """Replace this process (same pid) with the checker's own small process, handing over the settings."""
-    fd = os.memfd_create("atlas-checker-settings", 0)  # no MFD_CLOEXEC: the new program reads it
-    with os.fdopen(os.dup(fd), "w", encoding="utf-8") as handle:
-        json.dump({"instance_path": app.instance_path, "config": _settings(app.config)}, handle)
+    handle = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 - handed over to the new program
+    json.dump({"instance_path": app.instance_path, "config": _settings(app.config)}, handle)
+    handle.flush()
+    fd = handle.fileno()
     os.lseek(fd, 0, os.SEEK_SET)
+    os.set_inheritable(fd, True)
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(sys.executable, [sys.executable, "-m", "atlas.checker.process", "--settings-fd", str(fd)])
