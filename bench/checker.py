@@ -497,6 +497,9 @@ def efficiency(args, conc: int, fleet, ca: str, workdir: Path) -> str:
     if "LinkChecker 10.6" in rates:
         ratio = rates["atlas checker"] / rates["LinkChecker 10.6"]
         lines.append(f"Throughput ratio atlas / LinkChecker: {ratio:.2f}x")
+    # The bare loop is the same machine's floor at that moment: this ratio stays put when the load changes.
+    lines.append(f"Throughput ratio atlas / bare requests loop: "
+                 f"{rates['atlas checker'] / rates['bare requests loop']:.2f}x")
     return "\n".join(lines)
 
 
