@@ -121,18 +121,15 @@ _local = threading.local()
 
 
 class Deadline:
-    """One attempt's wall-clock limit; on expiry the watchdog shuts the sockets it used.
-
-    The sockets are remembered when a request has been sent, not looked up on the connection at expiry: for a
-    response without Content-Length (read until close) http.client drops the connection's socket while the
-    response still reads from it, and such a trickling body must be cut too.
-    """
+    """One attempt's wall-clock limit; on expiry the watchdog shuts the sockets it used."""
 
     def __init__(self, at: float) -> None:
         self.at = at
         self.expired = False
         self.finished = False
         self._conns: list[HTTPConnection] = []
+        # Sockets remembered once a request is sent, not looked up at expiry: for a body without Content-Length
+        # (read until close) http.client drops the connection's socket while the response still reads from it.
         self._socks: list[socket.socket] = []
         self._lock = threading.Lock()
 
