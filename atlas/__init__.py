@@ -8,17 +8,19 @@ from typing import Any
 
 from flask import Flask
 
-from . import api, audit, auth, checker, cli, curation, db, errors, health, i18n, importers, search, security
 from .config import DEV_SECRET_KEY, Defaults
 from .db import ConfigError
-from .views import maps as map_views
-from .views import public, staff
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Create and configure an atlas application; starts no threads and touches no network."""
+    # Imported here, not at the top: the checker's own process imports atlas.* without the web stack.
+    from . import api, audit, auth, checker, cli, curation, db, errors, health, i18n, importers, search, security
+    from .views import maps as map_views
+    from .views import public, staff
+
     test_config = dict(test_config or {})
     app = Flask(
         __name__,

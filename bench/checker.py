@@ -1,15 +1,19 @@
 #!/usr/bin/env python3
-"""Link-checker benchmark: a fleet of fake sites on ~120 loopback addresses, atlas's engine vs LinkChecker.
+"""Link-checker benchmark: atlas's engine vs LinkChecker vs a bare requests loop on a fleet of loopback sites.
 
     .venv/bin/pip install 'linkchecker>=10.5,<11'     # bench-only baseline, not a dependency of atlas
-    .venv/bin/python bench/checker.py                 # 10,000 URLs, concurrency 64 (about 2-3 minutes)
-    .venv/bin/python bench/checker.py --urls 2000 --no-linkchecker
+    .venv/bin/python bench/checker.py                 # efficiency at 16 and 64: 1,500 URLs each, ~1 minute
+    .venv/bin/python bench/checker.py --mixed 10000   # plus the accuracy fleet with every failure mode
+    .venv/bin/python bench/checker.py --urls 500 --no-linkchecker --concurrency 16
 
-The fleet (a separate process) answers after 10-200 ms per request and shows every failure mode the checker
-detects; each URL's expected finding is known. Both tools get the same URL list and the same concurrency, with
-politeness pauses off (our host interval 0, LinkChecker's per-host limit lifted with its documented
-"LinkChecker" response header) and no retries (LinkChecker has none). Reported: throughput, efficiency against
-the bound set by concurrency and latency, peak memory (RSS), and accuracy against the ground truth.
+Efficiency run: working pages on 119 hosts that all answer after the same latency (50 ms); each tool checks
+them at each concurrency in the same run. Reported per tool: throughput, its share of the bound (concurrency /
+latency), CPU per URL and peak RSS of the tool's own process, p50/p95/p99/max latency per URL, and the load
+average before and after. Politeness pauses are off for all (our host interval 0, LinkChecker's per-host limit
+lifted with its documented "LinkChecker" response header), no retries (LinkChecker has none).
+
+Accuracy fleet (--mixed N): every failure mode the checker detects, 10-200 ms per request, each URL's expected
+finding known; reports correct findings and verdicts next to throughput and memory.
 """
 
 from __future__ import annotations
@@ -89,6 +93,8 @@ def make_handler(port: int):
         if path == "/":
             return Reply(200, headers=lc, body=page(0), delay=0.01)
         parts = path.split("/")
+        if parts[1] == "e":  # the efficiency run: every page answers after the same latency
+            return Reply(200, headers=lc, body=page(int(parts[3])), delay=float(parts[2]) / 1000)
         mode, n = parts[2], int(parts[3].split(".")[0])
         delay = delay_for(n)
         if mode in ("ok", "changed", "stream_ok", "temp_target", "perm_target"):
@@ -153,9 +159,11 @@ def fleet_main(port: int, cert_dir: str, conn) -> None:
             message = await loop.run_in_executor(None, conn.recv)
             if message == "stats":
                 firsts = [w.first_at for w in webs if w.first_at is not None]
-                conn.send((min(firsts) if firsts else None, sum(w.count for w in webs)))
+                lasts = [w.last_at for w in webs if w.last_at is not None]
+                conn.send((min(firsts) if firsts else None, max(lasts) if lasts else None,
+                           sum(w.count for w in webs)))
                 for web in webs:
-                    web.first_at, web.count = None, 0
+                    web.first_at, web.last_at, web.count = None, None, 0
             elif message == "stop":
                 for web in webs:
                     await web.close_async()
@@ -234,7 +242,7 @@ def child_ours(input_path: str, output_path: str) -> None:
     """Check the cases of a JSON-lines file (first line: the policy) and write the findings."""
     from atlas.checker.engine import Engine, Item, Policy
 
-    imported_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # Python with every atlas module imported
+    imported_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # Python with the checker imported
     with open(input_path, encoding="utf-8") as lines:
         policy = Policy(**json.loads(next(lines)))
         items = []
@@ -246,17 +254,42 @@ def child_ours(input_path: str, output_path: str) -> None:
     cpu = time.process_time()
     with Engine(policy) as engine:
         for item, outcome in engine.run(items):
-            results[item.key] = [outcome.kind, outcome.status]
+            results[item.key] = [outcome.kind, outcome.status, outcome.duration_ms]
     elapsed = time.monotonic() - started
     Path(output_path).write_text(json.dumps({"results": results, "elapsed": elapsed,
                                              "cpu": time.process_time() - cpu, "baseline_kib": imported_kib}))
 
 
-def wait_with_rusage(proc: subprocess.Popen) -> tuple[int, float, int]:
-    """Wait for a child; returns (exit code, monotonic exit time, peak RSS in KiB)."""
+def child_bare(input_path: str, output_path: str, concurrency: int) -> None:
+    """The floor for Python: a bare `requests` loop on a thread pool (one session per thread, GET, no checks)."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    urls = Path(input_path).read_text(encoding="utf-8").split()
+    local = threading.local()
+
+    def get(url: str) -> float:
+        if not hasattr(local, "session"):
+            local.session = requests.Session()
+        started = time.monotonic()
+        try:
+            local.session.get(url, timeout=2).content  # noqa: B018
+        except requests.RequestException:
+            pass
+        return (time.monotonic() - started) * 1000
+
+    with ThreadPoolExecutor(concurrency) as pool:
+        durations = list(pool.map(get, urls))
+    Path(output_path).write_text(json.dumps({"durations": durations}))
+
+
+def wait_with_rusage(proc: subprocess.Popen) -> tuple[int, float, int, float]:
+    """Wait for a child; returns (exit code, monotonic exit time, peak RSS in KiB, CPU seconds)."""
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, time.monotonic(), usage.ru_maxrss
+    return proc.returncode, time.monotonic(), usage.ru_maxrss, usage.ru_utime + usage.ru_stime
 
 
 def run_ours(cases: list[Case], policy: dict, workdir: Path) -> dict:
@@ -267,13 +300,25 @@ def run_ours(cases: list[Case], policy: dict, workdir: Path) -> dict:
     started = time.monotonic()
     proc = subprocess.Popen([sys.executable, __file__, "--child", str(workdir / "ours-in.json"),
                              str(workdir / "ours-out.json")], cwd=ROOT)
-    code, ended, rss = wait_with_rusage(proc)
+    code, ended, rss, cpu_total = wait_with_rusage(proc)
     if code:
         raise SystemExit(f"the atlas engine run failed with exit code {code}")
     out = json.loads((workdir / "ours-out.json").read_text())
     return {"results": {int(k): v for k, v in out["results"].items()}, "engine_elapsed": out["elapsed"],
-            "cpu": out["cpu"], "ended": ended, "started": started, "rss_kib": rss,
+            "cpu": out["cpu"], "cpu_total": cpu_total, "ended": ended, "started": started, "rss_kib": rss,
             "baseline_kib": out["baseline_kib"]}
+
+
+def run_bare(urls: list[str], concurrency: int, workdir: Path) -> dict:
+    (workdir / "bare-in.txt").write_text("\n".join(urls), encoding="utf-8")
+    started = time.monotonic()
+    proc = subprocess.Popen([sys.executable, __file__, "--bare-child", str(workdir / "bare-in.txt"),
+                             str(workdir / "bare-out.json"), str(concurrency)], cwd=ROOT)
+    code, ended, rss, cpu_total = wait_with_rusage(proc)
+    if code:
+        raise SystemExit(f"the bare requests loop failed with exit code {code}")
+    durations = json.loads((workdir / "bare-out.json").read_text())["durations"]
+    return {"started": started, "ended": ended, "rss_kib": rss, "cpu_total": cpu_total, "durations": durations}
 
 
 def run_linkchecker(cases: list[Case], concurrency: int, timeout: float, ca: str, workdir: Path) -> dict | None:
@@ -292,11 +337,15 @@ def run_linkchecker(cases: list[Case], concurrency: int, timeout: float, ca: str
         assert proc.stdin is not None
         proc.stdin.write("\n".join(c.url for c in cases))
         proc.stdin.close()
-        _, ended, rss = wait_with_rusage(proc)
+        _, ended, rss, cpu_total = wait_with_rusage(proc)
     rows = [line for line in out_path.read_text().splitlines() if line and not line.startswith("#")]
-    reader = csv.DictReader(io.StringIO("\n".join(rows)), delimiter=";")
+    reader = list(csv.DictReader(io.StringIO("\n".join(rows)), delimiter=";"))
     valid = {row["urlname"]: row["valid"] == "True" for row in reader}
-    return {"valid": valid, "started": started, "ended": ended, "rss_kib": rss}
+    durations = [float(row["checktime"]) * 1000 for row in reader if row.get("checktime")]
+    if not any(durations):  # LinkChecker 10.6 logs 0 for every URL: no latencies to report
+        durations = []
+    return {"valid": valid, "started": started, "ended": ended, "rss_kib": rss, "cpu_total": cpu_total,
+            "durations": durations}
 
 
 # -- evaluation ----------------------------------------------------------------------------------------------
@@ -318,37 +367,140 @@ def expected_final(kind: str) -> str:
     return FINAL_STATE.get(kind, "broken")
 
 
+def free_port() -> int:
+    """A port free on every fleet address (and the TLS and refused ports above it), chosen by the OS."""
+    import socket
+
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.2", 0))
+            port = probe.getsockname()[1]
+        if port + 9 > 65535:
+            continue
+        try:
+            for offset in (0, 1, 2, 3, 9):
+                for host in ([f"127.0.0.{i}" for i in range(FIRST_HOST, LAST_HOST + 1)] if offset == 0
+                             else ["127.0.0.2"]):
+                    with socket.socket() as probe:
+                        probe.bind((host, port + offset))
+        except OSError:
+            continue
+        return port
+    raise SystemExit("no free port for the fleet")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--urls", type=int, default=10000)
-    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--urls", type=int, default=1500, help="URLs per efficiency run (default 1500)")
+    parser.add_argument("--latency", type=float, default=0.05, help="the efficiency fleet's answer time (s)")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[16, 64])
+    parser.add_argument("--mixed", type=int, default=0, metavar="N",
+                        help="also check N URLs of every failure mode for accuracy (at the last concurrency)")
     parser.add_argument("--timeout", type=float, default=2.0, help="connect and read timeout of both tools")
     parser.add_argument("--deadline", type=float, default=4.0, help="atlas's whole-attempt deadline")
-    parser.add_argument("--port", type=int, default=18470)
+    parser.add_argument("--port", type=int, default=0, help="fleet port (default: a free one)")
     parser.add_argument("--no-linkchecker", action="store_true")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--bare-child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child_ours(*args.child)
         return
+    if args.bare_child:
+        child_bare(args.bare_child[0], args.bare_child[1], int(args.bare_child[2]))
+        return
+    args.port = args.port or free_port()
     workdir = Path(tempfile.mkdtemp(prefix="atlas-bench-"))
     workdir.chmod(0o755)  # LinkChecker run as root drops to "nobody" and must still read its config
     parent, child = mp.Pipe()
     fleet = mp.Process(target=fleet_main, args=(args.port, str(workdir), child), daemon=True)
     fleet.start()
+    reports = [f"load average before: {load()}; CPU cores {os.cpu_count()}"]
     try:
         ready, ca = parent.recv()
-        cases = build_cases(args.urls, args.port, args.timeout, args.deadline)
-        policy = dict(concurrency=args.concurrency, per_host=2, host_interval=0.0, connect_timeout=args.timeout,
-                      read_timeout=args.timeout, deadline=args.deadline, retries=0, robots=True,
-                      allowed_networks=["127.0.0.0/8"], ca_bundle=ca, max_redirects=MAX_REDIRECTS)
-        report = evaluate(args, cases, policy, parent, ca, workdir)
+        for conc in args.concurrency:
+            reports.append(efficiency(args, conc, parent, ca, workdir))
+        if args.mixed:
+            args.concurrency = args.concurrency[-1]
+            cases = build_cases(args.mixed, args.port, args.timeout, args.deadline)
+            reports.append(evaluate(args, cases, policy_for(args, args.concurrency, ca), parent, ca, workdir))
     finally:
         parent.send("stop")
         parent.recv()
         fleet.join(5)
         shutil.rmtree(workdir, ignore_errors=True)
-    print(report)
+    reports.append(f"load average after: {load()}")
+    print("\n\n".join(reports))
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def policy_for(args, concurrency: int, ca: str) -> dict:
+    """atlas's settings in the benchmark: no pause between requests to a host, at most 2 at once, no retries."""
+    return dict(concurrency=concurrency, per_host=2, host_interval=0.0, connect_timeout=args.timeout,
+                read_timeout=args.timeout, deadline=args.deadline, retries=0, robots=True,
+                allowed_networks=["127.0.0.0/8"], ca_bundle=ca, max_redirects=MAX_REDIRECTS)
+
+
+def percentiles(values: list[float]) -> str:
+    """p50 / p95 / p99 / max of durations in ms."""
+    if not values:
+        return "-"
+    ordered = sorted(values)
+
+    def at(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    return f"{at(0.5):.0f} / {at(0.95):.0f} / {at(0.99):.0f} / {ordered[-1]:.0f}"
+
+
+def efficiency(args, conc: int, fleet, ca: str, workdir: Path) -> str:
+    """Working pages only, every answer after the same latency: how close each tool gets to the bound."""
+    n, latency = args.urls, args.latency
+    ms = round(latency * 1000)
+    hosts = [f"127.0.0.{FIRST_HOST + i % (LAST_HOST - FIRST_HOST + 1)}" for i in range(n)]
+    cases = [Case(i, f"http://{hosts[i]}:{args.port}/e/{ms}/{i}", "ok", "ok", latency, False, None, None)
+             for i in range(n)]
+    service = n * latency + len(set(hosts)) * 0.01  # plus one robots.txt per host
+    bound = n / (service / conc)
+    rows = []
+
+    def row(name: str, run: dict, durations: list[float]) -> None:
+        fleet.send("stats")
+        first, last, requests = fleet.recv()
+        took = (last or run["ended"]) - (first or run["started"])  # first request to last answer
+        rate = n / took
+        rows.append((name, rate, f"| {name} | {took:.1f} s | {rate:.0f} URL/s | {rate / bound:.0%} | "
+                     f"{run['cpu_total'] * 1000 / n:.2f} ms | {run['rss_kib'] / 1024:.0f} MB | "
+                     f"{percentiles(durations)} | {requests} |"))
+
+    ours = run_ours(cases, policy_for(args, conc, ca), workdir)
+    row(f"atlas checker ({conc} threads, <=2/host)", ours, [v[2] for v in ours["results"].values()])
+    wrong = sum(1 for v in ours["results"].values() if v[0] != "ok")
+    if not args.no_linkchecker:
+        lc = run_linkchecker(cases, conc, args.timeout, ca, workdir)
+        if lc is not None:
+            row(f"LinkChecker 10.6 ({conc} threads, unthrottled)", lc, lc["durations"])
+    bare = run_bare([c.url for c in cases], conc, workdir)
+    row(f"bare requests loop ({conc} threads, no robots, no checks)", bare, bare["durations"])
+    lines = [f"### Concurrency {conc}: {n} working pages on {len(set(hosts))} hosts, every answer after "
+             f"{ms} ms; bound {conc} / {latency:g} s (plus one robots.txt per host) = {bound:.0f} URL/s",
+             "", "| tool | time | throughput | of bound | CPU per URL | peak RSS | latency p50 / p95 / p99 / max "
+             "(ms) | requests |", "|---|---|---|---|---|---|---|---|"]
+    lines += [text for _, _, text in rows]
+    lines.append(f"\natlas: {ours['cpu'] * 1000 / n:.2f} ms CPU per URL inside the run "
+                 f"({ours['cpu_total']:.2f} s for the whole process, start-up included); "
+                 f"Python with the checker imported {ours['baseline_kib'] / 1024:.0f} MB; findings not ok: {wrong}")
+    rates = {name.split(" (")[0]: rate for name, rate, _ in rows}
+    if "LinkChecker 10.6" in rates:
+        ratio = rates["atlas checker"] / rates["LinkChecker 10.6"]
+        lines.append(f"Throughput ratio atlas / LinkChecker: {ratio:.2f}x")
+    # The bare loop is the same machine's floor at that moment: this ratio stays put when the load changes.
+    lines.append(f"Throughput ratio atlas / bare requests loop: "
+                 f"{rates['atlas checker'] / rates['bare requests loop']:.2f}x")
+    return "\n".join(lines)
 
 
 def evaluate(args, cases: list[Case], policy: dict, fleet, ca: str, workdir: Path) -> str:
@@ -358,7 +510,7 @@ def evaluate(args, cases: list[Case], policy: dict, fleet, ca: str, workdir: Pat
     bound = n / (service / conc)
     ours = run_ours(cases, policy, workdir)
     fleet.send("stats")
-    first, requests = fleet.recv()
+    first, _, requests = fleet.recv()
     ours_time = ours["ended"] - (first or ours["started"])
     ours_rate = n / ours_time
     kinds_ok = sum(1 for c in cases if ours["results"][c.id][0] == c.expected)
@@ -383,7 +535,7 @@ def evaluate(args, cases: list[Case], policy: dict, fleet, ca: str, workdir: Pat
         lc = run_linkchecker(cases, conc, args.timeout, ca, workdir)
         if lc is not None:
             fleet.send("stats")
-            first_lc, requests_lc = fleet.recv()
+            first_lc, _, requests_lc = fleet.recv()
             lc_time = lc["ended"] - (first_lc or lc["started"])
             lc_rate = n / lc_time
             agree = sum(1 for c in cases
@@ -394,7 +546,7 @@ def evaluate(args, cases: list[Case], policy: dict, fleet, ca: str, workdir: Pat
                 f"- | {requests_lc} |")
     lines += ["", f"atlas engine: {ours['engine_elapsed']:.1f} s inside the engine, {ours['cpu']:.1f} s CPU "
               f"({ours['cpu'] * 1000 / n:.2f} ms per URL); peak RSS {ours['rss_kib'] / 1024:.0f} MB, of which "
-              f"{ours['baseline_kib'] / 1024:.0f} MB is Python with every atlas module imported and "
+              f"{ours['baseline_kib'] / 1024:.0f} MB is Python with the checker imported and "
               f"{(ours['rss_kib'] - ours['baseline_kib']) / 1024:.0f} MB the check run"]
     if lc_rate:
         lines.append(f"Throughput ratio atlas / LinkChecker: {ours_rate / lc_rate:.1f}x")

@@ -25,19 +25,23 @@ class Request:
     ip: str
     port: int
     at: float = field(default_factory=time.monotonic)
+    # Which connection carried it (equal for requests on one kept-alive connection).
+    connection: int = 0
 
 
 @dataclass
 class Reply:
-    """What the fake server answers; mode is normal, hang, stream, trickle or close."""
+    """What the fake server answers; mode is normal, hang, stream, trickle (headers), drip (body) or close."""
 
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes | str = b""
     delay: float = 0.0
     mode: str = "normal"
-    # How long hang, trickle and stream go on before the server gives up (seconds).
+    # How long hang, trickle, drip and stream go on before the server gives up (seconds).
     limit: float = 3600.0
+    # drip: how the body is framed: "length" (a Content-Length), "close" (none: read until close), "chunked".
+    framing: str = "length"
 
     def payload(self) -> bytes:
         return self.body.encode("utf-8") if isinstance(self.body, str) else self.body
@@ -72,6 +76,7 @@ class FakeWeb:
         self.keep_log = True
         self.count = 0
         self.first_at: float | None = None
+        self.last_at: float | None = None  # when the last answer was sent
         self._loop: asyncio.AbstractEventLoop | None = None
         self._servers: list[asyncio.AbstractServer] = []
         self._writers: set[asyncio.StreamWriter] = set()
@@ -171,7 +176,7 @@ class FakeWeb:
                 length = int(headers.get("content-length", "0") or 0)
                 if length:
                     await reader.readexactly(length)
-                request = Request(parts[0], parts[1], headers, ip, port)
+                request = Request(parts[0], parts[1], headers, ip, port, connection=id(writer))
                 self.count += 1
                 if self.first_at is None:
                     self.first_at = request.at
@@ -179,6 +184,7 @@ class FakeWeb:
                     self.log.append(request)
                 reply = self.handler(request)
                 keep = await self._answer(request, reply, writer)
+                self.last_at = time.monotonic()
                 if not keep or headers.get("connection", "").lower() == "close":
                     return
         except (ConnectionError, asyncio.CancelledError, ssl.SSLError, OSError):
@@ -206,6 +212,9 @@ class FakeWeb:
                 writer.write(b"a")
                 await writer.drain()
             return False
+        if reply.mode == "drip":
+            await self._drip(reply, reason, headers, writer)
+            return False
         if reply.mode == "stream":
             text = f"HTTP/1.1 {reply.status} {reason}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
             writer.write((text + "Connection: close\r\n\r\n").encode("latin-1"))
@@ -224,6 +233,21 @@ class FakeWeb:
             writer.write(body)
         await writer.drain()
         return True
+
+
+    @staticmethod
+    async def _drip(reply: Reply, reason: str, headers: dict[str, str], writer: asyncio.StreamWriter) -> None:
+        """Headers at once, then the body one byte every 0.1 s (with a length, chunked, or until close)."""
+        framing = {"length": {"Content-Length": "100000"}, "chunked": {"Transfer-Encoding": "chunked"},
+                   "close": {"Connection": "close"}}[reply.framing]
+        text = f"HTTP/1.1 {reply.status} {reason}\r\n" + "".join(
+            f"{k}: {v}\r\n" for k, v in (headers | framing).items())
+        writer.write((text + "\r\n<html><head><title>Tropfen</title></head><body>").encode("latin-1")
+                     if reply.framing != "chunked" else (text + "\r\n").encode("latin-1"))
+        for _ in range(int(reply.limit * 10)):
+            await asyncio.sleep(0.1)
+            writer.write(b"1\r\nx\r\n" if reply.framing == "chunked" else b"x")
+            await writer.drain()
 
 
 class Router:
@@ -321,10 +345,11 @@ def server_tls(pair: tuple[Any, Any]) -> ssl.SSLContext:
     return context
 
 
-# Checker settings for tests: short timeouts, no politeness pause, loopback allowed, no real DNS.
+# Checker settings for tests: timeouts short but generous for a loaded machine, no politeness pause, loopback
+# allowed, no real DNS.
 FAST_CONFIG = {
-    "CHECK_ALLOWED_NETWORKS": ["127.0.0.0/8"], "CHECK_HOST_INTERVAL": 0.0, "CHECK_CONNECT_TIMEOUT": 0.5,
-    "CHECK_READ_TIMEOUT": 0.5, "CHECK_DEADLINE": 1.5, "CHECK_RETRIES": 0, "CHECK_RETRY_DELAY": 0.05,
+    "CHECK_ALLOWED_NETWORKS": ["127.0.0.0/8"], "CHECK_HOST_INTERVAL": 0.0, "CHECK_CONNECT_TIMEOUT": 2.0,
+    "CHECK_READ_TIMEOUT": 2.0, "CHECK_DEADLINE": 5.0, "CHECK_RETRIES": 0, "CHECK_RETRY_DELAY": 0.05,
     "CHECK_RETRY_AFTER_MAX": 1.0, "CHECK_ROBOTS": False,
     "CHECK_HOSTS": {"www.lichtblick.example": None, "lichtblick.example": None},
 }

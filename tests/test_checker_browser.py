@@ -34,6 +34,10 @@ def test_coordinator_fixes_a_moved_page_from_the_dashboard(app):
             page.get_by_role("button", name="Anmelden").click()
             page.get_by_role("link", name="Linkprüfung").click()
             expect(page.get_by_role("heading", level=1)).to_have_text("Linkprüfung")
+            # No scheduler holds the lease here: coordinators read what to do, not a command line.
+            expect(page.get_by_role("alert")).to_contain_text(
+                "Die automatische Prüfung läuft nicht – bitte die IT informieren.")
+            screenshot(page, "checker-dashboard-phone", full_page=False)
             page.get_by_label("Befund").select_option("redirect_permanent")
             page.get_by_role("button", name="Anzeigen").click()
             expect(page.get_by_role("link", name=web.url("/alt"))).to_be_visible()

@@ -5,16 +5,19 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
 from checker_sites import FAST_CONFIG, FakeWeb, Reply, Router, html
 from conftest import csrf_token
 
+from atlas.checker import discovery, lease
 from atlas.checker.models import Link, LinkUsage
 from atlas.checker.runner import Runner
+from atlas.checker.scheduler import cron_trigger
 from atlas.db import get_session
-from atlas.models import AuditLog, Organization, ReviewTask, Service
+from atlas.models import AuditLog, Organization, ReviewTask, Service, utcnow
 
 PAGE = html("Schuldnerberatung Lichtblick", "Wir beraten Menschen mit Schulden kostenlos und vertraulich. " * 8)
 
@@ -84,6 +87,42 @@ def test_dashboard_counts_filters_entries_and_advice(checked, web, coordinator_c
     assert web.url("/alt") in coordinator_client.get("/verwaltung/links?q=alt").get_data(as_text=True)
     bad = coordinator_client.get("/verwaltung/links?zustand=kaputt")
     assert bad.status_code == 400 and "Unbekannter Zustand" in bad.get_data(as_text=True)
+
+
+def test_dashboard_explains_the_checker_in_plain_german(app, coordinator_client):
+    """Before any check and without a scheduler: say so plainly, no command lines, no "0 noch nicht geprüft"."""
+    with app.app_context():
+        session = get_session()
+        discovery.sync(session)
+        session.commit()
+        waiting = session.scalar(sa.select(sa.func.count()).select_from(Link))
+    page = coordinator_client.get("/verwaltung/links").get_data(as_text=True)
+    assert "Die automatische Prüfung läuft nicht – bitte die IT informieren." in page
+    assert "Es wurde noch kein Link geprüft." in page
+    assert f"{waiting} Links warten auf die erste Prüfung." in page
+    assert "noch nicht geprüft</a>" not in page and "flask" not in page and "scheduler" not in page
+    english = coordinator_client.get("/verwaltung/links?lang=en").get_data(as_text=True)
+    assert "The automatic check is not running – please tell IT." in english
+
+
+def test_dashboard_names_the_next_round_while_the_scheduler_runs(checked, coordinator_client):
+    checked.config["CHECK_SCHEDULE"] = "17 * * * *"
+    with checked.app_context():
+        lease.hold(get_session(), "other-host:4242:abc", utcnow(), 300)  # a live scheduler renews this
+    trigger = cron_trigger("17 * * * *", checked.config["BABEL_DEFAULT_TIMEZONE"])
+
+    def next_round() -> str:
+        return trigger.get_next_fire_time(None, datetime.now(trigger.timezone)).strftime("%H:%M")
+
+    before = next_round()
+    page = coordinator_client.get("/verwaltung/links").get_data(as_text=True)
+    assert any(f"Die automatische Prüfung läuft – nächste Runde {t}." in page for t in (before, next_round()))
+    assert "läuft nicht" not in page and "Es wurde noch kein Link geprüft." not in page
+    assert re.search(r"<strong>1</strong> defekt", page) and "noch nicht geprüft</a>" not in page
+    with checked.app_context():
+        lease.release(get_session(), "other-host:4242:abc", utcnow())  # stopped: the lease lapses at once
+    assert "läuft nicht – bitte die IT informieren" in coordinator_client.get("/verwaltung/links").get_data(
+        as_text=True)
 
 
 def test_detail_shows_history_and_usages(checked, web, coordinator_client):

@@ -20,8 +20,8 @@ from checker_sites import FAST_CONFIG, FakeWeb, Reply, Router, html
 from atlas import create_app
 from atlas.checker import lease
 from atlas.checker.digest import DigestError, build_digests, send_digests
-from atlas.checker.models import CheckerLease, CheckRun, Link
-from atlas.checker.runner import Runner
+from atlas.checker.models import CheckerLease, CheckRun, Link, LinkCheck
+from atlas.checker.runner import Runner, interrupt_dead_runs
 from atlas.checker.scheduler import cron_trigger, schedule_gap
 from atlas.db import ConfigError, get_session
 from atlas.models import Organization, Service, User
@@ -30,8 +30,14 @@ ROOT = Path(__file__).resolve().parent.parent
 EVERY_SECOND = {"CHECK_SCHEDULE": "* * * * * *", "CHECK_SYNC_SCHEDULE": "* * * * * *", "CHECK_LEASE_SECONDS": 3}
 
 
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class Scheduler:
-    """A `flask --app atlas scheduler` child process whose log lines can be awaited."""
+    """A `flask --app atlas scheduler` child process whose log lines can be awaited.
+
+    It starts with SIGINT ignored, as some process runners do: the scheduler must install its own handlers."""
 
     def __init__(self, database_url: str, instance: Path, **config) -> None:
         settings = {"TESTING": True, "SECRET_KEY": "t", "DATABASE_URL": database_url, "INSTANCE_PATH": str(instance),
@@ -39,7 +45,7 @@ class Scheduler:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("ATLAS_", "FLASK_"))}
         self.proc = subprocess.Popen([sys.executable, "-m", "flask", "--app", f"atlas:create_app({settings!r})",
                                       "scheduler"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True)
+                                     stderr=subprocess.STDOUT, text=True, preexec_fn=_ignore_sigint)
         self.lines: queue.Queue[str] = queue.Queue()
         self.output: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()
@@ -120,6 +126,99 @@ def test_only_one_scheduler_runs_jobs(scheduler_app, database_url, tmp_path):
         runs = session.scalars(sa.select(CheckRun)).all()
         assert all(r.status in ("done", "interrupted") for r in runs)
         assert session.scalar(sa.select(Link.state).where(Link.url.like("http://127.0.0.1:%"))) == "ok"
+
+
+def runs_of(app, pid: int) -> list[CheckRun]:
+    with app.app_context():
+        return [r for r in get_session().scalars(sa.select(CheckRun).order_by(CheckRun.id))
+                if r.holder.endswith(f":{pid}")]
+
+
+def wait_until(condition, timeout: float, what: str):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"not within {timeout} s: {what}")
+
+
+def test_a_killed_scheduler_is_replaced_within_seconds(app, database_url, tmp_path):
+    """kill -9 in the middle of a run: the restarted scheduler on this machine takes the lease at once (the
+    lock file shows the old process gone; the lease would last 5 more minutes), marks the dead run interrupted
+    with what it had checked, and starts checking again within seconds."""
+    router = Router({"/haengt": Reply(mode="hang"), "/seite": Reply(200, body=html("Seite", "Inhalt"))})
+    slow = {"CHECK_LEASE_SECONDS": 300, "CHECK_NEW_LIMIT": 1000, "CHECK_READ_TIMEOUT": 60,
+            "CHECK_DEADLINE": 60, "CHECK_SYNC_SCHEDULE": "0 0 1 1 *"}
+    with FakeWeb(router) as web:
+        with app.app_context():
+            session = get_session()
+            service = session.scalar(sa.select(Service).where(Service.name == "Schuldnerberatung Lichtblick"))
+            service.url = web.url("/haengt")
+            service.description = "Mehr dazu: " + " ".join(web.url(f"/seite?{i}") for i in range(40))
+            session.commit()
+        first = Scheduler(database_url, tmp_path / "one", **slow)
+        try:
+            wait_until(lambda: [r for r in runs_of(app, first.proc.pid)
+                                if r.status == "running" and r.checked >= 25], 60, "a run with checks saved")
+            first.proc.kill()  # SIGKILL: no clean-up at all
+            first.proc.wait(15)
+        finally:
+            first.stop()
+        dead = runs_of(app, first.proc.pid)[-1]
+        assert dead.status == "running"
+        second = Scheduler(database_url, tmp_path / "one", **slow)
+        try:
+            started = time.monotonic()
+            second.wait_for("took over the lease", timeout=30)
+            wait_until(lambda: runs_of(app, second.proc.pid), 30, "the restarted scheduler starts a run")
+            assert time.monotonic() - started < 30  # not the 300 s the dead process's lease had left
+        finally:
+            assert second.stop(signal.SIGINT) == 0
+    closed = runs_of(app, first.proc.pid)[-1]
+    assert closed.status == "interrupted" and closed.finished_at is not None
+    assert closed.checked >= 25 and sum(closed.counts.values()) == closed.checked
+    assert "ended during the run" in closed.message
+    assert f"marked interrupted: {closed.checked} links checked" in "".join(second.output)
+
+
+def test_runs_of_ended_processes_are_closed_with_their_counts(app):
+    """Ended here (pid gone) or the scheduler whose lease was taken: interrupted; alive or unknown: left alone."""
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    here, now = socket.gethostname(), datetime(2026, 3, 2, 12, 0)
+    holders = {"ended": f"{here}:{ended.pid}", "alive": f"{here}:{os.getpid()}", "replaced": "other-host:77",
+               "unknown": "other-host:78"}
+    with app.app_context():
+        session = get_session()
+        runs = {name: CheckRun(kind="due", status="running", started_at=now, holder=holder, counts={})
+                for name, holder in holders.items()}
+        link = Link(url="https://beispiel.test/", url_key="k" * 64, host="beispiel.test", state="ok")
+        session.add_all([*runs.values(), link])
+        session.flush()
+        session.add_all([LinkCheck(link_id=link.id, run_id=runs["ended"].id, checked_at=now + timedelta(minutes=m),
+                                   state=state, kind="ok") for m, state in ((1, "ok"), (2, "ok"), (3, "warning"))])
+        session.commit()
+        closed = interrupt_dead_runs(session, lambda h: h == "other-host:77" or lease.gone(h, None), now)
+        assert {r.holder for r in closed} == {holders["ended"], holders["replaced"]}
+        assert {name: run.status for name, run in runs.items()} == {
+            "ended": "interrupted", "alive": "running", "replaced": "interrupted", "unknown": "running"}
+        assert (runs["ended"].checked, runs["ended"].counts) == (3, {"ok": 2, "warning": 1})
+        assert runs["ended"].finished_at == now + timedelta(minutes=3)
+        assert (runs["replaced"].checked, runs["replaced"].finished_at) == (0, now)
+
+
+def test_the_checker_process_imports_only_what_checking_needs():
+    """The scheduler's process (and the engine) stay small: no views, search, maps, importers."""
+    probe = ("import sys, atlas.checker.process, atlas.checker.engine; print(' '.join(sorted("
+             "{m if m.startswith('atlas') else m.split('.')[0] for m in sys.modules})))")
+    loaded = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True,
+                            check=True).stdout.split()
+    assert "atlas.checker.scheduler" in loaded and "requests" in loaded
+    heavy = {"atlas.views", "atlas.search", "atlas.maps", "atlas.importers", "atlas.api",
+             "atlas.checker.views", "folium", "whoosh", "numpy", "fpdf", "openpyxl", "geopy"}
+    assert heavy.isdisjoint(loaded), heavy & set(loaded)
 
 
 def test_lease_is_exclusive_until_it_expires_or_is_released(app):

@@ -16,9 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..db import ConfigError, get_session
 from ..models import ReviewTask, Service
 from . import models  # noqa: F401  (registers the tables on the metadata)
-from .cli import COMMANDS
 from .scheduler import cron_trigger
-from .views import bp
 
 # (settings, whole numbers only, smallest allowed value exclusive?)
 LIMITS = (
@@ -82,6 +80,10 @@ def about() -> str:
 
 def init_app(app: Flask) -> None:
     """Check the settings, register the commands, the dashboard, the checker's info page and the hint helper."""
+    # The web parts are imported here so the checker's own process (atlas.checker.process) stays small.
+    from .cli import COMMANDS
+    from .views import bp
+
     check_settings(app.config)
     for command in COMMANDS:
         app.cli.add_command(command)

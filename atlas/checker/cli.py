@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import signal
 import sys
 import threading
@@ -18,9 +17,8 @@ from ..cli import _database_error, _require_schema
 from ..db import get_session
 from ..models import utcnow
 from .digest import DigestError, build_digests, render, send_digests
-from .lease import AlreadyRunning
+from .process import exec_scheduler
 from .runner import Runner
-from .scheduler import CheckerScheduler
 
 
 class _Progress:
@@ -75,16 +73,9 @@ def check_links_command(mode: str, limit: int | None) -> None:
 @click.command("scheduler")
 @with_appcontext
 def scheduler_command() -> None:
-    """Run the link checker's schedule in this process until Ctrl+C or SIGTERM (one process at a time)."""
+    """Run the link checker's schedule until Ctrl+C or SIGTERM (one at a time, without the web stack)."""
     _require_schema()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    try:
-        CheckerScheduler(current_app._get_current_object()).run()  # type: ignore[attr-defined]
-    except AlreadyRunning as exc:
-        raise click.ClickException(
-            f"Another link-checker scheduler is already running for this instance (pid {exc}). "
-            "Stop it first; only one may run at a time.") from None
+    exec_scheduler(current_app._get_current_object())  # type: ignore[attr-defined]
 
 
 @click.command("link-digest")

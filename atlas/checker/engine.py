@@ -138,10 +138,11 @@ class _Task:
 
 
 class _Slot:
-    """The host a worker currently holds a politeness slot for."""
+    """The host a worker currently holds a politeness slot for; fresh while its booked start is unused."""
 
     def __init__(self, host: str) -> None:
         self.host: str | None = host
+        self.fresh = True
 
 
 # -- robots.txt ------------------------------------------------------------------------------------------
@@ -264,6 +265,19 @@ class Dispatcher:
                     return False
                 self.cond.wait(min(0.05, until - now, max(start - now, 0.001)))
 
+    def pace(self, host: str, until: float) -> bool:
+        """Wait for the host's next start while holding a slot on it; False when that is after `until`."""
+        with self.cond:
+            while True:
+                now = time.monotonic()
+                start = self.next_start.get(host, 0.0)
+                if start <= now:
+                    self.next_start[host] = now + self.interval
+                    return True
+                if start > until or self.stopped:
+                    return False
+                self.cond.wait(start - now)
+
     def leave(self, host: str) -> None:
         with self.cond:
             self.active[host] -= 1
@@ -305,7 +319,6 @@ class Engine:
         self.guard = Guard(resolver or Resolver(policy.hosts), AddressPolicy(policy.allowed_networks))
         self.session = guarded_session(self.guard, pools=max(256, policy.concurrency * 4), per_host=policy.per_host,
                                        ca_bundle=policy.ca_bundle)
-        self.session.max_redirects = 5  # only robots.txt requests follow redirects automatically
         self.adapter = self.session.get_adapter("https://")
         self.verify = True  # the adapter holds the CA bundle
         self.watchdog: Watchdog | None = None
@@ -376,8 +389,9 @@ class Engine:
                 dispatcher.done()
                 continue
             if isinstance(result, _Retry):
-                if result.outcome.retry_after:
-                    dispatcher.hold(task.host, time.monotonic() + result.delay)
+                if result.outcome.retry_after:  # the host that asked for the pause, perhaps a redirect target's
+                    asked = host_of(result.outcome.final_url or task.item.url) or task.host
+                    dispatcher.hold(asked, time.monotonic() + result.delay)
                 dispatcher.retry(task, result.delay)
                 continue
             results.put((task.item, result))
@@ -415,14 +429,14 @@ class Engine:
         url = item.url
         if urlsplit(url).scheme not in ("http", "https") or not host_of(url):
             return Outcome(url, "invalid_url", detail="Nur http- und https-Adressen werden geprüft.")
-        if self.policy.robots and not self._robots_allow(url, deadline):
+        if self.policy.robots and not self._robots_allow(url, slot, deadline):
             return Outcome(url, "robots", detail="robots.txt der Website verbietet den Abruf.")
         method = "HEAD" if (item.prefer_head or not self.policy.content_analysis
                             or self.policy.method == "head") else "GET"
         current, seen = url, {url}
         agent, fallback_used, use_range = self.policy.user_agent, False, True
         while True:
-            response = self._send(method, current, agent, use_range, deadline)
+            response = self._send(method, current, agent, use_range, slot, deadline)
             status = response.status_code
             if method == "HEAD" and status >= 400:
                 self._discard(response, deadline)
@@ -441,20 +455,20 @@ class Engine:
                 self._discard(response, deadline)
                 target = _strip_fragment(urljoin(current, location.strip()))
                 redirects.append((status, target))
-                stop = self._redirect_problem(url, target, seen, redirects)
+                stop = (self._redirect_problem(url, target, seen, redirects)
+                        or self._hop(url, target, response, slot, deadline, redirects))
                 if stop is not None:
                     return stop
                 seen.add(target)
                 if status == 303:
                     method = "GET"
-                self._switch_host(slot, host_of(target), deadline)
                 current = target
                 continue
             break
         if method == "HEAD" and 200 <= status < 300 and self.policy.content_analysis and _is_html(response):
             self._discard(response, deadline)
             method = "GET"
-            response = self._send(method, current, agent, use_range, deadline)
+            response = self._send(method, current, agent, use_range, slot, deadline)
         return self._conclude(item, response, method, current, redirects, deadline)
 
     def _redirect_problem(self, url: str, target: str, seen: set[str],
@@ -471,6 +485,32 @@ class Engine:
                            detail=f"Mehr als {self.policy.max_redirects} Weiterleitungen.")
         return None
 
+    def _hop(self, url: str, target: str, response: requests.Response, slot: _Slot, deadline: Deadline,
+             redirects: list[tuple[int, str]]) -> Outcome | None:
+        """Get ready to follow a redirect as politely as the first request: Retry-After, slot, robots.txt."""
+        status, host = response.status_code, host_of(target)
+        wait = parse_retry_after(response.headers.get("Retry-After"))
+        if wait:
+            if wait > min(self.policy.retry_after_max, deadline.remaining()):
+                return Outcome(url, "rate_limited", status=status, redirects=list(redirects), final_url=target,
+                               retry_after=wait, detail=f"Die Weiterleitung verlangt eine Pause ({round(wait)} s).")
+            if self.dispatcher is not None:
+                self.dispatcher.hold(host, time.monotonic() + wait)
+        self._switch_host(slot, host, deadline)
+        if self.policy.robots and not self._robots_allow(target, slot, deadline):
+            return Outcome(url, "robots", status=status, redirects=list(redirects), final_url=target,
+                           detail=f"robots.txt von {origin_of(target)[:200]} verbietet den Abruf des "
+                                  "Weiterleitungsziels.")
+        return None
+
+    def _pace(self, slot: _Slot, url: str, deadline: Deadline) -> None:
+        """Keep the host's interval for every request after the one the slot was booked for (hops, robots.txt)."""
+        if slot.fresh:
+            slot.fresh = False
+            return
+        if self.dispatcher is not None and not self.dispatcher.pace(host_of(url), deadline.at):
+            raise TimeoutError("the host's pause would end after the deadline")
+
     def _switch_host(self, slot: _Slot, host: str, deadline: Deadline) -> None:
         """Move the politeness slot to a redirect target's host."""
         if host == slot.host or self.dispatcher is None:
@@ -480,10 +520,12 @@ class Engine:
         slot.host = None
         if not self.dispatcher.enter(host, deadline.at):
             raise TimeoutError("no free slot for the redirect target before the deadline")
-        slot.host = host
+        slot.host, slot.fresh = host, True
 
-    def _send(self, method: str, url: str, agent: str, use_range: bool, deadline: Deadline) -> requests.Response:
+    def _send(self, method: str, url: str, agent: str, use_range: bool, slot: _Slot,
+              deadline: Deadline) -> requests.Response:
         """One request straight through the guarded adapter (no redirects, cookies or session merging)."""
+        self._pace(slot, url, deadline)
         remaining = deadline.remaining()
         if remaining <= 0:
             raise TimeoutError("deadline passed")
@@ -516,7 +558,7 @@ class Engine:
         data = bytearray()
         for chunk in response.iter_content(16384):
             data += chunk
-            if len(data) >= self.policy.range_bytes:
+            if len(data) >= self.policy.range_bytes or deadline.expired:
                 break
         deadline.detach()
         response.close()
@@ -595,25 +637,33 @@ class Engine:
         return None
 
     # -- robots.txt ------------------------------------------------------------------------------------------
-    def _robots_allow(self, url: str, deadline: Deadline) -> bool:
+    def _robots_allow(self, url: str, slot: _Slot, deadline: Deadline) -> bool:
         origin = origin_of(url)
         entry = self.robots.get(origin)
         if entry is None:
             with self.robots.lock(origin):
                 entry = self.robots.get(origin)
                 if entry is None:
-                    entry = self._fetch_robots(origin, deadline)
+                    entry = self._fetch_robots(origin, slot, deadline)
                     self.robots.entries[origin] = entry
         return entry.allows(self.policy.robots_token, url)
 
-    def _fetch_robots(self, origin: str, deadline: Deadline) -> RobotsEntry:
-        """Fetch robots.txt; 4xx means no rules, and so (unlike RFC 9309) does an unreachable file."""
-        remaining = deadline.remaining()
+    def _fetch_robots(self, origin: str, slot: _Slot, deadline: Deadline) -> RobotsEntry:
+        """Fetch robots.txt, pausing before each hop; 4xx or unreachable (unlike RFC 9309): no rules."""
+        url = origin + "/robots.txt"
         try:
-            response = self.session.get(origin + "/robots.txt", headers={"User-Agent": self.policy.user_agent},
-                                        timeout=(min(self.policy.connect_timeout, remaining),
-                                                 min(self.policy.read_timeout, remaining)),
-                                        stream=True, verify=self.verify, allow_redirects=True)
+            for _ in range(6):
+                self._pace(slot, url, deadline)
+                remaining = deadline.remaining()
+                response = self.session.get(url, headers={"User-Agent": self.policy.user_agent},
+                                            timeout=(min(self.policy.connect_timeout, remaining),
+                                                     min(self.policy.read_timeout, remaining)),
+                                            stream=True, verify=self.verify, allow_redirects=False)
+                location = response.headers.get("Location")
+                if not (response.is_redirect and location):
+                    break
+                self._discard(response, deadline)
+                url = urljoin(url, location.strip())
         except (requests.RequestException, BlockedAddress, OSError, ValueError):
             deadline.detach()
             return RobotsEntry(time.time(), None, None, fresh=True)

@@ -16,7 +16,6 @@ from .advice import FIELD_LABELS, KIND_ADVICE, KIND_LABELS
 from .models import Link, LinkUsage
 from .verdict import Transition
 
-TASK_TITLES = {"link_broken": "Link defekt", "link_changed": "Link geändert"}
 RESOLVED_NOTE = {"ok": "Der Link funktioniert wieder.", "ignored": "Der Link wurde ignoriert."}
 
 
@@ -52,8 +51,9 @@ def update_link_tasks(session: Session, link: Link, transition: Transition) -> N
         return
     for entry, usage in entries_of(session, list(link.usages)):
         _replace_other_kind(session, entry, ref, transition.task)
-        title = f"{TASK_TITLES[transition.task]}: {link.url}"[:300]
-        open_task(session, transition.task, entry, title, task_detail(link, usage), source_ref=ref)
+        # The queue shows the kind ("Link defekt") before the title, so the title is the address alone.
+        task = open_task(session, transition.task, entry, link.url[:300], task_detail(link, usage), source_ref=ref)
+        task.title = link.url[:300]  # tasks opened before carried the kind twice
 
 
 def resolve_link_tasks(session: Session, link: Link, note: str, user: User | None = None) -> None:

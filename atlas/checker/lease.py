@@ -1,9 +1,14 @@
-"""Single-instance guards: an exclusive file lock per instance folder, and a database lease across machines."""
+"""Single-instance guards: an exclusive file lock per instance folder, and a database lease across machines.
+
+Lease holders (and check runs) are recorded as "host:pid[:nonce]", so a process can tell whether a holder
+ran on its own machine and, with the lock file, whether that process is gone.
+"""
 
 from __future__ import annotations
 
 import fcntl
 import os
+import socket
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO
@@ -27,6 +32,8 @@ class ProcessLock:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._file: IO[str] | None = None
+        # The pid the file named when we took the lock: that process no longer holds it, so it has ended.
+        self.previous: int | None = None
 
     def acquire(self) -> None:
         """Take the lock or raise AlreadyRunning naming the holder's pid."""
@@ -39,6 +46,9 @@ class ProcessLock:
             holder = handle.read().strip() or "?"
             handle.close()
             raise AlreadyRunning(holder) from None
+        handle.seek(0)
+        text = handle.read().strip()
+        self.previous = int(text) if text.isdigit() else None
         handle.seek(0)
         handle.truncate()
         handle.write(str(os.getpid()))
@@ -78,3 +88,54 @@ def release(session: Session, holder: str, now: datetime, name: str = LEASE) -> 
     session.execute(update(CheckerLease).where(CheckerLease.name == name, CheckerLease.holder == holder)
                     .values(expires_at=now))
     session.commit()
+
+
+def parse_holder(holder: str) -> tuple[str, int | None]:
+    """(host, pid) of a "host:pid[:nonce]" holder; pid None when it cannot be read."""
+    parts = holder.split(":")
+    pid = parts[1] if len(parts) > 1 else ""
+    return parts[0], int(pid) if pid.isdigit() else None
+
+
+def process_of(holder: str) -> str:
+    """The "host:pid" part of a holder (how check runs name their process)."""
+    return ":".join(holder.split(":")[:2])
+
+
+def alive_here(pid: int) -> bool:
+    """True when a process with this pid runs on this machine (a zombie counts as ended)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            return stat.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def gone(holder: str, ended_pid: int | None) -> bool:
+    """True when the holder's process ran on this machine and has ended (lock file or pid)."""
+    host, pid = parse_holder(holder)
+    if host != socket.gethostname() or pid is None:
+        return False
+    return pid == ended_pid or not alive_here(pid)
+
+
+def holder_of(session: Session, name: str = LEASE) -> tuple[str, datetime] | None:
+    """The current (holder, expires_at) of the lease, if any."""
+    row = session.get(CheckerLease, name)
+    return (row.holder, row.expires_at) if row is not None else None
+
+
+def take_over(session: Session, holder: str, previous: str, now: datetime, seconds: float,
+              name: str = LEASE) -> bool:
+    """Take the lease from a holder known to be gone, without waiting for it to expire. Commits."""
+    result = session.execute(
+        update(CheckerLease).where(CheckerLease.name == name, CheckerLease.holder == previous)
+        .values(holder=holder, expires_at=now + timedelta(seconds=seconds)))
+    session.commit()
+    return bool(result.rowcount)

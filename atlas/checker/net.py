@@ -128,6 +128,9 @@ class Deadline:
         self.expired = False
         self.finished = False
         self._conns: list[HTTPConnection] = []
+        # Sockets remembered once a request is sent, not looked up at expiry: for a body without Content-Length
+        # (read until close) http.client drops the connection's socket while the response still reads from it.
+        self._socks: list[socket.socket] = []
         self._lock = threading.Lock()
 
     def remaining(self) -> float:
@@ -139,30 +142,38 @@ class Deadline:
                 raise TimeoutError("deadline passed")
             self._conns.append(conn)
 
+    def watch(self, sock: socket.socket | None) -> None:
+        """Remember the socket a response will be read from (shut it on expiry even if the connection lets go)."""
+        if sock is None:
+            return
+        with self._lock:
+            if self.expired:
+                _shut(sock)
+            else:
+                self._socks.append(sock)
+
     def detach(self) -> None:
         """Forget the connections (call before they return to the pool)."""
         with self._lock:
             self._conns.clear()
+            self._socks.clear()
 
     def expire(self) -> None:
         with self._lock:
             if self.finished:
                 return
             self.expired = True
-            for conn in self._conns:
-                sock = getattr(conn, "sock", None)
+            for sock in [getattr(conn, "sock", None) for conn in self._conns] + self._socks:
                 if sock is not None:
-                    try:
-                        # socket.socket.shutdown, not SSLSocket.shutdown: only the descriptor, no TLS state.
-                        socket.socket.shutdown(sock, socket.SHUT_RDWR)
-                    except OSError:
-                        pass
+                    _shut(sock)
             self._conns.clear()
+            self._socks.clear()
 
     def finish(self) -> None:
         with self._lock:
             self.finished = True
             self._conns.clear()
+            self._socks.clear()
 
     def __enter__(self) -> Deadline:
         _local.deadline = self
@@ -171,6 +182,15 @@ class Deadline:
     def __exit__(self, *exc: Any) -> None:
         self.finish()
         _local.deadline = None
+
+
+def _shut(sock: socket.socket) -> None:
+    """End a connection under a blocked reader: its recv returns at once."""
+    try:
+        # socket.socket.shutdown, not SSLSocket.shutdown: only the descriptor, no TLS state.
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    except OSError:
+        pass
 
 
 class Watchdog:
@@ -256,7 +276,10 @@ class _GuardedMixin:
         deadline: Deadline | None = getattr(_local, "deadline", None)
         if deadline is not None:
             deadline.attach(self)  # type: ignore[arg-type]
-        return super().request(*args, **kwargs)  # type: ignore[misc]
+        result = super().request(*args, **kwargs)  # type: ignore[misc]
+        if deadline is not None:
+            deadline.watch(self.sock)
+        return result
 
 
 class GuardedAdapter(HTTPAdapter):

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, delete, exists, select
+from sqlalchemy import case, delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from ..models import utcnow
@@ -167,6 +167,22 @@ class Runner:
             if ids:
                 self.session.execute(delete(LinkCheck).where(LinkCheck.id.in_(ids)))
         self.session.commit()
+
+
+def interrupt_dead_runs(session: Session, ended: Callable[[str], bool], now: datetime) -> list[CheckRun]:
+    """Mark runs left `running` by ended processes (ended(holder)) interrupted, with their counts. Commits."""
+    runs = [run for run in session.scalars(select(CheckRun).where(CheckRun.status == "running"))
+            if ended(run.holder)]
+    for run in runs:
+        rows = session.execute(select(LinkCheck.state, func.count(), func.max(LinkCheck.checked_at))
+                               .where(LinkCheck.run_id == run.id).group_by(LinkCheck.state)).all()
+        run.counts = {state: count for state, count, _ in rows}
+        run.checked = sum(run.counts.values())
+        run.finished_at = max((last for _, _, last in rows), default=None) or now
+        run.status = "interrupted"
+        run.message = f"The process {run.holder} ended during the run (found by the next scheduler)."
+    session.commit()
+    return runs
 
 
 def _prefer_head(link: Link) -> bool:

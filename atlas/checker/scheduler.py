@@ -28,8 +28,8 @@ from sqlalchemy.orm import Session
 from ..db import get_session
 from ..models import utcnow
 from . import lease
-from .models import CheckRun
-from .runner import Runner, holder_id
+from .models import CheckRun, Link
+from .runner import Runner, holder_id, interrupt_dead_runs
 
 log = logging.getLogger("atlas.checker.scheduler")
 DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
@@ -96,6 +96,19 @@ def status(session: Session, config: Any, now: datetime | None = None) -> dict[s
     return body
 
 
+def service_state(session: Session, config: Any, now: datetime | None = None) -> dict[str, Any]:
+    """For coordinators: scheduler alive (current lease)? its next full round (local time)? anything checked?"""
+    now = now or utcnow()
+    held = lease.holder_of(session)
+    trigger = cron_trigger(config["CHECK_SCHEDULE"], config["BABEL_DEFAULT_TIMEZONE"])
+    local_now = datetime.now(trigger.timezone)
+    next_run = trigger.get_next_fire_time(None, local_now)
+    checked_any = session.scalar(select(Link.id).where(Link.last_check_at.is_not(None)).limit(1)) is not None
+    return {"active": held is not None and held[1] > now, "next_run": next_run,
+            "next_run_today": next_run is not None and next_run.date() == local_now.date(),
+            "checked_any": checked_any}
+
+
 class CheckerScheduler:
     """Builds the jobs and runs them while holding the lease."""
 
@@ -131,9 +144,14 @@ class CheckerScheduler:
                 return
             with self.app.app_context():
                 session = get_session()
+                before = lease.holder_of(session)
                 if not lease.hold(session, self.holder, utcnow(), self.config["CHECK_LEASE_SECONDS"]):
                     log.info("job %s skipped: another scheduler holds the lease", name)
                     return
+                # A replaced holder's lease ran out, so its open runs are over; runs of ended processes here
+                # (a crashed `check-links` or web worker's "check now") are closed before every job too.
+                replaced = before[0] if before is not None and before[0] != self.holder else None
+                self._close_runs(session, replaced, ended_pid=None)
                 try:
                     work(session)
                 except Exception:  # noqa: BLE001 - the run is recorded as failed; the scheduler carries on
@@ -157,6 +175,30 @@ class CheckerScheduler:
         sent = send_digests(session, self.config, utcnow().date())
         log.info("digest: %s e-mails sent", sent)
 
+    def recover(self) -> None:
+        """After a crash: take the lease at once from an ended holder on this machine; close dead runs."""
+        with self.app.app_context():
+            session = get_session()
+            now, current = utcnow(), lease.holder_of(session)
+            seconds = self.config["CHECK_LEASE_SECONDS"]
+            if (current is not None and current[0] != self.holder and current[1] > now
+                    and lease.gone(current[0], self.lock.previous)
+                    and lease.take_over(session, self.holder, current[0], now, seconds)):
+                log.info("took over the lease from %s: that process has ended", current[0])
+            self._close_runs(session, None, ended_pid=self.lock.previous)
+
+    def _close_runs(self, session: Session, replaced: str | None, ended_pid: int | None) -> None:
+        """Mark runs of ended processes (here, or the one whose lease we took) interrupted."""
+        replaced_process = lease.process_of(replaced) if replaced else None
+
+        def ended(holder: str) -> bool:
+            # The lock file's pid proves an end only at start: later that pid may belong to a new process.
+            return holder == replaced_process or lease.gone(holder, ended_pid)
+
+        for run in interrupt_dead_runs(session, ended, utcnow()):
+            log.info("run %s of %s marked interrupted: %s links checked, %s", run.id, run.holder, run.checked,
+                     run.counts)
+
     def _renew(self) -> None:
         with self.app.app_context():
             self._renew_with(get_session())
@@ -167,8 +209,10 @@ class CheckerScheduler:
     def run(self) -> None:
         """Block until SIGINT or SIGTERM; then let a running job stop at once and give up the lease."""
         self.lock.acquire()
-        previous = signal.signal(signal.SIGTERM, _raise_exit)
+        # Our own handlers whatever was inherited: started with SIGINT ignored, it must still stop on it.
+        previous = {sig: signal.signal(sig, _raise_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
+            self.recover()
             self.add_jobs()
             log.info("scheduler started as %s; jobs: %s", self.holder,
                      ", ".join(job.name for job in self.scheduler.get_jobs()))
@@ -182,7 +226,8 @@ class CheckerScheduler:
             with self.app.app_context():
                 lease.release(get_session(), self.holder, utcnow())
             self.lock.release()
-            signal.signal(signal.SIGTERM, previous)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
             log.info("scheduler stopped")
 
 

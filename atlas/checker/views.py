@@ -124,6 +124,7 @@ def dashboard() -> Any:
         "checker/dashboard.html", rows=[_row(link, entries.get(link.id, [])) for link in links], total=total,
         page_number=number, total_pages=max(1, math.ceil(total / PAGE_SIZE)), filters=filters, states=states,
         kinds=kinds, runs=runs, health=scheduler.status(session, current_app.config),
+        service=scheduler.service_state(session, current_app.config),
         args={k: v for k, v in filters.items() if v}, state_label=advice.state_label, kind_label=advice.kind_label,
         all_kinds=list(KIND_CLASS),
     )
