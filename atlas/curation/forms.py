@@ -6,7 +6,6 @@ import re
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import phonenumbers
 from flask_babel import gettext as _
@@ -42,6 +41,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from .. import vocab
 from ..geocoding import PLZ_RE
 from ..i18n import current_lang
+from ..safetext import UrlError, normalise_url
 from .labels import FIELD_LABELS as L
 
 # Upper bound for long free texts: generous for real descriptions, refuses pasted novels and junk.
@@ -76,31 +76,6 @@ def long_text(label: Any, description: Any = "", max_length: int = LONG_TEXT) ->
     )
 
 
-def normalise_url(value: str) -> str:
-    """Return an http(s) URL with lower-case scheme and host; raises ValueError with a German message."""
-    value = value.strip()
-    if not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", value):
-        if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", value) and not re.match(r"^[^:/]+:\d", value):
-            raise ValueError(_("Nur Adressen mit http:// oder https:// sind erlaubt."))
-        value = "https://" + value
-    if any(ch.isspace() for ch in value):
-        raise ValueError(_("Eine Webadresse enthält keine Leerzeichen."))
-    try:
-        parts = urlsplit(value)
-        port = parts.port
-    except ValueError:
-        raise ValueError(_("Das ist keine gültige Webadresse.")) from None
-    if parts.scheme.lower() not in ("http", "https"):
-        raise ValueError(_("Nur Adressen mit http:// oder https:// sind erlaubt."))
-    host = (parts.hostname or "").lower()
-    if not host or ("." not in host and host != "localhost") or host.startswith(".") or ".." in host:
-        raise ValueError(_("Das ist keine gültige Webadresse."))
-    netloc = host if port is None else f"{host}:{port}"
-    if parts.username or parts.password:
-        raise ValueError(_("Die Webadresse darf keine Zugangsdaten enthalten."))
-    return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", parts.query, parts.fragment))
-
-
 def format_phone(value: str) -> str:
     """Return a phone number formatted internationally (German numbers by default); raises ValueError."""
     try:
@@ -123,7 +98,7 @@ class WebAddress:
         if field.data:
             try:
                 field.data = normalise_url(field.data)
-            except ValueError as exc:
+            except UrlError as exc:
                 raise ValidationError(str(exc)) from None
 
 
