@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from .. import vocab
 from ..models import Location, Region, Service, ServiceAtLocation, TaxonomyTerm
+from ..privacy import location_position
 from .analysis import ANALYSIS_VERSION, analyse, fold
 from .index import IndexDoc
 
@@ -76,18 +77,6 @@ def _public_location(loc: Location) -> bool:
     return loc.visibility == "public" and loc.archived_at is None
 
 
-def _public_point(loc: Location) -> tuple[float, float] | None:
-    """The coordinates the public may see (the Gemeinde centre for protected sites), as presenters do."""
-    if loc.latitude is None or loc.longitude is None:
-        return None
-    if loc.address_precision == "gemeinde":
-        gem = loc.gemeinde
-        if gem is not None and gem.latitude is not None:
-            return gem.latitude, gem.longitude
-        return round(loc.latitude, 2), round(loc.longitude, 2)
-    return loc.latitude, loc.longitude
-
-
 def _places(loc: Location) -> list[str]:
     """Place words of a public location: town, Gemeinde, Kreis and (unless protected) the postcode."""
     words = []
@@ -148,6 +137,6 @@ def document(service: Service) -> IndexDoc:
     }
     points = {
         "all": [(loc.latitude, loc.longitude) for loc in locations if loc.latitude is not None],
-        "pub": [p for loc in public_locations if (p := _public_point(loc)) is not None],
+        "pub": [p for loc in public_locations if (p := location_position(loc)) is not None],
     }
     return IndexDoc(sid=service.id, terms=terms, attrs=attrs, sets=sets, points=points, name=fold(service.name))
