@@ -8,9 +8,10 @@ from typing import Any
 
 from flask import Flask
 
-from . import api, audit, auth, checker, cli, curation, db, errors, health, i18n, importers, safetext, search, security
+from . import api, audit, auth, checker, cli, curation, db, errors, health, i18n, importers, params, safetext, search, security
 from .config import DEV_SECRET_KEY, Defaults
 from .db import ConfigError
+from .views import account as account_views
 from .views import maps as map_views
 from .views import public, staff
 
@@ -31,9 +32,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     check_config(app)
     os.makedirs(app.instance_path, exist_ok=True)
     audit.install()
-    for module in (db, i18n, auth, errors, cli, health, security, safetext, curation, checker, importers, search):
+    for module in (db, params, i18n, auth, errors, cli, health, security, safetext, curation, checker, importers, search):
         module.init_app(app)
-    for blueprint in (public.bp, staff.bp, auth.bp, api.bp, map_views.bp, search.bp):
+    for blueprint in (public.bp, staff.bp, auth.bp, api.bp, map_views.bp, search.bp, account_views.bp):
         app.register_blueprint(blueprint)
     return app
 

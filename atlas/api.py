@@ -13,7 +13,7 @@ from .auth import csrf, is_staff
 from .db import get_session
 from .i18n import current_lang
 from .models import Service
-from .params import int_arg, str_arg
+from .params import int_arg, parse_id, str_arg
 from .presenters import PROFILE_URI, service_view, term_view
 from .queries import ListFilters, page, public_condition, services_query, top_categories, with_details
 from .search.api import search_requested, search_response
@@ -74,7 +74,8 @@ def services() -> Any:
 def service(service_id: str) -> Any:
     """One service by its HSDS id (UUID) or its numeric atlas id."""
     stmt = with_details(select(Service).join(Service.organization))
-    key = Service.id == int(service_id) if service_id.isdigit() else Service.uuid == service_id
+    number = parse_id(service_id)
+    key = Service.id == number if number is not None else Service.uuid == service_id[:36]
     stmt = stmt.where(key)
     if not is_staff():
         stmt = stmt.where(public_condition())

@@ -88,10 +88,17 @@ class MapParts:
 
 
 def render(fmap: folium.Map) -> MapParts:
-    """Render only the map's element and script; folium's own page head is not used."""
-    root = fmap.get_root()
-    root.render()
-    return MapParts(Markup(root.html.render()), Markup(root.script.render()))
+    """The map's element and its settings as JSON; static/js/atlas-map.js builds it (no inline script: CSP)."""
+    config: dict[str, Any] = {
+        "id": fmap.get_name(), "center": fmap.location, "zoom": fmap.options.get("zoom"),
+        "maxZoom": fmap.options.get("max_zoom"), "scale": bool(fmap.control_scale), "tiles": [], "layers": []}
+    for child in fmap._children.values():
+        if isinstance(child, folium.TileLayer):
+            config["tiles"].append({"url": child.tiles, "attribution": child.options.get("attribution"),
+                                    "maxZoom": child.options.get("max_zoom")})
+        elif isinstance(child, DataLayer):
+            config["layers"].append([child.function, child.data_id])
+    return MapParts(Markup('<div class="folium-map" id="%s"></div>') % config["id"], script_json(config))
 
 
 def map_with_layers(config: dict[str, Any], layers: list[tuple[str, str]], center: tuple[float, float] | None = None,

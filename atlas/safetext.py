@@ -74,9 +74,16 @@ def clean_url(value: str | None) -> str | None:
 
 
 def stored_url(key: str, value: str | None) -> str | None:
-    """Model-level backstop for every writer: a stored web address must pass the rule (it is not rewritten here)."""
-    if value and clean_url(value) is None:
-        raise UrlError(f"{key}: {value[:80]!r} is not an http(s) address")
+    """Model-level backstop for every writer: no stored web address may carry a scheme other than http(s).
+
+    Only the scheme is checked here (writers validate fully): old or odd values like "kein link" stay storable so
+    the link checker can report them, but javascript:, data: and friends never reach the database.
+    """
+    if value:
+        compact = "".join(ch for ch in value if not ch.isspace() and not _CONTROL.match(ch)).lower()
+        match = _SCHEME.match(compact)
+        if match and match.group(1) not in ("http", "https") and not re.match(r"^[^:/]+:[0-9]", compact):
+            raise UrlError(f"{key}: {value[:80]!r} is not an http(s) address")
     return value
 
 
@@ -111,8 +118,17 @@ def bidi(value: object) -> Markup:
     return Markup("<bdi>%s</bdi>") % escape(show_controls(text))
 
 
+def finalize(value: object) -> object:
+    """Every {{ ... }} output: control and bidi-override characters become visible markers."""
+    if isinstance(value, str) and _CONTROL.search(value):
+        # Markup too (translated texts with parameters, rendered form fields): the markers hold no HTML syntax.
+        return Markup(show_controls(str(value))) if isinstance(value, Markup) else show_controls(value)
+    return value
+
+
 def init_app(app: Flask) -> None:
-    """Register the Jinja filters."""
+    """Register the Jinja filters and the output guard against invisible reordering characters."""
+    app.jinja_env.finalize = finalize
     app.jinja_env.filters["safe_href"] = safe_href
     app.jinja_env.filters["bidi"] = bidi
     app.jinja_env.filters["visible_controls"] = show_controls

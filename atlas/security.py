@@ -1,20 +1,47 @@
-"""Security headers on every response; only the embeddable map may be framed by other sites."""
+"""Security headers on every response: a strict Content-Security-Policy; only the embeddable map may be framed."""
 
 from __future__ import annotations
 
-from flask import Flask, Response, g
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, current_app, g, request
+from flask_login import current_user
+
+# style-src 'self': no style attributes or <style> elements; scripts set styles through the CSSOM, which CSP allows.
+POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:{tiles}; font-src 'self'; "
+          "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors {frame}")
+
+
+def content_security_policy(framing_allowed: bool) -> str:
+    """The policy for one response; the configured tile server is the only other origin images may come from."""
+    tiles = current_app.config.get("MAP_TILE_URL")
+    origin = ""
+    if tiles:
+        parts = urlsplit(tiles.replace("{s}", "a"))
+        host = parts.netloc.replace("a.", "*.", 1) if "{s}" in tiles else parts.netloc
+        origin = f" {parts.scheme}://{host}"
+    return POLICY.format(tiles=origin, frame="*" if framing_allowed else "'self'")
 
 
 def add_headers(response: Response) -> Response:
-    """Forbid framing (except the embed), MIME sniffing and cross-site referrers."""
+    """CSP, no framing (except the embed), no MIME sniffing or cross-site referrers, no caching of staff pages."""
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
-    if g.get("allow_framing"):
-        response.headers["Content-Security-Policy"] = "frame-ancestors *"
-    else:
+    framing = bool(g.get("allow_framing"))
+    response.headers["Content-Security-Policy"] = content_security_policy(framing)
+    if not framing:
         response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
-        response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'self'")
+    if _personal(response) and "no-store" not in response.headers.get("Cache-Control", ""):
+        response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+def _personal(response: Response) -> bool:
+    """True for answers that may hold internal data or a form token: never stored by browsers or proxies."""
+    if request.path.startswith(("/intern", "/verwaltung", "/login", "/konto", "/suche")):
+        return True
+    return bool(getattr(current_user, "is_authenticated", False)) and response.mimetype in (
+        "text/html", "application/json", "text/csv", "application/pdf")
 
 
 def init_app(app: Flask) -> None:

@@ -99,3 +99,34 @@ def test_stored_hostile_url_is_never_rendered_as_a_link(app, client, staff_clien
         html = staff_client.get(url).get_data(as_text=True)
         assert 'href="javascript:' not in html.lower(), url
         assert "javascript:alert(document.domain)" in html  # shown as text, so a coordinator can see and fix it
+
+
+def test_category_colour_classes_match_the_map_colours():
+    """Colours moved from style attributes (blocked by the CSP) to CSS classes; both places must agree."""
+    from pathlib import Path
+
+    from atlas.maps import CATEGORY_COLORS, FALLBACK_COLOR
+    css = (Path(__file__).resolve().parent.parent / "static" / "css" / "atlas.css").read_text(encoding="utf-8")
+    for slug, colour in [*CATEGORY_COLORS.items(), ("fallback", FALLBACK_COLOR)]:
+        assert f".cat-icon.cat-{slug} {{ background: {colour}; }}" in css, slug
+
+
+def test_every_page_gets_a_strict_content_security_policy(client):
+    for url in ("/", "/angebote", "/karte", "/login", "/api/v1/services", "/healthz"):
+        policy = client.get(url).headers["Content-Security-Policy"]
+        for part in ("script-src 'self';", "object-src 'none'", "base-uri 'none'", "frame-ancestors 'self'",
+                     "style-src 'self';"):
+            assert part in policy, (url, part)
+        assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+    assert "frame-ancestors *" in client.get("/karte/embed").headers["Content-Security-Policy"]
+
+
+def test_no_template_has_inline_script_handlers_or_style_attributes():
+    import re
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent / "templates"
+    for path in root.rglob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"<script(?![^>]*(\bsrc=|type=\"application/json\"))[^>]*>", text), path
+        assert not re.search(r"\son[a-z]+=", text), path
+        assert not re.search(r"<[a-z][^>]*\sstyle=", text), path

@@ -39,9 +39,11 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from .. import vocab
+from ..accounts import password_problems, user_inputs
 from ..geocoding import PLZ_RE
 from ..i18n import current_lang
-from ..safetext import UrlError, normalise_url
+from ..params import parse_id
+from ..safetext import UrlError, control_characters, normalise_url
 from .labels import FIELD_LABELS as L
 
 # Upper bound for long free texts: generous for real descriptions, refuses pasted novels and junk.
@@ -62,8 +64,16 @@ def text(
 ) -> StringField:
     """A one-line text field with a length limit and a German message."""
     validators = [DataRequired(_l("Bitte füllen Sie dieses Feld aus."))] if required else [Optional()]
-    validators.append(Length(max=max_length, message=_l("Höchstens %(max)d Zeichen.")))
+    validators += [Length(max=max_length, message=_l("Höchstens %(max)d Zeichen.")), no_control_characters]
     return StringField(label, validators=validators, filters=[strip_nul], description=description, **kwargs)
+
+
+def no_control_characters(form: Form, field: Field) -> None:
+    """Refuse invisible control and bidi-override characters in one-line fields (they reorder what follows)."""
+    hidden = control_characters(field.data if isinstance(field.data, str) else "")
+    if hidden:
+        raise ValidationError(_("Das Feld enthält unsichtbare Steuerzeichen (%(codes)s). Bitte entfernen Sie sie.",
+                                codes=", ".join(sorted(set(hidden)))))
 
 
 def long_text(label: Any, description: Any = "", max_length: int = LONG_TEXT) -> TextAreaField:
@@ -266,7 +276,7 @@ class RowForm(Form):
 
     def row_id(self) -> int | None:
         """The id of the existing row this form edits, None for a new one."""
-        return int(self.id.data) if self.id.data and str(self.id.data).isdigit() else None
+        return parse_id(self.id.data)
 
     def validate(self, extra_validators: Any = None) -> bool:
         if self.remove.data or (self.is_blank() and self.row_id() is None):
@@ -723,6 +733,13 @@ class UserForm(FlaskForm):
             "Mindestens 10 Zeichen. Leer lassen: Passwort bleibt unverändert (bei neuen Konten: keine Anmeldung möglich)."
         ),
     )
+
+    def validate_password(self, field: Field) -> None:
+        """The shared password policy (atlas.accounts): no common, trivial or account-derived passwords."""
+        if field.data:
+            problems = password_problems(field.data, user_inputs(None, self.email.data or "", self.name.data or ""))
+            if problems:
+                raise ValidationError(problems[0])
 
 
 class HandOverForm(FlaskForm):

@@ -24,6 +24,7 @@ STATUS_CODES = list(vocab.STATUS)
 def layout_version() -> str:
     """Identifies the document layout; an index written with another layout is rebuilt."""
     codes = "|".join(",".join(v) for v in BIT_VOCABS.values()) + "|" + ",".join(STATUS_CODES)
+    codes += "|positions:atlas.privacy-1"  # public points come from atlas.privacy (changed: rebuild)
     return f"{ANALYSIS_VERSION}-{hashlib.sha1(codes.encode()).hexdigest()[:10]}"
 
 
