@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from flask import Blueprint, abort, current_app, request, url_for
@@ -19,6 +20,8 @@ from .queries import ListFilters, page, public_condition, services_query, top_ca
 from .search.api import search_requested, search_response
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+# HSDS ids are UUIDs; imported ones may be other short source ids, never control characters or huge strings.
+UUID_LIKE = re.compile(r"[A-Za-z0-9._:-]{1,36}")
 csrf.exempt(bp)
 
 
@@ -75,7 +78,9 @@ def service(service_id: str) -> Any:
     """One service by its HSDS id (UUID) or its numeric atlas id."""
     stmt = with_details(select(Service).join(Service.organization))
     number = parse_id(service_id)
-    key = Service.id == number if number is not None else Service.uuid == service_id[:36]
+    if number is None and not UUID_LIKE.fullmatch(service_id):
+        abort(404, _("Es gibt kein Angebot mit dieser ID."))
+    key = Service.id == number if number is not None else Service.uuid == service_id
     stmt = stmt.where(key)
     if not is_staff():
         stmt = stmt.where(public_condition())

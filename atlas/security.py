@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from typing import Any
+
 from flask import Flask, Response, current_app, g, request
+from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.exc import DataError
+from werkzeug.exceptions import BadRequest
+
+from .errors import handle_http
+from .params import ParamError
 
 # style-src 'self': no style attributes or <style> elements; scripts set styles through the CSSOM, which CSP allows.
 POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:{tiles}; font-src 'self'; "
@@ -44,6 +52,23 @@ def _personal(response: Response) -> bool:
         "text/html", "application/json", "text/csv", "application/pdf")
 
 
+def refuse_nul(app: Flask) -> None:
+    """NUL in a path or query string can never be valid (PostgreSQL cannot even compare it): a German 400."""
+    if "\x00" in request.path or "\x00" in request.query_string.decode("latin-1") or \
+            any("\x00" in v for v in request.args.values()):
+        raise ParamError(_("Die Anfrage enthält ein unzulässiges Steuerzeichen."))
+
+
+def data_error(exc: DataError) -> Any:
+    """A value the database refuses (too long, out of range, NUL) is bad input, not a server fault."""
+    from .db import get_session
+    get_session().rollback()
+    return handle_http(BadRequest(_("Die Eingabe enthält einen Wert, der nicht gespeichert werden kann "
+                                    "(zu lang, zu groß oder mit Steuerzeichen).")))
+
+
 def init_app(app: Flask) -> None:
-    """Register the header hook."""
+    """Register the header hook, the NUL guard and the database-refusal handler."""
     app.after_request(add_headers)
+    app.before_request(lambda: refuse_nul(app))
+    app.register_error_handler(DataError, data_error)
