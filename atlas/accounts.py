@@ -150,7 +150,7 @@ def _mark_changed(target: User, value: Any, oldvalue: Any, _initiator: Any) -> N
 
 
 for _name in _WATCHED:
-    event.listen(getattr(User, _name), "set", _mark_changed)
+    event.listen(getattr(User, _name), "set", _mark_changed, active_history=True)
 
 
 @event.listens_for(Session, "before_flush")

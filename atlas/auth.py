@@ -188,7 +188,7 @@ _UNSAFE_IN_URL = re.compile(r"[\x00-\x20\x7f\u00a0\u1680\u2000-\u200f\u2028-\u20
 def safe_next(target: str | None) -> str | None:
     """A same-site path to go to after log-in, or None: normalise the way browsers do first, then check.
 
-    Browsers drop tabs and newlines and read a backslash as a slash, so "/\t/evil.example" means
+    Browsers drop tabs and newlines and read a backslash as a slash, so "/%09/evil.example" means
     "//evil.example"; percent-encoded slashes are decoded before the check too.
     """
     if not target:
@@ -222,6 +222,14 @@ def init_app(app: Flask) -> None:
     login_manager.session_protection = "strong"
     csrf.init_app(app)
     app.jinja_env.globals["is_staff"] = is_staff
+    app.before_request(_load_user_first)
+
+
+def _load_user_first() -> None:
+    """Resolve the user before any view runs: the session check may commit "last seen", which must not commit
+    half-done work of a view that asks for current_user later."""
+    if request.endpoint != "static":
+        current_user._get_current_object()
 
 
 def count_users(session: Session) -> int:

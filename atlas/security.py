@@ -10,10 +10,10 @@ from flask import Flask, Response, current_app, g, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import DataError
+from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import BadRequest
 
 from .errors import handle_http
-from .params import ParamError
 
 # style-src 'self': no style attributes or <style> elements; scripts set styles through the CSSOM, which CSP allows.
 POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:{tiles}; font-src 'self'; "
@@ -52,11 +52,11 @@ def _personal(response: Response) -> bool:
         "text/html", "application/json", "text/csv", "application/pdf")
 
 
-def refuse_nul(app: Flask) -> None:
-    """NUL in a path or query string can never be valid (PostgreSQL cannot even compare it): a German 400."""
-    if "\x00" in request.path or "\x00" in request.query_string.decode("latin-1") or \
-            any("\x00" in v for v in request.args.values()):
-        raise ParamError(_("Die Anfrage enthält ein unzulässiges Steuerzeichen."))
+def drop_nul() -> None:
+    """NUL in a query parameter is dropped, as forms do (PostgreSQL cannot even compare a string holding it)."""
+    if "%00" in request.query_string.decode("latin-1"):
+        request.args = ImmutableMultiDict([(k.replace("\x00", ""), v.replace("\x00", ""))
+                                           for k, v in request.args.items(multi=True)])
 
 
 def data_error(exc: DataError) -> Any:
@@ -68,7 +68,7 @@ def data_error(exc: DataError) -> Any:
 
 
 def init_app(app: Flask) -> None:
-    """Register the header hook, the NUL guard and the database-refusal handler."""
+    """Register the header hook, the NUL filter and the database-refusal handler."""
     app.after_request(add_headers)
-    app.before_request(lambda: refuse_nul(app))
+    app.before_request(drop_nul)
     app.register_error_handler(DataError, data_error)

@@ -269,3 +269,15 @@ def test_report_form_token_works_once(app, client):
     statuses = [client.post(f"/angebote/{sid}/fehler-melden", data=data, environ_base={"REMOTE_ADDR": "192.0.2.50"})
                 .status_code for _ in range(4)]
     assert statuses == [409] * 4
+
+
+def test_deactivation_after_a_commit_still_ends_sessions(app, client):
+    """The old value may be expired (after a commit); the change must still be seen."""
+    login(client, "lotsin@atlas.example")
+    with app.app_context():
+        session = get_session()
+        user = session.scalar(sa.select(User).where(User.email == "lotsin@atlas.example"))
+        session.commit()  # expires every attribute
+        user.active = False
+        session.commit()
+    assert client.get("/intern/").status_code == 302
