@@ -12,9 +12,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import zxcvbn
-from flask import current_app, has_request_context, request
+from flask import current_app, request
 from flask import session as cookie
-from flask_babel import gettext
 from sqlalchemy import DateTime, ForeignKey, Integer, String, delete, event, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -22,6 +21,7 @@ from sqlalchemy.orm.attributes import NO_VALUE, NEVER_SET
 
 from .db import Base
 from .models import User, utcnow
+from .safetext import _
 
 SESSION_KEY = "_atlas_sid"
 # Refresh "last seen" at most this often: a page view should not always write to the database.
@@ -33,11 +33,6 @@ LOCAL_WORDS = ["passwort", "kennwort", "geheim", "hallo", "sommer", "winter", "h
                "märkischer", "maerkisch", "deutschland", "schatz", "mausi", "willkommen", "qwertz"]
 MIN_PASSWORD_LENGTH = 10
 MIN_PASSWORD_SCORE = 3
-
-
-def _(message: str, **values: Any) -> str:
-    """German message, translated inside a request (the CLI runs without one)."""
-    return gettext(message, **values) if has_request_context() else message % values if values else message
 
 
 class UserSession(Base):

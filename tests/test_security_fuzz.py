@@ -102,14 +102,15 @@ def test_no_parameter_makes_a_server_error(app, role):
             continue
         url = url_for_rule(rule, ids)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            for value in HOSTILE[::2] if role == "coordinator" else HOSTILE:  # every parameter at once, per round
+            # every parameter at once, one hostile value per round (the two roles share the values between them)
+            for value in HOSTILE[::2] if role == "coordinator" else HOSTILE[1::2]:
                 send(method, url, {name: value for name in names})
             if method == "GET" and (role == "coordinator" or rule.endpoint.startswith(("public", "maps", "api"))):
                 for i, name in enumerate(parameter_names(view_files(app, rule.endpoint))):  # each parameter alone, with a rotating hostile value
                     send(method, url, {name: HOSTILE[i % len(HOSTILE)]})
     print(sent, sorted(spent.items(), key=lambda kv: -kv[1])[:8])
     assert not errors, f"{len(errors)} of {sent} requests answered >= 500: {errors[:10]}"
-    assert sent > 2000
+    assert sent > 1000
 
 
 def test_nul_is_dropped_and_database_refusals_are_german_400s(app, client):
