@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from flask import Blueprint, abort, current_app, request, url_for
@@ -13,12 +14,14 @@ from .auth import csrf, is_staff
 from .db import get_session
 from .i18n import current_lang
 from .models import Service
-from .params import int_arg, str_arg
+from .params import int_arg, parse_id, str_arg
 from .presenters import PROFILE_URI, service_view, term_view
 from .queries import ListFilters, page, public_condition, services_query, top_categories, with_details
 from .search.api import search_requested, search_response
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+# HSDS ids are UUIDs; imported ones may be other short source ids, never control characters or huge strings.
+UUID_LIKE = re.compile(r"[A-Za-z0-9._:-]{1,36}")
 csrf.exempt(bp)
 
 
@@ -74,7 +77,10 @@ def services() -> Any:
 def service(service_id: str) -> Any:
     """One service by its HSDS id (UUID) or its numeric atlas id."""
     stmt = with_details(select(Service).join(Service.organization))
-    key = Service.id == int(service_id) if service_id.isdigit() else Service.uuid == service_id
+    number = parse_id(service_id)
+    if number is None and not UUID_LIKE.fullmatch(service_id):
+        abort(404, _("Es gibt kein Angebot mit dieser ID."))
+    key = Service.id == number if number is not None else Service.uuid == service_id
     stmt = stmt.where(key)
     if not is_staff():
         stmt = stmt.where(public_condition())

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask import session as flask_session
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, login_user, logout_user
@@ -20,9 +23,10 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Email, Length
 
-from . import vocab
+from . import accounts, vocab
 from .db import get_session
 from .models import ApiToken, User, utcnow
+from .params import parse_id
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -55,8 +59,10 @@ def create_user(session: Session, email: str, role: str, name: str = "", passwor
         raise UserError(f"{email!r} is not an e-mail address.")
     if session.scalar(select(User).where(User.email == email)):
         raise UserError(f"A user with the e-mail address {email} already exists.")
-    if password is not None and len(password) < 10:
-        raise UserError("The password must have at least 10 characters.")
+    if password is not None:
+        problems = accounts.password_problems(password, accounts.user_inputs(None, email, name))
+        if problems:
+            raise UserError(problems[0])
     user = User(email=email, role=role, name=name, password_hash=hash_password(password) if password else None)
     session.add(user)
     return user
@@ -86,14 +92,21 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
-    user = get_session().get(User, int(user_id)) if user_id.isdigit() else None
-    return user if user and user.active else None
+    number = parse_id(user_id)
+    session = get_session()
+    user = session.get(User, number) if number is not None else None
+    if user is None or not user.active or not accounts.session_is_valid(session, user):
+        # Logged out elsewhere, revoked, expired or deactivated: the signed cookie alone is not enough.
+        flask_session.clear()
+        return None
+    return user
 
 
 @login_manager.request_loader
 def _load_user_from_token(req) -> User | None:
     header = req.headers.get("Authorization", "")
-    if not header.startswith("Bearer "):
+    # Tokens are for scripts reading the API; they never log anyone in on HTML pages.
+    if not header.startswith("Bearer ") or not (req.path == "/api/v1" or req.path.startswith("/api/")):
         return None
     session = get_session()
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(header[7:].strip())))
@@ -138,34 +151,66 @@ class LoginForm(FlaskForm):
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
-    """Show the log-in form and log a user in."""
+    """Show the log-in form and log a user in (throttled per account and per client address)."""
     form = LoginForm()
+    status = 200
     if form.validate_on_submit():
         session = get_session()
-        user = authenticate(session, form.email.data or "", form.password.data or "")
-        if user is None:
+        keys = accounts.login_keys(form.email.data or "")
+        wait = accounts.wait_seconds(session, list(keys))
+        user = None if wait else authenticate(session, form.email.data or "", form.password.data or "")
+        if wait:
+            form.password.errors = [_("Zu viele fehlgeschlagene Anmeldungen. Bitte warten Sie %(n)s Sekunden und "
+                                      "versuchen Sie es dann noch einmal.", n=wait)]
+            status = 429
+        elif user is None:
+            accounts.login_failed(session, keys)
+            session.commit()
             form.password.errors = [_("E-Mail-Adresse oder Passwort ist falsch.")]
         else:
+            accounts.login_succeeded(session, next(iter(keys)))
             user.last_login_at = utcnow()
-            session.commit()
+            flask_session.clear()  # a fresh session: nothing from before the log-in survives
             login_user(user)
+            accounts.start_session(session, user)
+            accounts.prune_sessions(session)
+            session.commit()
             flash(_("Sie sind angemeldet."), "success")
             home = url_for("curation.start") if user.role == "coordinator" else url_for("staff.dashboard")
-            return redirect(_safe_next(request.args.get("next")) or home)
-    return render_template("auth/login.html", form=form), 200 if not form.errors else 400
+            return redirect(safe_next(request.args.get("next")) or home)
+    if form.errors and status == 200:
+        status = 400
+    return render_template("auth/login.html", form=form), status
 
 
-def _safe_next(target: str | None) -> str | None:
-    """Allow only same-site relative redirects after log-in."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
+_UNSAFE_IN_URL = re.compile(r"[\x00-\x20\x7f\u00a0\u1680\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000\ufeff]")
+
+
+def safe_next(target: str | None) -> str | None:
+    """A same-site path to go to after log-in, or None: normalise the way browsers do first, then check.
+
+    Browsers drop tabs and newlines and read a backslash as a slash, so "/%09/evil.example" means
+    "//evil.example"; percent-encoded slashes are decoded before the check too.
+    """
+    if not target:
+        return None
+    cleaned = _UNSAFE_IN_URL.sub("", unquote(target)).replace("\\", "/")
+    if _UNSAFE_IN_URL.sub("", target).replace("\\", "/") != target or not cleaned.startswith("/"):
+        return None
+    parts = urlsplit(cleaned)
+    if cleaned.startswith("//") or parts.scheme or parts.netloc:
+        return None
+    return target
 
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Any:
-    """Log the current user out."""
+    """Log the current user out and end the log-in on the server too."""
+    session = get_session()
+    accounts.end_session(session)
+    session.commit()
     logout_user()
+    flask_session.clear()
     flash(_("Sie sind abgemeldet."), "success")
     return redirect(url_for("public.index"))
 
@@ -178,6 +223,14 @@ def init_app(app: Flask) -> None:
     login_manager.session_protection = "strong"
     csrf.init_app(app)
     app.jinja_env.globals["is_staff"] = is_staff
+    app.before_request(_load_user_first)
+
+
+def _load_user_first() -> None:
+    """Resolve the user before any view runs: the session check may commit "last seen", which must not commit
+    half-done work of a view that asks for current_user later."""
+    if request.endpoint != "static":
+        current_user._get_current_object()
 
 
 def count_users(session: Session) -> int:

@@ -1,4 +1,4 @@
-"""Command-line interface: flask --app atlas init-db | seed | create-user | create-token | geocode."""
+"""Command-line interface: flask --app atlas init-db | seed | create-user | create-token | tokens | reset-password | geocode."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from . import schema, vocab
 from .audit import set_actor
-from .auth import UserError, create_token, create_user
+from .auth import UserError, create_token, create_user, hash_password
 from .db import get_engine, get_session, ping
 from .geocoding import GeocodingError, geocode_location
 from .models import Location, User
@@ -133,6 +133,62 @@ def create_token_command(email: str, name: str) -> None:
     click.echo(token)
 
 
+@click.group("tokens")
+def tokens_group() -> None:
+    """List and revoke API tokens."""
+
+
+@tokens_group.command("list")
+@with_appcontext
+@click.option("--email", default=None, help="Only the tokens of this user.")
+def tokens_list_command(email: str | None) -> None:
+    """List API tokens: id, prefix, user, name, created, last used, revoked."""
+    from .models import ApiToken
+    _require_schema()
+    session = get_session()
+    stmt = select(ApiToken).join(ApiToken.user).order_by(ApiToken.id)
+    if email:
+        stmt = stmt.where(User.email == email.strip().lower())
+    for t in session.scalars(stmt):
+        used = t.last_used_at.isoformat(timespec="seconds") if t.last_used_at else "never"
+        state = f"revoked {t.revoked_at.isoformat(timespec='seconds')}" if t.revoked_at else "active"
+        click.echo(f"{t.id}\t{t.prefix}…\t{t.user.email}\t{t.name or '-'}\t"
+                   f"created {t.created_at.isoformat(timespec='seconds')}\tlast used {used}\t{state}")
+
+
+@tokens_group.command("revoke")
+@with_appcontext
+@click.argument("token_id", type=click.IntRange(1, 2**31 - 1))
+def tokens_revoke_command(token_id: int) -> None:
+    """Revoke an API token by its id (see `flask tokens list`)."""
+    from .models import ApiToken, utcnow
+    _require_schema()
+    session = get_session()
+    token = session.get(ApiToken, token_id)
+    if token is None:
+        raise click.ClickException(f"There is no API token with id {token_id}.")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        session.commit()
+    click.echo(f"Token {token.prefix}… of {token.user.email} is revoked.")
+
+
+@click.command("reset-password")
+@with_appcontext
+@click.argument("email")
+def reset_password_command(email: str) -> None:
+    """Give a user a new generated password (printed once) and end all their log-ins."""
+    _require_schema()
+    session = get_session()
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise click.ClickException(f"There is no user {email}.")
+    password = _new_password()
+    user.password_hash = hash_password(password)
+    session.commit()
+    click.echo(f"New password for {user.email}: {password}")
+
+
 @click.command("geocode")
 @with_appcontext
 @click.option("--all", "redo_all", is_flag=True, help="Geocode every location, not only those without coordinates.")
@@ -165,5 +221,6 @@ def geocode_command(redo_all: bool, fallback: bool) -> None:
 
 def init_app(app: Flask) -> None:
     """Register the commands."""
-    for command in (init_db_command, seed_command, create_user_command, create_token_command, geocode_command):
+    for command in (init_db_command, seed_command, create_user_command, create_token_command, geocode_command,
+                    tokens_group, reset_password_command):
         app.cli.add_command(command)

@@ -42,6 +42,15 @@ class Defaults:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
+    # Staff log-ins end after this many hours without a request, and this many hours after logging in at the latest.
+    SESSION_IDLE_HOURS = 8
+    SESSION_MAX_HOURS = 12
+    # Log-in throttling (held in the database, so it counts across workers): free failed attempts per account and
+    # per client address, then a wait of LOGIN_BASE_DELAY seconds that doubles with each further failure.
+    LOGIN_FREE_ATTEMPTS = 5
+    LOGIN_FREE_ATTEMPTS_PER_ADDRESS = 20
+    LOGIN_BASE_DELAY = 2.0
+    LOGIN_MAX_DELAY = 900.0
     # Maximum request body (bytes); uploads above it get a 413 with a German message.
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
     # Time limit for a CSRF token (seconds); None ties it to the session.
@@ -164,7 +173,9 @@ class Defaults:
     # Share of distance in the ranking when a place is given (0: text only), and the distance that halves it (km).
     SEARCH_DISTANCE_WEIGHT = 0.3
     SEARCH_DISTANCE_SCALE_KM = 10.0
-    # Distinct zero-result search texts kept for coordinators.
+    # Distinct zero-result search texts kept for coordinators (the least recent make room for new ones), and how
+    # many new ones one sender (keyed address hash) may add per hour.
     SEARCH_MISSES_MAX = 5000
+    SEARCH_MISSES_PER_SENDER = 20
     # TrueType font for handout PDFs (all Unicode letters); None uses the built-in Helvetica (Latin-1 only).
     SEARCH_PDF_FONT: str | None = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"

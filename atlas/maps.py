@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, aliased
 
 from .models import (Address, Location, Organization, Phone, Region, Service, ServiceAtLocation, TaxonomyTerm,
                      address_line, service_taxonomy)
+from .privacy import public_position, shown_precision
 from .queries import ListFilters, services_query
 
 # Marker colours per top-level category; each has at least 3:1 contrast against white and the light map background.
@@ -87,10 +88,17 @@ class MapParts:
 
 
 def render(fmap: folium.Map) -> MapParts:
-    """Render only the map's element and script; folium's own page head is not used."""
-    root = fmap.get_root()
-    root.render()
-    return MapParts(Markup(root.html.render()), Markup(root.script.render()))
+    """The map's element and its settings as JSON; static/js/atlas-map.js builds it (no inline script: CSP)."""
+    config: dict[str, Any] = {
+        "id": fmap.get_name(), "center": fmap.location, "zoom": fmap.options.get("zoom"),
+        "maxZoom": fmap.options.get("max_zoom"), "scale": bool(fmap.control_scale), "tiles": [], "layers": []}
+    for child in fmap._children.values():
+        if isinstance(child, folium.TileLayer):
+            config["tiles"].append({"url": child.tiles, "attribution": child.options.get("attribution"),
+                                    "maxZoom": child.options.get("max_zoom")})
+        elif isinstance(child, DataLayer):
+            config["layers"].append([child.function, child.data_id])
+    return MapParts(Markup('<div class="folium-map" id="%s"></div>') % config["id"], script_json(config))
 
 
 def map_with_layers(config: dict[str, Any], layers: list[tuple[str, str]], center: tuple[float, float] | None = None,
@@ -170,15 +178,15 @@ def markers(session: Session, ids: Select, internal: bool,
     phones = _first_phone(session, ids, internal)
     result = []
     for sid, name, oid, org, lat, lon, gem_lat, gem_lon, a1, a2, plz, city, precision in rows:
-        shown = "exakt" if internal else precision
-        if shown == "gemeinde" and gem_lat is not None:
-            # Never publish the pin of a protected site: show the Gemeinde centre instead.
-            lat, lon = gem_lat, gem_lon
+        position = public_position(lat, lon, precision, gem_lat, gem_lon, internal)
+        if position is None:
+            continue  # a protected site without a known Gemeinde centre gets no pin
+        lat, lon = position
         dist = round(distance_km(near[0], near[1], lat, lon), 1) if near else None
         if radius_km is not None and dist is not None and dist > radius_km:
             continue
         result.append((sid, name, org, tops.get(sid, ""), round(lat, 5), round(lon, 5),
-                       address_line(a1, a2, plz, city, shown), precision != "exakt",
+                       address_line(a1, a2, plz, city, shown_precision(precision, internal)), precision != "exakt",
                        phones.get(("s", sid)) or phones.get(("o", oid)) or "", dist))
     result.sort(key=lambda m: (m[9] or 0, m[1].casefold(), m[0]))
     return result

@@ -24,10 +24,11 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship, validates
 
 from . import vocab
 from .db import Base
+from .safetext import stored_url
 
 
 def utcnow() -> datetime:
@@ -308,6 +309,10 @@ class Organization(EntryMixin, Base):
     phones: Mapped[list[Phone]] = relationship(back_populates="organization", cascade="all, delete-orphan")
     contacts: Mapped[list[Contact]] = relationship(back_populates="organization", cascade="all, delete-orphan")
 
+    @validates("website")
+    def _url_rule(self, key: str, value: str | None) -> str | None:
+        return stored_url(key, value)
+
 
 class Service(EntryMixin, Base):
     """An offer (Angebot, Leistung, Maßnahme) of an organisation."""
@@ -376,6 +381,10 @@ class Service(EntryMixin, Base):
     schedules: Mapped[list[Schedule]] = relationship(back_populates="service", cascade="all, delete-orphan")
     contacts: Mapped[list[Contact]] = relationship(back_populates="service", cascade="all, delete-orphan")
 
+    @validates("url")
+    def _url_rule(self, key: str, value: str | None) -> str | None:
+        return stored_url(key, value)
+
     @property
     def locations(self) -> list[Location]:
         """The locations where this offer takes place."""
@@ -442,6 +451,10 @@ class Location(TimestampMixin, SourceMixin, Base):
     )
     phones: Mapped[list[Phone]] = relationship(back_populates="location", cascade="all, delete-orphan")
     schedules: Mapped[list[Schedule]] = relationship(back_populates="location", cascade="all, delete-orphan")
+
+    @validates("url")
+    def _url_rule(self, key: str, value: str | None) -> str | None:
+        return stored_url(key, value)
 
     @property
     def is_protected(self) -> bool:

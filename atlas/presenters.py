@@ -7,6 +7,7 @@ from typing import Any
 
 from . import vocab
 from .models import Location, Organization, Phone, Schedule, Service, TaxonomyTerm
+from .privacy import location_position, public_text, shown_precision
 
 PROFILE_URI = "https://atlas.example/hsds-profile/de-atlas"
 
@@ -61,12 +62,9 @@ def schedule_view(schedule: Schedule, lang: str) -> dict[str, Any]:
 
 def location_view(location: Location, internal: bool, lang: str) -> dict[str, Any]:
     """HSDS location with its address; protected sites are reduced to what the public may see."""
-    precision = "exakt" if internal else location.address_precision
-    lat, lon = location.latitude, location.longitude
-    if precision == "gemeinde" and lat is not None:
-        # Never publish the pin of a protected site: show the Gemeinde centre instead.
-        gem = location.gemeinde
-        lat, lon = (gem.latitude, gem.longitude) if gem and gem.latitude is not None else (round(lat, 2), round(lon, 2))
+    precision = shown_precision(location.address_precision, internal)
+    position = location_position(location, internal)
+    text = public_text(location, internal)
     addr = location.address
     address = None
     if addr is not None:
@@ -83,17 +81,17 @@ def location_view(location: Location, internal: bool, lang: str) -> dict[str, An
     view = {
         "id": location.uuid,
         "location_type": location.location_type,
-        "name": location.name,
-        "description": location.description,
-        "transportation": location.transportation if precision != "gemeinde" else None,
-        "latitude": lat,
-        "longitude": lon,
-        "url": location.url,
+        "name": text["name"],
+        "description": text["description"],
+        "transportation": text["transportation"],
+        "latitude": position[0] if position else None,
+        "longitude": position[1] if position else None,
+        "url": text["url"],
         "addresses": [address] if address else [],
         "address_line": addr.one_line(precision) if addr else None,
         "address_protected": location.address_precision != "exakt",
         "accessibility": (
-            [{"description": location.accessibility_description}] if location.accessibility_description else []
+            [{"description": text["accessibility_description"]}] if text["accessibility_description"] else []
         ),
         "phones": visible_phones(location.phones, internal, lang),
         "schedules": [schedule_view(s, lang) for s in location.schedules],

@@ -31,6 +31,7 @@ from .models import (
     User,
     utcnow,
 )
+from .safetext import clean_url
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 SOURCE = "demo"
@@ -110,6 +111,11 @@ def _hours(items: Any, where: str, errors: list[str]) -> None:
             errors.append(f"{at}: opens_at must be before closes_at")
 
 
+def _url(item: dict[str, Any], key: str, where: str, errors: list[str]) -> None:
+    if item.get(key) and clean_url(item[key]) is None:
+        errors.append(f"{where}.{key}: {item[key]!r} is not an http(s) address")
+
+
 def _coords(loc: dict[str, Any], where: str, errors: list[str]) -> None:
     lat, lon = loc.get("latitude"), loc.get("longitude")
     if (lat is None) != (lon is None):
@@ -139,6 +145,7 @@ def validate_organisations(orgs: list[dict[str, Any]], known: dict[str, set[str]
             errors.append(f"{at}: employer entries must have visibility 'internal'")
         errors.extend(_people_errors(org, at, known))
         _date(org.get("assured_date"), f"{at}.assured_date", errors)
+        _url(org, "website", at, errors)
         loc_keys = set()
         for j, loc in enumerate(org.get("locations") or []):
             lat = f"{at}.locations[{j}]"
@@ -151,6 +158,7 @@ def validate_organisations(orgs: list[dict[str, Any]], known: dict[str, set[str]
                 if not loc.get("city"):
                     errors.append(f"{lat}: 'city' is required for a physical location")
             _coords(loc, lat, errors)
+            _url(loc, "url", lat, errors)
             _hours(loc.get("opening_hours"), lat, errors)
         for j, svc in enumerate(org.get("services") or []):
             errors.extend(_validate_service(svc, f"{at}.services[{j}] ({svc.get('key', '?')})", loc_keys, known))
@@ -163,6 +171,7 @@ def _validate_service(svc: dict[str, Any], at: str, loc_keys: set, known: dict[s
         if not svc.get(required):
             errors.append(f"{at}: '{required}' is required")
     _one(svc.get("status", "aktiv"), vocab.STATUS, f"{at}.status", errors)
+    _url(svc, "url", at, errors)
     _one(svc.get("visibility", "public"), vocab.VISIBILITY, f"{at}.visibility", errors)
     _one(svc.get("intake_status", "unbekannt"), vocab.INTAKE_STATUS, f"{at}.intake_status", errors)
     _one(svc.get("delivery_format"), vocab.DELIVERY_FORMAT, f"{at}.delivery_format", errors, nullable=True)

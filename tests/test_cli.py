@@ -33,7 +33,7 @@ def test_create_user_errors(app):
     email = runner.invoke(args=["create-user", "kein-at", "--role", "staff"])
     assert email.exit_code == 1 and "is not an e-mail address" in email.output
     short = runner.invoke(args=["create-user", "k@atlas.example", "--role", "staff", "--password", "prompt"], input="kurz\nkurz\n")
-    assert short.exit_code == 1 and "at least 10 characters" in short.output
+    assert short.exit_code == 1 and "mindestens 10 Zeichen" in short.output
 
 
 def test_create_token_and_use_it(app):

@@ -154,13 +154,17 @@ def test_removing_a_phone_row(app, coordinator_client):
 def test_hostile_text_is_stored_as_typed_and_rendered_escaped(app, coordinator_client):
     sid = service_id(app, "Schuldnerberatung Lichtblick")
     hostile = '<script>alert("x")</script>\u202egnirts\u0007 &amp; <b>fett</b>'
+    refused = submit(coordinator_client, f"/verwaltung/angebote/{sid}", {"name": hostile})
+    assert refused.status_code == 400 and "unsichtbare Steuerzeichen (U+0007, U+202E)" in refused.get_data(as_text=True)
+    name = '<script>alert("x")</script> &amp; <b>fett</b>'
     response = submit(
         coordinator_client,
         f"/verwaltung/angebote/{sid}",
-        {"name": hostile + "\x00", "description": hostile, "alert": hostile},
+        {"name": name + "\x00", "description": hostile, "alert": hostile},
     )
     assert response.status_code == 302
-    assert load(app, Service, sid, "name")["name"] == hostile, "only NUL is stripped"
+    assert load(app, Service, sid, "name")["name"] == name, "only NUL is stripped"
+    assert load(app, Service, sid, "description")["description"] == hostile, "long texts are stored as typed"
     for path in (
         f"/angebote/{sid}",
         f"/verwaltung/angebote/{sid}",

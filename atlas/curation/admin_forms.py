@@ -11,6 +11,7 @@ from wtforms import BooleanField, Field, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, StopValidation, ValidationError
 
 from .. import vocab
+from ..accounts import password_problems, user_inputs
 from ..geocoding import PLZ_RE
 from .forms import (
     SLUG_RE,
@@ -150,6 +151,13 @@ class UserForm(FlaskForm):
             "Mindestens 10 Zeichen. Leer lassen: Passwort bleibt unverändert (bei neuen Konten: keine Anmeldung möglich)."
         ),
     )
+
+    def validate_password(self, field: Field) -> None:
+        """The shared password policy (atlas.accounts): no common, trivial or account-derived passwords."""
+        if field.data:
+            problems = password_problems(field.data, user_inputs(None, self.email.data or "", self.name.data or ""))
+            if problems:
+                raise ValidationError(problems[0])
 
 
 class HandOverForm(FlaskForm):

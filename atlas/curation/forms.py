@@ -6,7 +6,6 @@ import re
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import phonenumbers
 from flask_babel import gettext as _
@@ -42,6 +41,8 @@ from ..db import get_session
 from ..geocoding import PLZ_RE
 from ..i18n import current_lang
 from ..models import User
+from ..params import parse_id
+from ..safetext import UrlError, control_characters, normalise_url
 from .labels import FIELD_LABELS as L
 from .ownership import person_error
 
@@ -63,8 +64,16 @@ def text(
 ) -> StringField:
     """A one-line text field with a length limit and a German message."""
     validators = [DataRequired(_l("Bitte füllen Sie dieses Feld aus."))] if required else [Optional()]
-    validators.append(Length(max=max_length, message=_l("Höchstens %(max)d Zeichen.")))
+    validators += [Length(max=max_length, message=_l("Höchstens %(max)d Zeichen.")), no_control_characters]
     return StringField(label, validators=validators, filters=[strip_nul], description=description, **kwargs)
+
+
+def no_control_characters(form: Form, field: Field) -> None:
+    """Refuse invisible control and bidi-override characters in one-line fields (they reorder what follows)."""
+    hidden = control_characters(field.data if isinstance(field.data, str) else "")
+    if hidden:
+        raise ValidationError(_("Das Feld enthält unsichtbare Steuerzeichen (%(codes)s). Bitte entfernen Sie sie.",
+                                codes=", ".join(sorted(set(hidden)))))
 
 
 def long_text(label: Any, description: Any = "", max_length: int = LONG_TEXT) -> TextAreaField:
@@ -75,31 +84,6 @@ def long_text(label: Any, description: Any = "", max_length: int = LONG_TEXT) ->
         filters=[strip_nul],
         description=description,
     )
-
-
-def normalise_url(value: str) -> str:
-    """Return an http(s) URL with lower-case scheme and host; raises ValueError with a German message."""
-    value = value.strip()
-    if not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", value):
-        if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", value) and not re.match(r"^[^:/]+:\d", value):
-            raise ValueError(_("Nur Adressen mit http:// oder https:// sind erlaubt."))
-        value = "https://" + value
-    if any(ch.isspace() for ch in value):
-        raise ValueError(_("Eine Webadresse enthält keine Leerzeichen."))
-    try:
-        parts = urlsplit(value)
-        port = parts.port
-    except ValueError:
-        raise ValueError(_("Das ist keine gültige Webadresse.")) from None
-    if parts.scheme.lower() not in ("http", "https"):
-        raise ValueError(_("Nur Adressen mit http:// oder https:// sind erlaubt."))
-    host = (parts.hostname or "").lower()
-    if not host or ("." not in host and host != "localhost") or host.startswith(".") or ".." in host:
-        raise ValueError(_("Das ist keine gültige Webadresse."))
-    netloc = host if port is None else f"{host}:{port}"
-    if parts.username or parts.password:
-        raise ValueError(_("Die Webadresse darf keine Zugangsdaten enthalten."))
-    return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", parts.query, parts.fragment))
 
 
 def format_phone(value: str) -> str:
@@ -124,7 +108,7 @@ class WebAddress:
         if field.data:
             try:
                 field.data = normalise_url(field.data)
-            except ValueError as exc:
+            except UrlError as exc:
                 raise ValidationError(str(exc)) from None
 
 
@@ -292,7 +276,7 @@ class RowForm(Form):
 
     def row_id(self) -> int | None:
         """The id of the existing row this form edits, None for a new one."""
-        return int(self.id.data) if self.id.data and str(self.id.data).isdigit() else None
+        return parse_id(self.id.data)
 
     def validate(self, extra_validators: Any = None) -> bool:
         if self.remove.data or (self.is_blank() and self.row_id() is None):

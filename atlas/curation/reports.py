@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 import time
 from datetime import timedelta
 from typing import Any
@@ -14,6 +15,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from ..accounts import spend_token
 from ..audit import set_actor
 from ..db import get_session
 from ..i18n import current_lang
@@ -34,7 +36,8 @@ def _serializer() -> URLSafeSerializer:
 
 def form_token(service_id: int, now: float | None = None) -> str:
     """A signed token naming the offer and when the form was shown (replaces a session-bound CSRF token)."""
-    return _serializer().dumps({"s": service_id, "t": round(now if now is not None else time.time(), 3)})
+    return _serializer().dumps({"s": service_id, "t": round(now if now is not None else time.time(), 3),
+                                "n": secrets.token_urlsafe(9)})
 
 
 def check_token(token: str, service_id: int, now: float | None = None) -> str | None:
@@ -144,7 +147,11 @@ def report(service_id: int) -> Any:
             errors["form"] = problem
         if not errors:
             sender = client_hash()
-            if rate_limited(session, sender):
+            if not spend_token(session, request.form.get("token", ""), current_app.config["REPORT_MAX_AGE"]):
+                errors["form"] = _("Dieses Formular wurde schon abgeschickt. Bitte laden Sie die Seite neu, "
+                                   "wenn Sie noch etwas melden möchten.")
+                status = 409
+            elif rate_limited(session, sender):
                 session.commit()
                 errors["form"] = _(
                     "Von Ihrem Anschluss kamen gerade sehr viele Meldungen. Bitte versuchen Sie es später noch einmal."

@@ -29,7 +29,7 @@ from ..models import (
     TaxonomyTerm,
     User,
 )
-from ..params import int_arg, str_arg
+from ..params import int_arg, parse_id, str_arg
 from ..review import open_tasks_for
 from . import history as hist
 from . import operations as ops
@@ -86,7 +86,7 @@ def get_or_404(model: Any, ident: int) -> Any:
 
 def mark_value(raw: Any) -> int | None:
     """The audit mark a form carried, None when missing or malformed."""
-    return int(raw) if raw and str(raw).isdigit() else None
+    return parse_id(raw)
 
 
 def ensure_unchanged(
@@ -190,8 +190,8 @@ def setup_service_form(session: Session, form: ServiceForm, svc: Service | None)
     )
     org_ids = {svc.organization_id} if svc else set()
     submitted = request.form.get("organization_id") or request.args.get("organisation")
-    if submitted and str(submitted).isdigit():
-        org_ids.add(int(submitted))
+    if parse_id(submitted) is not None:
+        org_ids.add(parse_id(submitted))
     linked = {sal.location_id for sal in svc.service_at_locations} if svc else set()
     locations = session.scalars(
         select(Location)
@@ -426,9 +426,9 @@ def organization_new() -> Any:
 
 def _after_create(kind: str, entry: Organization | Service, choice: str) -> Any:
     """After "create anyway": open the new entry, or the merge page when the user chose to merge."""
-    if choice.startswith("merge:") and choice[6:].isdigit():
+    if choice.startswith("merge:") and parse_id(choice[6:]) is not None:
         endpoint = ".merge_organizations" if kind == "organization" else ".merge_services"
-        return redirect(url_for(endpoint, keep_id=int(choice[6:]), dup_id=entry.id))
+        return redirect(url_for(endpoint, keep_id=parse_id(choice[6:]), dup_id=entry.id))
     return redirect(
         url_for(
             ".organization_edit" if kind == "organization" else ".service_edit",

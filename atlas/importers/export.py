@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 from .. import vocab
 from ..models import Location, Organization, Phone, Schedule, Service, TaxonomyTerm
 from ..presenters import iso
+from ..privacy import location_position, public_text, shown_precision
 from ..queries import public_condition, with_details
 from .hsds import FACETS, NAMESPACE, PROFILE_URI, TABLES, TAXONOMY_ID, child_id, columns
 
@@ -128,18 +129,15 @@ class Exporter:
                                        "description": s.description})
 
     def _location(self, t: Tables, loc: Location) -> None:
-        precision = "exakt" if self.internal else loc.address_precision
-        lat, lon = loc.latitude, loc.longitude
-        if precision == "gemeinde" and lat is not None:
-            # Never publish the pin of a protected site: the Gemeinde centre instead (as presenters.location_view).
-            gem = loc.gemeinde
-            lat, lon = (gem.latitude, gem.longitude) if gem and gem.latitude is not None else (round(lat, 2), round(lon, 2))
+        precision = shown_precision(loc.address_precision, self.internal)
+        position = location_position(loc, self.internal)
+        text = public_text(loc, self.internal)
         t["locations.csv"].append({
             "id": loc.uuid, "organization_id": loc.organization.uuid, "location_type": loc.location_type,
-            "name": loc.name, "description": loc.description,
-            "transportation": loc.transportation if precision != "gemeinde" else None,
-            "latitude": lat, "longitude": lon, "url": loc.url, "address_precision": loc.address_precision,
-            "geo_precision": loc.geo_precision if precision != "gemeinde" else "gemeinde",
+            "name": text["name"], "description": text["description"], "transportation": text["transportation"],
+            "latitude": position[0] if position else None, "longitude": position[1] if position else None,
+            "url": text["url"], "address_precision": loc.address_precision,
+            "geo_precision": loc.geo_precision if precision == "exakt" else precision,
             "gemeinde": loc.gemeinde.slug if loc.gemeinde else None, "visibility": loc.visibility})
         addr = loc.address
         if addr is not None:
@@ -149,9 +147,9 @@ class Exporter:
                 "region": addr.region, "state_province": addr.state_province,
                 "postal_code": None if precision == "gemeinde" else addr.postal_code, "country": addr.country,
                 "address_type": "physical" if loc.location_type != "postal" else "postal"})
-        if loc.accessibility_description:
+        if text["accessibility_description"]:
             t["accessibility.csv"].append({"id": child_id(loc.uuid, "accessibility", 1), "location_id": loc.uuid,
-                                           "description": loc.accessibility_description})
+                                           "description": text["accessibility_description"]})
         self._phones(t, loc.phones, "location_id", loc.uuid)
         self._schedules(t, loc.schedules, "location_id", loc.uuid)
 
@@ -325,7 +323,7 @@ class Exporter:
         addr = loc.address
         if addr is None:
             return ("", "", "")
-        precision = "exakt" if self.internal else loc.address_precision
+        precision = shown_precision(loc.address_precision, self.internal)
         return (addr.street(precision) or "", "" if precision == "gemeinde" else (addr.postal_code or ""), addr.city)
 
     def geojson(self) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from ..duplicates import normalise_url
 from ..geocoding import fold
 from ..models import Jobcenter, Location, Organization, Service, ServiceAtLocation, TaxonomyTerm, User
 from .records import OPTIONAL_CATEGORY, ImportRecord, ReadResult
+from .screen import screen_record
 
 ACTIONS = {
     "new": "neu",
@@ -232,6 +233,7 @@ def plan_import(session: Session, result: ReadResult, source: str, file_name: st
     seen: dict[str, int] = {}
     planned_orgs: set[str] = set()
     for record in result.records:
+        screen_record(record)
         plan.rows.append(_plan_row(record, ctx, seen, planned_orgs))
         if progress:
             progress(1)

@@ -13,6 +13,7 @@ from typing import Any
 
 from .. import vocab
 from ..geocoding import fold
+from ..safetext import clean_url as safe_clean_url
 from .records import (
     AddressData,
     ContactData,
@@ -83,8 +84,6 @@ PHONE_SPLIT = re.compile(r"\s*(?:[;\n]|,(?!\d)|\boder\b|\bu\.\b|\bund\b)\s*")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PHONE_PREFIX = re.compile(r"^(tel|telefon|fon|mobil|fax)\.?:?\s*", re.IGNORECASE)
 MOBILE = re.compile(r"^(\+49\s*|0)1[5-7]")
-BARE_DOMAIN = re.compile(r"^www\.|^[a-z0-9-]+(\.[a-z0-9-]+)+(/|$)", re.IGNORECASE)
-HTTP_URL = re.compile(r"^https?://[^\s/]+\.[^\s/]+", re.IGNORECASE)
 CATEGORY_SPLIT = re.compile(r"[;|\n]")
 LANGUAGE_SPLIT = re.compile(r"[,;/\n]|\bund\b")
 HOURS_LEFTOVER = re.compile(r"[\s,;.]|uhr|und", re.IGNORECASE)
@@ -336,11 +335,8 @@ def parse_coordinates(lat_text: str | None, lon_text: str | None, errors: list[s
 
 
 def clean_url(text: str) -> str | None:
-    """Return an http(s) URL, adding https:// to bare domains; None for anything else."""
-    url = text.strip().split()[0] if text.strip() else ""
-    if BARE_DOMAIN.match(url):
-        url = "https://" + url
-    return url if HTTP_URL.match(url) and len(url) <= 2000 else None
+    """The first word of a cell as an http(s) URL (the shared rule in atlas.safetext); None for anything else."""
+    return safe_clean_url(text.strip().split()[0] if text and text.strip() else "")
 
 
 def split_phones(text: str, warnings: list[str]) -> list[PhoneData]:

@@ -20,6 +20,7 @@ from werkzeug.utils import secure_filename
 from ..auth import role_required
 from ..db import get_session
 from ..models import Service
+from ..params import parse_id
 from . import FORMAT_LABELS, REGISTRY, read_file
 from .cli import path_digest, read_options
 from .commit import commit_plan
@@ -165,7 +166,7 @@ def commit(token: str) -> Any:
         flash(_("Die Datei hat sich seit der Vorschau geändert. Bitte laden Sie sie erneut hoch und prüfen Sie "
                 "die Vorschau."), "error")
         return redirect(url_for(".upload"))
-    forced = {int(v) for v in request.form.getlist("anlegen") if v.isdigit()}
+    forced = {n for v in request.form.getlist("anlegen") if (n := parse_id(v)) is not None}
     try:
         report = commit_plan(session, plan, actor=current_user.email, user_id=current_user.id,
                              create_duplicates=forced, strict=request.form.get("streng") == "1",

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from .. import vocab
 from ..models import Location, Region, Service, ServiceAtLocation, TaxonomyTerm
+from ..privacy import location_position
 from .analysis import ANALYSIS_VERSION, analyse, fold
 from .index import IndexDoc
 
@@ -23,6 +24,7 @@ STATUS_CODES = list(vocab.STATUS)
 def layout_version() -> str:
     """Identifies the document layout; an index written with another layout is rebuilt."""
     codes = "|".join(",".join(v) for v in BIT_VOCABS.values()) + "|" + ",".join(STATUS_CODES)
+    codes += "|positions:atlas.privacy-1"  # public points come from atlas.privacy (changed: rebuild)
     return f"{ANALYSIS_VERSION}-{hashlib.sha1(codes.encode()).hexdigest()[:10]}"
 
 
@@ -74,18 +76,6 @@ def iter_documents(session: Session, ids: list[int], chunk: int = 500) -> Iterat
 
 def _public_location(loc: Location) -> bool:
     return loc.visibility == "public" and loc.archived_at is None
-
-
-def _public_point(loc: Location) -> tuple[float, float] | None:
-    """The coordinates the public may see (the Gemeinde centre for protected sites), as presenters do."""
-    if loc.latitude is None or loc.longitude is None:
-        return None
-    if loc.address_precision == "gemeinde":
-        gem = loc.gemeinde
-        if gem is not None and gem.latitude is not None:
-            return gem.latitude, gem.longitude
-        return round(loc.latitude, 2), round(loc.longitude, 2)
-    return loc.latitude, loc.longitude
 
 
 def _places(loc: Location) -> list[str]:
@@ -148,6 +138,6 @@ def document(service: Service) -> IndexDoc:
     }
     points = {
         "all": [(loc.latitude, loc.longitude) for loc in locations if loc.latitude is not None],
-        "pub": [p for loc in public_locations if (p := _public_point(loc)) is not None],
+        "pub": [p for loc in public_locations if (p := location_position(loc)) is not None],
     }
     return IndexDoc(sid=service.id, terms=terms, attrs=attrs, sets=sets, points=points, name=fold(service.name))

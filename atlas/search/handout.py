@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import Service
+from ..params import parse_id
 from ..presenters import service_view
 from ..queries import public_condition, with_details
 
@@ -47,8 +48,9 @@ def parse_ids(values: list[str]) -> list[int]:
     for raw in values:
         for part in raw[:2000].split(","):
             part = part.strip()
-            if part.isdigit() and int(part) not in ids and len(part) < 12:
-                ids.append(int(part))
+            number = parse_id(part)
+            if number is not None and number not in ids:
+                ids.append(number)
     return ids[:MAX_ITEMS]
 
 

@@ -318,6 +318,9 @@ class _SegmentTable:
         self.lengths = {f: np.array([m.get("len", {}).get(f, 0) for m in metas], dtype=np.float32) for f in TEXT_FIELDS}
         self.names = [m.get("name", "") for m in metas]
         self.words: frozenset[str] = frozenset().union(*(m.get("words", ()) for m in metas))
+        # Words of public offers by document, so anonymous typo hints can come from live public offers only.
+        self.public_words = [(docnum, tuple(m.get("words", ()))) for docnum, m in enumerate(metas)
+                             if m.get("attrs", {}).get("public")]
         sets: dict[str, dict[str, list[int]]] = {}
         points: dict[str, tuple[list[int], list[float], list[float]]] = {}
         for docnum, meta in enumerate(metas):
@@ -426,11 +429,18 @@ class Snapshot:
         return self._prefix_cache[key]
 
     def vocabulary(self, fieldname: str) -> list[str]:
-        """Every term of a field, sorted; "words" gives the plain words of all documents (typos, suggestions)."""
+        """Every term of a field, sorted; "words" gives the plain words of all documents (typos, suggestions),
+        "public_words" those of live public offers (what anonymous callers' hints may come from)."""
         if fieldname not in self._vocabulary:
             terms: set[str] = set()
             if fieldname == "words":
                 terms = set().union(*(t.words for t in self._tables))
+            elif fieldname == "public_words":
+                bases = [base for _segid, _leaf, base in self.leaves]
+                for table, base in zip(self._tables, bases):
+                    for docnum, words in table.public_words:
+                        if self.alive[base + docnum]:
+                            terms.update(words)
             else:
                 with self.store._mutex:
                     for segid, leaf, _base in self.leaves:

@@ -33,6 +33,8 @@ class SearchMiss(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     query: Mapped[str] = mapped_column(String(120), unique=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
+    # When it was last searched: at the cap, the least recent make room for new ones.
+    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 # The change watermark reads max(updated_at) on every search check: keep it an index lookup.

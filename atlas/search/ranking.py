@@ -65,13 +65,17 @@ class Ranker:
         self.size = snap.size
         self.live = max(snap.live_count, 1)
         self.match = Match()
+        # Anonymous callers: every score, correction, "relaxed" and unmatched hint comes from public offers only.
+        self.visible = None if internal or snap.size == 0 else snap.alive & snap.attrs["public"].astype(bool)
+        if self.visible is not None:
+            self.live = max(int(self.visible.sum()), 1)
 
     # -- text ------------------------------------------------------------------------------------------------
 
     def _bm25(self, fieldname: str, term: str) -> tuple[np.ndarray, np.ndarray]:
         ids, tf = self.snap.postings(fieldname, term)
         if len(ids):
-            keep = self.snap.alive[ids]
+            keep = self.snap.alive[ids] if self.visible is None else self.visible[ids]
             ids, tf = ids[keep], tf[keep]
         if not len(ids):
             return ids, tf.astype(np.float64)
@@ -126,7 +130,7 @@ class Ranker:
             return scores
         limit = max_typos(word.text)
         if limit:
-            vocabulary = self.snap.vocabulary("words")
+            vocabulary = self.snap.vocabulary("words" if self.internal else "public_words")
             close = process.extract(word.text, vocabulary, scorer=Levenshtein.distance, score_cutoff=limit, limit=5)
             for candidate, _distance, _index in sorted(close, key=lambda c: (c[1], c[0])):
                 if self._word_exact(Word(candidate, stem(candidate)), factor * FUZZY_FACTOR, scores):

@@ -6,13 +6,14 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import current_app
+from flask import current_app, has_request_context
 from markupsafe import Markup, escape
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..models import Service
+from ..accounts import allow, client_key
+from ..models import Service, utcnow
 from ..presenters import service_view
 from ..queries import public_condition, with_details
 from .analysis import highlight, snippet
@@ -88,7 +89,7 @@ def search(session: Session, params: SearchParams, internal: bool, lang: str) ->
     ranked = rank(session, params, internal)
     if ranked is None:
         # Only symbols, emoji or one-letter words: nothing to search for, so nothing is found.
-        record_miss(session, params.text)
+        record_miss(session, params.text, limited=not internal)
         return SearchPage(params, [], 0, Match(no_words=True))
     services = _load(session, ranked.sids, internal, params.include_archived)
     terms = frozenset(ranked.match.terms)
@@ -103,7 +104,7 @@ def search(session: Session, params: SearchParams, internal: bool, lang: str) ->
                         highlight(snippet(text, terms), terms) if terms else [(snippet(text, terms), False)],
                         public=service.is_public))
     if params.text.strip() and ranked.total == 0:
-        record_miss(session, params.text)
+        record_miss(session, params.text, limited=not internal)
     return SearchPage(params, hits, ranked.total, ranked.match)
 
 
@@ -119,23 +120,38 @@ def _load(session: Session, sids: list[int], internal: bool, include_archived: b
     return {s.id: s for s in session.scalars(stmt)}
 
 
-def record_miss(session: Session, text: str) -> None:
-    """Count a search text that found nothing (only the normalised text and a count are stored)."""
+def record_miss(session: Session, text: str, limited: bool = True) -> None:
+    """Count a search text that found nothing (only the normalised text, a count and the last time are stored).
+
+    An anonymous sender (keyed address hash) adds at most SEARCH_MISSES_PER_SENDER new texts per hour; at the cap the
+    least recently searched texts make room, so floods age out and genuine misses are still recorded.
+    """
     query = normalise(text)
     if not query:
         return
+    config = current_app.config
+    now = utcnow()
     with Session(bind=session.get_bind()) as own:
         try:
             changed = own.execute(update(SearchMiss).where(SearchMiss.query == query)
-                                  .values(count=SearchMiss.count + 1)).rowcount
+                                  .values(count=SearchMiss.count + 1, last_seen_at=now)).rowcount
             if not changed:
-                if (own.scalar(select(func.count(SearchMiss.id))) or 0) >= int(current_app.config["SEARCH_MISSES_MAX"]):
+                if limited and has_request_context() and not allow(own, client_key("search-miss"),
+                                                       int(config["SEARCH_MISSES_PER_SENDER"]), 3600, now):
+                    own.commit()
                     return
-                own.add(SearchMiss(query=query, count=1))
+                surplus = (own.scalar(select(func.count(SearchMiss.id))) or 0) - int(config["SEARCH_MISSES_MAX"]) + 1
+                if surplus > 0:
+                    oldest = (select(SearchMiss.id).order_by(SearchMiss.last_seen_at.is_not(None),
+                                                            SearchMiss.last_seen_at, SearchMiss.count, SearchMiss.id)
+                              .limit(surplus))
+                    own.execute(delete(SearchMiss).where(SearchMiss.id.in_(list(own.scalars(oldest)))))
+                own.add(SearchMiss(query=query, count=1, last_seen_at=now))
             own.commit()
         except IntegrityError:
             own.rollback()
-            own.execute(update(SearchMiss).where(SearchMiss.query == query).values(count=SearchMiss.count + 1))
+            own.execute(update(SearchMiss).where(SearchMiss.query == query)
+                        .values(count=SearchMiss.count + 1, last_seen_at=now))
             own.commit()
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Any
 
@@ -19,7 +18,7 @@ from ..db import get_session
 from ..i18n import current_lang
 from ..models import Region
 from ..views.maps import search_map
-from ..params import ParamError
+from ..params import ParamError, parse_id
 from ..queries import top_categories
 from . import handout
 from .analysis import fold
@@ -185,8 +184,8 @@ def misses() -> Any:
         raw = request.form.get("id", "")
         if request.form.get("action") == "clear":
             session.execute(delete(SearchMiss))
-        elif re.fullmatch(r"\d{1,12}", raw):
-            session.execute(delete(SearchMiss).where(SearchMiss.id == int(raw)))
+        elif parse_id(raw) is not None:
+            session.execute(delete(SearchMiss).where(SearchMiss.id == parse_id(raw)))
         session.commit()
         flash(_("Die Liste ist aktualisiert."))
         return redirect(url_for("search.misses"))

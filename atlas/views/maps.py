@@ -45,7 +45,7 @@ def resolve_near(text: str) -> tuple[tuple[float, float] | None, str | None, str
 def radius_arg() -> int:
     """The selected radius in km, one of RADII (10 by default)."""
     raw = request.args.get("umkreis", "")
-    return int(raw) if raw.isdigit() and int(raw) in RADII else 10
+    return int(raw) if raw in {str(r) for r in RADII} else 10
 
 
 def region_filter(slug: str) -> ListFilters:

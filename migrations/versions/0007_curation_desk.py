@@ -1,7 +1,7 @@
 """curation desk: review_check (what was checked), deputies must be coordinators (triggers), staff deputies handed over
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 """
 
 import logging
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

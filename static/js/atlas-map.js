@@ -28,11 +28,18 @@
     return COLOR.test(color || "") ? color : fallback;
   }
 
+  /* A span coloured through the CSSOM: style attributes in markup are blocked by the Content-Security-Policy. */
+  function colouredDot(color) {
+    var span = document.createElement("span");
+    span.style.background = color;
+    return span;
+  }
+
   function dotIcon(color, size) {
     size = size || 22;
     return L.divIcon({
       className: "atlas-marker",
-      html: '<span style="background:' + color + '"></span>',
+      html: colouredDot(color),
       iconSize: [size, size], iconAnchor: [size / 2, size / 2], popupAnchor: [0, -size / 2]
     });
   }
@@ -171,6 +178,23 @@
     toggle();
   }
 
+  var layers = {markers: markers, offerLocations: offerLocations, coverage: coverage, placeLabels: placeLabels};
+
+  /* Builds each map from its JSON settings (rendered by atlas/maps.py): no inline script on any page. */
+  function boot(configEl) {
+    var cfg = JSON.parse(configEl.textContent);
+    if (!document.getElementById(cfg.id)) return;
+    var map = L.map(cfg.id, {center: cfg.center, zoom: cfg.zoom, maxZoom: cfg.maxZoom, zoomControl: true});
+    if (cfg.scale) L.control.scale().addTo(map);
+    cfg.tiles.forEach(function (t) {
+      L.tileLayer(t.url, {attribution: t.attribution, maxZoom: t.maxZoom}).addTo(map);
+    });
+    cfg.layers.forEach(function (layer) {
+      if (Object.prototype.hasOwnProperty.call(layers, layer[0])) layers[layer[0]](map, layer[1]);
+    });
+  }
+
   window.atlasMap = {markers: markers, offerLocations: offerLocations, coverage: coverage, placeLabels: placeLabels,
                      instances: instances};
+  document.querySelectorAll("script.atlas-map-config").forEach(boot);
 }());
