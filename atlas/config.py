@@ -19,6 +19,10 @@ class Defaults:
     # Entries per page in lists and the API (the API clamps `per_page` to API_MAX_PER_PAGE).
     PER_PAGE = 25
     API_MAX_PER_PAGE = 200
+    # Licence of the data in HSDS exports (datapackage.json `licenses`): SPDX-style name, title and URL.
+    EXPORT_LICENCE_NAME = "CC-BY-4.0"
+    EXPORT_LICENCE_TITLE = "Creative Commons Attribution 4.0"
+    EXPORT_LICENCE_URL = "https://creativecommons.org/licenses/by/4.0/"
     # Name of this atlas, shown in the page header.
     SITE_NAME = "Netzwerkatlas"
     # Public base URL, used in printed handouts and e-mails (None: the request's host).

@@ -8,8 +8,6 @@ from typing import Any
 from . import vocab
 from .models import Location, Organization, Phone, Schedule, Service, TaxonomyTerm
 
-PROFILE_URI = "https://atlas.example/hsds-profile/de-atlas"
-
 
 def iso(value: date | datetime | None) -> str | None:
     """Return an ISO date or datetime string (datetimes with millisecond precision and Z)."""
@@ -59,14 +57,20 @@ def schedule_view(schedule: Schedule, lang: str) -> dict[str, Any]:
     }
 
 
-def location_view(location: Location, internal: bool, lang: str) -> dict[str, Any]:
-    """HSDS location with its address; protected sites are reduced to what the public may see."""
+def public_position(location: Location, internal: bool) -> tuple[str, float | None, float | None]:
+    """The precision the caller may see and the coordinates to publish (the Gemeinde centre for protected sites)."""
     precision = "exakt" if internal else location.address_precision
     lat, lon = location.latitude, location.longitude
     if precision == "gemeinde" and lat is not None:
         # Never publish the pin of a protected site: show the Gemeinde centre instead.
         gem = location.gemeinde
         lat, lon = (gem.latitude, gem.longitude) if gem and gem.latitude is not None else (round(lat, 2), round(lon, 2))
+    return precision, lat, lon
+
+
+def location_view(location: Location, internal: bool, lang: str) -> dict[str, Any]:
+    """HSDS location with its address; protected sites are reduced to what the public may see."""
+    precision, lat, lon = public_position(location, internal)
     addr = location.address
     address = None
     if addr is not None:

@@ -27,8 +27,8 @@ from ..models import (
     service_jobcenter,
     service_taxonomy,
 )
-from .plan import SERVICE_FIELDS, PlanRow
-from .records import ContactData, LocationData, PhoneData, ScheduleData
+from .plan import LOCATION_FIELDS, ORG_FIELDS, SERVICE_FIELDS, PlanRow
+from .records import SCHEDULE_EXTRA, ContactData, LocationData, PhoneData, ScheduleData
 
 if TYPE_CHECKING:
     from .commit import Committer
@@ -137,9 +137,7 @@ class BulkCreator:
         dicts = []
         for sid, row in new.items():
             data = row.record.organization
-            values = {k: v for k, v in data.fields.items() if k in ("alternate_name", "description", "email",
-                                                                    "website", "legal_status", "sector", "visibility",
-                                                                    "internal_note", "is_employer", "assured_date")}
+            values = {k: v for k, v in data.fields.items() if k in ORG_FIELDS}
             values |= {"name": data.name, "owner_id": self._user_id(data.owner), "deputy_id": self._user_id(data.deputy)}
             if values.get("is_employer"):
                 values["visibility"] = "internal"
@@ -162,9 +160,7 @@ class BulkCreator:
                     owners[key] = org_ids[row.org_source_id]
         dicts = []
         for key, data in new.items():
-            values = {k: v for k, v in data.fields.items()
-                      if k in ("name", "description", "transportation", "accessibility_description", "url",
-                               "location_type", "address_precision", "visibility") and v is not None}
+            values = {k: v for k, v in data.fields.items() if k in LOCATION_FIELDS and v is not None}
             values |= {"organization_id": owners[key]} | self.c.source_values(key)
             uid = data.uuid if data.uuid and data.uuid not in self.c.taken_location_uuids else new_uuid()
             self.c.taken_location_uuids.add(uid)
@@ -216,17 +212,19 @@ class BulkCreator:
 
     def _phones(self, owners: list[tuple[tuple[str, int], list[PhoneData]]]) -> None:
         self.insert(Phone, [{key: owner, "number": p.number, "type": p.type, "description": p.description,
-                             "extension": p.extension, "visibility": p.visibility}
+                             "extension": p.extension, "visibility": p.visibility, "uuid": p.uuid}
                             for (key, owner), phones in owners for p in phones])
 
     def _schedules(self, owners: list[tuple[tuple[str, int], list[ScheduleData]]]) -> None:
         self.insert(Schedule, [{key: owner, "byday": s.byday, "opens_at": s.opens_at, "closes_at": s.closes_at,
                                 "description": s.description, "freq": s.freq, "valid_from": s.valid_from,
-                                "valid_to": s.valid_to} for (key, owner), items in owners for s in items])
+                                "valid_to": s.valid_to, "uuid": s.uuid,
+                                **{k: s.extra.get(k) for k in SCHEDULE_EXTRA}}
+                               for (key, owner), items in owners for s in items])
 
     def _contacts(self, owners: list[tuple[tuple[str, int], list[ContactData]]]) -> None:
         self.insert(Contact, [{key: owner, "name": x.name, "title": x.title, "department": x.department,
-                               "email": x.email, "phone": x.phone} for (key, owner), items in owners for x in items])
+                               "email": x.email, "phone": x.phone, "uuid": x.uuid} for (key, owner), items in owners for x in items])
 
     def _user_id(self, email: str | None) -> int | None:
         user = self.c._user(email)

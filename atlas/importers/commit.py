@@ -28,13 +28,9 @@ from ..models import (
 from ..review import open_task
 from .bulk import BulkCreator
 from .models import ImportRun
-from .plan import SERVICE_FIELDS, Context, Plan, PlanRow, derived_id
-from .records import ContactData, ImportFileError, LocationData, PhoneData, ScheduleData
+from .plan import LOCATION_FIELDS, ORG_FIELDS, SERVICE_FIELDS, Context, Plan, PlanRow, derived_id
+from .records import SCHEDULE_EXTRA, ContactData, ImportFileError, LocationData, PhoneData, ScheduleData
 
-ORG_FIELDS = ("alternate_name", "description", "email", "website", "legal_status", "sector", "visibility",
-              "internal_note", "is_employer", "assured_date")
-LOCATION_FIELDS = ("name", "description", "transportation", "accessibility_description", "url", "location_type",
-                   "address_precision", "visibility")
 
 
 @dataclass
@@ -358,16 +354,16 @@ def _replace(collection: list, new: list, key: Callable) -> None:
 
 def _phone(p: PhoneData) -> Phone:
     return Phone(number=p.number, type=p.type, description=p.description, extension=p.extension,
-                 visibility=p.visibility)
+                 visibility=p.visibility, uuid=p.uuid)
 
 
 def _schedule(s: ScheduleData) -> Schedule:
     return Schedule(byday=s.byday, opens_at=s.opens_at, closes_at=s.closes_at, description=s.description,
-                    freq=s.freq, valid_from=s.valid_from, valid_to=s.valid_to)
+                    freq=s.freq, valid_from=s.valid_from, valid_to=s.valid_to, uuid=s.uuid, **s.extra)
 
 
 def _contact(c: ContactData) -> Contact:
-    return Contact(name=c.name, title=c.title, department=c.department, email=c.email, phone=c.phone)
+    return Contact(name=c.name, title=c.title, department=c.department, email=c.email, phone=c.phone, uuid=c.uuid)
 
 
 def _phone_key(p: Any) -> tuple:
@@ -375,7 +371,9 @@ def _phone_key(p: Any) -> tuple:
 
 
 def _schedule_key(s: Any) -> tuple:
-    return (s.byday, s.opens_at or "", s.closes_at or "", s.description or "", s.freq, s.valid_from, s.valid_to)
+    extra = s.extra if isinstance(s, ScheduleData) else {k: getattr(s, k) for k in SCHEDULE_EXTRA}
+    return (s.byday, s.opens_at or "", s.closes_at or "", s.description or "", s.freq, s.valid_from, s.valid_to,
+            tuple(str(extra.get(k) or "") for k in SCHEDULE_EXTRA))
 
 
 def _contact_key(c: Any) -> tuple:

@@ -13,7 +13,16 @@ from typing import Any
 
 from .. import vocab
 from .files import check_size, decode_text, human_size, load_json, read_bytes
-from .hsds import BOOL_FIELDS, DATE_FIELDS, FACET_BY_TAXONOMY, FACETS, STATUS_FROM_HSDS, TABLES, TAXONOMY_ID
+from .hsds import (
+    BOOL_FIELDS,
+    CATEGORY_TAXONOMIES,
+    DATE_FIELDS,
+    FACET_BY_TAXONOMY,
+    FACETS,
+    STATUS_FROM_HSDS,
+    TABLES,
+    TAXONOMY_ID,
+)
 from .records import (
     AddressData,
     ContactData,
@@ -30,6 +39,7 @@ from .records import (
 
 Tables = dict[str, list[dict[str, Any]]]
 TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d")
+UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 SCALARS = (str, int, float, bool, type(None))
 
 
@@ -216,10 +226,14 @@ def flatten(services: list[dict[str, Any]]) -> Tables:
 def _children(add, obj: dict[str, Any], key: str, parent_id: str) -> None:
     for table, name in (("phones.csv", "phones"), ("schedules.csv", "schedules"), ("contacts.csv", "contacts"),
                         ("languages.csv", "languages"), ("cost_options.csv", "cost_options"),
-                        ("service_areas.csv", "service_areas")):
+                        ("service_areas.csv", "service_areas"), ("required_documents.csv", "required_documents")):
         for item in obj.get(name) or []:
             if isinstance(item, dict):
                 add(table, _scalars(item) | {key: parent_id})
+                if name == "contacts" and item.get("id"):
+                    for phone in item.get("phones") or []:
+                        if isinstance(phone, dict):
+                            add("phones.csv", _scalars(phone) | {"contact_id": item["id"]})
 
 
 # -- tables to records ---------------------------------------------------------------------------------------
@@ -301,6 +315,8 @@ def tables_to_records(t: Tables, fmt: str, lines: dict[str, dict] | None = None)
         "costs": _group(get("cost_options.csv"), "service_id"),
         "areas": _group(get("service_areas.csv"), "service_id"),
         "attributes": _group(get("attributes.csv"), "link_id"),
+        "documents": _group(get("required_documents.csv"), "service_id"),
+        "contact_phones": _group(get("phones.csv"), "contact_id"),
     }
     terms = {str(x.get("id")).strip(): x for x in get("taxonomy_terms.csv") if _text(x.get("id"))}
     records: list[ImportRecord] = []
@@ -333,7 +349,10 @@ def tables_to_records(t: Tables, fmt: str, lines: dict[str, dict] | None = None)
 def _organisation(o: dict[str, Any], by: dict, errors: list[str]) -> OrganizationData:
     oid = _text(o.get("id"))
     fields: dict[str, Any] = {k: _text(o.get(k)) for k in ("alternate_name", "description", "email", "legal_status",
-                                                          "sector", "internal_note") if k in o}
+                                                          "sector", "internal_note", "tax_status", "tax_id", "logo",
+                                                          "uri") if k in o}
+    if _text(o.get("year_incorporated")):
+        fields["year_incorporated"] = _int(o.get("year_incorporated"), "Gründungsjahr", errors)
     if "website" in o or "url" in o:
         fields["website"] = _text(o.get("website") or o.get("url"))
     if _text(o.get("visibility")):
@@ -347,7 +366,7 @@ def _organisation(o: dict[str, Any], by: dict, errors: list[str]) -> Organizatio
     if not data.name:
         errors.append(f"Die Organisation „{oid}“ hat keinen Namen.")
     data.phones = [_phone(p, errors) for p in by["org_phones"].get(oid or "", []) if _text(p.get("number"))]
-    data.contacts = [_contact(c) for c in by["org_contacts"].get(oid or "", []) if _text(c.get("name"))]
+    data.contacts = [_contact(c, by) for c in by["org_contacts"].get(oid or "", []) if _text(c.get("name"))]
     return data
 
 
@@ -357,15 +376,27 @@ def _phone(p: dict[str, Any], errors: list[str]) -> PhoneData:
         errors.append(f"Telefon-Typ „{kind}“ ist unbekannt (erlaubt: {', '.join(vocab.PHONE_TYPES)}).")
         kind = "voice"
     visibility = _text(p.get("visibility")) or "public"
+    extension = _text(p.get("extension"), 20)
+    if extension and re.fullmatch(r"\d+\.0", extension):
+        extension = extension[:-2]  # HSDS extensions are numbers; "12.0" is extension 12
     return PhoneData(number=_text(p.get("number"), 50) or "", type=kind, description=_text(p.get("description"), 300),
-                     extension=_text(p.get("extension"), 20),
-                     visibility=visibility if visibility in vocab.VISIBILITY else "public")
+                     extension=extension, visibility=visibility if visibility in vocab.VISIBILITY else "public",
+                     uuid=_uuid(p.get("id")))
 
 
-def _contact(c: dict[str, Any]) -> ContactData:
+def _uuid(value: Any) -> str | None:
+    """An HSDS id kept on child rows when it is a UUID (other ids are not stored)."""
+    text = _text(value)
+    return text.lower() if text and UUID.match(text) else None
+
+
+def _contact(c: dict[str, Any], by: dict) -> ContactData:
+    phone = _text(c.get("phone"), 50)
+    if phone is None:
+        phone = next((_text(p.get("number"), 50) for p in by["contact_phones"].get(_text(c.get("id")) or "", [])), None)
     return ContactData(name=_text(c.get("name"), 200) or "", title=_text(c.get("title"), 200),
                        department=_text(c.get("department"), 200), email=_text(c.get("email"), 254),
-                       phone=_text(c.get("phone"), 50))
+                       phone=phone, uuid=_uuid(c.get("id")))
 
 
 def _schedule(h: dict[str, Any], errors: list[str]) -> ScheduleData | None:
@@ -384,15 +415,24 @@ def _schedule(h: dict[str, Any], errors: list[str]) -> ScheduleData | None:
         errors.append(f"Öffnungszeit {times[0]}–{times[1]}: Beginn muss vor dem Ende liegen.")
         return None
     freq = (_text(h.get("freq")) or "WEEKLY").upper()
+    extra: dict[str, Any] = {"dtstart": _date(h.get("dtstart"), "dtstart", errors),
+                             "until": _date(h.get("until"), "until", errors),
+                             "count": _int(h.get("count"), "count", errors),
+                             "interval": _int(h.get("interval"), "interval", errors)}
+    for key, limit in (("wkst", 2), ("byweekno", 200), ("bymonthday", 200), ("notes", None),
+                       ("attending_type", 100), ("schedule_link", 2000)):
+        extra[key] = _text(h.get(key), limit)
     return ScheduleData(byday=byday, opens_at=times[0], closes_at=times[1], description=_text(h.get("description"), 300),
                         freq=freq if freq in ("WEEKLY", "MONTHLY") else "WEEKLY",
                         valid_from=_date(h.get("valid_from"), "gültig ab", errors),
-                        valid_to=_date(h.get("valid_to"), "gültig bis", errors))
+                        valid_to=_date(h.get("valid_to"), "gültig bis", errors), uuid=_uuid(h.get("id")),
+                        extra={k: v for k, v in extra.items() if v is not None})
 
 
 def _location(loc: dict[str, Any], by: dict, errors: list[str]) -> LocationData:
     lid = _text(loc.get("id"))
-    fields: dict[str, Any] = {k: _text(loc.get(k)) for k in ("name", "description", "transportation", "url")
+    fields: dict[str, Any] = {k: _text(loc.get(k)) for k in ("name", "description", "transportation", "url",
+                                                             "external_identifier", "external_identifier_type")
                               if _text(loc.get(k))}
     fields["location_type"] = _code(loc.get("location_type") or "physical", vocab.LOCATION_TYPES, "Standort-Typ",
                                     errors) or "physical"
@@ -449,9 +489,12 @@ def _service_record(s: dict[str, Any], row: int, orgs: dict, locations: dict, by
         OrganizationData(name=None, source_id=org_id)
     fields: dict[str, Any] = {}
     for key in ("alternate_name", "description", "url", "email", "application_process", "fees_description",
-                "eligibility_description", "alert", "summary_plain", "target_group", "waiting_time", "internal_note"):
+                "eligibility_description", "alert", "summary_plain", "target_group", "waiting_time", "internal_note",
+                "interpretation_services", "accreditations", "licenses"):
         if key in s:
             fields[key] = _text(s.get(key))
+    if "wait_time" in s:  # HSDS 3.0 name of the atlas's waiting time
+        fields["waiting_time"] = _text(s.get("wait_time"))
     status = _text(s.get("status"))
     if status:
         code = STATUS_FROM_HSDS.get(status.lower(), status if status in vocab.STATUS else None)
@@ -487,7 +530,10 @@ def _service_record(s: dict[str, Any], row: int, orgs: dict, locations: dict, by
             record.locations.append(_location(loc, by, errors))
     record.phones = [_phone(p, errors) for p in by["svc_phones"].get(sid or "", []) if _text(p.get("number"))]
     record.schedules = [h for h in (_schedule(x, errors) for x in by["svc_schedules"].get(sid or "", [])) if h]
-    record.contacts = [_contact(c) for c in by["svc_contacts"].get(sid or "", []) if _text(c.get("name"))]
+    record.contacts = [_contact(c, by) for c in by["svc_contacts"].get(sid or "", []) if _text(c.get("name"))]
+    documents = [_text(d.get("document"), 2000) for d in by["documents"].get(sid or "", [])]
+    if documents or "required_documents" in s:
+        record.fields["required_documents"] = [d for d in documents if d]
     languages = []
     for item in by["languages"].get(sid or "", []):
         code = _text(item.get("code"))
@@ -526,7 +572,7 @@ def _attributes(record: ImportRecord, attributes: list[dict[str, Any]], terms: d
                 facets[facet].append(code)
             continue
         code = _text(term.get("code")) or term_id
-        if taxonomy in ("", TAXONOMY_ID, "atlas"):
+        if taxonomy in CATEGORY_TAXONOMIES:
             record.categories.append(code)
         else:
             # A foreign taxonomy: the planner maps it when it can and only warns when it cannot.

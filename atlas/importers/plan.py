@@ -16,7 +16,7 @@ from ..duplicates import Candidate, DuplicateIndex, Hit, address_keys, normalise
 from ..duplicates import normalise_url
 from ..geocoding import fold
 from ..models import Jobcenter, Location, Organization, Service, ServiceAtLocation, TaxonomyTerm, User
-from .records import OPTIONAL_CATEGORY, ImportRecord, ReadResult
+from .records import OPTIONAL_CATEGORY, SCHEDULE_EXTRA, ImportRecord, ReadResult, ScheduleData
 
 ACTIONS = {
     "new": "neu",
@@ -30,7 +30,12 @@ SERVICE_FIELDS = ("alternate_name", "description", "url", "email", "status", "al
                   "target_group", "waiting_time", "intake_status", "delivery_format", "setting", "short_notice",
                   "supra_regional", "valid_from", "valid_to", "visibility", "internal_note", "assured_date",
                   "waiting_time_confirmed_at", "intake_status_confirmed_at", "opening_hours_confirmed_at",
-                  "cost_options", "access_routes", "legal_domains", "contact_channels", "accessibility", "languages")
+                  "cost_options", "access_routes", "legal_domains", "contact_channels", "accessibility", "languages",
+                  "interpretation_services", "accreditations", "licenses", "required_documents")
+ORG_FIELDS = ("alternate_name", "description", "email", "website", "legal_status", "sector", "visibility",
+              "internal_note", "is_employer", "assured_date", "tax_status", "tax_id", "year_incorporated", "logo", "uri")
+LOCATION_FIELDS = ("name", "description", "transportation", "accessibility_description", "url", "location_type",
+                   "address_precision", "visibility", "external_identifier", "external_identifier_type")
 # Latitude and longitude bounds of Germany, to spot swapped coordinates.
 GERMANY = (47.2, 55.1, 5.8, 15.1)
 FIELD_NAMES = {"name": "Name", "description": "Beschreibung", "url": "Web", "email": "E-Mail",
@@ -357,7 +362,9 @@ def _phone_key(p: Any) -> tuple:
 
 
 def _schedule_key(s: Any) -> tuple:
-    return (s.byday, s.opens_at or "", s.closes_at or "", s.description or "")
+    extra = s.extra if isinstance(s, ScheduleData) else {k: getattr(s, k) for k in SCHEDULE_EXTRA}
+    return (s.byday, s.opens_at or "", s.closes_at or "", s.description or "",
+            tuple(str(extra.get(k) or "") for k in SCHEDULE_EXTRA))
 
 
 def _address_key(location: Location) -> tuple:

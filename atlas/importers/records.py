@@ -7,6 +7,8 @@ from datetime import date
 from typing import Any
 
 
+SCHEDULE_EXTRA = ("dtstart", "until", "count", "interval", "wkst", "byweekno", "bymonthday", "notes", "attending_type",
+                  "schedule_link")
 # Prefix of a category from a foreign taxonomy: mapped when possible, else only a warning.
 OPTIONAL_CATEGORY = "?"
 
@@ -37,6 +39,7 @@ class PhoneData:
     description: str | None = None
     extension: str | None = None
     visibility: str = "public"
+    uuid: str | None = None
 
 
 @dataclass
@@ -50,6 +53,10 @@ class ScheduleData:
     freq: str = "WEEKLY"
     valid_from: date | None = None
     valid_to: date | None = None
+    uuid: str | None = None
+    # The rest of the RFC 5545 recurrence (dtstart, until, count, interval, wkst, byweekno, bymonthday, notes,
+    # attending_type, schedule_link), kept as given.
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -61,6 +68,7 @@ class ContactData:
     department: str | None = None
     email: str | None = None
     phone: str | None = None
+    uuid: str | None = None
 
 
 @dataclass

@@ -1,0 +1,69 @@
+"""interop: the rest of HSDS 3.0 (schedule recurrence, phone/schedule/contact ids, organisation and service fields)
+
+Revision ID: 0008
+Revises: 0005
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0008"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+COLUMNS = {
+    "organization": [
+        sa.Column("tax_status", sa.String(length=120), nullable=True),
+        sa.Column("tax_id", sa.String(length=120), nullable=True),
+        sa.Column("year_incorporated", sa.Integer(), nullable=True),
+        sa.Column("logo", sa.String(length=2000), nullable=True),
+        sa.Column("uri", sa.String(length=2000), nullable=True),
+        sa.Column("parent_organization_id", sa.Integer(), nullable=True),
+    ],
+    "service": [
+        sa.Column("interpretation_services", sa.Text(), nullable=True),
+        sa.Column("accreditations", sa.Text(), nullable=True),
+        sa.Column("licenses", sa.Text(), nullable=True),
+        sa.Column("required_documents", sa.JSON(), nullable=False, server_default="[]"),
+    ],
+    "location": [
+        sa.Column("external_identifier", sa.String(length=200), nullable=True),
+        sa.Column("external_identifier_type", sa.String(length=200), nullable=True),
+    ],
+    "phone": [sa.Column("uuid", sa.String(length=36), nullable=True)],
+    "contact": [sa.Column("uuid", sa.String(length=36), nullable=True)],
+    "schedule": [
+        sa.Column("uuid", sa.String(length=36), nullable=True),
+        sa.Column("dtstart", sa.Date(), nullable=True),
+        sa.Column("until", sa.Date(), nullable=True),
+        sa.Column("count", sa.Integer(), nullable=True),
+        sa.Column("interval", sa.Integer(), nullable=True),
+        sa.Column("wkst", sa.String(length=2), nullable=True),
+        sa.Column("byweekno", sa.String(length=200), nullable=True),
+        sa.Column("bymonthday", sa.String(length=200), nullable=True),
+        sa.Column("notes", sa.Text(), nullable=True),
+        sa.Column("attending_type", sa.String(length=100), nullable=True),
+        sa.Column("schedule_link", sa.String(length=2000), nullable=True),
+    ],
+}
+
+
+def upgrade() -> None:
+    for table, columns in COLUMNS.items():
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            for column in columns:
+                batch_op.add_column(column)
+            if table == "organization":
+                batch_op.create_foreign_key(batch_op.f("fk_organization_parent_organization_id_organization"),
+                                            "organization", ["parent_organization_id"], ["id"], ondelete="SET NULL")
+
+
+def downgrade() -> None:
+    for table, columns in reversed(COLUMNS.items()):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            if table == "organization":
+                batch_op.drop_constraint(batch_op.f("fk_organization_parent_organization_id_organization"),
+                                         type_="foreignkey")
+            for column in reversed(columns):
+                batch_op.drop_column(column.name)
