@@ -117,9 +117,9 @@ class BulkCreator:
                 c.organisation(row)
         existing_sites = {}
         for row in rows:
-            for data in row.record.locations:
+            for data in (*row.record.locations, *row.record.site_only):
                 key = c.location_key(row, data)
-                if key in c.locations:
+                if c.existing_location(row, data) is not None:
                     existing_sites[key] = c.location(row, None, data)
         self.session.flush()
         org_ids = {sid: org.id for sid, org in c.orgs.items()}
@@ -153,7 +153,7 @@ class BulkCreator:
         new: dict[str, LocationData] = {}
         owners: dict[str, int] = {}
         for row in rows:
-            for data in row.record.locations:
+            for data in (*row.record.locations, *row.record.site_only):
                 key = self.c.location_key(row, data)
                 if key not in site_ids and key not in new:
                     new[key] = data
@@ -201,8 +201,9 @@ class BulkCreator:
                                        if j in jobcenters])
         links = []
         for sid, row in zip(ids, rows):
-            for key in dict.fromkeys(self.c.location_key(row, d) for d in row.record.locations):
-                links.append({"service_id": sid, "location_id": site_ids[key]})
+            descriptions = {self.c.location_key(row, d): d.link_description for d in row.record.locations}
+            for key, description in descriptions.items():
+                links.append({"service_id": sid, "location_id": site_ids[key], "description": description})
         self.insert(ServiceAtLocation, links)
         self._phones([(("service_id", sid), row.record.phones) for sid, row in zip(ids, rows)])
         self._schedules([(("service_id", sid), row.record.schedules) for sid, row in zip(ids, rows)])

@@ -19,7 +19,7 @@ from . import REGISTRY, read_file
 from .commit import commit_plan
 from .export import EXPORT_FORMATS, export_to
 from .geocode import geocode_pending
-from .plan import plan_import
+from .plan import effects_summary, plan_import
 from .records import ImportFileError, ReadOptions
 from .report import error_rows_csv, preview_lines
 from .tabular import load_mapping
@@ -83,11 +83,15 @@ def import_command(path: Path, fmt: str | None, mapping: Path | None, source: st
     for line in preview_lines(plan, all_rows or len(plan.rows) <= 100):
         click.echo(line)
     click.echo(f"Plan ({plan.format}, Quelle „{source}“): {plan.summary()}.")
+    for line in effects_summary(plan.effects):
+        click.echo(f"  {line}")
     if errors_csv and plan.errors:
         errors_csv.write_text(error_rows_csv(plan), encoding="utf-8", newline="")
         click.echo(f"Error rows written to {errors_csv}.")
     if dry_run:
         click.echo("Dry run: nothing was changed.")
+        if strict and plan.errors:
+            raise click.ClickException(f"{len(plan.errors)} row(s) with errors; --strict would import nothing.")
         return
     try:
         with click.progressbar(length=len(plan.rows), label="Importing", file=sys.stderr) as bar:
@@ -101,6 +105,8 @@ def import_command(path: Path, fmt: str | None, mapping: Path | None, source: st
         session.rollback()
         raise _database_error(exc) from None
     click.echo(f"Imported: {report.summary()}.")
+    if report.counts["error"] and not report.imported:
+        raise click.ClickException("Nothing was imported: every row had an error or was held back.")
     if report.geocoded:
         click.echo("Coordinates: " + ", ".join(f"{n} {k}" for k, n in sorted(report.geocoded.items())) +
                    ". Run 'flask --app atlas geocode-pending' to refine them with Nominatim when configured.")

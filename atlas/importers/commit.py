@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..audit import set_actor
-from ..duplicates import address_keys, normalise_city
+from ..duplicates import normalise_city
 from ..geocoding import GeoResult, fold, fold_plain, gazetteer
 from ..models import (
     Address,
@@ -28,7 +28,7 @@ from ..models import (
 from ..review import open_task
 from .bulk import BulkCreator
 from .models import ImportRun
-from .plan import LOCATION_FIELDS, ORG_FIELDS, SERVICE_FIELDS, Context, Plan, PlanRow, derived_id
+from .plan import LOCATION_FIELDS, ORG_FIELDS, SERVICE_FIELDS, Context, Plan, PlanRow, location_key
 from .records import SCHEDULE_EXTRA, ContactData, ImportFileError, LocationData, PhoneData, ScheduleData
 
 
@@ -41,6 +41,12 @@ class CommitReport:
     tasks: int = 0
     geocoded: Counter = field(default_factory=Counter)
     run_id: int | None = None
+
+    @property
+    def imported(self) -> int:
+        """How many rows created or changed something."""
+        c = self.counts
+        return c["new"] + c["update"] + c["duplicate_created"]
 
     def summary(self) -> str:
         """One German line for flash messages and the CLI."""
@@ -103,9 +109,7 @@ class Committer:
         self.licence = licence or plan.licence
         self.source_url = source_url or plan.source_url
         self.orgs: dict[str, Organization] = dict(self.ctx.orgs_by_source)
-        self.locations: dict[str, Location] = {
-            loc.source_id: loc for loc in session.scalars(select(Location).where(Location.source_name == plan.source))
-            if loc.source_id}
+        self.locations: dict[str, Location] = dict(self.ctx.locations_by_source)
         wanted = {loc.uuid for r in plan.rows for loc in r.record.locations if loc.uuid}
         self.taken_location_uuids = set(session.scalars(select(Location.uuid).where(Location.uuid.in_(wanted)))) \
             if wanted else set()
@@ -184,26 +188,35 @@ class Committer:
         _replace(svc.schedules, [_schedule(s) for s in record.schedules], _schedule_key)
         _replace(svc.contacts, [_contact(c) for c in record.contacts], _contact_key)
         if record.locations:
-            wanted_locations = [self.location(row, org, loc) for loc in record.locations]
-            if sorted(map(id, svc.locations)) != sorted(map(id, wanted_locations)):
-                svc.service_at_locations[:] = [ServiceAtLocation(location=loc) for loc in wanted_locations]
+            wanted = {id(loc): (loc, data.link_description)
+                      for data in record.locations for loc in (self.location(row, org, data),)}
+            have = {id(sal.location): sal for sal in svc.service_at_locations}
+            if set(have) != set(wanted):
+                svc.service_at_locations[:] = [have.get(key) or ServiceAtLocation(location=loc)
+                                               for key, (loc, _d) in wanted.items()]
+            for sal in svc.service_at_locations:
+                description = wanted[id(sal.location)][1]
+                if description is not None and sal.description != description:
+                    sal.description = description
         return svc
 
-    @staticmethod
-    def location_key(row: PlanRow, data: LocationData) -> str:
-        """A site's id in its source, or one derived from its organisation and address."""
-        if data.source_id:
-            return data.source_id
-        addr = data.address
-        keys = sorted(address_keys(addr.address_1, addr.postal_code, addr.city)) if addr else []
-        return derived_id("loc", row.org_source_id, keys[0] if keys else
-                          normalise_city(addr.city if addr else None) or str(data.latitude))
+    def sites_without_offer(self, row: PlanRow, org: Organization) -> None:
+        """Create or update the organisation's sites no offer of the file uses."""
+        for data in row.record.site_only:
+            self.location(row, org, data)
+
+    location_key = staticmethod(location_key)
+
+    def existing_location(self, row: PlanRow, data: LocationData) -> Location | None:
+        """The stored (or in this run created) site for a site of the file: by source id, else by UUID."""
+        key = self.location_key(row, data)
+        return self.locations.get(key) or self.ctx.location_for(key, data)
 
     def location(self, row: PlanRow, org: Organization | None, data: LocationData) -> Location:
         """Create or update a site; coordinates from the source, else the offline gazetteer at once."""
         addr = data.address
         key = self.location_key(row, data)
-        loc = self.locations.get(key)
+        loc = self.existing_location(row, data)
         values = {k: v for k, v in data.fields.items() if k in LOCATION_FIELDS and v is not None}
         if loc is None:
             loc = Location(organization=org, **values, **self.source_values(key))
@@ -213,6 +226,7 @@ class Committer:
             self.session.add(loc)
             self.locations[key] = loc
         else:
+            self.locations[key] = loc
             _assign(loc, values)
         if addr is not None:
             address_values = {"address_1": addr.address_1, "address_2": addr.address_2,
@@ -322,6 +336,7 @@ def commit_plan(session: Session, plan: Plan, *, actor: str, user_id: int | None
                 org = committer.organisation(row)
                 if row.kind == "service":
                     committer.service(row, org)
+                committer.sites_without_offer(row, org)
             if progress:
                 progress(1)
             if n % 500 == 0:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from .. import vocab
 from ..hsds import CATEGORY_TAXONOMY, FACETS, SERVICE_PROFILE_FIELDS, taxonomy_id
 
-__all__ = ["FACETS"]
+__all__ = ["FACETS", "SERVICE_PROFILE_FIELDS"]
 
 # file name -> (HSDS 3.0 columns, DE-profile columns, internal-only columns)
 TABLES: dict[str, tuple[list[str], list[str], list[str]]] = {

@@ -16,7 +16,7 @@ from ..duplicates import Candidate, DuplicateIndex, Hit, address_keys, normalise
 from ..duplicates import normalise_url
 from ..geocoding import fold
 from ..models import Jobcenter, Location, Organization, Service, ServiceAtLocation, TaxonomyTerm, User
-from .records import OPTIONAL_CATEGORY, SCHEDULE_EXTRA, ImportRecord, ReadResult, ScheduleData
+from .records import OPTIONAL_CATEGORY, SCHEDULE_EXTRA, ImportRecord, LocationData, ReadResult, ScheduleData
 
 ACTIONS = {
     "new": "neu",
@@ -93,6 +93,8 @@ class Plan:
     source_url: str | None = None
     # The lookups loaded while planning, reused by the committer in the same session.
     context: Context | None = field(default=None, repr=False, compare=False)
+    # Per entity type: how many would be new, changed, unchanged or removed (see entity_effects).
+    effects: dict[str, Counter] = field(default_factory=dict)
 
     def counts(self) -> Counter:
         """How many rows per action."""
@@ -173,28 +175,35 @@ class Context:
     orgs_by_name: dict[str, list[int]]
     uuids: dict[str, dict[str, int]]
     index: DuplicateIndex
+    services_by_uuid: dict[str, Service] = field(default_factory=dict)
+    orgs_by_uuid: dict[str, Organization] = field(default_factory=dict)
+    locations_by_source: dict[str, Location] = field(default_factory=dict)
+    locations_by_uuid: dict[str, Location] = field(default_factory=dict)
 
     @classmethod
     def load(cls, session: Session, source: str, records: list[ImportRecord]) -> Context:
         """Load lookups for one source's import."""
         terms = list(session.scalars(select(TaxonomyTerm)))
-        services = session.scalars(
-            select(Service).where(Service.source_name == source).options(
-                selectinload(Service.categories), selectinload(Service.phones), selectinload(Service.schedules),
-                selectinload(Service.service_at_locations).selectinload(ServiceAtLocation.location)
-                .selectinload(Location.address))).all()
-        orgs = session.scalars(select(Organization).where(Organization.source_name == source)).all()
+        wanted = {r.uuid for r in records if r.uuid} | {r.organization.uuid for r in records if r.organization.uuid}
+        site_uuids = {loc.uuid for r in records for loc in (*r.locations, *r.site_only) if loc.uuid}
+        service_options = (selectinload(Service.categories), selectinload(Service.phones),
+                           selectinload(Service.schedules), selectinload(Service.contacts),
+                           selectinload(Service.jobcenters), selectinload(Service.organization),
+                           selectinload(Service.service_at_locations).selectinload(ServiceAtLocation.location)
+                           .selectinload(Location.address))
+        services = session.scalars(select(Service).where(Service.source_name == source).options(*service_options)).all()
+        by_uuid = _by_uuid(session, Service, wanted, service_options)
+        orgs = session.scalars(select(Organization).where(Organization.source_name == source)
+                               .options(selectinload(Organization.phones))).all()
+        orgs_by_uuid = _by_uuid(session, Organization, wanted, (selectinload(Organization.phones),))
+        site_options = (selectinload(Location.address), selectinload(Location.phones), selectinload(Location.schedules))
+        sites = session.scalars(select(Location).where(Location.source_name == source).options(*site_options)).all()
         by_name: dict[str, list[int]] = {}
         for org_id, name in session.execute(select(Organization.id, Organization.name)
                                             .where(Organization.archived_at.is_(None))):
             by_name.setdefault(normalise_name(name), []).append(org_id)
-        wanted = {r.uuid for r in records if r.uuid} | {r.organization.uuid for r in records if r.organization.uuid}
-        uuids: dict[str, dict[str, int]] = {"service": {}, "organization": {}}
-        if wanted:
-            for model, kind in ((Service, "service"), (Organization, "organization")):
-                for uid, eid in session.execute(select(model.uuid, model.id)):
-                    if uid in wanted:
-                        uuids[kind][uid] = eid
+        uuids: dict[str, dict[str, int]] = {"service": {u: s.id for u, s in by_uuid.items()},
+                                            "organization": {u: o.id for u, o in orgs_by_uuid.items()}}
         return cls(
             categories=Categories(terms), terms={t.slug: t for t in terms},
             jobcenters={j.slug: j for j in session.scalars(select(Jobcenter))},
@@ -202,7 +211,32 @@ class Context:
             services_by_source={s.source_id: s for s in services if s.source_id},
             orgs_by_source={o.source_id: o for o in orgs if o.source_id},
             orgs_by_name=by_name, uuids=uuids, index=DuplicateIndex.build(session, "service"),
+            services_by_uuid=by_uuid, orgs_by_uuid=orgs_by_uuid,
+            locations_by_source={loc.source_id: loc for loc in sites if loc.source_id},
+            locations_by_uuid=_by_uuid(session, Location, site_uuids, site_options),
         )
+
+    def org_for(self, row: PlanRow) -> Organization | None:
+        """The stored organisation a row's organisation is matched to (by source id, else by UUID)."""
+        return self.orgs_by_source.get(row.org_source_id) or self.orgs_by_uuid.get(row.record.organization.uuid or "")
+
+    def service_for(self, row: PlanRow) -> Service | None:
+        """The stored offer a row is matched to (by source id, else by UUID)."""
+        return self.services_by_source.get(row.source_id) or self.services_by_uuid.get(row.record.uuid or "")
+
+    def location_for(self, key: str, data: LocationData) -> Location | None:
+        """The stored site a site of the file is matched to (by source id, else by UUID)."""
+        return self.locations_by_source.get(key) or self.locations_by_uuid.get(data.uuid or "")
+
+
+def _by_uuid(session: Session, model: Any, uuids: set[str], options: tuple) -> dict[str, Any]:
+    """Entries whose UUID the file names, loaded in chunks."""
+    found: dict[str, Any] = {}
+    wanted = sorted(uuids)
+    for start in range(0, len(wanted), 500):
+        stmt = select(model).where(model.uuid.in_(wanted[start:start + 500])).options(*options)
+        found |= {e.uuid: e for e in session.scalars(stmt)}
+    return found
 
 
 def _address_parts(record: ImportRecord) -> tuple[str | None, str | None, str | None]:
@@ -220,6 +254,16 @@ def service_source_id(record: ImportRecord) -> str:
     return derived_id(normalise_name(record.name), normalise_name(record.organization.name),
                       sorted(address_keys(street, plz, city))[0] if address_keys(street, plz, city)
                       else normalise_city(city))
+
+
+def location_key(row: PlanRow, data: LocationData) -> str:
+    """A site's id in its source, or one derived from its organisation and address."""
+    if data.source_id:
+        return data.source_id
+    addr = data.address
+    keys = sorted(address_keys(addr.address_1, addr.postal_code, addr.city)) if addr else []
+    return derived_id("loc", row.org_source_id, keys[0] if keys else
+                      normalise_city(addr.city if addr else None) or str(data.latitude))
 
 
 def org_source_id(record: ImportRecord) -> str:
@@ -240,7 +284,95 @@ def plan_import(session: Session, result: ReadResult, source: str, file_name: st
         plan.rows.append(_plan_row(record, ctx, seen, planned_orgs))
         if progress:
             progress(1)
+    plan.effects = entity_effects(ctx, plan.rows)
     return plan
+
+
+ENTITIES = {"organization": "Organisationen", "service": "Angebote", "location": "Standorte",
+            "phone": "Telefonnummern", "schedule": "Öffnungszeiten"}
+EFFECTS = {"new": "neu", "update": "geändert", "unchanged": "unverändert", "removed": "entfernt",
+           "duplicate": "als mögliche Dublette zurückgehalten"}
+
+
+def entity_effects(ctx: Context, rows: list[PlanRow]) -> dict[str, Counter]:
+    """What a commit would do per entity type (organisations, offers, sites, phones, opening hours).
+
+    A row that is unchanged itself but brings a new or changed site becomes an update.
+    """
+    effects = {kind: Counter() for kind in ENTITIES}
+    seen_orgs: set[str] = set()
+    seen_sites: set[str] = set()
+    for row in rows:
+        if row.action == "error":
+            continue
+        record = row.record
+        if row.kind == "service":
+            effects["service"][row.action] += 1
+            if row.action == "duplicate":
+                continue
+            service = ctx.service_for(row)
+            _children(effects["phone"], service.phones if service else [], record.phones, _phone_key)
+            _children(effects["schedule"], service.schedules if service else [], record.schedules, _schedule_key)
+        if row.org_action != "link" and row.org_source_id not in seen_orgs:
+            seen_orgs.add(row.org_source_id)
+            org = ctx.org_for(row)
+            effects["organization"]["new" if org is None else "update" if _org_changes(org, record) else "unchanged"] += 1
+            _children(effects["phone"], org.phones if org else [], record.organization.phones, _phone_key)
+        site_changed = False
+        for data in (*record.locations, *record.site_only):
+            key = location_key(row, data)
+            if key in seen_sites:
+                continue
+            seen_sites.add(key)
+            site = ctx.location_for(key, data)
+            state = "new" if site is None else "update" if location_changes(site, data) else "unchanged"
+            effects["location"][state] += 1
+            site_changed |= state != "unchanged"
+            _children(effects["phone"], site.phones if site else [], data.phones, _phone_key)
+            _children(effects["schedule"], site.schedules if site else [], data.schedules, _schedule_key)
+        if site_changed and row.action == "unchanged":
+            row.action = "update"
+            row.changes.append("Standort")
+    return effects
+
+
+def _children(counter: Counter, have: list, want: list, key: Callable) -> None:
+    """Count new, removed and unchanged children; an empty list in the file leaves the stored ones alone."""
+    stored = Counter(map(key, have))
+    if not want:
+        counter["unchanged"] += len(have)
+        return
+    wanted = Counter(map(key, want))
+    counter["new"] += sum((wanted - stored).values())
+    counter["removed"] += sum((stored - wanted).values())
+    counter["unchanged"] += sum((wanted & stored).values())
+
+
+def location_changes(site: Location, data: LocationData) -> list[str]:
+    """The fields of a stored site a re-import would change."""
+    changed = [k for k, v in data.fields.items() if k in LOCATION_FIELDS and v is not None and getattr(site, k) != v]
+    if data.address is not None:
+        a, b = site.address, data.address
+        if a is None or any((getattr(a, k) or None) != (getattr(b, k) or None)
+                            for k in ("address_1", "address_2", "postal_code", "city", "region", "state_province")):
+            changed.append("address")
+    if data.latitude is not None and (site.latitude, site.longitude) != (data.latitude, data.longitude):
+        changed.append("coordinates")
+    if data.phones and sorted(map(_phone_key, site.phones)) != sorted(map(_phone_key, data.phones)):
+        changed.append("phones")
+    if data.schedules and sorted(map(_schedule_key, site.schedules)) != sorted(map(_schedule_key, data.schedules)):
+        changed.append("schedules")
+    return changed
+
+
+def effects_summary(effects: dict[str, Counter]) -> list[str]:
+    """One German line per entity type: "Standorte: 3 neu, 285 unverändert"."""
+    lines = []
+    for kind, label in ENTITIES.items():
+        counts = effects.get(kind) or Counter()
+        parts = [f"{counts[e]} {word}" for e, word in EFFECTS.items() if counts[e]]
+        lines.append(f"{label}: {', '.join(parts) or 'keine'}")
+    return lines
 
 
 def _plan_row(record: ImportRecord, ctx: Context, seen: dict[str, int], planned_orgs: set[str]) -> PlanRow:
@@ -276,15 +408,10 @@ def _plan_row(record: ImportRecord, ctx: Context, seen: dict[str, int], planned_
         return row
     if record.name is None:
         row.action = row.org_action if row.org_action in ("new", "update") else "unchanged"
-        if row.org_action == "update" and not _org_changes(ctx.orgs_by_source.get(row.org_source_id), record):
+        if row.org_action == "update" and not _org_changes(ctx.org_for(row), record):
             row.action = "unchanged"
         return row
-    existing = ctx.services_by_source.get(sid)
-    if existing is None and record.uuid and record.uuid in ctx.uuids["service"]:
-        row.service_id = ctx.uuids["service"][record.uuid]
-        row.action = "update"
-        row.changes = ["(gleiche HSDS-ID)"]
-        return row
+    existing = ctx.service_for(row)
     if existing is not None:
         row.service_id = existing.id
         row.changes = service_changes(existing, record, slugs)
@@ -310,11 +437,9 @@ def _plan_organisation(row: PlanRow, record: ImportRecord, ctx: Context, planned
     if not org.name:
         row.reasons.append("Kein Träger: die Organisation hat keinen Namen.")
         return
-    existing = ctx.orgs_by_source.get(row.org_source_id)
+    existing = ctx.org_for(row)
     if existing is not None:
         row.org_action, row.organization_id = "update", existing.id
-    elif org.uuid and org.uuid in ctx.uuids["organization"]:
-        row.org_action, row.organization_id = "update", ctx.uuids["organization"][org.uuid]
     elif row.org_source_id in planned_orgs:
         row.org_action = "planned"
     elif len(ctx.orgs_by_name.get(normalise_name(org.name), [])) == 1 and not org.uuid:
@@ -330,6 +455,8 @@ def _org_changes(org: Organization | None, record: ImportRecord) -> list[str]:
     data = record.organization
     changed = ["name"] if org.name != data.name else []
     changed += [k for k, v in data.fields.items() if getattr(org, k, None) != v]
+    if data.phones and sorted(map(_phone_key, org.phones)) != sorted(map(_phone_key, data.phones)):
+        changed.append("phones")
     return changed
 
 
@@ -343,15 +470,21 @@ def service_changes(service: Service, record: ImportRecord, slugs: list[str]) ->
             changed.append(key)
     if sorted(t.slug for t in service.categories) != sorted(slugs):
         changed.append("categories")
-    if sorted(_phone_key(p) for p in service.phones) != sorted(_phone_key(p) for p in record.phones):
+    if record.phones and sorted(map(_phone_key, service.phones)) != sorted(map(_phone_key, record.phones)):
         changed.append("phones")
-    if sorted(_schedule_key(s) for s in service.schedules) != sorted(_schedule_key(s) for s in record.schedules):
+    if record.schedules and sorted(map(_schedule_key, service.schedules)) != sorted(map(_schedule_key, record.schedules)):
         changed.append("schedules")
-    have = sorted(_address_key(sal.location) for sal in service.service_at_locations)
-    want = sorted((l.address.address_1 or "", l.address.postal_code or "", l.address.city or "")
-                  if l.address else ("", "", "") for l in record.locations)
-    if have != want:
+    if record.jobcenters and sorted(j.slug for j in service.jobcenters) != sorted(set(record.jobcenters)):
+        changed.append("jobcenters")
+    # A site given without an address leaves the stored address alone (protected sites export none).
+    have = {_address_key(sal.location) for sal in service.service_at_locations}
+    want = {(l.address.address_1 or "", l.address.postal_code or "", l.address.city or "")
+            for l in record.locations if l.address}
+    if record.locations and (want - have or len(record.locations) != len(service.service_at_locations)):
         changed.append("address")
+    links = {sal.location.uuid: sal.description for sal in service.service_at_locations}
+    if any(d.link_description is not None and links.get(d.uuid) != d.link_description for d in record.locations):
+        changed.append("service_at_location")
     if service.organization.name != record.organization.name:
         changed.append("organization")
     return [FIELD_NAMES.get(c, c) for c in changed]

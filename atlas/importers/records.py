@@ -97,6 +97,8 @@ class LocationData:
     gemeinde: str | None = None
     phones: list[PhoneData] = field(default_factory=list)
     schedules: list[ScheduleData] = field(default_factory=list)
+    # The description of the offer at this site (HSDS service_at_location.description).
+    link_description: str | None = None
 
 
 @dataclass
@@ -124,6 +126,8 @@ class ImportRecord:
     uuid: str | None = None
     fields: dict[str, Any] = field(default_factory=dict)
     locations: list[LocationData] = field(default_factory=list)
+    # Sites of the organisation that no offer in the file uses (they travel without an offer).
+    site_only: list[LocationData] = field(default_factory=list)
     categories: list[str] = field(default_factory=list)
     jobcenters: list[str] = field(default_factory=list)
     phones: list[PhoneData] = field(default_factory=list)

@@ -25,7 +25,7 @@ from .cli import path_digest, read_options
 from .commit import commit_plan
 from .export import Exporter
 from .models import ImportRun
-from .plan import Plan, plan_import
+from .plan import Plan, effects_summary, plan_import
 from .records import ImportFileError
 from .report import error_rows_csv, row_reason
 from .tabular import FIELD_LABELS, parse_mapping
@@ -134,6 +134,7 @@ def _render_preview(plan: Plan, meta: dict[str, Any], token: str) -> Any:
             shown.append(row)
     return render_template("importers/preview.html", plan=plan, meta=meta, token=token, rows=shown,
                            hidden_new=hidden_new, counts=plan.counts(), reason=row_reason,
+                           effects=effects_summary(plan.effects) if plan.effects else [],
                            format_label=FORMAT_LABELS.get(plan.format.split("-")[0], plan.format))
 
 
