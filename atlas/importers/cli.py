@@ -22,7 +22,8 @@ from .geocode import geocode_pending
 from .plan import effects_summary, plan_import
 from .records import ImportFileError, ReadOptions
 from .report import error_rows_csv, preview_lines
-from .tabular import load_mapping
+from .mapping import MappingQuestion, remembered
+from .tabular import FIELD_LABELS, load_mapping
 
 
 def read_options(config: dict[str, Any], mapping: dict[str, str] | None = None, sheet: str | None = None) -> ReadOptions:
@@ -70,14 +71,22 @@ def import_command(path: Path, fmt: str | None, mapping: Path | None, source: st
     config = current_app.config
     source = (source or path.stem).strip()[:120]
     try:
-        options = read_options(config, load_mapping(mapping) if mapping else None, sheet)
+        user_mapping = remembered(session, source) | (load_mapping(mapping) if mapping else {})
+        options = read_options(config, user_mapping, sheet)
         result = read_file(path, fmt, options)
         with click.progressbar(length=len(result.records), label="Planning", file=sys.stderr) as bar:
             plan = plan_import(session, result, source, path.name, path_digest(path), progress=bar.update)
+    except MappingQuestion as exc:
+        raise click.ClickException(f"{exc} Mit --mapping zuordnung.json, z. B. {{\"Spalte\": \"name\"}} "
+                                   f"(Felder: {', '.join(sorted(FIELD_LABELS))}).") from None
     except ImportFileError as exc:
         raise click.ClickException(str(exc)) from None
     except SQLAlchemyError as exc:
         raise _database_error(exc) from None
+    if plan.guesses:
+        click.echo("Zuordnung der Spalten:")
+        for column, target in plan.mapping.items():
+            click.echo(f"  „{column}“ → {target}")
     for warning in plan.warnings:
         click.echo(f"Hinweis: {warning}", err=True)
     for line in preview_lines(plan, all_rows or len(plan.rows) <= 100):

@@ -27,7 +27,9 @@ from ..models import (
 )
 from ..review import open_task
 from .bulk import BulkCreator
+from .mapping import remember
 from .models import ImportRun
+from .tabular import header_key
 from .plan import LOCATION_FIELDS, ORG_FIELDS, SERVICE_FIELDS, Context, Plan, PlanRow, location_key
 from .records import SCHEDULE_EXTRA, ContactData, ImportFileError, LocationData, PhoneData, ScheduleData
 
@@ -345,6 +347,8 @@ def commit_plan(session: Session, plan: Plan, *, actor: str, user_id: int | None
         BulkCreator(committer).create(fresh)
     if progress and fresh:
         progress(len(fresh))
+    if plan.guesses:
+        remember(session, plan.source, plan.guesses, header_key)
     run = ImportRun(source=plan.source, file_name=plan.file_name[:300], format=plan.format, file_hash=plan.file_hash,
                     licence=committer.licence, actor=actor, user_id=user_id, started_at=committer.now,
                     finished_at=utcnow(), rows=len(plan.rows), counts=dict(counts))

@@ -9,13 +9,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from rapidfuzz import fuzz, process
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ..duplicates import Candidate, DuplicateIndex, Hit, address_keys, normalise_city, normalise_name, normalise_phone
 from ..duplicates import normalise_url
 from ..geocoding import fold
-from ..models import Jobcenter, Location, Organization, Service, ServiceAtLocation, TaxonomyTerm, User
+from ..models import Jobcenter, Location, Organization, Region, Service, ServiceAtLocation, TaxonomyTerm, User
 from .records import OPTIONAL_CATEGORY, SCHEDULE_EXTRA, ImportRecord, LocationData, ReadResult, ScheduleData
 
 ACTIONS = {
@@ -93,6 +94,8 @@ class Plan:
     source_url: str | None = None
     # The lookups loaded while planning, reused by the committer in the same session.
     context: Context | None = field(default=None, repr=False, compare=False)
+    # The column-mapping step's guesses (tables only), remembered for the source on commit.
+    guesses: list[Any] = field(default_factory=list)
     # Per entity type: how many would be new, changed, unchanged or removed (see entity_effects).
     effects: dict[str, Counter] = field(default_factory=dict)
 
@@ -122,25 +125,53 @@ def derived_id(*parts: str) -> str:
 
 
 class Categories:
-    """Resolves categories given by slug, German or English name (case, umlauts and punctuation ignored)."""
+    """Resolves categories by slug, German or English name, alias (name without its bracket, the abbreviation in
+    it) and, for typos, by similar spelling ("Meinten Sie …?"); case, umlauts and punctuation are ignored."""
+
+    AUTO = 92  # similarity (per cent) from which a misspelt category is taken, with a warning
+    SUGGEST = 70  # similarity from which an unknown category gets a "Meinten Sie …?"
 
     def __init__(self, terms: list[TaxonomyTerm]) -> None:
         self.by_key: dict[str, str] = {}
+        self.names: dict[str, str] = {}
         for term in terms:
-            for key in (term.slug, term.name, term.name_en):
-                if key:
+            self.names[term.slug] = term.name
+            keys = [term.slug, term.name, term.name_en]
+            for name in (term.name, term.name_en):
+                bracket = re.match(r"^(.+?)\s*\((.+)\)\s*$", name or "")
+                if bracket:  # "Integrationsfachdienst (IFD)": also "Integrationsfachdienst" and "IFD"
+                    keys += [bracket[1], bracket[2]]
+            for key in keys:
+                if key and fold(key):
                     self.by_key.setdefault(fold(key), term.slug)
 
-    def resolve(self, tokens: list[str]) -> tuple[list[str], list[str], list[str]]:
-        """Return slugs, unknown required tokens and unknown optional tokens."""
-        slugs, unknown, optional = [], [], []
+    def resolve(self, tokens: list[str]) -> tuple[list[str], list[str], list[str], list[str]]:
+        """Return slugs, unknown required tokens (with a suggestion), unknown optional tokens and warnings."""
+        slugs, unknown, optional, notes = [], [], [], []
         for token in tokens:
             required = not token.startswith(OPTIONAL_CATEGORY)
             token = token.removeprefix(OPTIONAL_CATEGORY)
             found, missing = self._split(token)
+            for piece in missing:
+                slug, score = self.similar(piece)
+                if slug and score >= self.AUTO:
+                    found.append(slug)
+                    notes.append(f"Kategorie „{piece}“ als „{self.names[slug]}“ übernommen (ähnlich geschrieben).")
+                elif required:
+                    unknown.append(f"„{piece}“" + (f" – Meinten Sie „{self.names[slug]}“?" if slug and score >= self.SUGGEST
+                                                   else ""))
+                else:
+                    optional.append(piece)
             slugs += [s for s in found if s not in slugs]
-            (unknown if required else optional).extend(missing)
-        return slugs, unknown, optional
+        return slugs, unknown, optional, notes
+
+    def similar(self, token: str) -> tuple[str | None, float]:
+        """The most similarly written category and the similarity in per cent."""
+        key = fold(token)
+        if not key or not self.by_key:
+            return None, 0.0
+        best = process.extractOne(key, list(self.by_key), scorer=fuzz.ratio)
+        return (self.by_key[best[0]], best[1]) if best else (None, 0.0)
 
     def _split(self, token: str) -> tuple[list[str], list[str]]:
         """Resolve "a, b / c": the longest run of comma/slash pieces that names a category wins."""
@@ -179,6 +210,9 @@ class Context:
     orgs_by_uuid: dict[str, Organization] = field(default_factory=dict)
     locations_by_source: dict[str, Location] = field(default_factory=dict)
     locations_by_uuid: dict[str, Location] = field(default_factory=dict)
+    # Postcodes and place names of the atlas's Gemeinden, to warn about sites outside its regions.
+    region_postcodes: set[str] = field(default_factory=set)
+    region_places: set[str] = field(default_factory=set)
 
     @classmethod
     def load(cls, session: Session, source: str, records: list[ImportRecord]) -> Context:
@@ -214,6 +248,7 @@ class Context:
             services_by_uuid=by_uuid, orgs_by_uuid=orgs_by_uuid,
             locations_by_source={loc.source_id: loc for loc in sites if loc.source_id},
             locations_by_uuid=_by_uuid(session, Location, site_uuids, site_options),
+            **_region_keys(session),
         )
 
     def org_for(self, row: PlanRow) -> Organization | None:
@@ -227,6 +262,15 @@ class Context:
     def location_for(self, key: str, data: LocationData) -> Location | None:
         """The stored site a site of the file is matched to (by source id, else by UUID)."""
         return self.locations_by_source.get(key) or self.locations_by_uuid.get(data.uuid or "")
+
+
+def _region_keys(session: Session) -> dict[str, set[str]]:
+    postcodes: set[str] = set()
+    places: set[str] = set()
+    for name, codes in session.execute(select(Region.name, Region.postal_codes).where(Region.kind == "gemeinde")):
+        postcodes.update(codes or [])
+        places.add(normalise_city(name))
+    return {"region_postcodes": postcodes, "region_places": places}
 
 
 def _by_uuid(session: Session, model: Any, uuids: set[str], options: tuple) -> dict[str, Any]:
@@ -277,7 +321,7 @@ def plan_import(session: Session, result: ReadResult, source: str, file_name: st
     ctx = Context.load(session, source, result.records)
     plan = Plan(source=source, format=result.format, file_name=file_name, file_hash=file_hash, rows=[],
                 warnings=list(result.warnings), mapping=result.mapping, columns=result.columns,
-                licence=result.licence, source_url=result.source_url, context=ctx)
+                licence=result.licence, source_url=result.source_url, context=ctx, guesses=result.guesses)
     seen: dict[str, int] = {}
     planned_orgs: set[str] = set()
     for record in result.records:
@@ -385,10 +429,11 @@ def _plan_row(record: ImportRecord, ctx: Context, seen: dict[str, int], planned_
         row.reasons.append(f"Doppelte {what} „{record.source_id or record.label}“ (schon in Nr. {seen[key]}).")
     else:
         seen[key] = record.row
-    slugs, unknown, optional = ctx.categories.resolve(record.categories)
+    slugs, unknown, optional, notes = ctx.categories.resolve(record.categories)
     row.categories = slugs
-    row.reasons += [f"Unbekannte Kategorie „{u}“ (Kategorie-Kürzel oder Name aus der Kategorienliste angeben)."
+    row.reasons += [f"Unbekannte Kategorie {u} (Kategorie-Kürzel oder Name aus der Kategorienliste angeben)."
                     for u in unknown]
+    row.warnings += notes
     row.warnings += [f"Kategorie „{o}“ hat keine Entsprechung im Atlas und wird nicht übernommen." for o in optional]
     row.warnings += [f"Jobcenter „{j}“ ist unbekannt und wird nicht zugeordnet." for j in record.jobcenters
                      if j not in ctx.jobcenters]
@@ -400,6 +445,12 @@ def _plan_row(record: ImportRecord, ctx: Context, seen: dict[str, int], planned_
                                              and GERMANY[2] <= loc.longitude <= GERMANY[3]):
             row.warnings.append(f"Die Koordinaten ({loc.latitude:g}, {loc.longitude:g}) liegen nicht in Deutschland – "
                                 "Breite und Länge vertauscht?")
+    for loc in record.locations if ctx.region_postcodes else []:
+        addr = loc.address
+        if addr and addr.city and (addr.postal_code or "") not in ctx.region_postcodes \
+                and normalise_city(addr.city) not in ctx.region_places:
+            row.warnings.append(f"„{' '.join(p for p in (addr.postal_code, addr.city) if p)}“ liegt außerhalb der "
+                                "Regionen des Atlas; der Eintrag wird trotzdem übernommen.")
     if record.name is not None and not slugs and not unknown:
         row.warnings.append("Ohne Kategorie: das Angebot erscheint in keinem Kategorie-Filter.")
     _plan_organisation(row, record, ctx, planned_orgs)

@@ -156,3 +156,5 @@ class ReadResult:
     mapping: dict[str, str] = field(default_factory=dict)
     licence: str | None = None
     source_url: str | None = None
+    # The column-mapping step's result for tables (see mapping.ColumnGuess).
+    guesses: list[Any] = field(default_factory=list)

@@ -28,7 +28,8 @@ from .models import ImportRun
 from .plan import Plan, effects_summary, plan_import
 from .records import ImportFileError
 from .report import error_rows_csv, row_reason
-from .tabular import FIELD_LABELS, parse_mapping
+from .mapping import MappingQuestion, remembered
+from .tabular import FIELD_LABELS, header_key, parse_mapping
 
 bp = Blueprint("importers", __name__, url_prefix="/verwaltung")
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,40}$")
@@ -62,7 +63,9 @@ def _folder(token: str) -> Path:
 def _plan(folder: Path) -> tuple[Plan, dict[str, Any]]:
     """Read and plan the stored upload again (plans are never kept between requests)."""
     meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-    mapping = parse_mapping(meta["mapping"], "Zuordnungsdatei") if meta.get("mapping") else None
+    mapping = remembered(get_session(), meta["source"])
+    mapping |= parse_mapping(meta["mapping"], "Zuordnungsdatei") if meta.get("mapping") else {}
+    mapping |= {header_key(k): v for k, v in (meta.get("columns") or {}).items()}
     path = folder / meta["file"]
     result = read_file(path, meta["format"] or None, read_options(current_app.config, mapping, meta.get("sheet")))
     plan = plan_import(get_session(), result, meta["source"], meta["original_name"], path_digest(path))
@@ -116,13 +119,42 @@ def preview() -> Any:
             "url": form["url"][:2000] if re.match(r"^https?://\S+$", form["url"]) else None,
             "sheet": form["blatt"][:100] or None, "mapping": mapping_text,
             "user": current_user.email}
+    return _plan_and_show(folder, meta, token, form, discard_on_error=True)
+
+
+def _plan_and_show(folder: Path, meta: dict[str, Any], token: str, form: dict, discard_on_error: bool) -> Any:
+    """Save the upload's settings, plan it and show the preview, or the mapping step's question."""
     (folder / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
     try:
-        plan, _meta = _plan(folder)
+        plan, meta = _plan(folder)
+    except MappingQuestion as exc:
+        return _render_question(exc, meta, token)
     except ImportFileError as exc:
-        shutil.rmtree(folder, ignore_errors=True)
+        if discard_on_error:
+            shutil.rmtree(folder, ignore_errors=True)
         return _render_upload(str(exc), 400, form)
     return _render_preview(plan, meta, token)
+
+
+def _render_question(question: MappingQuestion, meta: dict[str, Any], token: str) -> Any:
+    return render_template("importers/mapping.html", question=str(question), guesses=question.guesses, meta=meta,
+                           token=token, fields=FIELD_LABELS), 200
+
+
+@bp.post("/import/<token>/zuordnung")
+@role_required("coordinator")
+def remap(token: str) -> Any:
+    """Take the coordinator's column mapping and plan the stored file again."""
+    folder = _folder(token)
+    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    columns = {}
+    for key, name in request.form.items():
+        index = key.removeprefix("spalte-")
+        target = request.form.get(f"feld-{index}", "")
+        if key.startswith("spalte-") and index.isdigit() and name.strip() and target in FIELD_LABELS:
+            columns[name.strip()[:300]] = target
+    meta["columns"] = columns
+    return _plan_and_show(folder, meta, token, {}, discard_on_error=False)
 
 
 def _render_preview(plan: Plan, meta: dict[str, Any], token: str) -> Any:
@@ -134,7 +166,7 @@ def _render_preview(plan: Plan, meta: dict[str, Any], token: str) -> Any:
             shown.append(row)
     return render_template("importers/preview.html", plan=plan, meta=meta, token=token, rows=shown,
                            hidden_new=hidden_new, counts=plan.counts(), reason=row_reason,
-                           effects=effects_summary(plan.effects) if plan.effects else [],
+                           effects=effects_summary(plan.effects) if plan.effects else [], fields=FIELD_LABELS,
                            format_label=FORMAT_LABELS.get(plan.format.split("-")[0], plan.format))
 
 

@@ -1,4 +1,4 @@
-"""interop: the rest of HSDS 3.0 (schedule recurrence, phone/schedule/contact ids, organisation and service fields)
+"""interop: remembered column mappings, background import jobs, the rest of HSDS 3.0 (schedule recurrence, phone/schedule/contact ids, organisation and service fields)
 
 Revision ID: 0008
 Revises: 0005
@@ -50,6 +50,39 @@ COLUMNS = {
 
 
 def upgrade() -> None:
+    op.create_table(
+        "import_mapping",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("source", sa.String(length=120), nullable=False),
+        sa.Column("column_key", sa.String(length=200), nullable=False),
+        sa.Column("field", sa.String(length=40), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_import_mapping")),
+        sa.UniqueConstraint("source", "column_key", name="uq_import_mapping_column"),
+    )
+    op.create_table(
+        "import_job",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("token", sa.String(length=40), nullable=False),
+        sa.Column("kind", sa.String(length=10), nullable=False),
+        sa.Column("state", sa.String(length=10), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=True),
+        sa.Column("options", sa.JSON(), nullable=False),
+        sa.Column("done", sa.Integer(), nullable=False),
+        sa.Column("total", sa.Integer(), nullable=False),
+        sa.Column("message", sa.Text(), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("started_at", sa.DateTime(), nullable=True),
+        sa.Column("finished_at", sa.DateTime(), nullable=True),
+        sa.Column("heartbeat_at", sa.DateTime(), nullable=True),
+        sa.CheckConstraint("state IN ('queued', 'running', 'done', 'failed')", name=op.f("ck_import_job_state")),
+        sa.CheckConstraint("kind IN ('plan', 'commit')", name=op.f("ck_import_job_kind")),
+        sa.ForeignKeyConstraint(["user_id"], ["user.id"], name=op.f("fk_import_job_user_id_user"), ondelete="SET NULL"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_import_job")),
+    )
+    with op.batch_alter_table("import_job", schema=None) as batch_op:
+        batch_op.create_index("ix_import_job_state", ["state", "id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_import_job_token"), ["token"], unique=False)
     for table, columns in COLUMNS.items():
         with op.batch_alter_table(table, schema=None) as batch_op:
             for column in columns:
@@ -67,3 +100,5 @@ def downgrade() -> None:
                                          type_="foreignkey")
             for column in reversed(columns):
                 batch_op.drop_column(column.name)
+    op.drop_table("import_job")
+    op.drop_table("import_mapping")
