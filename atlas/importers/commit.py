@@ -20,6 +20,7 @@ from ..models import (
     Organization,
     Phone,
     Region,
+    ReviewTask,
     Schedule,
     Service,
     ServiceAtLocation,
@@ -116,6 +117,8 @@ class Committer:
         self.taken_location_uuids = set(session.scalars(select(Location.uuid).where(Location.uuid.in_(wanted)))) \
             if wanted else set()
         self.report = CommitReport()
+        self.task_refs = set(session.execute(select(ReviewTask.service_id, ReviewTask.source_ref).where(
+            ReviewTask.kind == "import_duplicate", ReviewTask.source_ref.like(f"import:{plan.source[:60]}:%"))).all())
 
     # -- attribution -------------------------------------------------------------------------------------
 
@@ -301,6 +304,10 @@ class Committer:
         entry = self.session.get(Service, existing[0].id)
         if entry is None:
             return
+        ref = f"import:{self.plan.source}:{row.source_id}"[:100]
+        if (entry.id, ref) in self.task_refs:
+            return  # proposed before (open or already decided): an identical re-import asks nothing new
+        self.task_refs.add((entry.id, ref))
         record = row.record
         street = next((f"{l.address.address_1 or ''} {l.address.postal_code or ''} {l.address.city}".strip()
                        for l in record.locations if l.address), "")
@@ -308,7 +315,7 @@ class Committer:
                   f"{', ' + street if street else ''}. Gründe: {', '.join(existing[0].reasons)}. "
                   "Bitte prüfen und neue Angaben ggf. übernehmen.")
         open_task(self.session, "import_duplicate", entry, f"Mögliche Dublette aus Import „{self.plan.source}“",
-                  detail=detail, source_ref=f"import:{self.plan.source}:{row.source_id}"[:100])
+                  detail=detail, source_ref=ref)
         self.report.tasks += 1
 
 
