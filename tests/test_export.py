@@ -208,3 +208,30 @@ def test_our_api_json_can_be_imported(app, client, tmp_path):
         assert [j.slug for j in debt.jobcenters] == ["jc-en"] and debt.intake_status == "offen"
         shelter = session.scalar(select(Service).where(Service.name == "Frauenschutz Lichtblick"))
         assert shelter.service_at_locations[0].location.address_precision == "gemeinde"
+
+
+def test_xlsx_export_has_typed_text_cells_and_every_field(app, tmp_path):
+    from openpyxl import load_workbook
+    with app.app_context():
+        session = get_session()
+        svc = session.scalar(select(Service).where(Service.name == "Schuldnerberatung Lichtblick"))
+        svc.fees_description = "=HYPERLINK(\"http://böse.example\")"
+        svc.phones.append(Phone(number="+49 2302 555123", type="voice"))
+        session.commit()
+    cli(app, "export", tmp_path / "a.xlsx")
+    cli(app, "export", tmp_path / "a.csv")
+    sheet = load_workbook(tmp_path / "a.xlsx").active
+    header = [c.value for c in sheet[1]]
+    row = next(r for r in sheet.iter_rows(min_row=2) if r[1].value == "Schuldnerberatung Lichtblick")
+    cells = dict(zip(header, row))
+    assert cells["Kostenhinweis"].data_type == "s" and cells["Kostenhinweis"].value.startswith("=HYPERLINK")
+    assert "+49 2302 555123" in cells["Telefon"].value and not cells["Telefon"].value.startswith("'")
+    assert cells["Telefon"].data_type == "s" and cells["PLZ"].value == "58452" and cells["PLZ"].data_type == "s"
+    csv_header = (tmp_path / "a.csv").read_text(encoding="utf-8-sig").splitlines()[0].split(";")
+    assert header == csv_header  # every field in both
+    for label in ("Kostenhinweis", "Voraussetzungen", "Anmeldung", "Zugang", "Rechtskreis", "Kontaktwege",
+                  "Barrierefreiheit", "Wartezeit", "Aufnahme", "Jobcenter", "Laufzeit bis", "Hinweis", "Kurzname"):
+        assert label in header
+    with zipfile.ZipFile(tmp_path / "a.xlsx") as archive:
+        sheet_xml = archive.read("xl/worksheets/sheet1.xml").decode("utf-8")
+    assert "<f>" not in sheet_xml  # no formula anywhere

@@ -125,13 +125,14 @@ def import_command(path: Path, fmt: str | None, mapping: Path | None, source: st
 @with_appcontext
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS),
-              help="hsds: tabular data package (folder or .zip); json: HSDS JSON; csv: for Excel; geojson.")
+              help="hsds: tabular data package (folder or .zip); json: HSDS JSON; csv: for Excel (formula-safe); "
+                   "xlsx: Excel workbook with text cells; geojson.")
 @click.option("--internal", is_flag=True, help="Include internal entries and fields (coordinators only).")
 def export_command(path: Path, fmt: str | None, internal: bool) -> None:
     """Export the atlas in an open format (public data unless --internal)."""
     _require_schema()
     suffix = path.suffix.lower()
-    fmt = fmt or {".zip": "hsds", "": "hsds", ".json": "json", ".csv": "csv", ".geojson": "geojson"}.get(suffix)
+    fmt = fmt or {".zip": "hsds", "": "hsds", ".json": "json", ".csv": "csv", ".xlsx": "xlsx", ".geojson": "geojson"}.get(suffix)
     if fmt is None:
         raise click.ClickException(f"Cannot guess the format from {path.name}; use --format.")
     try:

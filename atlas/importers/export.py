@@ -19,6 +19,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from flask import current_app, has_app_context
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
 
 from .. import vocab
 from ..hsds import (
@@ -38,7 +42,7 @@ from .hsds import TABLES, columns
 
 Tables = dict[str, list[dict[str, Any]]]
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-EXPORT_FORMATS = ("hsds", "json", "csv", "geojson")
+EXPORT_FORMATS = ("hsds", "json", "csv", "xlsx", "geojson")
 
 
 def _value(value: Any) -> Any:
@@ -215,39 +219,50 @@ class Exporter:
         """Services as HSDS 3.0 JSON (the same objects the API serves, plus their metadata)."""
         return self.service_records()
 
-    def excel_csv(self) -> str:
-        """One row per offer, `;`-separated with a UTF-8 BOM, every cell safe against formula injection."""
-        header = ["ID", "Name", "Träger", "Beschreibung", "Kategorien", "Straße", "PLZ", "Ort", "Weitere Standorte",
-                  "Telefon", "E-Mail", "Web", "Öffnungszeiten", "Zielgruppe", "Sprachen", "Kosten", "Status",
-                  "Zuletzt geprüft"]
+    def sheet(self) -> tuple[list[str], list[list[Any]]]:
+        """One row per offer with every field of the model (spreadsheet exports: CSV and xlsx)."""
+        header = [label for label, _get in SHEET_COLUMNS]
         if self.internal:
-            header += ["Sichtbarkeit", "Interne Notiz", "Verantwortlich"]
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-        writer.writerow(header)
+            header += [label for label, _get in INTERNAL_SHEET_COLUMNS]
+        rows = []
         for svc in self.services:
             locations = [loc for loc in svc.locations if loc.id in self.location_ids]
             lines = [self._address(loc) for loc in locations]
-            first = lines[0] if lines else ("", "", "")
-            phones = [p.number for p in [*svc.phones, *svc.organization.phones,
-                                         *(p for loc in locations for p in loc.phones)]
+            phones = [p.number + (f"-{p.extension}" if p.extension else "")
+                      for p in [*svc.phones, *svc.organization.phones, *(p for loc in locations for p in loc.phones)]
                       if self.internal or p.visibility == "public"]
             hours = [f"{s.byday} {s.opens_at or ''}-{s.closes_at or ''}".strip(" -")
                      for s in [*svc.schedules, *(s for loc in locations for s in loc.schedules)]]
-            cats = [t.name for t in svc.categories if self.internal or not internal_category(t)]
-            row = [svc.uuid, svc.name, svc.organization.name, svc.description, ", ".join(cats), *first,
-                   " | ".join(", ".join(p for p in (a, f"{b} {c}".strip()) if p) for a, b, c in lines[1:]),
-                   "; ".join(dict.fromkeys(phones)), svc.email or svc.organization.email or "",
-                   svc.url or svc.organization.website or "", "; ".join(hours), svc.target_group,
-                   ", ".join(vocab.label(vocab.LANGUAGES, c) for c in svc.languages or []),
-                   ", ".join(vocab.label(vocab.COST_OPTIONS, c) for c in svc.cost_options or []),
-                   vocab.label(vocab.STATUS, svc.status), _value(svc.assured_date)]
+            ctx = {"svc": svc, "first": lines[0] if lines else ("", "", ""), "more": lines[1:],
+                   "phones": list(dict.fromkeys(phones)), "hours": hours,
+                   "categories": [t.name for t in svc.categories if self.internal or not internal_category(t)]}
+            row = [get(ctx) for _label, get in SHEET_COLUMNS]
             if self.internal:
-                owner = svc.effective_owner
-                row += [vocab.label(vocab.VISIBILITY, svc.visibility), svc.internal_note,
-                        owner.email if owner else ""]
+                row += [get(ctx) for _label, get in INTERNAL_SHEET_COLUMNS]
+            rows.append(row)
+        return header, rows
+
+    def excel_csv(self) -> str:
+        """The sheet as `;`-separated CSV with a UTF-8 BOM, every cell safe against formula injection."""
+        header, rows = self.sheet()
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+        writer.writerow(header)
+        for row in rows:
             writer.writerow([safe_cell(v) for v in row])
         return "\ufeff" + buffer.getvalue()
+
+    def xlsx(self, target: Path | io.BytesIO) -> None:
+        """The sheet as an Excel workbook: every cell typed text (phone numbers and codes show as typed, a
+        leading = is text, never a formula), dates as dates, numbers as numbers."""
+        header, rows = self.sheet()
+        workbook = Workbook(write_only=True)
+        sheet = workbook.create_sheet("Angebote")
+        sheet.freeze_panes = "A2"
+        sheet.append([_text_cell(sheet, h, bold=True) for h in header])
+        for row in rows:
+            sheet.append([_text_cell(sheet, v) for v in row])
+        workbook.save(target)
 
     def _address(self, loc: Location) -> tuple[str, str, str]:
         addr = loc.address
@@ -280,6 +295,84 @@ class Exporter:
                     "address_protected": loc["address_precision"] != "exakt",
                     "geo_precision": loc["geo_precision"]}})
         return {"type": "FeatureCollection", "features": features}
+
+
+def _joined(values: list[Any], sep: str = ", ") -> str:
+    return sep.join(str(v) for v in values if v)
+
+
+def _labels(vocabulary: dict[str, tuple[str, str]], codes: list[str] | None) -> str:
+    return ", ".join(vocab.label(vocabulary, c) for c in codes or [])
+
+
+def _yes(value: bool | None) -> str:
+    return "ja" if value else "nein"
+
+
+def _more_sites(lines: list[tuple[str, str, str]]) -> str:
+    return " | ".join(", ".join(p for p in (a, f"{b} {c}".strip()) if p) for a, b, c in lines)
+
+
+# Spreadsheet columns: German label and how to get the value from the row context (svc, first, more, phones ...).
+SHEET_COLUMNS: list[tuple[str, Any]] = [
+    ("ID", lambda c: c["svc"].uuid), ("Name", lambda c: c["svc"].name),
+    ("Träger", lambda c: c["svc"].organization.name), ("Kurzname", lambda c: c["svc"].alternate_name),
+    ("Beschreibung", lambda c: c["svc"].description), ("In einfacher Sprache", lambda c: c["svc"].summary_plain),
+    ("Kategorien", lambda c: _joined(c["categories"])), ("Straße", lambda c: c["first"][0]),
+    ("PLZ", lambda c: c["first"][1]), ("Ort", lambda c: c["first"][2]),
+    ("Weitere Standorte", lambda c: _more_sites(c["more"])), ("Telefon", lambda c: _joined(c["phones"], "; ")),
+    ("E-Mail", lambda c: c["svc"].email or c["svc"].organization.email),
+    ("Web", lambda c: c["svc"].url or c["svc"].organization.website),
+    ("Öffnungszeiten", lambda c: _joined(c["hours"], "; ")), ("Zielgruppe", lambda c: c["svc"].target_group),
+    ("Voraussetzungen", lambda c: c["svc"].eligibility_description),
+    ("Mindestalter", lambda c: c["svc"].minimum_age), ("Höchstalter", lambda c: c["svc"].maximum_age),
+    ("Anmeldung", lambda c: c["svc"].application_process),
+    ("Zugang", lambda c: _labels(vocab.ACCESS_ROUTES, c["svc"].access_routes)),
+    ("Rechtskreis", lambda c: _labels(vocab.LEGAL_DOMAINS, c["svc"].legal_domains)),
+    ("Kontaktwege", lambda c: _labels(vocab.CONTACT_CHANNELS, c["svc"].contact_channels)),
+    ("Barrierefreiheit", lambda c: _labels(vocab.ACCESSIBILITY, c["svc"].accessibility)),
+    ("Sprachen", lambda c: _labels(vocab.LANGUAGES, c["svc"].languages)),
+    ("Dolmetschen", lambda c: c["svc"].interpretation_services),
+    ("Kosten", lambda c: _labels(vocab.COST_OPTIONS, c["svc"].cost_options)),
+    ("Kostenhinweis", lambda c: c["svc"].fees_description),
+    ("Benötigte Unterlagen", lambda c: _joined(c["svc"].required_documents or [], "; ")),
+    ("Wartezeit", lambda c: c["svc"].waiting_time), ("Wartezeit geprüft am", lambda c: c["svc"].waiting_time_confirmed_at),
+    ("Aufnahme", lambda c: vocab.label(vocab.INTAKE_STATUS, c["svc"].intake_status)),
+    ("Aufnahme geprüft am", lambda c: c["svc"].intake_status_confirmed_at),
+    ("Öffnungszeiten geprüft am", lambda c: c["svc"].opening_hours_confirmed_at),
+    ("Form", lambda c: vocab.label(vocab.DELIVERY_FORMAT, c["svc"].delivery_format) if c["svc"].delivery_format else ""),
+    ("Setting", lambda c: vocab.label(vocab.SETTING, c["svc"].setting) if c["svc"].setting else ""),
+    ("Kurzfristig", lambda c: _yes(c["svc"].short_notice)), ("Überregional", lambda c: _yes(c["svc"].supra_regional)),
+    ("Jobcenter", lambda c: _joined(sorted(j.name for j in c["svc"].jobcenters))),
+    ("Laufzeit ab", lambda c: c["svc"].valid_from), ("Laufzeit bis", lambda c: c["svc"].valid_to),
+    ("Hinweis", lambda c: c["svc"].alert), ("Akkreditierungen", lambda c: c["svc"].accreditations),
+    ("Zulassungen", lambda c: c["svc"].licenses), ("Status", lambda c: vocab.label(vocab.STATUS, c["svc"].status)),
+    ("Zuletzt geprüft", lambda c: c["svc"].assured_date), ("Zuletzt geändert", lambda c: c["svc"].updated_at),
+]
+INTERNAL_SHEET_COLUMNS: list[tuple[str, Any]] = [
+    ("Sichtbarkeit", lambda c: vocab.label(vocab.VISIBILITY, c["svc"].visibility)),
+    ("Interne Notiz", lambda c: c["svc"].internal_note),
+    ("Verantwortlich", lambda c: c["svc"].effective_owner.email if c["svc"].effective_owner else ""),
+    ("Vertretung", lambda c: c["svc"].deputy.email if c["svc"].deputy else ""),
+    ("Ansprechpersonen", lambda c: _joined([x.name for x in c["svc"].contacts], "; ")),
+]
+
+
+def _text_cell(sheet: Any, value: Any, bold: bool = False) -> WriteOnlyCell:
+    """A cell that shows exactly its value: text stays text (even "=..." or "+49 ..."), never a formula."""
+    if isinstance(value, str):
+        cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", value))
+        cell.data_type = "s"  # openpyxl would store "=..." as a formula
+        cell.number_format = "@"
+    else:
+        cell = WriteOnlyCell(sheet, value=value)
+        if isinstance(value, datetime):
+            cell.number_format = "DD.MM.YYYY HH:MM"
+        elif isinstance(value, date):
+            cell.number_format = "DD.MM.YYYY"
+    if bold:
+        cell.font = Font(bold=True)
+    return cell
 
 
 def safe_cell(value: Any) -> str:
@@ -336,6 +429,8 @@ def export_to(session: Session, target: Path, fmt: str, internal: bool) -> tuple
         target.write_text(json.dumps(exporter.hsds_json(), ensure_ascii=False, indent=1), encoding="utf-8")
     elif fmt == "csv":
         target.write_text(exporter.excel_csv(), encoding="utf-8", newline="")
+    elif fmt == "xlsx":
+        exporter.xlsx(target)
     elif fmt == "geojson":
         target.write_text(json.dumps(exporter.geojson(), ensure_ascii=False), encoding="utf-8")
     else:

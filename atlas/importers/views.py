@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import secrets
@@ -230,6 +231,11 @@ def export(fmt: str) -> Response:
         body, mimetype, ext = exporter.excel_csv(), "text/csv; charset=utf-8", "csv"
     elif fmt == "json":
         body, mimetype, ext = json.dumps(exporter.hsds_json(), ensure_ascii=False), "application/json", "json"
+    elif fmt == "xlsx":
+        buffer = io.BytesIO()
+        exporter.xlsx(buffer)
+        body, ext = buffer.getvalue(), "xlsx"
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     elif fmt == "geojson":
         body, mimetype, ext = json.dumps(exporter.geojson(), ensure_ascii=False), "application/geo+json", "geojson"
     elif fmt == "hsds":
