@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import pytest
-from browser import browser_page, live_server, screenshot
+from browser import browser_page, import_worker, live_server, screenshot
 from conftest import PASSWORD
 from playwright.sync_api import expect
 from sqlalchemy import func, select
@@ -16,7 +16,7 @@ CSV = Path(__file__).parent / "data" / "import" / "netzwerkkarte_en.csv"
 
 
 def test_upload_review_and_commit_a_csv(app):
-    with live_server(app) as url, browser_page(url) as page:
+    with live_server(app) as url, import_worker(app), browser_page(url) as page:
         page.goto("/login")
         page.get_by_label("E-Mail").fill("koordination@atlas.example")
         page.get_by_label("Passwort").fill(PASSWORD)
@@ -36,8 +36,12 @@ def test_upload_review_and_commit_a_csv(app):
         screenshot(page, "import-preview")
         duplicate.get_by_label("trotzdem anlegen").check()
         page.get_by_role("button", name="Übernehmen").click()
-        expect(page.get_by_role("status")).to_contain_text("Import abgeschlossen: 5 neu")
-        expect(page.get_by_role("status")).to_contain_text("1 trotz Dublettenverdacht angelegt")
+        done = page.locator(".flash-success")
+        expect(done).to_contain_text("Import abgeschlossen: 5 neu", timeout=20_000)
+        expect(done).to_contain_text("1 trotz Dublettenverdacht angelegt")
+        page.reload()  # the job's state is kept on the server
+        expect(page.locator(".flash-success")).to_contain_text("Import abgeschlossen: 5 neu")
+        page.get_by_role("link", name="Zu den letzten Importen").click()
         expect(page.locator("table.import-table")).to_contain_text("Netzwerkkarte EN")
         assert page.console_errors == []
         assert page.blocked_requests == []

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from test_import_web import preview_form, upload
+from test_import_web import commit, follow, preview_form, upload
 
 from atlas.db import get_session
 from atlas.importers.mapping import content_profile, header_scores
@@ -105,10 +105,10 @@ def test_web_mapping_step_shows_confidence_and_takes_changes(coordinator_client,
     form |= {k.replace("spalte", "feld"): "ignore" for k in fields}
     index = next(k for k, v in fields.items() if v == "Name der Einrichtung").removeprefix("spalte-")
     form[f"feld-{index}"] = "name"
-    again = coordinator_client.post(action, data=form).get_data(as_text=True)
+    again = follow(coordinator_client, coordinator_client.post(action, data=form)).get_data(as_text=True)
     assert "festgelegt" in again and "Standorte: keine" in again  # everything but the name is ignored now
     commit_url, checksum, csrf = preview_form(again)
-    coordinator_client.post(commit_url, data={"csrf_token": csrf, "pruefsumme": checksum})
+    commit(coordinator_client, commit_url, csrf_token=csrf, pruefsumme=checksum)
     with app.app_context():
         stored = {m.column_key: m.field for m in get_session().scalars(
             select(ImportMapping).where(ImportMapping.source == "Messy web"))}

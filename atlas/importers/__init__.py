@@ -77,9 +77,9 @@ def read_file(path: Path, fmt: str | None, options: ReadOptions) -> ReadResult:
 def init_app(app: Flask) -> None:
     """Register the commands, the coordinator pages and the public attribution helper."""
     from . import views
-    from .cli import export_command, geocode_pending_command, import_command
+    from .cli import export_command, geocode_pending_command, import_command, import_worker_command
 
-    for command in (import_command, export_command, geocode_pending_command):
+    for command in (import_command, export_command, geocode_pending_command, import_worker_command):
         app.cli.add_command(command)
     app.register_blueprint(views.bp)
     app.add_template_global(views.import_attribution)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ from . import REGISTRY, read_file
 from .commit import commit_plan
 from .export import EXPORT_FORMATS, export_to
 from .geocode import geocode_pending
+from .jobs import work
 from .plan import effects_summary, plan_import
 from .records import ImportFileError, ReadOptions
 from .report import error_rows_csv, preview_lines
@@ -159,3 +162,19 @@ def geocode_pending_command(limit: int) -> None:
     click.echo(report.summary())
     if report.stopped:
         raise click.ClickException("Nominatim failed; what was geocoded before is saved. Try again later.")
+
+
+@click.command("import-worker")
+@with_appcontext
+@click.option("--once", is_flag=True, help="Run the queued jobs, then stop (for cron or tests).")
+@click.option("--poll", type=float, default=1.0, show_default=True, help="Seconds between looks at the queue.")
+def import_worker_command(once: bool, poll: float) -> None:
+    """Plan and commit the imports uploaded on the web pages (run one worker beside the web server)."""
+    _require_schema()
+    app = current_app._get_current_object()
+    stop = threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_args: stop.set())
+    count = work(app, once=once, poll=poll, should_stop=stop.is_set)
+    click.echo(f"Import worker: {count} job(s) done.")
