@@ -70,6 +70,9 @@ class Defaults:
     IMPORT_XLSX_MAX_UNCOMPRESSED = 100 * 1024 * 1024
     IMPORT_XLSX_MAX_RATIO = 200
     IMPORT_XLSX_MAX_MEMBERS = 2_000
+    # Bound on an .xlsx's shared-strings table (count and uncompressed size), which openpyxl keeps in memory.
+    IMPORT_XLSX_MAX_SHARED_STRINGS = 500_000
+    IMPORT_XLSX_MAX_SHARED_BYTES = 32 * 1024 * 1024
     # Hours an uploaded file waits in instance/imports/ for its "Übernehmen" click.
     IMPORT_UPLOAD_TTL_HOURS = 24
 

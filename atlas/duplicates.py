@@ -155,6 +155,8 @@ def distinct_words_agree(name: str, others: set[str]) -> bool:
         only_theirs = [w for w in theirs if w not in mine]
         if not only_mine or not only_theirs:
             return True  # one name contains the other ("Hausarztpraxis Dr. Becker" / "Hausarztpraxis Becker")
+        if any(ch.isdigit() for w in (*only_mine, *only_theirs) for ch in w):
+            continue  # "Gruppe 10" / "Gruppe 100", "Kurs A1" / "Kurs B1": numbers are never typos
         similarity = max(fuzz.ratio(" ".join(sorted(only_mine)), " ".join(sorted(only_theirs))),
                          fuzz.ratio("".join(only_mine), "".join(only_theirs)))
         person = PERSON_WORDS.search(name) or PERSON_WORDS.search(other)

@@ -35,7 +35,9 @@ def read_options(config: dict[str, Any], mapping: dict[str, str] | None = None, 
                        mapping=mapping, sheet=sheet,
                        xlsx_max_uncompressed=int(config["IMPORT_XLSX_MAX_UNCOMPRESSED"]),
                        xlsx_max_ratio=int(config["IMPORT_XLSX_MAX_RATIO"]),
-                       xlsx_max_members=int(config["IMPORT_XLSX_MAX_MEMBERS"]))
+                       xlsx_max_members=int(config["IMPORT_XLSX_MAX_MEMBERS"]),
+                       xlsx_max_shared_strings=int(config["IMPORT_XLSX_MAX_SHARED_STRINGS"]),
+                       xlsx_max_shared_bytes=int(config["IMPORT_XLSX_MAX_SHARED_BYTES"]))
 
 
 def path_digest(path: Path) -> str:

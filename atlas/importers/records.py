@@ -28,6 +28,9 @@ class ReadOptions:
     xlsx_max_uncompressed: int = 100 * 1024 * 1024
     xlsx_max_ratio: int = 200
     xlsx_max_members: int = 2_000
+    # openpyxl holds the shared-strings table in memory: its bound keeps an import within the memory budget.
+    xlsx_max_shared_strings: int = 500_000
+    xlsx_max_shared_bytes: int = 32 * 1024 * 1024
 
 
 @dataclass
