@@ -377,6 +377,8 @@ class Service(EntryMixin, Base):
     short_notice: Mapped[bool] = mapped_column(Boolean, default=False)
     # Online, hotline or far-away offers that serve everyone regardless of Jobcenter.
     supra_regional: Mapped[bool] = mapped_column(Boolean, default=False)
+    # SHA-256 of the import record this offer was last written from: an identical re-import skips it unread.
+    import_hash: Mapped[str | None] = mapped_column(String(64))
 
     organization: Mapped[Organization] = relationship(back_populates="services")
     categories: Mapped[list[TaxonomyTerm]] = relationship(secondary=service_taxonomy, order_by="TaxonomyTerm.sort_order")

@@ -187,6 +187,7 @@ class BulkCreator:
                        "owner_id": self._user_id(record.owner), "deputy_id": self._user_id(record.deputy)}
             values["uuid"] = record.uuid if record.uuid and record.uuid not in self.c.ctx.uuids["service"] \
                 else new_uuid()
+            values["import_hash"] = row.digest
             dicts.append(values | self.c.source_values(row.source_id, record.fields.get("source_url")))
             jobcenters = sorted(j for j in record.jobcenters if j in self.c.ctx.jobcenters)
             extra[values["uuid"]] = {k: [[], v] for k, v in (("categories", sorted(row.categories)),

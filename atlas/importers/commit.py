@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from ..audit import set_actor
@@ -112,7 +112,8 @@ class Committer:
         self.licence = licence or plan.licence
         self.source_url = source_url or plan.source_url
         self.orgs: dict[str, Organization] = dict(self.ctx.orgs_by_source)
-        self.locations: dict[str, Location] = dict(self.ctx.locations_by_source)
+        # Sites created or used in this run, by key (stored ones come from the context when a row needs them).
+        self.locations: dict[str, Location] = {}
         wanted = {loc.uuid for r in plan.rows for loc in r.record.locations if loc.uuid}
         self.taken_location_uuids = set(session.scalars(select(Location.uuid).where(Location.uuid.in_(wanted)))) \
             if wanted else set()
@@ -179,12 +180,14 @@ class Committer:
             svc.categories = categories
             self.session.add(svc)
         else:
-            svc = self.ctx.services_by_source.get(row.source_id) or self.session.get(Service, row.service_id)
+            svc = self.ctx.service_for(row) or self.session.get(Service, row.service_id)
             _assign(svc, values)
             if svc.source_name == self.plan.source:
                 _assign(svc, {"imported_at": self.now, "source_licence": self.licence})
             if categories and sorted(t.slug for t in svc.categories) != sorted(row.categories):
                 svc.categories = categories
+        if svc.import_hash != row.digest:
+            svc.import_hash = row.digest
         if record.jobcenters:
             wanted = [self.ctx.jobcenters[j] for j in record.jobcenters if j in self.ctx.jobcenters]
             if sorted(j.slug for j in svc.jobcenters) != sorted(j.slug for j in wanted):
@@ -330,6 +333,7 @@ def commit_plan(session: Session, plan: Plan, *, actor: str, user_id: int | None
     committer = Committer(session, plan, licence, source_url)
     counts = committer.report.counts
     fresh: list[PlanRow] = []
+    remember_digests(session, [r for r in plan.rows if r.action == "unchanged" and r.service_id and not r.same_record])
     with session.no_autoflush:
         for n, row in enumerate(plan.rows, start=1):
             if row.action in ("error", "unchanged"):
@@ -363,6 +367,17 @@ def commit_plan(session: Session, plan: Plan, *, actor: str, user_id: int | None
     session.flush()
     committer.report.run_id = run.id
     return committer.report
+
+
+def remember_digests(session: Session, rows: list[PlanRow]) -> None:
+    """Note the digest of rows found unchanged field by field, so the next identical import skips them unread."""
+    if not rows:
+        return
+    table = Service.__table__
+    # Technical bookkeeping: no new version, no new modification time, no audit entry.
+    session.execute(update(table).where(table.c.id == bindparam("sid")).values(
+        import_hash=bindparam("digest"), updated_at=table.c.updated_at),
+        [{"sid": r.service_id, "digest": r.digest} for r in rows])
 
 
 def _assign(obj: Any, values: dict[str, Any]) -> None:

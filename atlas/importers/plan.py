@@ -17,7 +17,15 @@ from ..duplicates import Candidate, DuplicateIndex, Hit, address_keys, normalise
 from ..duplicates import normalise_url
 from ..geocoding import fold
 from ..models import Jobcenter, Location, Organization, Region, Service, ServiceAtLocation, TaxonomyTerm, User
-from .records import OPTIONAL_CATEGORY, SCHEDULE_EXTRA, ImportRecord, LocationData, ReadResult, ScheduleData
+from .records import (
+    OPTIONAL_CATEGORY,
+    SCHEDULE_EXTRA,
+    ImportRecord,
+    LocationData,
+    ReadResult,
+    ScheduleData,
+    record_digest,
+)
 
 ACTIONS = {
     "new": "neu",
@@ -61,6 +69,9 @@ class PlanRow:
     org_source_id: str = ""
     matches: list[Hit] = field(default_factory=list)
     changes: list[str] = field(default_factory=list)
+    # Digest of the record; same_record: the stored offer was imported from exactly this record.
+    digest: str = ""
+    same_record: bool = False
 
     @property
     def row(self) -> int:
@@ -193,6 +204,39 @@ class Categories:
         return found, missing
 
 
+class Lazy:
+    """Stored entries by key (source id or UUID), each loaded only when a row needs it: most rows of a re-import
+    are recognised by their digest and never load their entry."""
+
+    def __init__(self, session: Session, model: Any, ids: dict[str, int], options: tuple = ()) -> None:
+        self.session, self.model, self.ids, self.options = session, model, ids, options
+        self.cache: dict[int, Any] = {}
+
+    def get(self, key: str | None, default: Any = None) -> Any:
+        """The entry for a key, loaded with its children on first use."""
+        entry_id = self.ids.get(key or "")
+        if entry_id is None:
+            return default
+        if entry_id not in self.cache:
+            self.cache[entry_id] = self.session.get(self.model, entry_id, options=list(self.options))
+        return self.cache[entry_id]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.ids
+
+
+def _ids(session: Session, model: Any, key: Any, condition: Any) -> dict[str, int]:
+    return {k: i for k, i in session.execute(select(key, model.id).where(condition)) if k}
+
+
+def _ids_by_uuid(session: Session, model: Any, uuids: set[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    wanted = sorted(uuids)
+    for start in range(0, len(wanted), 500):
+        found |= _ids(session, model, model.uuid, model.uuid.in_(wanted[start:start + 500]))
+    return found
+
+
 @dataclass
 class Context:
     """Everything the planner and committer look up, loaded once per run with a few queries."""
@@ -201,15 +245,17 @@ class Context:
     terms: dict[str, TaxonomyTerm]
     jobcenters: dict[str, Jobcenter]
     users: dict[str, User]
-    services_by_source: dict[str, Service]
+    services_by_source: Lazy
     orgs_by_source: dict[str, Organization]
     orgs_by_name: dict[str, list[int]]
     uuids: dict[str, dict[str, int]]
     index: DuplicateIndex
-    services_by_uuid: dict[str, Service] = field(default_factory=dict)
+    services_by_uuid: Lazy | None = None
     orgs_by_uuid: dict[str, Organization] = field(default_factory=dict)
-    locations_by_source: dict[str, Location] = field(default_factory=dict)
-    locations_by_uuid: dict[str, Location] = field(default_factory=dict)
+    locations_by_source: Lazy | None = None
+    locations_by_uuid: Lazy | None = None
+    # Stored offer id -> digest of the record it was last imported from.
+    digests: dict[int, str] = field(default_factory=dict)
     # Postcodes and place names of the atlas's Gemeinden, to warn about sites outside its regions.
     region_postcodes: set[str] = field(default_factory=set)
     region_places: set[str] = field(default_factory=set)
@@ -225,29 +271,33 @@ class Context:
                            selectinload(Service.jobcenters), selectinload(Service.organization),
                            selectinload(Service.service_at_locations).selectinload(ServiceAtLocation.location)
                            .selectinload(Location.address))
-        services = session.scalars(select(Service).where(Service.source_name == source).options(*service_options)).all()
-        by_uuid = _by_uuid(session, Service, wanted, service_options)
+        in_source = Service.source_name == source
+        service_ids = _ids(session, Service, Service.source_id, in_source)
+        uuid_ids = _ids_by_uuid(session, Service, {r.uuid for r in records if r.uuid})
+        digests = dict(session.execute(select(Service.id, Service.import_hash).where(
+            in_source | Service.id.in_(list(uuid_ids.values())), Service.import_hash.is_not(None))).all())
         orgs = session.scalars(select(Organization).where(Organization.source_name == source)
                                .options(selectinload(Organization.phones))).all()
         orgs_by_uuid = _by_uuid(session, Organization, wanted, (selectinload(Organization.phones),))
         site_options = (selectinload(Location.address), selectinload(Location.phones), selectinload(Location.schedules))
-        sites = session.scalars(select(Location).where(Location.source_name == source).options(*site_options)).all()
+        site_ids = _ids(session, Location, Location.source_id, Location.source_name == source)
         by_name: dict[str, list[int]] = {}
         for org_id, name in session.execute(select(Organization.id, Organization.name)
                                             .where(Organization.archived_at.is_(None))):
             by_name.setdefault(normalise_name(name), []).append(org_id)
-        uuids: dict[str, dict[str, int]] = {"service": {u: s.id for u, s in by_uuid.items()},
+        uuids: dict[str, dict[str, int]] = {"service": uuid_ids,
                                             "organization": {u: o.id for u, o in orgs_by_uuid.items()}}
         return cls(
             categories=Categories(terms), terms={t.slug: t for t in terms},
             jobcenters={j.slug: j for j in session.scalars(select(Jobcenter))},
             users={u.email: u for u in session.scalars(select(User))},
-            services_by_source={s.source_id: s for s in services if s.source_id},
+            services_by_source=Lazy(session, Service, service_ids, service_options),
             orgs_by_source={o.source_id: o for o in orgs if o.source_id},
             orgs_by_name=by_name, uuids=uuids, index=DuplicateIndex.build(session, "service"),
-            services_by_uuid=by_uuid, orgs_by_uuid=orgs_by_uuid,
-            locations_by_source={loc.source_id: loc for loc in sites if loc.source_id},
-            locations_by_uuid=_by_uuid(session, Location, site_uuids, site_options),
+            services_by_uuid=Lazy(session, Service, uuid_ids, service_options), orgs_by_uuid=orgs_by_uuid,
+            locations_by_source=Lazy(session, Location, site_ids, site_options),
+            locations_by_uuid=Lazy(session, Location, _ids_by_uuid(session, Location, site_uuids), site_options),
+            digests=digests,
             **_region_keys(session),
         )
 
@@ -255,13 +305,17 @@ class Context:
         """The stored organisation a row's organisation is matched to (by source id, else by UUID)."""
         return self.orgs_by_source.get(row.org_source_id) or self.orgs_by_uuid.get(row.record.organization.uuid or "")
 
+    def service_id_for(self, row: PlanRow) -> int | None:
+        """The id of the stored offer a row is matched to (by source id, else by UUID), loading nothing."""
+        return self.services_by_source.ids.get(row.source_id) or self.services_by_uuid.ids.get(row.record.uuid or "")
+
     def service_for(self, row: PlanRow) -> Service | None:
         """The stored offer a row is matched to (by source id, else by UUID)."""
-        return self.services_by_source.get(row.source_id) or self.services_by_uuid.get(row.record.uuid or "")
+        return self.services_by_source.get(row.source_id) or self.services_by_uuid.get(row.record.uuid)
 
     def location_for(self, key: str, data: LocationData) -> Location | None:
         """The stored site a site of the file is matched to (by source id, else by UUID)."""
-        return self.locations_by_source.get(key) or self.locations_by_uuid.get(data.uuid or "")
+        return self.locations_by_source.get(key) or self.locations_by_uuid.get(data.uuid)
 
 
 def _region_keys(session: Session) -> dict[str, set[str]]:
@@ -350,6 +404,9 @@ def entity_effects(ctx: Context, rows: list[PlanRow]) -> dict[str, Counter]:
         if row.action == "error":
             continue
         record = row.record
+        if row.same_record:  # nothing of it changes: count from the file, load nothing
+            _unchanged(effects, row, record, seen_orgs, seen_sites)
+            continue
         if row.kind == "service":
             effects["service"][row.action] += 1
             if row.action == "duplicate":
@@ -378,6 +435,24 @@ def entity_effects(ctx: Context, rows: list[PlanRow]) -> dict[str, Counter]:
             row.action = "update"
             row.changes.append("Standort")
     return effects
+
+
+def _unchanged(effects: dict[str, Counter], row: PlanRow, record: ImportRecord, seen_orgs: set[str],
+               seen_sites: set[str]) -> None:
+    effects["service"]["unchanged"] += 1
+    effects["phone"]["unchanged"] += len(record.phones)
+    effects["schedule"]["unchanged"] += len(record.schedules)
+    if row.org_action != "link" and row.org_source_id not in seen_orgs:
+        seen_orgs.add(row.org_source_id)
+        effects["organization"]["unchanged"] += 1
+        effects["phone"]["unchanged"] += len(record.organization.phones)
+    for data in (*record.locations, *record.site_only):
+        key = location_key(row, data)
+        if key not in seen_sites:
+            seen_sites.add(key)
+            effects["location"]["unchanged"] += 1
+            effects["phone"]["unchanged"] += len(data.phones)
+            effects["schedule"]["unchanged"] += len(data.schedules)
 
 
 def _children(counter: Counter, have: list, want: list, key: Callable) -> None:
@@ -422,7 +497,7 @@ def effects_summary(effects: dict[str, Counter]) -> list[str]:
 def _plan_row(record: ImportRecord, ctx: Context, seen: dict[str, int], planned_orgs: set[str]) -> PlanRow:
     sid = service_source_id(record) if record.name is not None else org_source_id(record)
     row = PlanRow(record=record, action="new", source_id=sid, warnings=list(record.warnings),
-                  reasons=list(record.errors), org_source_id=org_source_id(record))
+                  reasons=list(record.errors), org_source_id=org_source_id(record), digest=record_digest(record))
     key = ("svc:" if record.name is not None else "org:") + sid
     if key in seen:
         what = "ID" if record.source_id else "Zeile (gleicher Name und gleiche Adresse)"
@@ -462,7 +537,11 @@ def _plan_row(record: ImportRecord, ctx: Context, seen: dict[str, int], planned_
         if row.org_action == "update" and not _org_changes(ctx.org_for(row), record):
             row.action = "unchanged"
         return row
-    existing = ctx.service_for(row)
+    existing_id = ctx.service_id_for(row)
+    if existing_id is not None and ctx.digests.get(existing_id) == row.digest:
+        row.service_id, row.action, row.same_record = existing_id, "unchanged", True
+        return row
+    existing = ctx.service_for(row) if existing_id is not None else None
     if existing is not None:
         row.service_id = existing.id
         row.changes = service_changes(existing, record, slugs)

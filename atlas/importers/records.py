@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
@@ -161,3 +163,11 @@ class ReadResult:
     source_url: str | None = None
     # The column-mapping step's result for tables (see mapping.ColumnGuess).
     guesses: list[Any] = field(default_factory=list)
+
+
+def record_digest(record: ImportRecord) -> str:
+    """SHA-256 of what a record would write (not its row number, raw cells or messages)."""
+    data = asdict(record)
+    for key in ("row", "raw", "errors", "warnings"):
+        data.pop(key)
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str, ensure_ascii=False).encode()).hexdigest()

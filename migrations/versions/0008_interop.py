@@ -26,6 +26,7 @@ COLUMNS = {
         sa.Column("accreditations", sa.Text(), nullable=True),
         sa.Column("licenses", sa.Text(), nullable=True),
         sa.Column("required_documents", sa.JSON(), nullable=False, server_default="[]"),
+        sa.Column("import_hash", sa.String(length=64), nullable=True),
     ],
     "location": [
         sa.Column("external_identifier", sa.String(length=200), nullable=True),
