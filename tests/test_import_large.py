@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import re
 import zipfile
 from pathlib import Path
 
+from conftest import csrf_token
 from sqlalchemy import func, select
-from test_import_web import commit, follow, preview_form, upload
+from test_import_web import commit, preview_form, upload
 
 from atlas.db import get_session
 from atlas.importers.jobs import work
@@ -31,8 +33,6 @@ def many_rows(path: Path, n: int, duplicates: int = 0) -> Path:
 
 def test_web_import_runs_in_the_worker_and_survives_a_reload(coordinator_client, app, tmp_path):
     path = many_rows(tmp_path / "liste.csv", 250)
-    from conftest import csrf_token
-    import io
     token = csrf_token(coordinator_client, "/verwaltung/import")
     posted = coordinator_client.post("/verwaltung/import", content_type="multipart/form-data",
                                      data={"csrf_token": token, "datei": (io.BytesIO(path.read_bytes()), path.name)})

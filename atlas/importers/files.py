@@ -83,9 +83,12 @@ def _utf16_without_bom(data: bytes) -> str | None:
     if not encoding.startswith("utf_16"):
         encoding = "utf_16_be" if even > odd else "utf_16_le"
     try:
-        return data.decode(encoding)
+        text = data.decode(encoding)
     except UnicodeDecodeError:
         return None
+    sample = text[:4096]
+    controls = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\t\n\r")
+    return text if sample and controls <= len(sample) // 100 else None  # zero bytes of a binary file are no text
 
 
 def decode_text(data: bytes, expected: str = "Textdatei") -> tuple[str, list[str]]:
@@ -93,7 +96,7 @@ def decode_text(data: bytes, expected: str = "Textdatei") -> tuple[str, list[str
     (Windows-1252 when it finds none); returns text and warnings."""
     warnings: list[str] = []
     has_bom = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
-    utf16 = None if has_bom else _utf16_without_bom(data)
+    utf16 = None if has_bom or data.startswith(tuple(m for m, _w in MAGIC)) else _utf16_without_bom(data)
     if utf16 is None:
         refuse_binary(data, expected)
     if utf16 is not None:

@@ -28,10 +28,10 @@ from . import FORMAT_LABELS, read_file
 from .commit import commit_plan
 from .mapping import MappingQuestion, remembered
 from .models import ImportJob
-from .plan import ACTIONS, Plan, effects_summary, plan_import
+from .plan import Plan, effects_summary, plan_import
 from .records import ImportFileError
 from .report import error_rows_csv, row_reason
-from .tabular import FIELD_LABELS, header_key, parse_mapping
+from .tabular import header_key, parse_mapping
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY = 0.5  # seconds between two progress writes
@@ -224,4 +224,4 @@ def work(app: Flask, once: bool = False, poll: float = 1.0, should_stop: Callabl
     return done
 
 
-__all__ = ["ACTIONS", "FIELD_LABELS", "enqueue", "latest", "read_json", "work"]
+__all__ = ["enqueue", "latest", "read_json", "upload_root", "work"]
