@@ -43,7 +43,7 @@ def test_every_table_and_field_is_kept_or_reported_by_name_and_count(app):
                  "organization_identifiers: 1 Zeile nicht übernommen", "metadata: 1 Zeile nicht übernommen",
                  "schedules.timezone: 1 Wert nicht übernommen", "schedules.byyearday: 1 Wert",
                  "services.program_id: 1 Wert", "services.fees: 1 Wert", "services.assurer_email: 1 Wert",
-                 "organizations.parent_organization_id: 1 Wert", "addresses.attention: 1 Wert",
+                 "addresses.attention: 1 Wert",
                  "addresses: 1 Zeile als zweite Adresse", "attributes: 1 Zeile für Organisationen",
                  "service_areas: 1 Zeile ohne Jobcenter", "cost_options.amount: 1 Wert",
                  "accessibility.details: 1 Wert", "languages.note: 1 Wert"):
@@ -59,6 +59,7 @@ def test_every_table_and_field_is_kept_or_reported_by_name_and_count(app):
 def test_official_style_package_is_imported_with_all_it_can_keep(app):
     result = run(app, EXAMPLE, "--source", "Beispiel")
     assert result.exit_code == 0, result.output
+    assert "Übergeordnete Organisation „9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c12“" in result.output  # not in the file
     with app.app_context():
         session = get_session()
         svc = session.scalar(select(Service).where(Service.name == "Sozialberatung im Stadtteil"))
@@ -152,3 +153,18 @@ def test_services_csv_alone_gets_a_specific_message(app, tmp_path):
                                         ("„0800 111 0 111“", ("0800 111 0 111", None))])
 def test_phone_numbers_are_parsed_into_parts(text, parts):
     assert phone_parts(text) == parts
+
+
+def test_parent_organisation_is_linked(app, tmp_path):
+    package = tmp_path / "paket"
+    shutil.copytree(EXAMPLE, package)
+    with (package / "organizations.csv").open("a", encoding="utf-8") as fh:
+        fh.write("9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c12,Dachverband Beispiel,,Der Dachverband.,,,,,,,,,\n")
+    result = run(app, package, "--source", "Beispiel")
+    assert result.exit_code == 0 and "Übergeordnete Organisation" not in result.output
+    with app.app_context():
+        org = get_session().scalar(select(Organization).where(Organization.name == "Stadtteilzentrum Beispielstadt"))
+        assert org.parent_organization.name == "Dachverband Beispiel"
+    before = counts(app)
+    assert run(app, package, "--source", "Beispiel").exit_code == 0
+    assert counts(app) == before

@@ -119,6 +119,8 @@ def import_command(path: Path, fmt: str | None, mapping: Path | None, source: st
         session.rollback()
         raise _database_error(exc) from None
     click.echo(f"Imported: {report.summary()}.")
+    for warning in report.warnings:
+        click.echo(f"Hinweis: {warning}", err=True)
     if report.counts["error"] and not report.imported:
         raise click.ClickException("Nothing was imported: every row had an error or was held back.")
     if report.geocoded:

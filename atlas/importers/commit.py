@@ -42,6 +42,7 @@ class CommitReport:
 
     counts: Counter = field(default_factory=Counter)
     tasks: int = 0
+    warnings: list[str] = field(default_factory=list)
     geocoded: Counter = field(default_factory=Counter)
     run_id: int | None = None
 
@@ -358,6 +359,7 @@ def commit_plan(session: Session, plan: Plan, *, actor: str, user_id: int | None
         BulkCreator(committer).create(fresh)
     if progress and fresh:
         progress(len(fresh))
+    link_parents(session, [r for r in plan.rows if r.action != "error"], committer.report)
     if plan.guesses:
         remember(session, plan.source, plan.guesses, header_key)
     run = ImportRun(source=plan.source, file_name=plan.file_name[:300], format=plan.format, file_hash=plan.file_hash,
@@ -367,6 +369,24 @@ def commit_plan(session: Session, plan: Plan, *, actor: str, user_id: int | None
     session.flush()
     committer.report.run_id = run.id
     return committer.report
+
+
+def link_parents(session: Session, rows: list[PlanRow], report: CommitReport) -> None:
+    """Set HSDS parent organisations once every organisation of the file exists (matched by UUID)."""
+    wanted = {r.record.organization.uuid: r.record.organization.parent_uuid for r in rows
+              if r.record.organization.parent_uuid and r.record.organization.uuid}
+    if not wanted:
+        return
+    session.flush()
+    ids = dict(session.execute(select(Organization.uuid, Organization.id).where(
+        Organization.uuid.in_(list(wanted) + list(wanted.values())))).all())
+    for org in session.scalars(select(Organization).where(Organization.uuid.in_(list(wanted)))):
+        parent_id = ids.get(wanted[org.uuid])
+        if parent_id is None:
+            report.warnings.append(f"Übergeordnete Organisation „{wanted[org.uuid]}“ von „{org.name}“ gibt es "
+                                   "weder in der Datei noch im Atlas; nicht verknüpft.")
+        elif org.parent_organization_id != parent_id:
+            org.parent_organization_id = parent_id
 
 
 def remember_digests(session: Session, rows: list[PlanRow]) -> None:

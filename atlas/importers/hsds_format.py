@@ -410,7 +410,7 @@ _ENTRY = {"id", "visibility", "internal_note", "owner_email", "deputy_email", "a
 TAKEN: dict[str, set[str]] = {
     "organizations.csv": _ENTRY | {"name", "alternate_name", "description", "email", "website", "url", "tax_status",
                                    "tax_id", "year_incorporated", "legal_status", "logo", "uri", "sector",
-                                   "is_employer"},
+                                   "is_employer", "parent_organization_id"},
     "services.csv": _ENTRY | {"organization_id", "name", "alternate_name", "description", "url", "email", "status",
                               "interpretation_services", "application_process", "fees_description", "wait_time",
                               "waiting_time", "accreditations", "eligibility_description", "minimum_age",
@@ -474,7 +474,9 @@ def _organisation(o: dict[str, Any], by: dict, errors: list[str]) -> Organizatio
         fields["is_employer"] = _bool(o.get("is_employer"))
     if _text(o.get("assured_date")):
         fields["assured_date"] = _date(o.get("assured_date"), "Prüfdatum", errors)
+    parent = _text(o.get("parent_organization_id"))
     data = OrganizationData(name=_text(o.get("name"), 300), source_id=oid, uuid=oid, fields=fields,
+                            parent_uuid=parent if parent and parent != oid else None,
                             owner=_text(o.get("owner_email")), deputy=_text(o.get("deputy_email")))
     if not data.name:
         errors.append(f"Die Organisation „{oid}“ hat keinen Namen.")

@@ -160,7 +160,7 @@ def run_commit(session: Session, job: ImportJob, folder: Path) -> str:
     session.commit()
     progress.done = progress.total
     progress.write()
-    return report.summary()
+    return " ".join([report.summary(), *report.warnings])
 
 
 def claim(session: Session) -> ImportJob | None:

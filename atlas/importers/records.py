@@ -118,6 +118,8 @@ class OrganizationData:
     contacts: list[ContactData] = field(default_factory=list)
     owner: str | None = None
     deputy: str | None = None
+    # HSDS parent_organization_id: linked after the commit's organisations exist.
+    parent_uuid: str | None = None
 
 
 @dataclass
