@@ -121,7 +121,8 @@ def start() -> None:
     flask("seed", env=env)
     login = ensure_demo_login(env)
     # The link checker's scheduler runs in its own process, never inside the web server.
-    processes = [subprocess.Popen([PY, "-m", "flask", "--app", "atlas", "scheduler"], cwd=ROOT, env=env)]
+    processes = [subprocess.Popen([PY, "-m", "flask", "--app", "atlas", cmd], cwd=ROOT, env=env)
+                 for cmd in ("scheduler", "import-worker")]  # web imports run in the import worker
     print(f"\natlas runs on http://127.0.0.1:5000  —  {login}  —  stop with Ctrl+C\n", flush=True)
     web = subprocess.Popen([PY, "-m", "flask", "--app", "atlas", "run", "--host", "127.0.0.1", "--port", "5000"],
                            cwd=ROOT, env=env)

@@ -14,8 +14,8 @@ from .auth import csrf, is_staff
 from .db import get_session
 from .i18n import current_lang
 from .models import Service
+from .hsds import PROFILE_URI, api_service, category_term
 from .params import int_arg, parse_id, str_arg
-from .presenters import PROFILE_URI, service_view, term_view
 from .queries import ListFilters, page, public_condition, services_query, top_categories, with_details
 from .search.api import search_requested, search_response
 
@@ -69,7 +69,7 @@ def services() -> Any:
         "first_page": number == 1,
         "last_page": number >= total_pages,
         "empty": not rows,
-        "contents": [service_view(s, internal, lang) for s in rows],
+        "contents": [api_service(s, internal, lang) for s in rows],
     }
 
 
@@ -87,17 +87,17 @@ def service(service_id: str) -> Any:
     found = get_session().scalar(stmt)
     if found is None:
         abort(404, _("Es gibt kein Angebot mit dieser ID."))
-    return service_view(found, is_staff(), current_lang())
+    return api_service(found, is_staff(), current_lang())
 
 
 @bp.route("/taxonomy_terms")
 def taxonomy_terms() -> Any:
-    """The category taxonomy, both levels."""
+    """The category taxonomy, both levels, as HSDS taxonomy terms."""
     lang = current_lang()
     terms = []
     for top in top_categories(get_session(), is_staff()):
-        terms.append(term_view(top, lang))
-        terms.extend(term_view(c, lang) for c in top.children if is_staff() or not c.internal_only)
+        terms.append(category_term(top, lang))
+        terms.extend(category_term(c, lang) for c in top.children if is_staff() or not c.internal_only)
     return {"total_items": len(terms), "total_pages": 1, "page_number": 1, "size": len(terms),
             "first_page": True, "last_page": True, "empty": not terms, "contents": terms}
 

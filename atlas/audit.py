@@ -24,7 +24,7 @@ AUDITED = (
     m.Jobcenter,
     m.User,
 )
-SKIPPED = {"created_at", "updated_at", "version_id", "last_login_at"}
+SKIPPED = {"created_at", "updated_at", "version_id", "last_login_at", "import_hash"}
 SECRET = {"password_hash"}
 # Many-to-many collections recorded by slug.
 COLLECTIONS = {"categories", "jobcenters"}

@@ -19,6 +19,10 @@ class Defaults:
     # Entries per page in lists and the API (the API clamps `per_page` to API_MAX_PER_PAGE).
     PER_PAGE = 25
     API_MAX_PER_PAGE = 200
+    # Licence of the data in HSDS exports (datapackage.json `licenses`): SPDX-style name, title and URL.
+    EXPORT_LICENCE_NAME = "CC-BY-4.0"
+    EXPORT_LICENCE_TITLE = "Creative Commons Attribution 4.0"
+    EXPORT_LICENCE_URL = "https://creativecommons.org/licenses/by/4.0/"
     # Name of this atlas, shown in the page header.
     SITE_NAME = "Netzwerkatlas"
     # Public base URL, used in printed handouts and e-mails (None: the request's host).
@@ -75,6 +79,9 @@ class Defaults:
     IMPORT_XLSX_MAX_UNCOMPRESSED = 100 * 1024 * 1024
     IMPORT_XLSX_MAX_RATIO = 200
     IMPORT_XLSX_MAX_MEMBERS = 2_000
+    # Bound on an .xlsx's shared-strings table (count and uncompressed size), which openpyxl keeps in memory.
+    IMPORT_XLSX_MAX_SHARED_STRINGS = 500_000
+    IMPORT_XLSX_MAX_SHARED_BYTES = 32 * 1024 * 1024
     # Hours an uploaded file waits in instance/imports/ for its "Übernehmen" click.
     IMPORT_UPLOAD_TTL_HOURS = 24
 

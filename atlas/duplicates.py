@@ -29,6 +29,15 @@ NAME_THRESHOLD = 85
 NAME_THRESHOLD_NO_PLACE = 93
 # A candidate is proposed from this combined score on; an address alone (many offers share a house) stays below.
 MIN_SCORE = 0.6
+# Words in which two similar names differ ("Kühn" / "Weber", "Nord" / "Süd", "A1" / "B1") must be at least this
+# similar for the names to count as similar; in names of practices (usually a person's name) nearly identical.
+DIFF_THRESHOLD = 75
+DIFF_THRESHOLD_PERSON = 92
+PERSON_WORDS = re.compile(r"praxis|arzt|aerztin|hebamme|therapeut|anwalt|kanzlei|psychotherapie")
+# Contact details both sides have but do not share lower the score (two practices in one street).
+CONTRADICTION = {"phone": 0.6, "url": 0.7, "address": 0.75}
+# For offers, shared contact details without a similar name are the same Träger's other offer, not a duplicate.
+WITHOUT_NAME = {"organization": 1.0, "service": 0.5}
 # Weight of each signal per kind; signals combine like independent evidence: 1 - prod(1 - w).
 WEIGHTS = {
     "organization": {"name": 0.9, "phone": 0.75, "url": 0.75, "address": 0.5},
@@ -136,6 +145,26 @@ def sorted_tokens(key: str) -> str:
     return " ".join(sorted(key.split()))
 
 
+def distinct_words_agree(name: str, others: set[str]) -> bool:
+    """True when the words in which two names differ are still alike (a typo, a word run together, not another
+    surname, town or level); in names of practices they must be nearly identical."""
+    mine = name.split()
+    for other in others:
+        theirs = other.split()
+        only_mine = [w for w in mine if w not in theirs]
+        only_theirs = [w for w in theirs if w not in mine]
+        if not only_mine or not only_theirs:
+            return True  # one name contains the other ("Hausarztpraxis Dr. Becker" / "Hausarztpraxis Becker")
+        if any(ch.isdigit() for w in (*only_mine, *only_theirs) for ch in w):
+            continue  # "Gruppe 10" / "Gruppe 100", "Kurs A1" / "Kurs B1": numbers are never typos
+        similarity = max(fuzz.ratio(" ".join(sorted(only_mine)), " ".join(sorted(only_theirs))),
+                         fuzz.ratio("".join(only_mine), "".join(only_theirs)))
+        person = PERSON_WORDS.search(name) or PERSON_WORDS.search(other)
+        if similarity >= (DIFF_THRESHOLD_PERSON if person else DIFF_THRESHOLD):
+            return True
+    return False
+
+
 def address_keys(street: str | None, postal_code: str | None, city: str | None) -> set[str]:
     """Keys under which an address is indexed: street with postcode and street with town."""
     s = normalise_street(street)
@@ -170,9 +199,10 @@ class DuplicateIndex:
         self.kind = kind
         self.weights = WEIGHTS[kind]
         self.candidates: dict[int, Candidate] = {}
-        # Per place: parallel lists of normalised names and candidate ids, for rapidfuzz.
-        self.names_by_city: dict[str, tuple[list[str], list[int]]] = defaultdict(lambda: ([], []))
-        self.all_names: tuple[list[str], list[int]] = ([], [])
+        # Per place: parallel lists of normalised names (words sorted), candidate ids and the names without spaces
+        # in their own word order, for rapidfuzz.
+        self.names_by_city: dict[str, tuple[list[str], list[int], list[str]]] = defaultdict(lambda: ([], [], []))
+        self.all_names: tuple[list[str], list[int], list[str]] = ([], [], [])
         self.by_phone: dict[str, set[int]] = defaultdict(set)
         self.by_url: dict[str, set[int]] = defaultdict(set)
         self.by_address: dict[str, set[int]] = defaultdict(set)
@@ -185,13 +215,11 @@ class DuplicateIndex:
     def add(self, c: Candidate) -> None:
         """Index one more entry (e.g. one planned earlier in the same import)."""
         self.candidates[c.id] = c
-        for key in map(sorted_tokens, c.keys):
-            for city in c.cities or {""}:
-                names, ids = self.names_by_city[city]
-                names.append(key)
+        for plain in c.keys:
+            for names, ids, joined in [self.names_by_city[city] for city in c.cities or {""}] + [self.all_names]:
+                names.append(sorted_tokens(plain))
                 ids.append(c.id)
-            self.all_names[0].append(key)
-            self.all_names[1].append(c.id)
+                joined.append(plain.replace(" ", ""))
         for value, index in ((c.phones, self.by_phone), (c.urls, self.by_url), (c.addresses, self.by_address)):
             for v in value:
                 index[v].add(c.id)
@@ -207,27 +235,35 @@ class DuplicateIndex:
         """Return the most likely duplicates by id, best first."""
         signals: dict[int, dict[str, float | str]] = defaultdict(dict)
         self._name_signals(name, normalise_city(city), signals)
-        for phone in {normalise_phone(p) for p in phones} - {None}:
-            for cid in self.by_phone.get(phone, ()):
-                signals[cid]["phone"] = 1.0
-        for url in {normalise_url(u) for u in urls} - {None}:
-            for cid in self.by_url.get(url, ()):
-                signals[cid]["url"] = 1.0
-        for key in address_keys(street, postal_code, city):
-            for cid in self.by_address.get(key, ()):
-                signals[cid]["address"] = 1.0
+        mine = {"phone": {normalise_phone(p) for p in phones} - {None}, "url": {normalise_url(u) for u in urls} - {None},
+                "address": address_keys(street, postal_code, city)}
+        for signal, index in (("phone", self.by_phone), ("url", self.by_url), ("address", self.by_address)):
+            for value in mine[signal]:
+                for cid in index.get(value, ()):
+                    signals[cid][signal] = 1.0
         hits = []
         for cid, found in signals.items():
             if cid == exclude_id:
                 continue
             score, reasons = self._combine(found)
+            score *= self._contradiction(self.candidates[cid], mine, found)
             if score >= MIN_SCORE:
                 hits.append(Hit(cid, self.candidates[cid].name, round(score, 3), reasons))
         hits.sort(key=lambda h: (-h.score, h.id))
         return hits[:limit]
 
+    def _contradiction(self, c: Candidate, mine: dict[str, set], found: dict[str, float | str]) -> float:
+        """Lower the score for contact details both sides have but do not share, and for offers without a name match."""
+        factor = 1.0 if "name" in found else WITHOUT_NAME[self.kind]
+        theirs = {"phone": c.phones, "url": c.urls, "address": c.addresses}
+        for signal, weight in CONTRADICTION.items():
+            if mine[signal] and theirs[signal] and signal not in found:
+                factor *= weight
+        return factor
+
     def _name_signals(self, name: str, city: str, signals: dict[int, dict]) -> None:
-        key = sorted_tokens(normalise_name(name))
+        plain = normalise_name(name)
+        key = sorted_tokens(plain)
         if not key:
             return
         if city:
@@ -238,10 +274,17 @@ class DuplicateIndex:
         for pool, cutoff, where in pools:
             if not pool or not pool[0]:
                 continue
-            names, ids = pool
-            for _choice, score, i in process.extract(key, names, scorer=fuzz.ratio, processor=None,
-                                                     score_cutoff=cutoff, limit=None):
+            names, ids, joined = pool
+            found = {i: score for _c, score, i in process.extract(key, names, scorer=fuzz.ratio, processor=None,
+                                                                  score_cutoff=cutoff, limit=None)}
+            # Words run together or apart ("Arbeitslosen-Zentrum" / "Arbeitslosenzentrum").
+            for _c, score, i in process.extract(plain.replace(" ", ""), joined, scorer=fuzz.ratio,
+                                                processor=None, score_cutoff=cutoff, limit=None):
+                found[i] = max(score, found.get(i, 0))
+            for i, score in found.items():
                 cid = ids[i]
+                if not distinct_words_agree(plain, self.candidates[cid].keys):
+                    continue
                 if score > float(signals[cid].get("name", 0)):
                     signals[cid]["name"] = score
                     signals[cid]["where"] = where

@@ -303,6 +303,14 @@ class Organization(EntryMixin, Base):
     legal_status: Mapped[str | None] = mapped_column(String(120))
     sector: Mapped[str | None] = mapped_column(String(120))
     is_employer: Mapped[bool] = mapped_column(Boolean, default=False)
+    tax_status: Mapped[str | None] = mapped_column(String(120))
+    tax_id: Mapped[str | None] = mapped_column(String(120))
+    year_incorporated: Mapped[int | None] = mapped_column(Integer)
+    logo: Mapped[str | None] = mapped_column(String(2000))
+    uri: Mapped[str | None] = mapped_column(String(2000))
+    parent_organization_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id", ondelete="SET NULL"))
+
+    parent_organization: Mapped[Organization | None] = relationship(remote_side="Organization.id")
 
     services: Mapped[list[Service]] = relationship(back_populates="organization", order_by="Service.name")
     locations: Mapped[list[Location]] = relationship(back_populates="organization", order_by="Location.id")
@@ -354,6 +362,10 @@ class Service(EntryMixin, Base):
     contact_channels: Mapped[list[str]] = mapped_column(JSON, default=list)
     accessibility: Mapped[list[str]] = mapped_column(JSON, default=list)
     languages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    interpretation_services: Mapped[str | None] = mapped_column(Text)
+    accreditations: Mapped[str | None] = mapped_column(Text)
+    licenses: Mapped[str | None] = mapped_column(Text)
+    required_documents: Mapped[list[str]] = mapped_column(JSON, default=list)
     target_group: Mapped[str | None] = mapped_column(Text)
     eligibility_description: Mapped[str | None] = mapped_column(Text)
     minimum_age: Mapped[int | None] = mapped_column(Integer)
@@ -370,6 +382,8 @@ class Service(EntryMixin, Base):
     short_notice: Mapped[bool] = mapped_column(Boolean, default=False)
     # Online, hotline or far-away offers that serve everyone regardless of Jobcenter.
     supra_regional: Mapped[bool] = mapped_column(Boolean, default=False)
+    # SHA-256 of the import record this offer was last written from: an identical re-import skips it unread.
+    import_hash: Mapped[str | None] = mapped_column(String(64))
 
     organization: Mapped[Organization] = relationship(back_populates="services")
     categories: Mapped[list[TaxonomyTerm]] = relationship(secondary=service_taxonomy, order_by="TaxonomyTerm.sort_order")
@@ -433,6 +447,8 @@ class Location(TimestampMixin, SourceMixin, Base):
     transportation: Mapped[str | None] = mapped_column(Text)
     accessibility_description: Mapped[str | None] = mapped_column(Text)
     url: Mapped[str | None] = mapped_column(String(2000))
+    external_identifier: Mapped[str | None] = mapped_column(String(200))
+    external_identifier_type: Mapped[str | None] = mapped_column(String(200))
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     geo_precision: Mapped[str] = mapped_column(String(20), default="unbekannt")
@@ -540,6 +556,8 @@ class Phone(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The HSDS id a phone was imported with (None: derived from the row id on export).
+    uuid: Mapped[str | None] = mapped_column(String(36))
     organization_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"), index=True)
     service_id: Mapped[int | None] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"), index=True)
     location_id: Mapped[int | None] = mapped_column(ForeignKey("location.id", ondelete="CASCADE"), index=True)
@@ -564,6 +582,7 @@ class Contact(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str | None] = mapped_column(String(36))
     organization_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"), index=True)
     service_id: Mapped[int | None] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -588,6 +607,7 @@ class Schedule(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str | None] = mapped_column(String(36))
     service_id: Mapped[int | None] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"), index=True)
     location_id: Mapped[int | None] = mapped_column(ForeignKey("location.id", ondelete="CASCADE"), index=True)
     freq: Mapped[str] = mapped_column(String(10), default="WEEKLY")
@@ -598,6 +618,17 @@ class Schedule(Base):
     valid_from: Mapped[date | None] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
     description: Mapped[str | None] = mapped_column(String(300))
+    # The rest of the HSDS/RFC 5545 recurrence, kept as imported.
+    dtstart: Mapped[date | None] = mapped_column(Date)
+    until: Mapped[date | None] = mapped_column(Date)
+    count: Mapped[int | None] = mapped_column(Integer)
+    interval: Mapped[int | None] = mapped_column(Integer)
+    wkst: Mapped[str | None] = mapped_column(String(2))
+    byweekno: Mapped[str | None] = mapped_column(String(200))
+    bymonthday: Mapped[str | None] = mapped_column(String(200))
+    notes: Mapped[str | None] = mapped_column(Text)
+    attending_type: Mapped[str | None] = mapped_column(String(100))
+    schedule_link: Mapped[str | None] = mapped_column(String(2000))
 
     service: Mapped[Service | None] = relationship(back_populates="schedules")
     location: Mapped[Location | None] = relationship(back_populates="schedules")

@@ -9,8 +9,6 @@ from . import vocab
 from .models import Location, Organization, Phone, Schedule, Service, TaxonomyTerm
 from .privacy import location_position, public_text, shown_precision
 
-PROFILE_URI = "https://atlas.example/hsds-profile/de-atlas"
-
 
 def iso(value: date | datetime | None) -> str | None:
     """Return an ISO date or datetime string (datetimes with millisecond precision and Z)."""

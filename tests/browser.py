@@ -41,6 +41,21 @@ def live_server(app: Flask) -> Iterator[str]:
         thread.join(timeout=5)
 
 
+@contextmanager
+def import_worker(app: Flask) -> Iterator[None]:
+    """Run the import worker (as `flask import-worker` does) in a background thread."""
+    from atlas.importers.jobs import work
+
+    stop = threading.Event()
+    thread = threading.Thread(target=work, args=(app,), kwargs={"poll": 0.2, "should_stop": stop.is_set}, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+
+
 class OfflineGuard:
     """Aborts every request that would leave the machine and remembers it."""
 

@@ -209,3 +209,15 @@ def service_id(app: Flask, name: str) -> int:
         return get_session().scalar(sa.select(Service.id).where(Service.name == name))
 
 
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """The full demo data loaded once per module into a SQLite file, for read-only checks."""
+    folder = tmp_path_factory.mktemp("demo")
+    app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE_URL": f"sqlite:///{folder}/demo.sqlite",
+                      "INSTANCE_PATH": str(folder)})
+    schema.upgrade(app.extensions["atlas.engine"])
+    with app.app_context():
+        seed(get_session())
+        get_session().commit()
+    yield app
+    app.extensions["atlas.engine"].dispose()

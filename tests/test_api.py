@@ -10,13 +10,15 @@ def test_envelope_and_hsds_fields(client):
     service = next(s for s in body["contents"] if s["name"] == "Schuldnerberatung Lichtblick")
     assert service["status"] == "active"
     assert service["organization"]["name"] == "Beratungsstelle Lichtblick e. V."
-    assert service["taxonomy_terms"][0]["code"] == "schuldnerberatung"
-    assert service["taxonomy_terms"][0]["parent_id"] == "beratung"
-    assert service["languages"] == [{"code": "de", "name": "Deutsch"}, {"code": "tr", "name": "Türkisch"}]
+    category = service["attributes"][0]["taxonomy_term"]
+    assert category["code"] == "schuldnerberatung" and category["description"]
+    parent = next(t for t in client.get("/api/v1/taxonomy_terms").get_json()["contents"] if t["code"] == "beratung")
+    assert category["parent_id"] == parent["id"]
+    assert [(x["code"], x["name"]) for x in service["languages"]] == [("de", "Deutsch"), ("tr", "Türkisch")]
     loc = service["service_at_locations"][0]["location"]
     assert loc["addresses"][0]["postal_code"] == "58452" and loc["addresses"][0]["region"] == "Ennepe-Ruhr-Kreis"
     assert loc["schedules"][0]["byday"] == "MO,TU"
-    assert service["atlas"]["intake_status"] == "offen" and service["atlas"]["intake_status_confirmed_at"] == "2026-10-01"
+    assert service["intake_status"] == "offen" and service["intake_status_confirmed_at"] == "2026-10-01"
     assert service["cost_options"][0]["code"] == "kostenlos"
     assert service["last_modified"].endswith("Z")
 
@@ -58,7 +60,8 @@ def test_unknown_service_is_a_json_404(client):
 def test_filters_and_english_labels(client):
     body = client.get("/api/v1/services?category=beratung&lang=en").get_json()
     assert {s["name"] for s in body["contents"]} == {"Schuldnerberatung Lichtblick", "Frauenschutz Lichtblick"}
-    assert body["contents"][0]["taxonomy_terms"][0]["parent_name"] == "Counselling"
+    terms = [a["taxonomy_term"] for a in body["contents"][0]["attributes"]]
+    assert terms[0]["language"] == "en" and terms[0]["description"].startswith("Counselling")
 
 
 def test_api_root_and_caching_headers(client):

@@ -10,7 +10,8 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import Workbook
 
-from atlas.db import Base, get_engine
+from atlas.db import Base, get_engine, get_session
+from atlas.models import Location
 
 DATA = Path(__file__).parent / "data" / "import"
 HEADER = "Name;Träger;Straße;PLZ;Ort;Telefon;Kategorie\n"
@@ -122,18 +123,19 @@ def test_duplicate_ids_in_csv_and_hsds(app, tmp_path):
     assert "Doppelte ID „b1c2d3e4-0001-4a5b-8c9d-000000000001“" in result.output
 
 
-def test_hsds_latitude_100(app, tmp_path):
+def test_hsds_latitude_100_is_dropped_with_a_warning_and_the_address_geocoded(app, tmp_path):
     package = tmp_path / "paket"
     package.mkdir()
     for f in (DATA / "hsds_spz").iterdir():
         text = f.read_text(encoding="utf-8")
         (package / f.name).write_text(text.replace("51.3594,7.4721", "100,7.4721"), encoding="utf-8")
-    before = fingerprint(app)
     result = run(app, package, "--strict")
-    assert result.exit_code == 1
+    assert result.exit_code == 0, result.output
     assert "Koordinaten außerhalb des gültigen Bereichs (latitude 100, longitude 7.4721" in result.output
-    assert "im strengen Modus wird nichts übernommen" in result.output
-    assert fingerprint(app) == before
+    assert "aus der Adresse bestimmt" in result.output
+    with app.app_context():
+        sites = get_session().scalars(sa.select(Location).where(Location.source_name == "paket")).all()
+        assert sites and all(s.latitude is not None and s.latitude < 90 for s in sites)
 
 
 def test_csv_coordinates_out_of_range(app, tmp_path):

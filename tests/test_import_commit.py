@@ -134,7 +134,8 @@ def test_importing_our_own_export_into_the_same_atlas_duplicates_nothing(app, tm
     services = count(app, Service)
     result = run(app, tmp_path / "a.zip", "--source", "Rückspielung")
     assert result.exit_code == 0, result.output
-    assert "7 aktualisiert" in result.output and count(app, Service) == services
+    # matched by UUID and nothing differs: nothing is touched (issue 15; it used to say "7 aktualisiert")
+    assert "7 unverändert" in result.output and count(app, Service) == services
 
 
 def test_public_page_names_the_source_only_when_the_licence_requires_it(app, client):

@@ -42,7 +42,7 @@ def public_positions(app, client, tmp) -> dict[str, list]:
         found[url] = [(lat, lon) for lat, lon, name in map_points(client.get(url).get_data(as_text=True))
                       if name == "Frauenschutz Lichtblick"]
     loc = client.get(f"/api/v1/services/{sid}").get_json()["service_at_locations"][0]["location"]
-    found["api"] = [(loc["latitude"], loc["longitude"])] if loc["latitude"] is not None else []
+    found["api"] = [(loc["latitude"], loc["longitude"])] if loc.get("latitude") is not None else []
     page = client.get(f"/angebote/{sid}").get_data(as_text=True)
     found["page"] = [tuple(map(float, m)) for m in re.findall(r'"lat":\s*([\d.]+),\s*"lon":\s*([\d.]+)', page)]
     geo = json.loads(public_export(app, tmp, "a.geojson"))
@@ -51,7 +51,7 @@ def public_positions(app, client, tmp) -> dict[str, list]:
     hsds = [row for row in public_export(app, tmp, "a.json") and json.loads((tmp / "a.json").read_text())
             if row["name"] == "Frauenschutz Lichtblick"]
     found["hsds"] = [(s["location"]["latitude"], s["location"]["longitude"]) for row in hsds
-                     for s in row["service_at_locations"] if s["location"]["latitude"] is not None]
+                     for s in row["service_at_locations"] if s["location"].get("latitude") is not None]
     hits = client.get("/api/v1/services?near=51.4512,7.3011&sort=distance").get_json()
     found["distance"] = [h["atlas"]["search"]["distance_km"] for h in hits["contents"]
                          if h["name"] == "Frauenschutz Lichtblick" and h["atlas"]["search"]["distance_km"] is not None]

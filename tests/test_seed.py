@@ -25,21 +25,6 @@ def counts(session):
         "versions": session.scalar(sa.select(sa.func.sum(Service.version_id)))}
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    """The full demo data loaded once into a SQLite file for the read-only coverage checks."""
-    from atlas import create_app, schema
-    folder = tmp_path_factory.mktemp("demo")
-    app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE_URL": f"sqlite:///{folder}/demo.sqlite",
-                      "INSTANCE_PATH": str(folder)})
-    schema.upgrade(app.extensions["atlas.engine"])
-    with app.app_context():
-        seed(get_session())
-        get_session().commit()
-    yield app
-    app.extensions["atlas.engine"].dispose()
-
-
 def test_demo_size_and_categories(demo):
     with demo.app_context():
         session = get_session()

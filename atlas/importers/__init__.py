@@ -9,6 +9,7 @@ from pathlib import Path
 from flask import Flask
 
 from . import csv_format, geojson_format, hsds_format, html_format, markdown_format, osm_format, xlsx_format
+from .hsds import TABLES
 from .models import ImportRun
 from .records import ImportFileError, ReadOptions, ReadResult
 
@@ -54,6 +55,11 @@ def detect_format(path: Path) -> str:
         if '"elements"' in head or "Overpass" in head or '"osm3s"' in head:
             return "osm"
         return "hsds"
+    if suffix == ".csv" and path.name in TABLES:
+        with path.open("rb") as fh:
+            head = fh.readline(4096).decode("utf-8", "replace").lower()
+        if head.startswith(("id,", "\ufeffid,")) and "_id" in head:
+            return "hsds"  # one table of an HSDS package: the reader explains what to import instead
     if suffix in EXTENSIONS:
         return EXTENSIONS[suffix]
     raise ImportFileError(f"Das Format der Datei „{path.name}“ ist unbekannt. Bitte das Format angeben "
@@ -71,9 +77,9 @@ def read_file(path: Path, fmt: str | None, options: ReadOptions) -> ReadResult:
 def init_app(app: Flask) -> None:
     """Register the commands, the coordinator pages and the public attribution helper."""
     from . import views
-    from .cli import export_command, geocode_pending_command, import_command
+    from .cli import export_command, geocode_pending_command, import_command, import_worker_command
 
-    for command in (import_command, export_command, geocode_pending_command):
+    for command in (import_command, export_command, geocode_pending_command, import_worker_command):
         app.cli.add_command(command)
     app.register_blueprint(views.bp)
     app.add_template_global(views.import_attribution)

@@ -27,8 +27,8 @@ from ..models import (
     service_jobcenter,
     service_taxonomy,
 )
-from .plan import SERVICE_FIELDS, PlanRow
-from .records import ContactData, LocationData, PhoneData, ScheduleData
+from .plan import LOCATION_FIELDS, ORG_FIELDS, SERVICE_FIELDS, PlanRow
+from .records import SCHEDULE_EXTRA, ContactData, LocationData, PhoneData, ScheduleData
 
 if TYPE_CHECKING:
     from .commit import Committer
@@ -88,20 +88,20 @@ class BulkCreator:
     def _audit(self, entity: str, stored: list[Any], keys: list[str], extra: dict[str, dict]) -> None:
         user_id, actor = self.actor
         now = self.c.now
-        entries = []
-        for row in stored:
-            values = row._mapping
-            changes = {}
-            for k in keys:
-                v = values[k]
-                if v is not None and v != "" and v != []:
-                    changes[k] = [None, _plain(v)]
-            if extra and values.get("uuid") in extra:
-                changes |= extra[values["uuid"]]
-            entries.append({"at": now, "user_id": user_id, "actor": actor, "action": "create", "entity_type": entity,
-                            "entity_id": values["id"], "changes": changes})
-        for start in range(0, len(entries), BATCH):
-            self.session.execute(insert(AuditLog.__table__), entries[start:start + BATCH])
+        for start in range(0, len(stored), BATCH):  # built batch by batch: 70,000 entries never sit in memory
+            entries = []
+            for row in stored[start:start + BATCH]:
+                values = row._mapping
+                changes = {}
+                for k in keys:
+                    v = values[k]
+                    if v is not None and v != "" and v != []:
+                        changes[k] = [None, _plain(v)]
+                if extra and values.get("uuid") in extra:
+                    changes |= extra[values["uuid"]]
+                entries.append({"at": now, "user_id": user_id, "actor": actor, "action": "create",
+                                "entity_type": entity, "entity_id": values["id"], "changes": changes})
+            self.session.execute(insert(AuditLog.__table__), entries)
 
     def _link(self, table: Table, rows: list[dict[str, Any]]) -> None:
         for start in range(0, len(rows), BATCH):
@@ -117,9 +117,9 @@ class BulkCreator:
                 c.organisation(row)
         existing_sites = {}
         for row in rows:
-            for data in row.record.locations:
+            for data in (*row.record.locations, *row.record.site_only):
                 key = c.location_key(row, data)
-                if key in c.locations:
+                if c.existing_location(row, data) is not None:
                     existing_sites[key] = c.location(row, None, data)
         self.session.flush()
         org_ids = {sid: org.id for sid, org in c.orgs.items()}
@@ -137,9 +137,7 @@ class BulkCreator:
         dicts = []
         for sid, row in new.items():
             data = row.record.organization
-            values = {k: v for k, v in data.fields.items() if k in ("alternate_name", "description", "email",
-                                                                    "website", "legal_status", "sector", "visibility",
-                                                                    "internal_note", "is_employer", "assured_date")}
+            values = {k: v for k, v in data.fields.items() if k in ORG_FIELDS}
             values |= {"name": data.name, "owner_id": self._user_id(data.owner), "deputy_id": self._deputy_id(data.deputy)}
             if values.get("is_employer"):
                 values["visibility"] = "internal"
@@ -155,16 +153,14 @@ class BulkCreator:
         new: dict[str, LocationData] = {}
         owners: dict[str, int] = {}
         for row in rows:
-            for data in row.record.locations:
+            for data in (*row.record.locations, *row.record.site_only):
                 key = self.c.location_key(row, data)
                 if key not in site_ids and key not in new:
                     new[key] = data
                     owners[key] = org_ids[row.org_source_id]
         dicts = []
         for key, data in new.items():
-            values = {k: v for k, v in data.fields.items()
-                      if k in ("name", "description", "transportation", "accessibility_description", "url",
-                               "location_type", "address_precision", "visibility") and v is not None}
+            values = {k: v for k, v in data.fields.items() if k in LOCATION_FIELDS and v is not None}
             values |= {"organization_id": owners[key]} | self.c.source_values(key)
             uid = data.uuid if data.uuid and data.uuid not in self.c.taken_location_uuids else new_uuid()
             self.c.taken_location_uuids.add(uid)
@@ -191,6 +187,7 @@ class BulkCreator:
                        "owner_id": self._user_id(record.owner), "deputy_id": self._deputy_id(record.deputy)}
             values["uuid"] = record.uuid if record.uuid and record.uuid not in self.c.ctx.uuids["service"] \
                 else new_uuid()
+            values["import_hash"] = row.digest
             dicts.append(values | self.c.source_values(row.source_id, record.fields.get("source_url")))
             jobcenters = sorted(j for j in record.jobcenters if j in self.c.ctx.jobcenters)
             extra[values["uuid"]] = {k: [[], v] for k, v in (("categories", sorted(row.categories)),
@@ -205,8 +202,9 @@ class BulkCreator:
                                        if j in jobcenters])
         links = []
         for sid, row in zip(ids, rows):
-            for key in dict.fromkeys(self.c.location_key(row, d) for d in row.record.locations):
-                links.append({"service_id": sid, "location_id": site_ids[key]})
+            descriptions = {self.c.location_key(row, d): d.link_description for d in row.record.locations}
+            for key, description in descriptions.items():
+                links.append({"service_id": sid, "location_id": site_ids[key], "description": description})
         self.insert(ServiceAtLocation, links)
         self._phones([(("service_id", sid), row.record.phones) for sid, row in zip(ids, rows)])
         self._schedules([(("service_id", sid), row.record.schedules) for sid, row in zip(ids, rows)])
@@ -216,17 +214,19 @@ class BulkCreator:
 
     def _phones(self, owners: list[tuple[tuple[str, int], list[PhoneData]]]) -> None:
         self.insert(Phone, [{key: owner, "number": p.number, "type": p.type, "description": p.description,
-                             "extension": p.extension, "visibility": p.visibility}
+                             "extension": p.extension, "visibility": p.visibility, "uuid": p.uuid}
                             for (key, owner), phones in owners for p in phones])
 
     def _schedules(self, owners: list[tuple[tuple[str, int], list[ScheduleData]]]) -> None:
         self.insert(Schedule, [{key: owner, "byday": s.byday, "opens_at": s.opens_at, "closes_at": s.closes_at,
                                 "description": s.description, "freq": s.freq, "valid_from": s.valid_from,
-                                "valid_to": s.valid_to} for (key, owner), items in owners for s in items])
+                                "valid_to": s.valid_to, "uuid": s.uuid,
+                                **{k: s.extra.get(k) for k in SCHEDULE_EXTRA}}
+                               for (key, owner), items in owners for s in items])
 
     def _contacts(self, owners: list[tuple[tuple[str, int], list[ContactData]]]) -> None:
         self.insert(Contact, [{key: owner, "name": x.name, "title": x.title, "department": x.department,
-                               "email": x.email, "phone": x.phone} for (key, owner), items in owners for x in items])
+                               "email": x.email, "phone": x.phone, "uuid": x.uuid} for (key, owner), items in owners for x in items])
 
     def _user_id(self, email: str | None) -> int | None:
         user = self.c._user(email)

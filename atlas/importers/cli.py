@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +21,12 @@ from . import REGISTRY, read_file
 from .commit import commit_plan
 from .export import EXPORT_FORMATS, export_to
 from .geocode import geocode_pending
-from .plan import plan_import
+from .jobs import work
+from .plan import effects_summary, plan_import
 from .records import ImportFileError, ReadOptions
 from .report import error_rows_csv, preview_lines
-from .tabular import load_mapping
+from .mapping import MappingQuestion, remembered
+from .tabular import FIELD_LABELS, load_mapping
 
 
 def read_options(config: dict[str, Any], mapping: dict[str, str] | None = None, sheet: str | None = None) -> ReadOptions:
@@ -31,7 +35,9 @@ def read_options(config: dict[str, Any], mapping: dict[str, str] | None = None, 
                        mapping=mapping, sheet=sheet,
                        xlsx_max_uncompressed=int(config["IMPORT_XLSX_MAX_UNCOMPRESSED"]),
                        xlsx_max_ratio=int(config["IMPORT_XLSX_MAX_RATIO"]),
-                       xlsx_max_members=int(config["IMPORT_XLSX_MAX_MEMBERS"]))
+                       xlsx_max_members=int(config["IMPORT_XLSX_MAX_MEMBERS"]),
+                       xlsx_max_shared_strings=int(config["IMPORT_XLSX_MAX_SHARED_STRINGS"]),
+                       xlsx_max_shared_bytes=int(config["IMPORT_XLSX_MAX_SHARED_BYTES"]))
 
 
 def path_digest(path: Path) -> str:
@@ -70,24 +76,36 @@ def import_command(path: Path, fmt: str | None, mapping: Path | None, source: st
     config = current_app.config
     source = (source or path.stem).strip()[:120]
     try:
-        options = read_options(config, load_mapping(mapping) if mapping else None, sheet)
+        user_mapping = remembered(session, source) | (load_mapping(mapping) if mapping else {})
+        options = read_options(config, user_mapping, sheet)
         result = read_file(path, fmt, options)
         with click.progressbar(length=len(result.records), label="Planning", file=sys.stderr) as bar:
             plan = plan_import(session, result, source, path.name, path_digest(path), progress=bar.update)
+    except MappingQuestion as exc:
+        raise click.ClickException(f"{exc} Mit --mapping zuordnung.json, z. B. {{\"Spalte\": \"name\"}} "
+                                   f"(Felder: {', '.join(sorted(FIELD_LABELS))}).") from None
     except ImportFileError as exc:
         raise click.ClickException(str(exc)) from None
     except SQLAlchemyError as exc:
         raise _database_error(exc) from None
+    if plan.guesses:
+        click.echo("Zuordnung der Spalten:")
+        for column, target in plan.mapping.items():
+            click.echo(f"  „{column}“ → {target}")
     for warning in plan.warnings:
         click.echo(f"Hinweis: {warning}", err=True)
     for line in preview_lines(plan, all_rows or len(plan.rows) <= 100):
         click.echo(line)
     click.echo(f"Plan ({plan.format}, Quelle „{source}“): {plan.summary()}.")
+    for line in effects_summary(plan.effects):
+        click.echo(f"  {line}")
     if errors_csv and plan.errors:
         errors_csv.write_text(error_rows_csv(plan), encoding="utf-8", newline="")
         click.echo(f"Error rows written to {errors_csv}.")
     if dry_run:
         click.echo("Dry run: nothing was changed.")
+        if strict and plan.errors:
+            raise click.ClickException(f"{len(plan.errors)} row(s) with errors; --strict would import nothing.")
         return
     try:
         with click.progressbar(length=len(plan.rows), label="Importing", file=sys.stderr) as bar:
@@ -101,6 +119,10 @@ def import_command(path: Path, fmt: str | None, mapping: Path | None, source: st
         session.rollback()
         raise _database_error(exc) from None
     click.echo(f"Imported: {report.summary()}.")
+    for warning in report.warnings:
+        click.echo(f"Hinweis: {warning}", err=True)
+    if report.counts["error"] and not report.imported:
+        raise click.ClickException("Nothing was imported: every row had an error or was held back.")
     if report.geocoded:
         click.echo("Coordinates: " + ", ".join(f"{n} {k}" for k, n in sorted(report.geocoded.items())) +
                    ". Run 'flask --app atlas geocode-pending' to refine them with Nominatim when configured.")
@@ -110,13 +132,14 @@ def import_command(path: Path, fmt: str | None, mapping: Path | None, source: st
 @with_appcontext
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS),
-              help="hsds: tabular data package (folder or .zip); json: HSDS JSON; csv: for Excel; geojson.")
+              help="hsds: tabular data package (folder or .zip); json: HSDS JSON; csv: for Excel (formula-safe); "
+                   "xlsx: Excel workbook with text cells; geojson.")
 @click.option("--internal", is_flag=True, help="Include internal entries and fields (coordinators only).")
 def export_command(path: Path, fmt: str | None, internal: bool) -> None:
     """Export the atlas in an open format (public data unless --internal)."""
     _require_schema()
     suffix = path.suffix.lower()
-    fmt = fmt or {".zip": "hsds", "": "hsds", ".json": "json", ".csv": "csv", ".geojson": "geojson"}.get(suffix)
+    fmt = fmt or {".zip": "hsds", "": "hsds", ".json": "json", ".csv": "csv", ".xlsx": "xlsx", ".geojson": "geojson"}.get(suffix)
     if fmt is None:
         raise click.ClickException(f"Cannot guess the format from {path.name}; use --format.")
     try:
@@ -143,3 +166,19 @@ def geocode_pending_command(limit: int) -> None:
     click.echo(report.summary())
     if report.stopped:
         raise click.ClickException("Nominatim failed; what was geocoded before is saved. Try again later.")
+
+
+@click.command("import-worker")
+@with_appcontext
+@click.option("--once", is_flag=True, help="Run the queued jobs, then stop (for cron or tests).")
+@click.option("--poll", type=float, default=1.0, show_default=True, help="Seconds between looks at the queue.")
+def import_worker_command(once: bool, poll: float) -> None:
+    """Plan and commit the imports uploaded on the web pages (run one worker beside the web server)."""
+    _require_schema()
+    app = current_app._get_current_object()
+    stop = threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_args: stop.set())
+    count = work(app, once=once, poll=poll, should_stop=stop.is_set)
+    click.echo(f"Import worker: {count} job(s) done.")

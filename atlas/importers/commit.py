@@ -7,11 +7,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from ..audit import set_actor
-from ..duplicates import address_keys, normalise_city
+from ..duplicates import normalise_city
 from ..geocoding import GeoResult, fold, fold_plain, gazetteer
 from ..models import (
     Address,
@@ -20,6 +20,7 @@ from ..models import (
     Organization,
     Phone,
     Region,
+    ReviewTask,
     Schedule,
     Service,
     ServiceAtLocation,
@@ -27,14 +28,12 @@ from ..models import (
 )
 from ..review import open_task
 from .bulk import BulkCreator
+from .mapping import remember
 from .models import ImportRun
-from .plan import SERVICE_FIELDS, Context, Plan, PlanRow, derived_id
-from .records import ContactData, ImportFileError, LocationData, PhoneData, ScheduleData
+from .tabular import header_key
+from .plan import LOCATION_FIELDS, ORG_FIELDS, SERVICE_FIELDS, Context, Plan, PlanRow, location_key
+from .records import SCHEDULE_EXTRA, ContactData, ImportFileError, LocationData, PhoneData, ScheduleData
 
-ORG_FIELDS = ("alternate_name", "description", "email", "website", "legal_status", "sector", "visibility",
-              "internal_note", "is_employer", "assured_date")
-LOCATION_FIELDS = ("name", "description", "transportation", "accessibility_description", "url", "location_type",
-                   "address_precision", "visibility")
 
 
 @dataclass
@@ -43,8 +42,15 @@ class CommitReport:
 
     counts: Counter = field(default_factory=Counter)
     tasks: int = 0
+    warnings: list[str] = field(default_factory=list)
     geocoded: Counter = field(default_factory=Counter)
     run_id: int | None = None
+
+    @property
+    def imported(self) -> int:
+        """How many rows created or changed something."""
+        c = self.counts
+        return c["new"] + c["update"] + c["duplicate_created"]
 
     def summary(self) -> str:
         """One German line for flash messages and the CLI."""
@@ -107,13 +113,14 @@ class Committer:
         self.licence = licence or plan.licence
         self.source_url = source_url or plan.source_url
         self.orgs: dict[str, Organization] = dict(self.ctx.orgs_by_source)
-        self.locations: dict[str, Location] = {
-            loc.source_id: loc for loc in session.scalars(select(Location).where(Location.source_name == plan.source))
-            if loc.source_id}
+        # Sites created or used in this run, by key (stored ones come from the context when a row needs them).
+        self.locations: dict[str, Location] = {}
         wanted = {loc.uuid for r in plan.rows for loc in r.record.locations if loc.uuid}
         self.taken_location_uuids = set(session.scalars(select(Location.uuid).where(Location.uuid.in_(wanted)))) \
             if wanted else set()
         self.report = CommitReport()
+        self.task_refs = set(session.execute(select(ReviewTask.service_id, ReviewTask.source_ref).where(
+            ReviewTask.kind == "import_duplicate", ReviewTask.source_ref.like(f"import:{plan.source[:60]}:%"))).all())
 
     # -- attribution -------------------------------------------------------------------------------------
 
@@ -179,12 +186,14 @@ class Committer:
             svc.categories = categories
             self.session.add(svc)
         else:
-            svc = self.ctx.services_by_source.get(row.source_id) or self.session.get(Service, row.service_id)
+            svc = self.ctx.service_for(row) or self.session.get(Service, row.service_id)
             _assign(svc, values)
             if svc.source_name == self.plan.source:
                 _assign(svc, {"imported_at": self.now, "source_licence": self.licence})
             if categories and sorted(t.slug for t in svc.categories) != sorted(row.categories):
                 svc.categories = categories
+        if svc.import_hash != row.digest:
+            svc.import_hash = row.digest
         if record.jobcenters:
             wanted = [self.ctx.jobcenters[j] for j in record.jobcenters if j in self.ctx.jobcenters]
             if sorted(j.slug for j in svc.jobcenters) != sorted(j.slug for j in wanted):
@@ -193,26 +202,35 @@ class Committer:
         _replace(svc.schedules, [_schedule(s) for s in record.schedules], _schedule_key)
         _replace(svc.contacts, [_contact(c) for c in record.contacts], _contact_key)
         if record.locations:
-            wanted_locations = [self.location(row, org, loc) for loc in record.locations]
-            if sorted(map(id, svc.locations)) != sorted(map(id, wanted_locations)):
-                svc.service_at_locations[:] = [ServiceAtLocation(location=loc) for loc in wanted_locations]
+            wanted = {id(loc): (loc, data.link_description)
+                      for data in record.locations for loc in (self.location(row, org, data),)}
+            have = {id(sal.location): sal for sal in svc.service_at_locations}
+            if set(have) != set(wanted):
+                svc.service_at_locations[:] = [have.get(key) or ServiceAtLocation(location=loc)
+                                               for key, (loc, _d) in wanted.items()]
+            for sal in svc.service_at_locations:
+                description = wanted[id(sal.location)][1]
+                if description is not None and sal.description != description:
+                    sal.description = description
         return svc
 
-    @staticmethod
-    def location_key(row: PlanRow, data: LocationData) -> str:
-        """A site's id in its source, or one derived from its organisation and address."""
-        if data.source_id:
-            return data.source_id
-        addr = data.address
-        keys = sorted(address_keys(addr.address_1, addr.postal_code, addr.city)) if addr else []
-        return derived_id("loc", row.org_source_id, keys[0] if keys else
-                          normalise_city(addr.city if addr else None) or str(data.latitude))
+    def sites_without_offer(self, row: PlanRow, org: Organization) -> None:
+        """Create or update the organisation's sites no offer of the file uses."""
+        for data in row.record.site_only:
+            self.location(row, org, data)
+
+    location_key = staticmethod(location_key)
+
+    def existing_location(self, row: PlanRow, data: LocationData) -> Location | None:
+        """The stored (or in this run created) site for a site of the file: by source id, else by UUID."""
+        key = self.location_key(row, data)
+        return self.locations.get(key) or self.ctx.location_for(key, data)
 
     def location(self, row: PlanRow, org: Organization | None, data: LocationData) -> Location:
         """Create or update a site; coordinates from the source, else the offline gazetteer at once."""
         addr = data.address
         key = self.location_key(row, data)
-        loc = self.locations.get(key)
+        loc = self.existing_location(row, data)
         values = {k: v for k, v in data.fields.items() if k in LOCATION_FIELDS and v is not None}
         if loc is None:
             loc = Location(organization=org, **values, **self.source_values(key))
@@ -222,6 +240,7 @@ class Committer:
             self.session.add(loc)
             self.locations[key] = loc
         else:
+            self.locations[key] = loc
             _assign(loc, values)
         if addr is not None:
             address_values = {"address_1": addr.address_1, "address_2": addr.address_2,
@@ -294,6 +313,10 @@ class Committer:
         entry = self.session.get(Service, existing[0].id)
         if entry is None:
             return
+        ref = f"import:{self.plan.source}:{row.source_id}"[:100]
+        if (entry.id, ref) in self.task_refs:
+            return  # proposed before (open or already decided): an identical re-import asks nothing new
+        self.task_refs.add((entry.id, ref))
         record = row.record
         street = next((f"{l.address.address_1 or ''} {l.address.postal_code or ''} {l.address.city}".strip()
                        for l in record.locations if l.address), "")
@@ -301,7 +324,7 @@ class Committer:
                   f"{', ' + street if street else ''}. Gründe: {', '.join(existing[0].reasons)}. "
                   "Bitte prüfen und neue Angaben ggf. übernehmen.")
         open_task(self.session, "import_duplicate", entry, f"Mögliche Dublette aus Import „{self.plan.source}“",
-                  detail=detail, source_ref=f"import:{self.plan.source}:{row.source_id}"[:100])
+                  detail=detail, source_ref=ref)
         self.report.tasks += 1
 
 
@@ -316,6 +339,7 @@ def commit_plan(session: Session, plan: Plan, *, actor: str, user_id: int | None
     committer = Committer(session, plan, licence, source_url)
     counts = committer.report.counts
     fresh: list[PlanRow] = []
+    remember_digests(session, [r for r in plan.rows if r.action == "unchanged" and r.service_id and not r.same_record])
     with session.no_autoflush:
         for n, row in enumerate(plan.rows, start=1):
             if row.action in ("error", "unchanged"):
@@ -331,6 +355,7 @@ def commit_plan(session: Session, plan: Plan, *, actor: str, user_id: int | None
                 org = committer.organisation(row)
                 if row.kind == "service":
                     committer.service(row, org)
+                committer.sites_without_offer(row, org)
             if progress:
                 progress(1)
             if n % 500 == 0:
@@ -339,6 +364,9 @@ def commit_plan(session: Session, plan: Plan, *, actor: str, user_id: int | None
         BulkCreator(committer).create(fresh)
     if progress and fresh:
         progress(len(fresh))
+    link_parents(session, [r for r in plan.rows if r.action != "error"], committer.report)
+    if plan.guesses:
+        remember(session, plan.source, plan.guesses, header_key)
     run = ImportRun(source=plan.source, file_name=plan.file_name[:300], format=plan.format, file_hash=plan.file_hash,
                     licence=committer.licence, actor=actor, user_id=user_id, started_at=committer.now,
                     finished_at=utcnow(), rows=len(plan.rows), counts=dict(counts))
@@ -346,6 +374,35 @@ def commit_plan(session: Session, plan: Plan, *, actor: str, user_id: int | None
     session.flush()
     committer.report.run_id = run.id
     return committer.report
+
+
+def link_parents(session: Session, rows: list[PlanRow], report: CommitReport) -> None:
+    """Set HSDS parent organisations once every organisation of the file exists (matched by UUID)."""
+    wanted = {r.record.organization.uuid: r.record.organization.parent_uuid for r in rows
+              if r.record.organization.parent_uuid and r.record.organization.uuid}
+    if not wanted:
+        return
+    session.flush()
+    ids = dict(session.execute(select(Organization.uuid, Organization.id).where(
+        Organization.uuid.in_(list(wanted) + list(wanted.values())))).all())
+    for org in session.scalars(select(Organization).where(Organization.uuid.in_(list(wanted)))):
+        parent_id = ids.get(wanted[org.uuid])
+        if parent_id is None:
+            report.warnings.append(f"Übergeordnete Organisation „{wanted[org.uuid]}“ von „{org.name}“ gibt es "
+                                   "weder in der Datei noch im Atlas; nicht verknüpft.")
+        elif org.parent_organization_id != parent_id:
+            org.parent_organization_id = parent_id
+
+
+def remember_digests(session: Session, rows: list[PlanRow]) -> None:
+    """Note the digest of rows found unchanged field by field, so the next identical import skips them unread."""
+    if not rows:
+        return
+    table = Service.__table__
+    # Technical bookkeeping: no new version, no new modification time, no audit entry.
+    session.execute(update(table).where(table.c.id == bindparam("sid")).values(
+        import_hash=bindparam("digest"), updated_at=table.c.updated_at),
+        [{"sid": r.service_id, "digest": r.digest} for r in rows])
 
 
 def _assign(obj: Any, values: dict[str, Any]) -> None:
@@ -363,16 +420,16 @@ def _replace(collection: list, new: list, key: Callable) -> None:
 
 def _phone(p: PhoneData) -> Phone:
     return Phone(number=p.number, type=p.type, description=p.description, extension=p.extension,
-                 visibility=p.visibility)
+                 visibility=p.visibility, uuid=p.uuid)
 
 
 def _schedule(s: ScheduleData) -> Schedule:
     return Schedule(byday=s.byday, opens_at=s.opens_at, closes_at=s.closes_at, description=s.description,
-                    freq=s.freq, valid_from=s.valid_from, valid_to=s.valid_to)
+                    freq=s.freq, valid_from=s.valid_from, valid_to=s.valid_to, uuid=s.uuid, **s.extra)
 
 
 def _contact(c: ContactData) -> Contact:
-    return Contact(name=c.name, title=c.title, department=c.department, email=c.email, phone=c.phone)
+    return Contact(name=c.name, title=c.title, department=c.department, email=c.email, phone=c.phone, uuid=c.uuid)
 
 
 def _phone_key(p: Any) -> tuple:
@@ -380,7 +437,9 @@ def _phone_key(p: Any) -> tuple:
 
 
 def _schedule_key(s: Any) -> tuple:
-    return (s.byday, s.opens_at or "", s.closes_at or "", s.description or "", s.freq, s.valid_from, s.valid_to)
+    extra = s.extra if isinstance(s, ScheduleData) else {k: getattr(s, k) for k in SCHEDULE_EXTRA}
+    return (s.byday, s.opens_at or "", s.closes_at or "", s.description or "", s.freq, s.valid_from, s.valid_to,
+            tuple(str(extra.get(k) or "") for k in SCHEDULE_EXTRA))
 
 
 def _contact_key(c: Any) -> tuple:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import uuid
 import zipfile
 from collections import defaultdict
 from datetime import UTC, date, datetime
@@ -19,16 +18,32 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from flask import current_app, has_app_context
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
+
 from .. import vocab
-from ..models import Location, Organization, Phone, Schedule, Service, TaxonomyTerm
-from ..presenters import iso
-from ..privacy import location_position, public_text, shown_precision
+from ..hsds import (
+    CATEGORY_TAXONOMY,
+    FACETS,
+    PROFILE_URI,
+    derived_id,
+    internal_category,
+    iso,
+    organization_record,
+    service_record,
+    taxonomy_record,
+)
+from ..models import AuditLog, Location, Organization, Service
+from ..privacy import shown_precision
 from ..queries import public_condition, with_details
-from .hsds import FACETS, NAMESPACE, PROFILE_URI, TABLES, TAXONOMY_ID, child_id, columns
+from .hsds import TABLES, columns
 
 Tables = dict[str, list[dict[str, Any]]]
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-EXPORT_FORMATS = ("hsds", "json", "csv", "geojson")
+EXPORT_FORMATS = ("hsds", "json", "csv", "xlsx", "geojson")
 
 
 def _value(value: Any) -> Any:
@@ -39,12 +54,33 @@ def _value(value: Any) -> Any:
     return value
 
 
-def _uuid(*parts: str) -> str:
-    return str(uuid.uuid5(NAMESPACE, ":".join(parts)))
+# Where each nested HSDS object goes in the tabular package.
+NESTED = {
+    "organization": "organizations.csv", "locations": "locations.csv", "location": "locations.csv",
+    "service_at_locations": "service_at_location.csv", "addresses": "addresses.csv", "phones": "phones.csv",
+    "contacts": "contacts.csv", "schedules": "schedules.csv", "languages": "languages.csv",
+    "accessibility": "accessibility.csv", "cost_options": "cost_options.csv", "service_areas": "service_areas.csv",
+    "required_documents": "required_documents.csv", "attributes": "attributes.csv",
+    "taxonomy_term": "taxonomy_terms.csv", "taxonomy_detail": "taxonomies.csv", "funding": "funding.csv",
+    "programs": "programs.csv", "program": "programs.csv", "organization_identifiers": "organization_identifiers.csv",
+    "metadata": "metadata.csv",
+}
+# Every metadata cell is a value: an empty previous_value means "was empty" (HSDS requires the column).
+KEEP_EMPTY = {"metadata.csv": {"missingValues": []}}
+# Audit-log entity types exported as HSDS metadata, with the HSDS resource type.
+METADATA_TYPES = {"organization": ("organization", "organizations.csv"), "service": ("service", "services.csv"),
+                  "location": ("location", "locations.csv")}
 
 
-def _internal_category(term: TaxonomyTerm) -> bool:
-    return term.internal_only or bool(term.parent and term.parent.internal_only)
+def flatten_into(t: Tables, seen: dict[str, set[str]], table: str, obj: dict[str, Any]) -> None:
+    """Add a nested HSDS object and everything below it to the package's tables (each id once)."""
+    if obj["id"] not in seen[table]:
+        seen[table].add(obj["id"])
+        t[table].append({k: v for k, v in obj.items() if k not in NESTED})
+    for key, child_table in NESTED.items():
+        value = obj.get(key)
+        for child in value if isinstance(value, list) else [value] if isinstance(value, dict) else []:
+            flatten_into(t, seen, child_table, child)
 
 
 class Exporter:
@@ -76,157 +112,92 @@ class Exporter:
             loc for org in self.organizations for loc in sorted(org.locations, key=lambda x: x.id)
             if loc.archived_at is None and (internal or loc.visibility == "public")]
         self.location_ids = {loc.id for loc in self.locations}
+        self._metadata: dict[str, list[dict[str, Any]]] | None = None
 
     # -- HSDS tables -------------------------------------------------------------------------------------
+
+    def organisation_records(self) -> list[dict[str, Any]]:
+        """Every exported organisation with its sites (offer-less sites included)."""
+        return [organization_record(org, self.internal, with_locations=True) for org in self.organizations]
+
+    def service_records(self) -> list[dict[str, Any]]:
+        """Every exported offer as an HSDS service, with its change history as HSDS metadata."""
+        records = [service_record(svc, self.internal) for svc in self.services]
+        history = self.metadata()
+        for record in records:
+            if history.get(record["id"]):
+                record["metadata"] = history[record["id"]]
+        return records
 
     def tables(self) -> Tables:
         """All package tables as lists of rows with exactly the export's columns."""
         t: Tables = defaultdict(list)
-        for org in self.organizations:
-            t["organizations.csv"].append(self._organisation(org))
-            self._phones(t, org.phones, "organization_id", org.uuid)
-            self._contacts(t, org.contacts, "organization_id", org.uuid)
-        for loc in self.locations:
-            self._location(t, loc)
-        used_terms: dict[str, dict[str, Any]] = {}
-        for svc in self.services:
-            self._service(t, svc, used_terms)
-        t["taxonomies.csv"] = self._taxonomies()
-        t["taxonomy_terms.csv"] = sorted(used_terms.values(), key=lambda r: (r["taxonomy_id"], r["code"]))
+        seen: dict[str, set[str]] = defaultdict(set)
+        history = self.metadata()
+        for org in self.organisation_records():
+            flatten_into(t, seen, "organizations.csv", org)
+        for record in self.service_records():
+            flatten_into(t, seen, "services.csv", record)
+        for resource_id, rows in history.items():
+            for row in rows:
+                flatten_into(t, seen, "metadata.csv", row)
+        for code, label in [(CATEGORY_TAXONOMY, "Kategorien des Netzwerkatlas"),
+                            *((taxonomy, label) for taxonomy, label, _v in FACETS.values())]:
+            flatten_into(t, seen, "taxonomies.csv", taxonomy_record(code, label))
+        t["taxonomies.csv"].sort(key=lambda r: r["name"])
+        t["taxonomy_terms.csv"].sort(key=lambda r: (r["taxonomy_id"], r["code"]))
         return {name: [{c: _value(row.get(c)) for c in columns(name, self.internal)} for row in t.get(name, [])]
-                for name in TABLES if columns(name, self.internal)}
+                for name in TABLES}
 
-    def _organisation(self, org: Organization) -> dict[str, Any]:
-        row = {c: getattr(org, c, None) for c in ("name", "alternate_name", "description", "email", "website",
-                                                   "legal_status", "sector", "assured_date")}
-        row["id"] = org.uuid
-        if self.internal:
-            row |= {"visibility": org.visibility, "internal_note": org.internal_note, "is_employer": org.is_employer,
-                    "owner_email": org.owner.email if org.owner else None,
-                    "deputy_email": org.deputy.email if org.deputy else None}
-        return row
+    def metadata(self) -> dict[str, list[dict[str, Any]]]:
+        """HSDS metadata from the audit log: the last change of each exported entry, one row per field.
 
-    def _phones(self, t: Tables, phones: list[Phone], key: str, parent: str) -> None:
-        for n, p in enumerate(sorted(phones, key=lambda x: x.id), start=1):
-            if not self.internal and p.visibility != "public":
-                continue
-            t["phones.csv"].append({"id": child_id(parent, "phone", n), key: parent, "number": p.number,
-                                    "extension": p.extension, "type": p.type, "description": p.description,
-                                    "visibility": p.visibility})
-
-    def _contacts(self, t: Tables, contacts: list, key: str, parent: str) -> None:
-        if not self.internal:
-            return
-        for n, c in enumerate(sorted(contacts, key=lambda x: x.id), start=1):
-            t["contacts.csv"].append({"id": child_id(parent, "contact", n), key: parent, "name": c.name,
-                                      "title": c.title, "department": c.department, "email": c.email, "phone": c.phone})
-
-    def _schedules(self, t: Tables, schedules: list[Schedule], key: str, parent: str) -> None:
-        for n, s in enumerate(sorted(schedules, key=lambda x: x.id), start=1):
-            t["schedules.csv"].append({"id": child_id(parent, "schedule", n), key: parent, "freq": s.freq,
-                                       "byday": s.byday, "opens_at": s.opens_at, "closes_at": s.closes_at,
-                                       "valid_from": s.valid_from, "valid_to": s.valid_to,
-                                       "description": s.description})
-
-    def _location(self, t: Tables, loc: Location) -> None:
-        precision = shown_precision(loc.address_precision, self.internal)
-        position = location_position(loc, self.internal)
-        text = public_text(loc, self.internal)
-        t["locations.csv"].append({
-            "id": loc.uuid, "organization_id": loc.organization.uuid, "location_type": loc.location_type,
-            "name": text["name"], "description": text["description"], "transportation": text["transportation"],
-            "latitude": position[0] if position else None, "longitude": position[1] if position else None,
-            "url": text["url"], "address_precision": loc.address_precision,
-            "geo_precision": loc.geo_precision if precision == "exakt" else precision,
-            "gemeinde": loc.gemeinde.slug if loc.gemeinde else None, "visibility": loc.visibility})
-        addr = loc.address
-        if addr is not None:
-            t["addresses.csv"].append({
-                "id": child_id(loc.uuid, "address", 1), "location_id": loc.uuid, "address_1": addr.street(precision),
-                "address_2": addr.address_2 if precision == "exakt" else None, "city": addr.city,
-                "region": addr.region, "state_province": addr.state_province,
-                "postal_code": None if precision == "gemeinde" else addr.postal_code, "country": addr.country,
-                "address_type": "physical" if loc.location_type != "postal" else "postal"})
-        if text["accessibility_description"]:
-            t["accessibility.csv"].append({"id": child_id(loc.uuid, "accessibility", 1), "location_id": loc.uuid,
-                                           "description": text["accessibility_description"]})
-        self._phones(t, loc.phones, "location_id", loc.uuid)
-        self._schedules(t, loc.schedules, "location_id", loc.uuid)
-
-    def _service(self, t: Tables, svc: Service, used_terms: dict[str, dict[str, Any]]) -> None:
-        row = {c: getattr(svc, c) for c in (
-            "name", "alternate_name", "description", "url", "email", "application_process", "fees_description",
-            "eligibility_description", "minimum_age", "maximum_age", "alert", "assured_date", "summary_plain",
-            "target_group", "waiting_time", "waiting_time_confirmed_at", "intake_status",
-            "intake_status_confirmed_at", "opening_hours_confirmed_at", "delivery_format", "setting",
-            "short_notice", "supra_regional", "valid_from", "valid_to")}
-        row |= {"id": svc.uuid, "organization_id": svc.organization.uuid, "status": vocab.STATUS_HSDS[svc.status],
-                "last_modified": svc.updated_at}
-        if self.internal:
-            row |= {"assurer_email": svc.assured_by.email if svc.assured_by else None, "visibility": svc.visibility,
-                    "internal_note": svc.internal_note, "owner_email": svc.owner.email if svc.owner else None,
-                    "deputy_email": svc.deputy.email if svc.deputy else None}
-        t["services.csv"].append(row)
-        for sal in sorted(svc.service_at_locations, key=lambda x: x.location_id):
-            if sal.location_id in self.location_ids:
-                t["service_at_location.csv"].append({"id": _uuid("sal", svc.uuid, sal.location.uuid),
-                                                     "service_id": svc.uuid, "location_id": sal.location.uuid,
-                                                     "description": sal.description})
-        self._phones(t, svc.phones, "service_id", svc.uuid)
-        self._schedules(t, svc.schedules, "service_id", svc.uuid)
-        self._contacts(t, svc.contacts, "service_id", svc.uuid)
-        for n, code in enumerate(svc.languages or [], start=1):
-            t["languages.csv"].append({"id": child_id(svc.uuid, "language", n), "service_id": svc.uuid,
-                                       "name": vocab.label(vocab.LANGUAGES, code), "code": code})
-        for n, code in enumerate(svc.cost_options or [], start=1):
-            t["cost_options.csv"].append({"id": child_id(svc.uuid, "cost", n), "service_id": svc.uuid,
-                                          "option": vocab.label(vocab.COST_OPTIONS, code), "currency": "EUR",
-                                          "code": code})
-        for n, jc in enumerate(sorted(svc.jobcenters, key=lambda j: j.slug), start=1):
-            t["service_areas.csv"].append({"id": child_id(svc.uuid, "area", n), "service_id": svc.uuid,
-                                           "name": jc.name, "description": jc.short_name, "jobcenter": jc.slug})
-        for term in svc.categories:
-            if not self.internal and _internal_category(term):
-                continue
-            term_row = used_terms.setdefault(f"cat:{term.slug}", {
-                "id": _uuid("term", term.slug), "code": term.slug, "name": term.name, "description": term.description,
-                "parent_id": _uuid("term", term.parent.slug) if term.parent else None, "taxonomy": "atlas",
-                "taxonomy_id": TAXONOMY_ID, "language": "de"})
-            self._attribute(t, svc, term_row, "Kategorie")
-        for field, (taxonomy, label, vocabulary) in FACETS.items():
-            for code in getattr(svc, field) or []:
-                term_row = used_terms.setdefault(f"{taxonomy}:{code}", {
-                    "id": _uuid("term", taxonomy, code), "code": code, "name": vocab.label(vocabulary, code),
-                    "taxonomy": label, "taxonomy_id": taxonomy, "language": "de"})
-                self._attribute(t, svc, term_row, label)
-
-    def _attribute(self, t: Tables, svc: Service, term_row: dict[str, Any], label: str) -> None:
-        t["attributes.csv"].append({"id": _uuid("attribute", svc.uuid, term_row["id"]), "link_id": svc.uuid,
-                                    "taxonomy_term_id": term_row["id"], "link_type": "service",
-                                    "link_entity": "service", "label": label})
-
-    def _taxonomies(self) -> list[dict[str, Any]]:
-        rows = [{"id": TAXONOMY_ID, "name": "Kategorien des Netzwerkatlas", "uri": PROFILE_URI + "#kategorien",
-                 "version": "1"}]
-        rows += [{"id": taxonomy, "name": label, "uri": PROFILE_URI + "#" + taxonomy, "version": "1"}
-                 for taxonomy, label, _v in FACETS.values()]
-        return rows
+        Public exports name no person and carry only the fields the public export holds.
+        """
+        if self._metadata is not None:
+            return self._metadata
+        uuids = {"organization": {o.id: o.uuid for o in self.organizations},
+                 "service": {s.id: s.uuid for s in self.services},
+                 # A protected site's history would reveal its street and pin: public exports leave it out.
+                 "location": {loc.id: loc.uuid for loc in self.locations if self.internal or not loc.is_protected}}
+        last: dict[tuple[str, int], AuditLog] = {}
+        for kind, ids in uuids.items():
+            for chunk in _chunks(list(ids), 500):
+                for entry in self.session.scalars(select(AuditLog).where(
+                        AuditLog.entity_type == kind, AuditLog.entity_id.in_(chunk)).order_by(AuditLog.id)):
+                    last[(kind, entry.entity_id)] = entry
+        result: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for (kind, entity_id), entry in sorted(last.items(), key=lambda x: (x[0][0], x[0][1])):
+            resource_type, table = METADATA_TYPES[kind]
+            allowed = set(columns(table, self.internal))
+            resource_id = uuids[kind][entity_id]
+            for field, change in sorted((entry.changes or {}).items()):
+                if field not in allowed or not isinstance(change, list) or len(change) != 2:
+                    continue
+                result[resource_id].append({
+                    "id": derived_id("metadata", str(entry.id), field), "resource_id": resource_id,
+                    "resource_type": resource_type, "last_action_date": iso(entry.at),
+                    "last_action_type": entry.action, "field_name": field, "previous_value": _text(change[0]),
+                    "replacement_value": _text(change[1]),
+                    "updated_by": (entry.user.email if entry.user else entry.actor) if self.internal else "Netzwerkatlas"})
+        self._metadata = dict(result)
+        return self._metadata
 
     # -- renderings --------------------------------------------------------------------------------------
 
     def datapackage(self) -> dict[str, Any]:
-        """datapackage.json for the tables (HSDS 3.0 names plus the atlas DE profile columns)."""
+        """datapackage.json: every HSDS 3.0 table (all columns, then the DE-profile columns) and the data licence."""
         resources = []
         for name in TABLES:
             cols = columns(name, self.internal)
-            if not cols:
-                continue
             resources.append({"name": name.removesuffix(".csv"), "path": name, "profile": "tabular-data-resource",
                               "format": "csv", "mediatype": "text/csv", "encoding": "utf-8",
                               "schema": {"fields": [{"name": c, "type": _field_type(c)} for c in cols],
-                                         "primaryKey": "id"}})
+                                         "primaryKey": "id", **KEEP_EMPTY.get(name, {})}})
+        licence = export_licence()
         return {"name": "atlas-hsds-export", "title": "Netzwerkatlas – Export (Open Referral HSDS 3.0)",
                 "profile": "tabular-data-package", "hsds_version": "3.0", "hsds_profile": PROFILE_URI,
+                "licenses": [licence],
                 "created": datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
                 "atlas_scope": "internal" if self.internal else "public", "resources": resources}
 
@@ -246,78 +217,53 @@ class Exporter:
         return target
 
     def hsds_json(self) -> list[dict[str, Any]]:
-        """Services with nested organisation, locations, phones, schedules and attributes."""
-        t = self.tables()
-        group = lambda table, key: _group(t.get(table, []), key)  # noqa: E731
-        orgs = {o["id"]: o for o in t["organizations.csv"]}
-        locations = {loc["id"]: loc for loc in t["locations.csv"]}
-        terms = {x["id"]: x for x in t["taxonomy_terms.csv"]}
-        phones = {k: group("phones.csv", k) for k in ("organization_id", "service_id", "location_id")}
-        schedules = {k: group("schedules.csv", k) for k in ("service_id", "location_id")}
-        contacts = {k: group("contacts.csv", k) for k in ("organization_id", "service_id")}
-        addresses, access = group("addresses.csv", "location_id"), group("accessibility.csv", "location_id")
-        sal = group("service_at_location.csv", "service_id")
-        children = {name: group(f"{name}.csv", "service_id") for name in ("languages", "cost_options", "service_areas")}
-        attributes = group("attributes.csv", "link_id")
-        result = []
-        for svc in t["services.csv"]:
-            sid = svc["id"]
-            org = orgs[svc["organization_id"]]
-            item = dict(svc) | {
-                "organization": dict(org) | {"phones": phones["organization_id"].get(org["id"], []),
-                                             **({"contacts": contacts["organization_id"].get(org["id"], [])}
-                                                if self.internal else {})},
-                "phones": phones["service_id"].get(sid, []), "schedules": schedules["service_id"].get(sid, []),
-                "service_at_locations": [
-                    {"id": link["id"], "description": link["description"],
-                     "location": dict(locations[link["location_id"]]) | {
-                         "addresses": addresses.get(link["location_id"], []),
-                         "accessibility": access.get(link["location_id"], []),
-                         "phones": phones["location_id"].get(link["location_id"], []),
-                         "schedules": schedules["location_id"].get(link["location_id"], [])}}
-                    for link in sal.get(sid, [])],
-                "attributes": [dict(a) | {"taxonomy_term": terms.get(a["taxonomy_term_id"])}
-                               for a in attributes.get(sid, [])],
-                **{name: rows.get(sid, []) for name, rows in children.items()},
-            }
-            if self.internal:
-                item["contacts"] = contacts["service_id"].get(sid, [])
-            result.append(item)
-        return result
+        """Services as HSDS 3.0 JSON (the same objects the API serves, plus their metadata)."""
+        return self.service_records()
 
-    def excel_csv(self) -> str:
-        """One row per offer, `;`-separated with a UTF-8 BOM, every cell safe against formula injection."""
-        header = ["ID", "Name", "Träger", "Beschreibung", "Kategorien", "Straße", "PLZ", "Ort", "Weitere Standorte",
-                  "Telefon", "E-Mail", "Web", "Öffnungszeiten", "Zielgruppe", "Sprachen", "Kosten", "Status",
-                  "Zuletzt geprüft"]
+    def sheet(self) -> tuple[list[str], list[list[Any]]]:
+        """One row per offer with every field of the model (spreadsheet exports: CSV and xlsx)."""
+        header = [label for label, _get in SHEET_COLUMNS]
         if self.internal:
-            header += ["Sichtbarkeit", "Interne Notiz", "Verantwortlich"]
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-        writer.writerow(header)
+            header += [label for label, _get in INTERNAL_SHEET_COLUMNS]
+        rows = []
         for svc in self.services:
             locations = [loc for loc in svc.locations if loc.id in self.location_ids]
             lines = [self._address(loc) for loc in locations]
-            first = lines[0] if lines else ("", "", "")
-            phones = [p.number for p in [*svc.phones, *svc.organization.phones,
-                                         *(p for loc in locations for p in loc.phones)]
+            phones = [p.number + (f"-{p.extension}" if p.extension else "")
+                      for p in [*svc.phones, *svc.organization.phones, *(p for loc in locations for p in loc.phones)]
                       if self.internal or p.visibility == "public"]
             hours = [f"{s.byday} {s.opens_at or ''}-{s.closes_at or ''}".strip(" -")
                      for s in [*svc.schedules, *(s for loc in locations for s in loc.schedules)]]
-            cats = [t.name for t in svc.categories if self.internal or not _internal_category(t)]
-            row = [svc.uuid, svc.name, svc.organization.name, svc.description, ", ".join(cats), *first,
-                   " | ".join(", ".join(p for p in (a, f"{b} {c}".strip()) if p) for a, b, c in lines[1:]),
-                   "; ".join(dict.fromkeys(phones)), svc.email or svc.organization.email or "",
-                   svc.url or svc.organization.website or "", "; ".join(hours), svc.target_group,
-                   ", ".join(vocab.label(vocab.LANGUAGES, c) for c in svc.languages or []),
-                   ", ".join(vocab.label(vocab.COST_OPTIONS, c) for c in svc.cost_options or []),
-                   vocab.label(vocab.STATUS, svc.status), _value(svc.assured_date)]
+            ctx = {"svc": svc, "first": lines[0] if lines else ("", "", ""), "more": lines[1:],
+                   "phones": list(dict.fromkeys(phones)), "hours": hours,
+                   "categories": [t.name for t in svc.categories if self.internal or not internal_category(t)]}
+            row = [get(ctx) for _label, get in SHEET_COLUMNS]
             if self.internal:
-                owner = svc.effective_owner
-                row += [vocab.label(vocab.VISIBILITY, svc.visibility), svc.internal_note,
-                        owner.email if owner else ""]
+                row += [get(ctx) for _label, get in INTERNAL_SHEET_COLUMNS]
+            rows.append(row)
+        return header, rows
+
+    def excel_csv(self) -> str:
+        """The sheet as `;`-separated CSV with a UTF-8 BOM, every cell safe against formula injection."""
+        header, rows = self.sheet()
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+        writer.writerow(header)
+        for row in rows:
             writer.writerow([safe_cell(v) for v in row])
         return "\ufeff" + buffer.getvalue()
+
+    def xlsx(self, target: Path | io.BytesIO) -> None:
+        """The sheet as an Excel workbook: every cell typed text (phone numbers and codes show as typed, a
+        leading = is text, never a formula), dates as dates, numbers as numbers."""
+        header, rows = self.sheet()
+        workbook = Workbook(write_only=True)
+        sheet = workbook.create_sheet("Angebote")
+        sheet.freeze_panes = "A2"
+        sheet.append([_text_cell(sheet, h, bold=True) for h in header])
+        for row in rows:
+            sheet.append([_text_cell(sheet, v) for v in row])
+        workbook.save(target)
 
     def _address(self, loc: Location) -> tuple[str, str, str]:
         addr = loc.address
@@ -344,12 +290,90 @@ class Exporter:
                 "geometry": {"type": "Point", "coordinates": [loc["longitude"], loc["latitude"]]},
                 "properties": {
                     "service_id": svc.uuid, "name": svc.name, "organization": svc.organization.name,
-                    "categories": [c.slug for c in svc.categories if self.internal or not _internal_category(c)],
+                    "categories": [c.slug for c in svc.categories if self.internal or not internal_category(c)],
                     "location": loc["name"], "address_1": addr.get("address_1"), "postal_code": addr.get("postal_code"),
                     "city": addr.get("city"), "url": svc.url or svc.organization.website,
                     "address_protected": loc["address_precision"] != "exakt",
                     "geo_precision": loc["geo_precision"]}})
         return {"type": "FeatureCollection", "features": features}
+
+
+def _joined(values: list[Any], sep: str = ", ") -> str:
+    return sep.join(str(v) for v in values if v)
+
+
+def _labels(vocabulary: dict[str, tuple[str, str]], codes: list[str] | None) -> str:
+    return ", ".join(vocab.label(vocabulary, c) for c in codes or [])
+
+
+def _yes(value: bool | None) -> str:
+    return "ja" if value else "nein"
+
+
+def _more_sites(lines: list[tuple[str, str, str]]) -> str:
+    return " | ".join(", ".join(p for p in (a, f"{b} {c}".strip()) if p) for a, b, c in lines)
+
+
+# Spreadsheet columns: German label and how to get the value from the row context (svc, first, more, phones ...).
+SHEET_COLUMNS: list[tuple[str, Any]] = [
+    ("ID", lambda c: c["svc"].uuid), ("Name", lambda c: c["svc"].name),
+    ("Träger", lambda c: c["svc"].organization.name), ("Kurzname", lambda c: c["svc"].alternate_name),
+    ("Beschreibung", lambda c: c["svc"].description), ("In einfacher Sprache", lambda c: c["svc"].summary_plain),
+    ("Kategorien", lambda c: _joined(c["categories"])), ("Straße", lambda c: c["first"][0]),
+    ("PLZ", lambda c: c["first"][1]), ("Ort", lambda c: c["first"][2]),
+    ("Weitere Standorte", lambda c: _more_sites(c["more"])), ("Telefon", lambda c: _joined(c["phones"], "; ")),
+    ("E-Mail", lambda c: c["svc"].email or c["svc"].organization.email),
+    ("Web", lambda c: c["svc"].url or c["svc"].organization.website),
+    ("Öffnungszeiten", lambda c: _joined(c["hours"], "; ")), ("Zielgruppe", lambda c: c["svc"].target_group),
+    ("Voraussetzungen", lambda c: c["svc"].eligibility_description),
+    ("Mindestalter", lambda c: c["svc"].minimum_age), ("Höchstalter", lambda c: c["svc"].maximum_age),
+    ("Anmeldung", lambda c: c["svc"].application_process),
+    ("Zugang", lambda c: _labels(vocab.ACCESS_ROUTES, c["svc"].access_routes)),
+    ("Rechtskreis", lambda c: _labels(vocab.LEGAL_DOMAINS, c["svc"].legal_domains)),
+    ("Kontaktwege", lambda c: _labels(vocab.CONTACT_CHANNELS, c["svc"].contact_channels)),
+    ("Barrierefreiheit", lambda c: _labels(vocab.ACCESSIBILITY, c["svc"].accessibility)),
+    ("Sprachen", lambda c: _labels(vocab.LANGUAGES, c["svc"].languages)),
+    ("Dolmetschen", lambda c: c["svc"].interpretation_services),
+    ("Kosten", lambda c: _labels(vocab.COST_OPTIONS, c["svc"].cost_options)),
+    ("Kostenhinweis", lambda c: c["svc"].fees_description),
+    ("Benötigte Unterlagen", lambda c: _joined(c["svc"].required_documents or [], "; ")),
+    ("Wartezeit", lambda c: c["svc"].waiting_time), ("Wartezeit geprüft am", lambda c: c["svc"].waiting_time_confirmed_at),
+    ("Aufnahme", lambda c: vocab.label(vocab.INTAKE_STATUS, c["svc"].intake_status)),
+    ("Aufnahme geprüft am", lambda c: c["svc"].intake_status_confirmed_at),
+    ("Öffnungszeiten geprüft am", lambda c: c["svc"].opening_hours_confirmed_at),
+    ("Form", lambda c: vocab.label(vocab.DELIVERY_FORMAT, c["svc"].delivery_format) if c["svc"].delivery_format else ""),
+    ("Setting", lambda c: vocab.label(vocab.SETTING, c["svc"].setting) if c["svc"].setting else ""),
+    ("Kurzfristig", lambda c: _yes(c["svc"].short_notice)), ("Überregional", lambda c: _yes(c["svc"].supra_regional)),
+    ("Jobcenter", lambda c: _joined(sorted(j.name for j in c["svc"].jobcenters))),
+    ("Laufzeit ab", lambda c: c["svc"].valid_from), ("Laufzeit bis", lambda c: c["svc"].valid_to),
+    ("Hinweis", lambda c: c["svc"].alert), ("Akkreditierungen", lambda c: c["svc"].accreditations),
+    ("Zulassungen", lambda c: c["svc"].licenses), ("Status", lambda c: vocab.label(vocab.STATUS, c["svc"].status)),
+    ("Zuletzt geprüft", lambda c: c["svc"].assured_date), ("Zuletzt geändert", lambda c: c["svc"].updated_at),
+]
+INTERNAL_SHEET_COLUMNS: list[tuple[str, Any]] = [
+    ("Sichtbarkeit", lambda c: vocab.label(vocab.VISIBILITY, c["svc"].visibility)),
+    ("Interne Notiz", lambda c: c["svc"].internal_note),
+    ("Verantwortlich", lambda c: c["svc"].effective_owner.email if c["svc"].effective_owner else ""),
+    ("Vertretung", lambda c: c["svc"].deputy.email if c["svc"].deputy else ""),
+    ("Ansprechpersonen", lambda c: _joined([x.name for x in c["svc"].contacts], "; ")),
+]
+
+
+def _text_cell(sheet: Any, value: Any, bold: bool = False) -> WriteOnlyCell:
+    """A cell that shows exactly its value: text stays text (even "=..." or "+49 ..."), never a formula."""
+    if isinstance(value, str):
+        cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", value))
+        cell.data_type = "s"  # openpyxl would store "=..." as a formula
+        cell.number_format = "@"
+    else:
+        cell = WriteOnlyCell(sheet, value=value)
+        if isinstance(value, datetime):
+            cell.number_format = "DD.MM.YYYY HH:MM"
+        elif isinstance(value, date):
+            cell.number_format = "DD.MM.YYYY"
+    if bold:
+        cell.font = Font(bold=True)
+    return cell
 
 
 def safe_cell(value: Any) -> str:
@@ -368,24 +392,31 @@ def _csv_text(cols: list[str], rows: list[dict[str, Any]]) -> str:
     return buffer.getvalue()
 
 
-def _group(rows: list[dict[str, Any]], key: str) -> dict[str, list[dict[str, Any]]]:
-    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in rows:
-        if row.get(key):
-            grouped[row[key]].append(row)
-    return grouped
+def _chunks(items: list[int], size: int) -> list[list[int]]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def export_licence() -> dict[str, str]:
+    """The licence the exported data is published under (EXPORT_LICENCE_* settings)."""
+    config = current_app.config if has_app_context() else {}
+    return {"name": config.get("EXPORT_LICENCE_NAME", "CC-BY-4.0"),
+            "title": config.get("EXPORT_LICENCE_TITLE", "Creative Commons Attribution 4.0"),
+            "path": config.get("EXPORT_LICENCE_URL", "https://creativecommons.org/licenses/by/4.0/")}
 
 
 def _field_type(column: str) -> str:
-    if column in ("latitude", "longitude"):
+    if column in ("latitude", "longitude", "minimum_age", "maximum_age", "extension", "year_incorporated", "count",
+                  "interval", "amount", "timezone"):
         return "number"
-    if column in ("minimum_age", "maximum_age"):
-        return "integer"
     if column in ("short_notice", "supra_regional", "is_employer"):
         return "boolean"
     if column.endswith(("_date", "_at", "valid_from", "valid_to")) and column not in ("opens_at", "closes_at"):
         return "date"
-    if column == "last_modified":
+    if column in ("last_modified", "last_action_date"):
         return "datetime"
     return "string"
 
@@ -399,6 +430,8 @@ def export_to(session: Session, target: Path, fmt: str, internal: bool) -> tuple
         target.write_text(json.dumps(exporter.hsds_json(), ensure_ascii=False, indent=1), encoding="utf-8")
     elif fmt == "csv":
         target.write_text(exporter.excel_csv(), encoding="utf-8", newline="")
+    elif fmt == "xlsx":
+        exporter.xlsx(target)
     elif fmt == "geojson":
         target.write_text(json.dumps(exporter.geojson(), ensure_ascii=False), encoding="utf-8")
     else:

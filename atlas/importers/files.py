@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import charset_normalizer
+
 from .records import ImportFileError
 
 # Magic numbers of files people rename to .csv by mistake, with what to tell them.
@@ -67,11 +69,39 @@ def refuse_binary(data: bytes, expected: str) -> None:
                               "Wurde eine andere Datei umbenannt?")
 
 
+def _utf16_without_bom(data: bytes) -> str | None:
+    """UTF-16 without a byte order mark (Excel's "Unicode text"), recognised by charset-normalizer."""
+    head = data[:65536]
+    if b"\x00" not in head:
+        return None
+    # Text in UTF-16 has a zero byte in every other position for Latin letters.
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    if max(even, odd) < len(head) // 4:
+        return None
+    best = charset_normalizer.from_bytes(head[:len(head) - len(head) % 2]).best()
+    encoding = best.encoding if best is not None else ("utf_16_be" if even > odd else "utf_16_le")
+    if not encoding.startswith("utf_16"):
+        encoding = "utf_16_be" if even > odd else "utf_16_le"
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError:
+        return None
+    sample = text[:4096]
+    controls = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\t\n\r")
+    return text if sample and controls <= len(sample) // 100 else None  # zero bytes of a binary file are no text
+
+
 def decode_text(data: bytes, expected: str = "Textdatei") -> tuple[str, list[str]]:
-    """Decode UTF-8 (with or without BOM), UTF-16 with BOM, else Windows-1252; returns text and warnings."""
-    refuse_binary(data, expected)
+    """Decode UTF-8 (with or without BOM), UTF-16 (with or without BOM), else the encoding charset-normalizer finds
+    (Windows-1252 when it finds none); returns text and warnings."""
     warnings: list[str] = []
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    has_bom = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    utf16 = None if has_bom or data.startswith(tuple(m for m, _w in MAGIC)) else _utf16_without_bom(data)
+    if utf16 is None:
+        refuse_binary(data, expected)
+    if utf16 is not None:
+        text = utf16
+    elif has_bom:
         try:
             text = data.decode("utf-16")
         except UnicodeDecodeError:
@@ -80,18 +110,32 @@ def decode_text(data: bytes, expected: str = "Textdatei") -> tuple[str, list[str
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            try:
-                text = data.decode("cp1252")
-            except UnicodeDecodeError:
-                raise ImportFileError(
-                    f"Die Zeichenkodierung ist unbekannt (Byte {exc.start} ist weder UTF-8 noch Windows-1252). "
-                    "Bitte als „CSV UTF-8“ speichern.") from None
-            warnings.append("Die Datei ist nicht in UTF-8 gespeichert; sie wurde als Windows-1252 (Excel-Standard) "
-                            "gelesen. Bitte Umlaute in der Vorschau prüfen.")
+            text, name = _legacy(data, exc)
+            warnings.append(f"Die Datei ist nicht in UTF-8 gespeichert; sie wurde als {name} gelesen. "
+                            "Bitte Umlaute in der Vorschau prüfen.")
     if any(m in text for m in MOJIBAKE):
         warnings.append("Umlaute sehen verfälscht aus (z. B. „Ã¤“ statt „ä“): die Datei wurde wohl zweimal "
                         "umkodiert. Bitte die Originaldatei als „CSV UTF-8“ speichern.")
     return text.replace("\r\n", "\n").replace("\r", "\n"), warnings
+
+
+# Encodings charset-normalizer may name for old spreadsheet exports, with the name we show.
+LEGACY = {"cp1252": "Windows-1252 (Excel-Standard)", "iso8859_15": "ISO-8859-15", "cp850": "DOS (CP850)",
+          "mac_roman": "Mac Roman", "iso8859_1": "Windows-1252 (Excel-Standard)", "latin_1": "Windows-1252 (Excel-Standard)"}
+
+
+def _legacy(data: bytes, exc: UnicodeDecodeError) -> tuple[str, str]:
+    best = charset_normalizer.from_bytes(data[:65536]).best()
+    encoding = best.encoding if best is not None and best.encoding in LEGACY else "cp1252"
+    try:
+        return data.decode(encoding), LEGACY.get(encoding, "Windows-1252 (Excel-Standard)")
+    except UnicodeDecodeError:
+        try:
+            return data.decode("cp1252"), LEGACY["cp1252"]
+        except UnicodeDecodeError:
+            raise ImportFileError(
+                f"Die Zeichenkodierung ist unbekannt (Byte {exc.start} ist weder UTF-8 noch Windows-1252). "
+                "Bitte als „CSV UTF-8“ speichern.") from None
 
 
 def load_json(data: bytes, expected: str = "JSON-Datei") -> tuple[Any, list[str]]:

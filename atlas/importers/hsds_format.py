@@ -13,7 +13,17 @@ from typing import Any
 
 from .. import vocab
 from .files import check_size, decode_text, human_size, load_json, read_bytes
-from .hsds import BOOL_FIELDS, DATE_FIELDS, FACET_BY_TAXONOMY, FACETS, STATUS_FROM_HSDS, TABLES, TAXONOMY_ID
+from .hsds import (
+    BOOL_FIELDS,
+    CATEGORY_TAXONOMIES,
+    DATE_FIELDS,
+    FACET_BY_TAXONOMY,
+    FACETS,
+    SERVICE_PROFILE_FIELDS,
+    STATUS_FROM_HSDS,
+    TABLES,
+    TAXONOMY_ID,
+)
 from .records import (
     AddressData,
     ContactData,
@@ -30,6 +40,7 @@ from .records import (
 
 Tables = dict[str, list[dict[str, Any]]]
 TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d")
+UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 SCALARS = (str, int, float, bool, type(None))
 
 
@@ -37,6 +48,10 @@ SCALARS = (str, int, float, bool, type(None))
 
 def read(path: Path, options: ReadOptions) -> ReadResult:
     """Read an HSDS package (folder, datapackage.json or .zip) or HSDS JSON into records."""
+    if path.suffix.lower() == ".csv":
+        raise ImportFileError(
+            f"„{path.name}“ ist nur eine Tabelle eines HSDS-Datenpakets. Bitte das ganze Paket importieren: den "
+            "Ordner oder die ZIP-Datei mit datapackage.json, organizations.csv, services.csv, locations.csv usw.")
     if path.is_dir() or path.name == "datapackage.json" or path.suffix.lower() == ".zip":
         tables, licence, warnings, rows = load_package(path, options)
         result = tables_to_records(tables, "hsds", rows)
@@ -94,7 +109,7 @@ def load_package(path: Path, options: ReadOptions) -> tuple[Tables, str | None, 
                               f"Gefunden: {', '.join(sorted(files)) or 'nichts'}.")
     tables: Tables = {}
     lines: dict[str, dict] = {}
-    for name in sorted(known | set(names) & set(files)):
+    for name in sorted(known | {n for n in files if n.endswith(".csv")}):
         table = name if name in TABLES else name.removesuffix(".csv") + "s.csv"
         text, w = decode_text(files[name], name)
         warnings += [f"{name}: {x}" for x in w]
@@ -162,6 +177,7 @@ def flatten(services: list[dict[str, Any]]) -> Tables:
         if org_id not in seen["organizations.csv"]:
             add("organizations.csv", org_row, org_id)
             _children(add, org, "organization_id", org_id)
+            _other_lists(add, org, ORG_LISTS)
         sid = s.get("id") or f"service-{n}"
         row = _scalars(extra) | _scalars(s) | {"id": sid, "organization_id": org_id, "_index": n}
         if extra.get("status_code"):
@@ -171,6 +187,7 @@ def flatten(services: list[dict[str, Any]]) -> Tables:
                 row[f"{owner_key}_email"] = extra[owner_key]
         add("services.csv", row)
         _children(add, s, "service_id", sid)
+        _other_lists(add, s, SERVICE_LISTS)
         for facet in FACET_BY_TAXONOMY.values():
             for item in extra.get(facet) or []:
                 code = item.get("code") if isinstance(item, dict) else item
@@ -213,13 +230,30 @@ def flatten(services: list[dict[str, Any]]) -> Tables:
     return dict(t)
 
 
+# Nested lists flatten() reads itself; any other list of objects becomes its own (reported) table.
+CHILD_LISTS = {"phones", "schedules", "contacts", "languages", "cost_options", "service_areas", "required_documents"}
+SERVICE_LISTS = CHILD_LISTS | {"attributes", "service_at_locations", "taxonomy_terms"}
+ORG_LISTS = CHILD_LISTS | {"locations"}
+
+
+def _other_lists(add, obj: dict[str, Any], handled: set[str]) -> None:
+    for key, value in obj.items():
+        if key not in handled and isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            for item in value:
+                add(f"{key}.csv", _scalars(item))
+
+
 def _children(add, obj: dict[str, Any], key: str, parent_id: str) -> None:
     for table, name in (("phones.csv", "phones"), ("schedules.csv", "schedules"), ("contacts.csv", "contacts"),
                         ("languages.csv", "languages"), ("cost_options.csv", "cost_options"),
-                        ("service_areas.csv", "service_areas")):
+                        ("service_areas.csv", "service_areas"), ("required_documents.csv", "required_documents")):
         for item in obj.get(name) or []:
             if isinstance(item, dict):
                 add(table, _scalars(item) | {key: parent_id})
+                if name == "contacts" and item.get("id"):
+                    for phone in item.get("phones") or []:
+                        if isinstance(phone, dict):
+                            add("phones.csv", _scalars(phone) | {"contact_id": item["id"]})
 
 
 # -- tables to records ---------------------------------------------------------------------------------------
@@ -280,6 +314,10 @@ def _group(rows: list[dict[str, Any]], key: str) -> dict[str, list[dict[str, Any
     return grouped
 
 
+def _without(rows: list[dict[str, Any]], *keys: str) -> list[dict[str, Any]]:
+    return [r for r in rows if not any(_text(r.get(k)) for k in keys)]
+
+
 def tables_to_records(t: Tables, fmt: str, lines: dict[str, dict] | None = None) -> ReadResult:
     """Assemble one record per service (plus one per organisation without services) from HSDS tables."""
     lines = lines or {}
@@ -290,17 +328,21 @@ def tables_to_records(t: Tables, fmt: str, lines: dict[str, dict] | None = None)
         "addresses": _group(get("addresses.csv"), "location_id"),
         "accessibility": _group(get("accessibility.csv"), "location_id"),
         "sal": _group(get("service_at_location.csv"), "service_id"),
+        # A phone or schedule row names several owners in HSDS (service, location, organisation): it is stored
+        # once, with the most specific one.
         "svc_phones": _group(get("phones.csv"), "service_id"),
-        "org_phones": _group(get("phones.csv"), "organization_id"),
-        "loc_phones": _group(get("phones.csv"), "location_id"),
+        "org_phones": _group(_without(get("phones.csv"), "service_id", "location_id"), "organization_id"),
+        "loc_phones": _group(_without(get("phones.csv"), "service_id"), "location_id"),
         "svc_schedules": _group(get("schedules.csv"), "service_id"),
-        "loc_schedules": _group(get("schedules.csv"), "location_id"),
+        "loc_schedules": _group(_without(get("schedules.csv"), "service_id"), "location_id"),
         "svc_contacts": _group(get("contacts.csv"), "service_id"),
         "org_contacts": _group(get("contacts.csv"), "organization_id"),
         "languages": _group(get("languages.csv"), "service_id"),
         "costs": _group(get("cost_options.csv"), "service_id"),
         "areas": _group(get("service_areas.csv"), "service_id"),
         "attributes": _group(get("attributes.csv"), "link_id"),
+        "documents": _group(get("required_documents.csv"), "service_id"),
+        "contact_phones": _group(get("phones.csv"), "contact_id"),
     }
     terms = {str(x.get("id")).strip(): x for x in get("taxonomy_terms.csv") if _text(x.get("id"))}
     records: list[ImportRecord] = []
@@ -324,16 +366,106 @@ def tables_to_records(t: Tables, fmt: str, lines: dict[str, dict] | None = None)
             data = _organisation(org, by, errors)
             records.append(ImportRecord(row=int(org_lines.get(id(org)) or n), name=None, organization=data,
                                         errors=errors, raw=dict(org)))
+    _attach_site_only(records, locations, by, get("service_at_location.csv"))
     if not records:
         raise ImportFileError("Die Datei enthält keine Angebote und keine Organisationen.")
     return ReadResult(fmt, records, columns=list(TABLES["services.csv"][0]),
-                      mapping={"(Format)": "Open Referral HSDS 3.0"})
+                      mapping={"(Format)": "Open Referral HSDS 3.0"}, warnings=not_taken_over(t))
+
+
+def not_taken_over(t: Tables) -> list[str]:
+    """Every table, column and row the atlas does not keep, by name and count ("funding: 3 Zeilen …")."""
+    found = []
+    for table, rows in sorted(t.items()):
+        name = table.removesuffix(".csv")
+        if table not in TAKEN:
+            if rows:
+                found.append(f"{name}: {_rows(len(rows))} nicht übernommen (der Atlas führt diese Tabelle nicht).")
+            continue
+        for column in sorted({k for r in rows for k in r if not k.startswith("_")} - TAKEN[table]):
+            count = sum(1 for r in rows if _text(r.get(column)) is not None and isinstance(r.get(column), SCALARS))
+            if count:
+                found.append(f"{name}.{column}: {count} {'Wert' if count == 1 else 'Werte'} nicht übernommen.")
+    skipped = {
+        "attributes": (sum(1 for r in t.get("attributes.csv", []) if (_text(r.get("link_entity")) or "service")
+                           != "service"), "für Organisationen oder Standorte (nur Angebote haben Kategorien)"),
+        "service_areas": (sum(1 for r in t.get("service_areas.csv", []) if not _text(r.get("jobcenter"))),
+                          "ohne Jobcenter (Gebiete führt der Atlas als Jobcenter-Zuständigkeit)"),
+        "addresses": (len(t.get("addresses.csv", [])) - len(_group(t.get("addresses.csv", []), "location_id")),
+                      "als zweite Adresse eines Standorts (der Atlas führt eine Adresse je Standort)"),
+        "contacts": (len(_without(t.get("contacts.csv", []), "service_id", "organization_id")),
+                     "nur an einem Standort (der Atlas führt Kontakte bei Angebot oder Organisation)"),
+        "languages": (len(_without(t.get("languages.csv", []), "service_id")), "ohne Angebot"),
+    }
+    found += [f"{name}: {_rows(count)} {why} nicht übernommen." for name, (count, why) in skipped.items() if count]
+    return found
+
+
+def _rows(count: int) -> str:
+    return f"{count} {'Zeile' if count == 1 else 'Zeilen'}"
+
+
+# The columns the reader takes over (or derives, like last_modified); the rest is reported.
+_ENTRY = {"id", "visibility", "internal_note", "owner_email", "deputy_email", "assured_date"}
+TAKEN: dict[str, set[str]] = {
+    "organizations.csv": _ENTRY | {"name", "alternate_name", "description", "email", "website", "url", "tax_status",
+                                   "tax_id", "year_incorporated", "legal_status", "logo", "uri", "sector",
+                                   "is_employer", "parent_organization_id"},
+    "services.csv": _ENTRY | {"organization_id", "name", "alternate_name", "description", "url", "email", "status",
+                              "interpretation_services", "application_process", "fees_description", "wait_time",
+                              "waiting_time", "accreditations", "eligibility_description", "minimum_age",
+                              "maximum_age", "licenses", "alert", "last_modified",
+                              *SERVICE_PROFILE_FIELDS},
+    "locations.csv": {"id", "location_type", "url", "organization_id", "name", "description", "transportation",
+                      "latitude", "longitude", "external_identifier", "external_identifier_type", "address_precision",
+                      "geo_precision", "gemeinde", "gemeinde_name", "city", "visibility", "address_protected"},
+    "addresses.csv": {"id", "location_id", "address_1", "address_2", "city", "region", "state_province", "postal_code",
+                      "country", "address_type"},
+    "service_at_location.csv": {"id", "service_id", "location_id", "description"},
+    "phones.csv": {"id", "location_id", "service_id", "organization_id", "contact_id", "number", "extension", "type",
+                   "description", "visibility"},
+    "contacts.csv": {"id", "organization_id", "service_id", "location_id", "name", "title", "department", "email",
+                     "phone"},
+    "schedules.csv": {"id", "service_id", "location_id", "valid_from", "valid_to", "dtstart", "until", "count",
+                      "wkst", "freq", "interval", "byday", "byweekno", "bymonthday", "description", "opens_at",
+                      "closes_at", "schedule_link", "attending_type", "notes"},
+    "languages.csv": {"id", "service_id", "location_id", "name", "code"},
+    "accessibility.csv": {"id", "location_id", "description"},
+    "cost_options.csv": {"id", "service_id", "option", "currency", "code"},
+    "service_areas.csv": {"id", "service_id", "name", "description", "extent", "extent_type", "uri", "jobcenter"},
+    "required_documents.csv": {"id", "service_id", "document"},
+    "taxonomies.csv": {"id", "name", "description", "uri", "version"},
+    "taxonomy_terms.csv": {"id", "code", "name", "description", "parent_id", "taxonomy", "language", "taxonomy_id",
+                           "term_uri", "parent_name", "taxonomy_detail"},
+    "attributes.csv": {"id", "link_id", "taxonomy_term_id", "link_type", "link_entity", "value", "label"},
+}
+
+
+def _attach_site_only(records: list[ImportRecord], locations: dict, by: dict, links: list[dict[str, Any]]) -> None:
+    """Sites no offer uses travel with the first record of their organisation (or are reported)."""
+    used = {_text(x.get("location_id")) for x in links}
+    first: dict[str, ImportRecord] = {}
+    for record in records:
+        first.setdefault(record.organization.source_id or "", record)
+    for lid, loc in locations.items():
+        if lid in used:
+            continue
+        record = first.get(_text(loc.get("organization_id")) or "")
+        if record is None:
+            if records:
+                records[0].warnings.append(f"Standort „{loc.get('name') or lid}“ ohne Angebot: seine Organisation "
+                                           f"„{loc.get('organization_id')}“ fehlt in organizations.csv; nicht übernommen.")
+            continue
+        record.site_only.append(_location(loc, by, record.errors, record.warnings))
 
 
 def _organisation(o: dict[str, Any], by: dict, errors: list[str]) -> OrganizationData:
     oid = _text(o.get("id"))
     fields: dict[str, Any] = {k: _text(o.get(k)) for k in ("alternate_name", "description", "email", "legal_status",
-                                                          "sector", "internal_note") if k in o}
+                                                          "sector", "internal_note", "tax_status", "tax_id", "logo",
+                                                          "uri") if k in o}
+    if _text(o.get("year_incorporated")):
+        fields["year_incorporated"] = _int(o.get("year_incorporated"), "Gründungsjahr", errors)
     if "website" in o or "url" in o:
         fields["website"] = _text(o.get("website") or o.get("url"))
     if _text(o.get("visibility")):
@@ -342,12 +474,14 @@ def _organisation(o: dict[str, Any], by: dict, errors: list[str]) -> Organizatio
         fields["is_employer"] = _bool(o.get("is_employer"))
     if _text(o.get("assured_date")):
         fields["assured_date"] = _date(o.get("assured_date"), "Prüfdatum", errors)
+    parent = _text(o.get("parent_organization_id"))
     data = OrganizationData(name=_text(o.get("name"), 300), source_id=oid, uuid=oid, fields=fields,
+                            parent_uuid=parent if parent and parent != oid else None,
                             owner=_text(o.get("owner_email")), deputy=_text(o.get("deputy_email")))
     if not data.name:
         errors.append(f"Die Organisation „{oid}“ hat keinen Namen.")
     data.phones = [_phone(p, errors) for p in by["org_phones"].get(oid or "", []) if _text(p.get("number"))]
-    data.contacts = [_contact(c) for c in by["org_contacts"].get(oid or "", []) if _text(c.get("name"))]
+    data.contacts = [_contact(c, by) for c in by["org_contacts"].get(oid or "", []) if _text(c.get("name"))]
     return data
 
 
@@ -357,15 +491,41 @@ def _phone(p: dict[str, Any], errors: list[str]) -> PhoneData:
         errors.append(f"Telefon-Typ „{kind}“ ist unbekannt (erlaubt: {', '.join(vocab.PHONE_TYPES)}).")
         kind = "voice"
     visibility = _text(p.get("visibility")) or "public"
-    return PhoneData(number=_text(p.get("number"), 50) or "", type=kind, description=_text(p.get("description"), 300),
-                     extension=_text(p.get("extension"), 20),
-                     visibility=visibility if visibility in vocab.VISIBILITY else "public")
+    extension = _text(p.get("extension"), 20)
+    if extension and re.fullmatch(r"\d+\.0", extension):
+        extension = extension[:-2]  # HSDS extensions are numbers; "12.0" is extension 12
+    number, embedded = phone_parts(_text(p.get("number")) or "")
+    return PhoneData(number=number[:50], extension=extension or embedded, type=kind, description=_text(p.get("description"), 300),
+                     visibility=visibility if visibility in vocab.VISIBILITY else "public",
+                     uuid=_uuid(p.get("id")))
 
 
-def _contact(c: dict[str, Any]) -> ContactData:
+EXTENSION = re.compile(r"\s*(?:,|;)?\s*(?:ext\.?|extension|x|durchwahl|dw\.?|app\.?)\s*(\d{1,6})\s*$", re.I)
+
+
+def phone_parts(text: str) -> tuple[str, str | None]:
+    """A phone number without stray quotes, and an extension written into it ("… ext. 12", "… Durchwahl 12")."""
+    number = text.strip().strip("\"'„“”‚‘’").strip()
+    found = EXTENSION.search(number)
+    if found:
+        return number[:found.start()].strip(), found.group(1)
+    return number, None
+
+
+def _uuid(value: Any) -> str | None:
+    """An HSDS id kept on child rows when it is a UUID (other ids are not stored)."""
+    text = _text(value)
+    return text.lower() if text and UUID.match(text) else None
+
+
+def _contact(c: dict[str, Any], by: dict) -> ContactData:
+    phone = _text(c.get("phone"), 50)
+    if phone is None:
+        phone = next((phone_parts(_text(p.get("number")) or "")[0][:50] or None
+                      for p in by["contact_phones"].get(_text(c.get("id")) or "", [])), None)
     return ContactData(name=_text(c.get("name"), 200) or "", title=_text(c.get("title"), 200),
                        department=_text(c.get("department"), 200), email=_text(c.get("email"), 254),
-                       phone=_text(c.get("phone"), 50))
+                       phone=phone, uuid=_uuid(c.get("id")))
 
 
 def _schedule(h: dict[str, Any], errors: list[str]) -> ScheduleData | None:
@@ -384,15 +544,24 @@ def _schedule(h: dict[str, Any], errors: list[str]) -> ScheduleData | None:
         errors.append(f"Öffnungszeit {times[0]}–{times[1]}: Beginn muss vor dem Ende liegen.")
         return None
     freq = (_text(h.get("freq")) or "WEEKLY").upper()
+    extra: dict[str, Any] = {"dtstart": _date(h.get("dtstart"), "dtstart", errors),
+                             "until": _date(h.get("until"), "until", errors),
+                             "count": _int(h.get("count"), "count", errors),
+                             "interval": _int(h.get("interval"), "interval", errors)}
+    for key, limit in (("wkst", 2), ("byweekno", 200), ("bymonthday", 200), ("notes", None),
+                       ("attending_type", 100), ("schedule_link", 2000)):
+        extra[key] = _text(h.get(key), limit)
     return ScheduleData(byday=byday, opens_at=times[0], closes_at=times[1], description=_text(h.get("description"), 300),
                         freq=freq if freq in ("WEEKLY", "MONTHLY") else "WEEKLY",
                         valid_from=_date(h.get("valid_from"), "gültig ab", errors),
-                        valid_to=_date(h.get("valid_to"), "gültig bis", errors))
+                        valid_to=_date(h.get("valid_to"), "gültig bis", errors), uuid=_uuid(h.get("id")),
+                        extra={k: v for k, v in extra.items() if v is not None})
 
 
-def _location(loc: dict[str, Any], by: dict, errors: list[str]) -> LocationData:
+def _location(loc: dict[str, Any], by: dict, errors: list[str], warnings: list[str]) -> LocationData:
     lid = _text(loc.get("id"))
-    fields: dict[str, Any] = {k: _text(loc.get(k)) for k in ("name", "description", "transportation", "url")
+    fields: dict[str, Any] = {k: _text(loc.get(k)) for k in ("name", "description", "transportation", "url",
+                                                             "external_identifier", "external_identifier_type")
                               if _text(loc.get(k))}
     fields["location_type"] = _code(loc.get("location_type") or "physical", vocab.LOCATION_TYPES, "Standort-Typ",
                                     errors) or "physical"
@@ -416,11 +585,13 @@ def _location(loc: dict[str, Any], by: dict, errors: list[str]) -> LocationData:
     if (lat is None) != (lon is None):
         errors.append("Standort hat nur Breiten- oder nur Längengrad.")
     elif lat is not None and not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        errors.append(f"Koordinaten außerhalb des gültigen Bereichs (latitude {lat:g}, longitude {lon:g}; "
-                      "erlaubt sind −90 bis 90 und −180 bis 180).")
+        warnings.append(f"Standort „{loc.get('name') or lid}“: Koordinaten außerhalb des gültigen Bereichs "
+                        f"(latitude {lat:g}, longitude {lon:g}); sie werden verworfen und die Position aus der "
+                        "Adresse bestimmt.")
     else:
         data.latitude, data.longitude = lat, lon
-    addresses = by["addresses"].get(lid or "", [])
+    # One address per site: the physical one when the file gives several.
+    addresses = sorted(by["addresses"].get(lid or "", []), key=lambda x: _text(x.get("address_type")) == "postal")
     if addresses:
         a = addresses[0]
         plz = _text(a.get("postal_code"), 10)
@@ -449,9 +620,12 @@ def _service_record(s: dict[str, Any], row: int, orgs: dict, locations: dict, by
         OrganizationData(name=None, source_id=org_id)
     fields: dict[str, Any] = {}
     for key in ("alternate_name", "description", "url", "email", "application_process", "fees_description",
-                "eligibility_description", "alert", "summary_plain", "target_group", "waiting_time", "internal_note"):
+                "eligibility_description", "alert", "summary_plain", "target_group", "waiting_time", "internal_note",
+                "interpretation_services", "accreditations", "licenses"):
         if key in s:
             fields[key] = _text(s.get(key))
+    if "wait_time" in s:  # HSDS 3.0 name of the atlas's waiting time
+        fields["waiting_time"] = _text(s.get("wait_time"))
     status = _text(s.get("status"))
     if status:
         code = STATUS_FROM_HSDS.get(status.lower(), status if status in vocab.STATUS else None)
@@ -483,11 +657,21 @@ def _service_record(s: dict[str, Any], row: int, orgs: dict, locations: dict, by
         loc = locations.get(_text(sal.get("location_id")) or "")
         if loc is None:
             errors.append(f"Standort „{sal.get('location_id')}“ fehlt in locations.csv.")
-        else:
-            record.locations.append(_location(loc, by, errors))
+            continue
+        owner = _text(loc.get("organization_id"))
+        if owner and org_id and owner != org_id:
+            warnings.append(f"Standort „{loc.get('name') or loc.get('id')}“ gehört laut locations.csv zur "
+                            f"Organisation „{owner}“{'' if owner in orgs else ' (fehlt in organizations.csv)'}; "
+                            "er wird mit dem Angebot der Organisation des Angebots zugeordnet.")
+        data = _location(loc, by, errors, warnings)
+        data.link_description = _text(sal.get("description"))
+        record.locations.append(data)
     record.phones = [_phone(p, errors) for p in by["svc_phones"].get(sid or "", []) if _text(p.get("number"))]
     record.schedules = [h for h in (_schedule(x, errors) for x in by["svc_schedules"].get(sid or "", [])) if h]
-    record.contacts = [_contact(c) for c in by["svc_contacts"].get(sid or "", []) if _text(c.get("name"))]
+    record.contacts = [_contact(c, by) for c in by["svc_contacts"].get(sid or "", []) if _text(c.get("name"))]
+    documents = [_text(d.get("document"), 2000) for d in by["documents"].get(sid or "", [])]
+    if documents or "required_documents" in s:
+        record.fields["required_documents"] = [d for d in documents if d]
     languages = []
     for item in by["languages"].get(sid or "", []):
         code = _text(item.get("code"))
@@ -526,7 +710,7 @@ def _attributes(record: ImportRecord, attributes: list[dict[str, Any]], terms: d
                 facets[facet].append(code)
             continue
         code = _text(term.get("code")) or term_id
-        if taxonomy in ("", TAXONOMY_ID, "atlas"):
+        if taxonomy in CATEGORY_TAXONOMIES:
             record.categories.append(code)
         else:
             # A foreign taxonomy: the planner maps it when it can and only warns when it cannot.

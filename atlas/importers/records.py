@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
 
+SCHEDULE_EXTRA = ("dtstart", "until", "count", "interval", "wkst", "byweekno", "bymonthday", "notes", "attending_type",
+                  "schedule_link")
 # Prefix of a category from a foreign taxonomy: mapped when possible, else only a warning.
 OPTIONAL_CATEGORY = "?"
 
@@ -26,6 +30,9 @@ class ReadOptions:
     xlsx_max_uncompressed: int = 100 * 1024 * 1024
     xlsx_max_ratio: int = 200
     xlsx_max_members: int = 2_000
+    # openpyxl holds the shared-strings table in memory: its bound keeps an import within the memory budget.
+    xlsx_max_shared_strings: int = 500_000
+    xlsx_max_shared_bytes: int = 32 * 1024 * 1024
 
 
 @dataclass
@@ -37,6 +44,7 @@ class PhoneData:
     description: str | None = None
     extension: str | None = None
     visibility: str = "public"
+    uuid: str | None = None
 
 
 @dataclass
@@ -50,6 +58,10 @@ class ScheduleData:
     freq: str = "WEEKLY"
     valid_from: date | None = None
     valid_to: date | None = None
+    uuid: str | None = None
+    # The rest of the RFC 5545 recurrence (dtstart, until, count, interval, wkst, byweekno, bymonthday, notes,
+    # attending_type, schedule_link), kept as given.
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -61,6 +73,7 @@ class ContactData:
     department: str | None = None
     email: str | None = None
     phone: str | None = None
+    uuid: str | None = None
 
 
 @dataclass
@@ -89,6 +102,8 @@ class LocationData:
     gemeinde: str | None = None
     phones: list[PhoneData] = field(default_factory=list)
     schedules: list[ScheduleData] = field(default_factory=list)
+    # The description of the offer at this site (HSDS service_at_location.description).
+    link_description: str | None = None
 
 
 @dataclass
@@ -103,6 +118,8 @@ class OrganizationData:
     contacts: list[ContactData] = field(default_factory=list)
     owner: str | None = None
     deputy: str | None = None
+    # HSDS parent_organization_id: linked after the commit's organisations exist.
+    parent_uuid: str | None = None
 
 
 @dataclass
@@ -116,6 +133,8 @@ class ImportRecord:
     uuid: str | None = None
     fields: dict[str, Any] = field(default_factory=dict)
     locations: list[LocationData] = field(default_factory=list)
+    # Sites of the organisation that no offer in the file uses (they travel without an offer).
+    site_only: list[LocationData] = field(default_factory=list)
     categories: list[str] = field(default_factory=list)
     jobcenters: list[str] = field(default_factory=list)
     phones: list[PhoneData] = field(default_factory=list)
@@ -144,3 +163,13 @@ class ReadResult:
     mapping: dict[str, str] = field(default_factory=dict)
     licence: str | None = None
     source_url: str | None = None
+    # The column-mapping step's result for tables (see mapping.ColumnGuess).
+    guesses: list[Any] = field(default_factory=list)
+
+
+def record_digest(record: ImportRecord) -> str:
+    """SHA-256 of what a record would write (not its row number, raw cells or messages)."""
+    data = asdict(record)
+    for key in ("row", "raw", "errors", "warnings"):
+        data.pop(key)
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str, ensure_ascii=False).encode()).hexdigest()

@@ -7,6 +7,7 @@ import io
 import json
 import re
 from collections.abc import Iterable
+from itertools import chain, islice
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from .. import vocab
 from ..geocoding import fold
 from ..safetext import clean_url as safe_clean_url
+from .mapping import SAMPLE_ROWS, ColumnGuess, check_name, detect
 from .records import (
     AddressData,
     ContactData,
@@ -102,6 +104,7 @@ def header_key(text: Any) -> str:
 
 
 SYNONYM_INDEX = {header_key(s): target for target, spellings in SYNONYMS.items() for s in spellings}
+FOLDED_SYNONYMS = {target: [header_key(s) for s in spellings] for target, spellings in SYNONYMS.items()}
 
 
 def load_mapping(path: Path) -> dict[str, str]:
@@ -141,30 +144,29 @@ def parse_mapping(text: str, name: str = "Zuordnung") -> dict[str, str]:
     return mapping
 
 
-def map_header(header: list[str], user_mapping: dict[str, str] | None) -> tuple[dict[int, str], list[str]]:
-    """Assign each column a target field; returns {column index: field} and warnings about unused columns."""
+def map_columns(header: list[str], user_mapping: dict[str, str] | None,
+                samples: list[list[str]]) -> tuple[dict[int, str], list[str], list[ColumnGuess]]:
+    """Map each column to a field by header meaning and content; a missing or doubtful name column is a question."""
     user = {header_key(k): v for k, v in (user_mapping or {}).items()}
-    assigned: dict[int, str] = {}
-    unused: list[str] = []
-    for i, cell in enumerate(header):
-        key = header_key(cell)
-        target = user.get(key) or SYNONYM_INDEX.get(key) or ("ignore" if key in IGNORED else None)
-        if target is None or target == "ignore":
-            if str(cell).strip() and target is None:
-                unused.append(str(cell).strip())
-            continue
-        if target in assigned.values() and target not in ("phone", "notes", "categories", "description"):
-            unused.append(f"{cell} (doppelt: {FIELD_LABELS[target]})")
-            continue
-        assigned[i] = target
+    user |= {key: "ignore" for key in map(header_key, header) if key in IGNORED and key not in user}
+    guesses = detect(header, samples, FOLDED_SYNONYMS, user, header_key)
+    check_name(guesses, FIELD_LABELS)
+    unused = [g.header for g in guesses if g.header and not g.field and g.how != "festgelegt"]
     warnings = [f"Diese Spalten werden nicht übernommen: {', '.join(unused)}. "
-                "Mit einer Zuordnungsdatei lassen sie sich einem Feld zuweisen."] if unused else []
-    if "name" not in assigned.values() and "organization" not in assigned.values():
-        found = ", ".join(f"„{h}“" for h in header if str(h).strip()) or "keine"
-        raise ImportFileError(
-            "Keine Spalte für den Namen gefunden (erwartet z. B. „Name“, „Angebot“, „Einrichtung“ oder „Träger“). "
-            f"Gefundene Spalten: {found}. Eine Zuordnungsdatei kann Spalten umbenennen.")
-    return assigned, warnings
+                "In der Zuordnung lassen sie sich einem Feld zuweisen."] if unused else []
+    return {g.index: g.field for g in guesses if g.field}, warnings, guesses
+
+
+def map_header(header: list[str], user_mapping: dict[str, str] | None) -> tuple[dict[int, str], list[str]]:
+    """Assign each column a target field by its header alone; returns {column index: field} and warnings."""
+    columns, warnings, _guesses = map_columns(header, user_mapping, [])
+    return columns, warnings
+
+
+def mapping_labels(guesses: list[ColumnGuess]) -> dict[str, str]:
+    """The detected mapping for previews: header -> "Name (85 %, Wort „name“)"."""
+    return {g.header: f"{FIELD_LABELS[g.field]} ({g.percent} %, {g.how})" if g.field else FIELD_LABELS["ignore"]
+            for g in guesses if g.header}
 
 
 def cell_text(value: Any) -> str:
@@ -184,9 +186,11 @@ def records_from_rows(fmt: str, header: list[str], rows: Iterable[tuple[int, lis
                       user_mapping: dict[str, str] | None, max_rows: int,
                       row_errors: dict[int, list[str]] | None = None) -> ReadResult:
     """Turn a header and numbered rows into records; problems of a row become that row's errors."""
-    columns, warnings = map_header(header, user_mapping)
+    iterator = iter(rows)
+    head = list(islice(iterator, SAMPLE_ROWS))
+    columns, warnings, guesses = map_columns(header, user_mapping, [[cell_text(c) for c in cells] for _n, cells in head])
     records: list[ImportRecord] = []
-    for number, cells in rows:
+    for number, cells in chain(head, iterator):
         if not any(cell_text(c) for c in cells):
             continue
         if len(records) >= max_rows:
@@ -196,8 +200,9 @@ def records_from_rows(fmt: str, header: list[str], rows: Iterable[tuple[int, lis
         records.append(record)
     if not records:
         raise ImportFileError("Die Datei enthält nur eine Kopfzeile und keine Daten.")
-    mapping = {str(header[i]): FIELD_LABELS[f] for i, f in columns.items()}
-    return ReadResult(fmt, records, columns=[str(h) for h in header], warnings=warnings, mapping=mapping)
+    mapping = mapping_labels(guesses)
+    return ReadResult(fmt, records, columns=[str(h) for h in header], warnings=warnings, mapping=mapping,
+                      guesses=guesses)
 
 
 def record_from_cells(number: int, header: list[str], columns: dict[int, str], cells: list[Any]) -> ImportRecord:
@@ -294,7 +299,9 @@ def build_location(v: dict[str, str], record: ImportRecord) -> LocationData | No
     if plz:
         plz = plz.strip()
         if re.fullmatch(r"\d{4}", plz):
-            plz = "0" + plz  # Excel drops the leading zero of 01xxx-09xxx
+            # Excel drops the leading zero of 01xxx-09xxx; say so, the row may simply be wrong.
+            record.warnings.append(f"Postleitzahl „{plz}“ hat nur vier Ziffern; als „0{plz}“ gelesen.")
+            plz = "0" + plz
         if not re.fullmatch(r"\d{5}", plz):
             record.warnings.append(f"Postleitzahl „{plz}“ hat nicht fünf Ziffern.")
             plz = plz[:10] if len(plz) >= 3 else None
@@ -438,7 +445,8 @@ def records_from_tables(fmt: str, tables: list[Table], user_mapping: dict[str, s
     for header_cells, rows in tables:
         header = [text for text, _link in header_cells]
         try:
-            columns, _warnings = map_header(header, user_mapping)
+            columns, _warnings, _guesses = map_columns(header, user_mapping,
+                                                       [[t for t, _l in cells] for _n, cells in rows[:SAMPLE_ROWS]])
         except ImportFileError as exc:
             first_error = first_error or exc
             skipped += 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import secrets
@@ -14,33 +15,25 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.utils import secure_filename
 
 from ..auth import role_required
 from ..db import get_session
 from ..models import Service
 from ..params import parse_id
-from . import FORMAT_LABELS, REGISTRY, read_file
-from .cli import path_digest, read_options
-from .commit import commit_plan
+from . import FORMAT_LABELS, REGISTRY
 from .export import Exporter
-from .models import ImportRun
-from .plan import Plan, plan_import
+from .jobs import enqueue, latest, read_json, upload_root
+from .models import ImportJob, ImportRun
+from .plan import ACTIONS
 from .records import ImportFileError
-from .report import error_rows_csv, row_reason
 from .tabular import FIELD_LABELS, parse_mapping
 
 bp = Blueprint("importers", __name__, url_prefix="/verwaltung")
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,40}$")
-PREVIEW_NEW_ROWS = 200
+PREVIEW_PAGE_ROWS = 100
 # Licences whose terms require naming the source wherever the data is shown.
 ATTRIBUTION = re.compile(r"odbl|cc[ -]?by|dl-de/by|namensnennung|attribution", re.IGNORECASE)
-
-
-def upload_root() -> Path:
-    """Folder in the instance path where uploads wait for their commit (never in the database)."""
-    return Path(current_app.instance_path) / "imports"
 
 
 def _cleanup(root: Path) -> None:
@@ -58,16 +51,6 @@ def _folder(token: str) -> Path:
     if not (folder / "meta.json").is_file():
         abort(404, description=_("Diese Vorschau ist abgelaufen. Bitte laden Sie die Datei erneut hoch."))
     return folder
-
-
-def _plan(folder: Path) -> tuple[Plan, dict[str, Any]]:
-    """Read and plan the stored upload again (plans are never kept between requests)."""
-    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-    mapping = parse_mapping(meta["mapping"], "Zuordnungsdatei") if meta.get("mapping") else None
-    path = folder / meta["file"]
-    result = read_file(path, meta["format"] or None, read_options(current_app.config, mapping, meta.get("sheet")))
-    plan = plan_import(get_session(), result, meta["source"], meta["original_name"], path_digest(path))
-    return plan, meta
 
 
 def _render_upload(error: str | None = None, status: int = 200, form: dict | None = None) -> Any:
@@ -117,74 +100,130 @@ def preview() -> Any:
             "url": form["url"][:2000] if re.match(r"^https?://\S+$", form["url"]) else None,
             "sheet": form["blatt"][:100] or None, "mapping": mapping_text,
             "user": current_user.email}
+    return _enqueue(folder, meta, token, "plan")
+
+
+def _enqueue(folder: Path, meta: dict[str, Any], token: str, kind: str, options: dict | None = None) -> Any:
+    """Save the upload's settings and hand the work to the import worker; the page then follows the job."""
     (folder / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
-    try:
-        plan, _meta = _plan(folder)
-    except ImportFileError as exc:
-        shutil.rmtree(folder, ignore_errors=True)
-        return _render_upload(str(exc), 400, form)
-    return _render_preview(plan, meta, token)
+    for stale in ("preview.json", "progress.json", "fehler.csv"):
+        if kind == "plan":
+            (folder / stale).unlink(missing_ok=True)
+    session = get_session()
+    enqueue(session, token, kind, current_user, options)
+    session.commit()
+    return redirect(url_for(".job", token=token))
 
 
-def _render_preview(plan: Plan, meta: dict[str, Any], token: str) -> Any:
-    shown, hidden_new = [], 0
-    for row in plan.rows:
-        if row.action == "new" and sum(1 for r in shown if r.action == "new") >= PREVIEW_NEW_ROWS:
-            hidden_new += 1
-        else:
-            shown.append(row)
-    return render_template("importers/preview.html", plan=plan, meta=meta, token=token, rows=shown,
-                           hidden_new=hidden_new, counts=plan.counts(), reason=row_reason,
-                           format_label=FORMAT_LABELS.get(plan.format.split("-")[0], plan.format))
+def _meta(folder: Path) -> dict[str, Any]:
+    return json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+
+
+@bp.get("/import/<token>")
+@role_required("coordinator")
+def job(token: str) -> Any:
+    """The upload's page: progress while the worker runs, then the preview (paged) or the mapping question."""
+    folder = _folder(token)
+    meta = _meta(folder)
+    current = latest(get_session(), token)
+    if current is None:
+        abort(404)
+    preview = read_json(folder / "preview.json")
+    if current.state == "failed":
+        if current.kind == "commit" and preview and "rows" in preview:
+            flash(f"{current.message} " + _("Es wurde nichts geändert."), "error")
+            return _render_preview(preview, meta, token)
+        shutil.rmtree(folder, ignore_errors=True)  # the upload cannot be imported: nothing is kept
+        return _render_upload(current.message, 400, {})
+    if current.state in ("queued", "running") or current.kind == "commit":
+        return render_template("importers/progress.html", job=current, meta=meta, token=token,
+                               status=_status(folder, current))
+    if preview is None:
+        abort(404)
+    if "question" in preview:
+        return render_template("importers/mapping.html", question=preview["question"], guesses=preview["guesses"],
+                               meta=meta, token=token, fields=FIELD_LABELS)
+    return _render_preview(preview, meta, token)
+
+
+def _render_preview(preview: dict[str, Any], meta: dict[str, Any], token: str) -> Any:
+    action = request.args.get("aktion", "")
+    action = action if action in ACTIONS else ""
+    rows = [r for r in preview["rows"] if not action or r["action"] == action]
+    pages = max(1, -(-len(rows) // PREVIEW_PAGE_ROWS))
+    page = min(max(1, request.args.get("seite", 1, type=int) or 1), pages)
+    shown = rows[(page - 1) * PREVIEW_PAGE_ROWS:page * PREVIEW_PAGE_ROWS]
+    return render_template("importers/preview.html", plan=preview, meta=meta, token=token, rows=shown,
+                           counts=preview["counts"], effects=preview["effects"], fields=FIELD_LABELS,
+                           actions=ACTIONS, action=action, page=page, pages=pages,
+                           total_rows=len(preview["rows"]))
+
+
+def _status(folder: Path, current: ImportJob) -> dict[str, Any]:
+    progress = read_json(folder / "progress.json") or {}
+    return {"state": current.state, "kind": current.kind, "message": current.message,
+            "phase": progress.get("phase") or ("Wartet" if current.state == "queued" else "Lesen"),
+            "done": int(progress.get("done") or 0), "total": int(progress.get("total") or 0)}
+
+
+@bp.get("/import/<token>/status")
+@role_required("coordinator")
+def status(token: str) -> Any:
+    """The upload's job state and row counter, for the progress bar."""
+    folder = _folder(token)
+    current = latest(get_session(), token)
+    if current is None:
+        abort(404)
+    return _status(folder, current)
+
+
+@bp.post("/import/<token>/zuordnung")
+@role_required("coordinator")
+def remap(token: str) -> Any:
+    """Take the coordinator's column mapping and plan the stored file again (in the worker)."""
+    folder = _folder(token)
+    meta = _meta(folder)
+    columns = {}
+    for key, name in request.form.items():
+        index = key.removeprefix("spalte-")
+        target = request.form.get(f"feld-{index}", "")
+        if key.startswith("spalte-") and index.isdigit() and name.strip() and target in FIELD_LABELS:
+            columns[name.strip()[:300]] = target
+    meta["columns"] = columns
+    return _enqueue(folder, meta, token, "plan")
 
 
 @bp.get("/import/<token>/fehler.csv")
 @role_required("coordinator")
 def error_rows(token: str) -> Response:
-    """The rows with errors as a CSV to fix and upload again."""
-    try:
-        plan, meta = _plan(_folder(token))
-    except ImportFileError as exc:
-        abort(400, description=str(exc))
-    name = f"{Path(meta['file']).stem}-fehler.csv"
-    return Response(error_rows_csv(plan), mimetype="text/csv; charset=utf-8",
+    """The rows with errors as a CSV to fix and upload again (written by the worker with the preview)."""
+    folder = _folder(token)
+    path = folder / "fehler.csv"
+    if not path.is_file():
+        abort(404)
+    name = f"{Path(_meta(folder)['file']).stem}-fehler.csv"
+    return Response(path.read_text(encoding="utf-8"), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @bp.post("/import/<token>/uebernehmen")
 @role_required("coordinator")
 def commit(token: str) -> Any:
-    """Re-plan the stored file and commit it in one transaction, if it is still the previewed file."""
+    """Hand the commit to the import worker (it plans again and commits in one transaction)."""
     folder = _folder(token)
-    session = get_session()
-    try:
-        plan, meta = _plan(folder)
-    except ImportFileError as exc:
-        flash(str(exc), "error")
-        return redirect(url_for(".upload"))
-    if plan.file_hash != request.form.get("pruefsumme"):
+    current = latest(get_session(), token)
+    if current is None or (current.kind == "commit" and current.state != "failed"):
+        abort(404)  # committed (or being committed) already
+    checksum = request.form.get("pruefsumme", "")
+    preview = read_json(folder / "preview.json") or {}
+    if checksum != preview.get("file_hash"):
         flash(_("Die Datei hat sich seit der Vorschau geändert. Bitte laden Sie sie erneut hoch und prüfen Sie "
                 "die Vorschau."), "error")
         return redirect(url_for(".upload"))
-    forced = {n for v in request.form.getlist("anlegen") if (n := parse_id(v)) is not None}
-    try:
-        report = commit_plan(session, plan, actor=current_user.email, user_id=current_user.id,
-                             create_duplicates=forced, strict=request.form.get("streng") == "1",
-                             licence=meta.get("licence"), source_url=meta.get("url"))
-        session.commit()
-    except ImportFileError as exc:
-        session.rollback()
-        flash(f"{exc} " + _("Es wurde nichts geändert."), "error")
-        return _render_preview(plan, meta, token)
-    except SQLAlchemyError:
-        session.rollback()
-        current_app.logger.exception("import commit failed")
-        flash(_("Die Datenbank hat den Import abgelehnt; es wurde nichts geändert. Bitte versuchen Sie es erneut."),
-              "error")
-        return _render_preview(plan, meta, token)
-    shutil.rmtree(folder, ignore_errors=True)
-    flash(_("Import abgeschlossen: %(summary)s.", summary=report.summary()), "success")
-    return redirect(url_for(".upload"))
+    options = {"checksum": checksum, "strict": request.form.get("streng") == "1",
+               "all_duplicates": request.form.get("alle_dubletten") == "1",
+               "create": sorted({n for v in request.form.getlist("anlegen") if (n := parse_id(v)) is not None})}
+    return _enqueue(folder, _meta(folder), token, "commit", options)
 
 
 @bp.get("/export/<fmt>")
@@ -198,6 +237,11 @@ def export(fmt: str) -> Response:
         body, mimetype, ext = exporter.excel_csv(), "text/csv; charset=utf-8", "csv"
     elif fmt == "json":
         body, mimetype, ext = json.dumps(exporter.hsds_json(), ensure_ascii=False), "application/json", "json"
+    elif fmt == "xlsx":
+        buffer = io.BytesIO()
+        exporter.xlsx(buffer)
+        body, ext = buffer.getvalue(), "xlsx"
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     elif fmt == "geojson":
         body, mimetype, ext = json.dumps(exporter.geojson(), ensure_ascii=False), "application/geo+json", "geojson"
     elif fmt == "hsds":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,8 @@ from typing import Any
 from .files import check_size, human_size
 from .records import ImportFileError, ReadOptions, ReadResult
 from .tabular import cell_text, records_from_rows
+
+UNIQUE_COUNT = re.compile(r'<sst\b[^>]*\buniqueCount="(\d+)"')
 
 
 def check_container(path: Path, options: ReadOptions) -> None:
@@ -34,6 +37,24 @@ def check_container(path: Path, options: ReadOptions) -> None:
     names = {m.filename for m in members}
     if "xl/workbook.xml" not in names:
         raise ImportFileError("Das ist eine ZIP-Datei, aber keine Excel-Arbeitsmappe (.xlsx).")
+    shared = next((m for m in members if m.filename.lower() == "xl/sharedstrings.xml"), None)
+    if shared is not None:
+        check_shared_strings(path, shared, options)
+
+
+def check_shared_strings(path: Path, member: zipfile.ZipInfo, options: ReadOptions) -> None:
+    """openpyxl keeps every shared string in memory: refuse tables above the bound before it reads one."""
+    if member.file_size > options.xlsx_max_shared_bytes:
+        raise ImportFileError(f"Die Excel-Datei enthält {human_size(member.file_size)} Texte (erlaubt: "
+                              f"{human_size(options.xlsx_max_shared_bytes)}). Bitte nur die benötigten Spalten "
+                              "und Zeilen speichern oder als CSV exportieren.")
+    with zipfile.ZipFile(path) as archive, archive.open(member) as stream:
+        head = stream.read(2048).decode("utf-8", "replace")
+    found = UNIQUE_COUNT.search(head)
+    if found and int(found.group(1)) > options.xlsx_max_shared_strings:
+        raise ImportFileError(f"Die Excel-Datei enthält {int(found.group(1)):,} verschiedene Texte (erlaubt: "
+                              f"{options.xlsx_max_shared_strings:,}). Bitte nur die benötigten Spalten und Zeilen "
+                              "speichern oder als CSV exportieren.".replace(",", "."))
 
 
 def _cell(cell: Any) -> Any:

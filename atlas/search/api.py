@@ -40,7 +40,7 @@ def search_response(internal: bool) -> dict[str, Any]:
         "first_page": params.page == 1,
         "last_page": params.page >= page.total_pages,
         "empty": not page.hits,
-        "contents": [api_item(hit) for hit in page.hits],
+        "contents": [api_item(hit, internal, current_lang()) for hit in page.hits],
         "search": {
             "origin": {"label": params.origin.label, "latitude": params.origin.latitude,
                        "longitude": params.origin.longitude} if params.origin else None,

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..accounts import allow, client_key
+from ..hsds import api_service
 from ..models import Service, utcnow
 from ..presenters import service_view
 from ..queries import public_condition, with_details
@@ -39,6 +40,7 @@ class Hit:
     name: list[tuple[str, bool]]
     text: list[tuple[str, bool]]
     public: bool = True
+    service: Service | None = None
 
 
 @dataclass
@@ -102,7 +104,7 @@ def search(session: Session, params: SearchParams, internal: bool, lang: str) ->
         text = view["atlas"]["summary_plain"] or view["description"] or ""
         hits.append(Hit(view, distance, score, highlight(view["name"], terms) if terms else [(view["name"], False)],
                         highlight(snippet(text, terms), terms) if terms else [(snippet(text, terms), False)],
-                        public=service.is_public))
+                        public=service.is_public, service=service))
     if params.text.strip() and ranked.total == 0:
         record_miss(session, params.text, limited=not internal)
     return SearchPage(params, hits, ranked.total, ranked.match)
@@ -160,10 +162,9 @@ def marked(segments: list[tuple[str, bool]]) -> Markup:
     return Markup("").join(Markup("<mark>%s</mark>") % piece if hit else escape(piece) for piece, hit in segments)
 
 
-def api_item(hit: Hit) -> dict[str, Any]:
+def api_item(hit: Hit, internal: bool, lang: str) -> dict[str, Any]:
     """A search hit in the API: the HSDS service plus distance, score and highlighted name and text."""
-    view = dict(hit.view)
-    view["atlas"] = dict(view["atlas"]) | {"search": {
-        "distance_km": hit.distance_km, "score": hit.score,
-        "highlights": {"name": str(marked(hit.name)), "text": str(marked(hit.text))}}}
-    return view
+    item = api_service(hit.service, internal, lang)
+    item["atlas"]["search"] = {"distance_km": hit.distance_km, "score": hit.score,
+                               "highlights": {"name": str(marked(hit.name)), "text": str(marked(hit.text))}}
+    return item
