@@ -120,8 +120,9 @@ def start() -> None:
     flask("init-db", env=env)
     flask("seed", env=env)
     login = ensure_demo_login(env)
-    # The link checker's scheduler runs in its own process, never inside the web server.
-    processes = [subprocess.Popen([PY, "-m", "flask", "--app", "atlas", "scheduler"], cwd=ROOT, env=env)]
+    # The link checker's scheduler and the search indexer run in their own processes, never inside the web server.
+    processes = [subprocess.Popen([PY, "-m", "flask", "--app", "atlas", command], cwd=ROOT, env=env)
+                 for command in ("scheduler", "indexer")]  # the indexer is the only process writing the search index
     print(f"\natlas runs on http://127.0.0.1:5000  —  {login}  —  stop with Ctrl+C\n", flush=True)
     web = subprocess.Popen([PY, "-m", "flask", "--app", "atlas", "run", "--host", "127.0.0.1", "--port", "5000"],
                            cwd=ROOT, env=env)

@@ -81,6 +81,8 @@ def test_healthz_reports_the_index(search_app):
     before = client.get("/healthz").get_json()["search"]
     assert before["present"] is False
     api(search_app, q="Schulden")
+    assert client.get("/healthz").get_json()["search"]["present"] is False  # a search never builds the index
+    assert search_app.test_cli_runner().invoke(args=["indexer", "--once"]).exit_code == 0
     after = client.get("/healthz").get_json()
     assert after["status"] == "ok"
     assert after["search"]["present"] is True and after["search"]["drift"] == 0 and after["search"]["in_sync"] is True

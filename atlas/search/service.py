@@ -1,4 +1,4 @@
-"""Run a search end to end: sync the index if needed, rank, load the page from the database, count misses."""
+"""Run a search end to end: the index plus what it lacks yet, rank, load the page from the database, count misses."""
 
 from __future__ import annotations
 
@@ -22,10 +22,6 @@ from .query import SynonymTable, normalise, parse
 from .ranking import Match, Ranked, Ranker
 from .sync import Keeper, keeper
 from .synonyms import load_rules
-
-
-class IndexUnavailable(RuntimeError):
-    """There is no search index yet and another process is still building it."""
 
 
 @dataclass
@@ -68,13 +64,7 @@ def synonym_table(session: Session, keep: Keeper) -> SynonymTable:
 def rank(session: Session, params: SearchParams, internal: bool) -> Ranked | None:
     """The ids of one page of hits and the total (None when the text holds no searchable word)."""
     keep = keeper()
-    try:
-        snap = keep.fresh_snapshot(session)
-    except OSError:
-        current_app.logger.exception("search index at %s cannot be used", keep.store.root)
-        raise IndexUnavailable() from None
-    if snap is None:
-        raise IndexUnavailable()
+    snap = keep.fresh_snapshot(session)
     config = current_app.config
     slots = parse(params.text, synonym_table(session, keep), int(config["SEARCH_MAX_QUERY_WORDS"]))
     if params.text.strip() and not slots:
