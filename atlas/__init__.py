@@ -8,10 +8,9 @@ from typing import Any
 
 from flask import Flask
 
-from . import api, audit, auth, checker, cli, curation, db, errors, health, i18n, importers, search, security
+from . import api, audit, auth, checker, cli, curation, db, errors, health, i18n, importers, maps, search, security
 from .config import DEV_SECRET_KEY, Defaults
 from .db import ConfigError
-from .views import maps as map_views
 from .views import public, staff
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,7 +32,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     audit.install()
     for module in (db, i18n, auth, errors, cli, health, security, curation, checker, importers, search):
         module.init_app(app)
-    for blueprint in (public.bp, staff.bp, auth.bp, api.bp, map_views.bp, search.bp):
+    for blueprint in (public.bp, staff.bp, auth.bp, api.bp, maps.bp, search.bp):
         app.register_blueprint(blueprint)
     return app
 

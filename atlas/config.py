@@ -36,6 +36,10 @@ class Defaults:
     MAP_TILE_URL: str | None = None
     MAP_TILE_ATTRIBUTION = "© OpenStreetMap-Mitwirkende"
     MAP_TILE_MAX_ZOOM = 18
+    # Big maps load their markers per visible section: at most this many clusters and markers per answer,
+    # and each process rebuilds a filter set's markers at most every MAP_CACHE_SECONDS while data changes.
+    MAP_MAX_MARKERS = 500
+    MAP_CACHE_SECONDS = 5.0
     # Coverage view: a Gemeinde without an offer of a category whose nearest one is farther than this is a gap.
     COVERAGE_GAP_KM = 10
     # Session cookie hardening.

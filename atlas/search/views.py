@@ -18,7 +18,7 @@ from ..auth import role_required
 from ..db import get_session
 from ..i18n import current_lang
 from ..models import Region
-from ..views.maps import search_map
+from ..maps import search_map
 from ..params import ParamError
 from ..queries import top_categories
 from . import handout

@@ -1,15 +1,22 @@
-"""Map pages: the public map with its list, the embeddable map, the staff map and the coverage view."""
+"""Map pages: the public map with its list, the embeddable map, the staff map and the coverage view.
+
+Big maps ship no markers with the page: the browser asks `/karte/daten` (public, embed) or `/intern/karte/daten`
+(staff) for the visible section at its zoom level and gets clusters and single markers (see clustering.py),
+with an ETag by data version.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import math
 from typing import Any
 
-from flask import Blueprint, current_app, g, render_template, request, url_for
+from flask import Blueprint, Response, current_app, g, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import exists, select
 
-from .. import maps
+from . import data as maps
+from .clustering import BBoxError, cluster, parse_bbox, parse_zoom
 from ..auth import role_required
 from ..db import get_session
 from ..geocoding import find_gemeinde, gazetteer
@@ -25,7 +32,8 @@ RADII = (5, 10, 25, 50)
 
 def labels() -> dict[str, str]:
     """Texts the map script shows inside popups."""
-    return {"protected": _("Genaue Adresse geschützt – bitte vorher melden."), "distance": _("%s km entfernt")}
+    return {"protected": _("Genaue Adresse geschützt – bitte vorher melden."), "distance": _("%s km entfernt"),
+            "cluster": _("%s Orte – zum Vergrößern anklicken")}
 
 
 def resolve_near(text: str) -> tuple[tuple[float, float] | None, str | None, str | None]:
@@ -68,39 +76,106 @@ def without_place(filters: ListFilters, internal: bool) -> list[dict[str, Any]]:
     return [service_view(s, internal, lang) for s in get_session().scalars(stmt)]
 
 
-def map_page_data(filters: ListFilters, internal: bool, detail_endpoint: str) -> dict[str, Any]:
-    """Everything a map page with its equivalent list needs."""
+CACHE = maps.MarkerCache()
+
+
+def marker_set(filters: ListFilters, internal: bool, near: tuple[float, float] | None,
+               radius: int | None) -> maps.MarkerSet:
+    """The markers of a filter set, from this process's cache while the data version holds."""
+    session = get_session()
+    key = (internal, tuple(sorted(vars(filters).items())), near, radius)
+    return CACHE.get(key, maps.data_version(session), float(current_app.config["MAP_CACHE_SECONDS"]),
+                     lambda: maps.markers(session, maps.offer_ids(filters, internal), internal, near, radius))
+
+
+def map_page_data(filters: ListFilters, internal: bool, detail_endpoint: str, data_url: str) -> dict[str, Any]:
+    """Everything a map page with its equivalent list needs; the markers themselves come from `data_url`."""
     session = get_session()
     near, near_label, error = resolve_near(str_arg("nahe", 100))
     radius = radius_arg() if near else None
     tops = top_categories(session, internal)
     categories = {t.slug: t.label(current_lang()) for t in tops}
-    items = maps.markers(session, maps.offer_ids(filters, internal), internal, near, radius)
+    markers = marker_set(filters, internal, near, radius)
     detail_url = url_for(detail_endpoint, service_id=0).removesuffix("0") + "{id}"
-    data = maps.marker_data(items, detail_url, categories, near, radius) | {"labels": labels()}
-    data["fit"] = maps.fit_bounds(data["points"], near or current_app.config["MAP_CENTER"])
-    data = maps.script_json(data)
+    config = {"data": data_url, "url": detail_url, "categories": categories, "colors": maps.CATEGORY_COLORS,
+              "fallback": maps.FALLBACK_COLOR, "near": list(near) if near else None, "radius_km": radius,
+              "total": len(markers.items), "labels": labels(),
+              "fit": markers.fit(near or current_app.config["MAP_CENTER"])}
     return {
-        "map": maps.map_with_layers(current_app.config, [("markers", "atlas-markers")]), "data": data,
-        "items": items, "category_labels": categories, "detail_endpoint": detail_endpoint,
-        "without_place": without_place(filters, internal),
+        "map": maps.map_with_layers(current_app.config, [("clustered", "atlas-markers")]),
+        "data": maps.script_json(config), "items": markers.items, "category_labels": categories,
+        "detail_endpoint": detail_endpoint, "without_place": without_place(filters, internal),
         "near_label": near_label, "near_error": error, "radius": radius, "radii": RADII,
         "legend": maps.category_legend(tops, current_lang()),
         "place_labels": maps.place_labels(public_gemeinden(session)),
     }
 
 
+def page_of(items: list[Any], size: int = LIST_ON_MAP_PAGE) -> dict[str, Any]:
+    """The list beside a map, one page at a time (`seite`)."""
+    total_pages = max(1, math.ceil(len(items) / size))
+    number = min(int_arg("seite", 1, 1), total_pages)
+    return {"shown": items[(number - 1) * size:number * size], "page_number": number, "total_pages": total_pages}
+
+
+def marker_response(filters: ListFilters, internal: bool) -> Any:
+    """Clusters and markers of one map section: bbox=south,west,north,east, zoom, optional max (shapes)."""
+    limit = int(current_app.config["MAP_MAX_MARKERS"])
+    try:
+        bbox = parse_bbox(request.args.get("bbox", ""))
+        zoom = parse_zoom(request.args.get("zoom", ""))
+    except BBoxError as exc:
+        return {"error": {"status": 400, "message": str(exc)}}, 400
+    wanted = request.args.get("max", "")
+    if wanted:
+        limit = min(limit, int(wanted)) if wanted.isdigit() and int(wanted) > 0 else limit
+    near, _label, error = resolve_near(str_arg("nahe", 100))
+    if error:
+        return {"error": {"status": 400, "message": error}}, 400
+    radius = radius_arg() if near else None
+    markers = marker_set(filters, internal, near, radius)
+    etag = hashlib.sha1(repr((markers.version, internal, sorted(request.args.items(multi=True)), limit))
+                        .encode()).hexdigest()[:24]
+    cache_control = "private, no-cache" if internal else "public, max-age=0, must-revalidate"
+    if etag in request.if_none_match:
+        return Response(status=304, headers={"ETag": f'"{etag}"', "Cache-Control": cache_control})
+    shown = cluster(markers.lat, markers.lon, bbox, zoom, limit)
+    items = [markers.items[i] for i in shown.singles.tolist()]
+    body = {"version": markers.version, "total": len(markers.items), "zoom": shown.zoom, "clusters": shown.clusters,
+            "points": [[m[4], m[5], m[3], i] for i, m in enumerate(items)],
+            "items": [[m[0], m[1], m[2], m[6], m[7], m[8], m[9]] for m in items]}
+    response = current_app.json.response(body)
+    response.headers["ETag"] = f'"{etag}"'
+    response.headers["Cache-Control"] = cache_control
+    return response
+
+
+def public_filters() -> ListFilters:
+    """The public map's and the embed's filters: region (Kreis or Gemeinde) and category."""
+    filters = region_filter(str_arg("region", 120))
+    filters.category = str_arg("kategorie", 120)
+    return filters
+
+
+def staff_filters() -> ListFilters:
+    """The staff map's filters (as the staff list)."""
+    return ListFilters(text=str_arg("q"), category=str_arg("kategorie", 120), gemeinde=str_arg("gemeinde", 120),
+                       jobcenter=str_arg("jobcenter", 120))
+
+
+def data_args() -> dict[str, str]:
+    """The page's filter arguments for its data URL (paging and view are the page's own)."""
+    return {k: v for k, v in request.args.items() if k not in ("seite", "ansicht")}
+
+
 @bp.route("/karte")
 def public_map() -> Any:
     """The public map for participants: plain-language categories, "in meiner Nähe", and the same results as a list."""
     category = str_arg("kategorie", 120)
-    context = map_page_data(ListFilters(category=category), internal=False, detail_endpoint="public.service")
+    context = map_page_data(public_filters(), internal=False, detail_endpoint="public.service",
+                            data_url=url_for("maps.public_data", **data_args()))
     view = "liste" if request.args.get("ansicht") == "liste" else "karte"
-    number = int_arg("seite", 1, 1)
-    size = LIST_ON_MAP_PAGE
-    context["total_pages"] = max(1, math.ceil(len(context["items"]) / size))
-    context["page_number"] = number
-    context["shown"] = context["items"][(number - 1) * size:number * size] if view == "liste" else context["items"][:size]
+    context |= page_of(context["items"])
     args = {k: v for k, v in request.args.items() if k != "ansicht"}
     links = {"embed_url": url_for("maps.embed", kategorie=category or None, _external=True),
              "list_url": url_for("maps.public_map", **args, ansicht="liste"),
@@ -109,26 +184,38 @@ def public_map() -> Any:
         400 if context["near_error"] else 200
 
 
+@bp.route("/karte/daten")
+def public_data() -> Any:
+    """Clusters and markers of a section of the public map (and of the embed)."""
+    return marker_response(public_filters(), internal=False)
+
+
 @bp.route("/karte/embed")
 def embed() -> Any:
     """A bare map for partners' websites (iframe), with category and region preset."""
-    filters = region_filter(str_arg("region", 120))
-    filters.category = str_arg("kategorie", 120)
     g.allow_framing = True
-    context = map_page_data(filters, internal=False, detail_endpoint="public.service")
-    return render_template("map/embed.html", **context)
+    context = map_page_data(public_filters(), internal=False, detail_endpoint="public.service",
+                            data_url=url_for("maps.public_data", **data_args()))
+    return render_template("map/embed.html", **context, **page_of(context["items"]))
 
 
 @bp.route("/intern/karte")
 @role_required()
 def staff_map() -> Any:
     """Staff map of all offers, internal ones included, with the staff list's filters."""
-    filters = ListFilters(text=str_arg("q"), category=str_arg("kategorie", 120), gemeinde=str_arg("gemeinde", 120),
-                          jobcenter=str_arg("jobcenter", 120))
-    context = map_page_data(filters, internal=True, detail_endpoint="staff.service")
+    filters = staff_filters()
+    context = map_page_data(filters, internal=True, detail_endpoint="staff.service",
+                            data_url=url_for("maps.staff_data", **data_args()))
     session = get_session()
     return render_template("map/staff.html", filters=filters, categories=top_categories(session, internal=True),
-                           gemeinden=public_gemeinden(session), **context)
+                           gemeinden=public_gemeinden(session), **context, **page_of(context["items"]))
+
+
+@bp.route("/intern/karte/daten")
+@role_required()
+def staff_data() -> Any:
+    """Clusters and markers of a section of the staff map."""
+    return marker_response(staff_filters(), internal=True)
 
 
 def offer_map(view: dict[str, Any]) -> dict[str, Any] | None:
