@@ -217,7 +217,7 @@ def main() -> None:
             done = size
             client = app.test_client()
             from atlas.maps.views import CACHE
-            CACHE._sets.clear()
+            CACHE.clear()
             cold, _page = timed(lambda: client.get("/karte").data, 1)
             warm, page_html = timed(lambda: client.get("/karte").data, 20)
             data_ms = data_requests(client, "/karte/daten")

@@ -8,7 +8,7 @@ import math
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -241,7 +241,6 @@ class MarkerSet:
     items: list[Marker]
     lat: np.ndarray
     lon: np.ndarray
-    built: float = field(default_factory=time.monotonic)
 
     @classmethod
     def of(cls, version: str, items: list[Marker]) -> MarkerSet:
@@ -266,28 +265,32 @@ def _distance_array(center: tuple[float, float], lat: np.ndarray, lon: np.ndarra
 
 
 class MarkerCache:
-    """Per-process marker sets by filter key; rebuilt when the data version moved and the set is older than `ttl`.
+    """Per-process values (marker sets) by key; rebuilt when the data version moved and the value is older than `ttl`.
 
     The ttl bounds the cost of busy editing (a new version every second) to one rebuild per ttl; the version in
     the ETag is the one of the data actually served.
     """
 
-    def __init__(self, size: int = 16) -> None:
+    def __init__(self, size: int = 32) -> None:
         self.size = size
-        self._sets: OrderedDict[tuple[Any, ...], MarkerSet] = OrderedDict()
+        self._values: OrderedDict[tuple[Any, ...], tuple[str, float, Any]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[Any, ...], version: str, ttl: float, build: Any) -> MarkerSet:
-        """The cached set for `key`, or a fresh one from `build()`."""
+    def get(self, key: tuple[Any, ...], version: str, ttl: float, build: Any) -> tuple[str, Any]:
+        """(version, value) for `key`: cached, or fresh from `build()`."""
         with self._lock:
-            cached = self._sets.get(key)
-            if cached is not None and (cached.version == version or time.monotonic() - cached.built < ttl):
-                self._sets.move_to_end(key)
-                return cached
-        fresh = MarkerSet.of(version, build())
+            cached = self._values.get(key)
+            if cached is not None and (cached[0] == version or time.monotonic() - cached[1] < ttl):
+                self._values.move_to_end(key)
+                return cached[0], cached[2]
+        value = build()
         with self._lock:
-            self._sets[key] = fresh
-            self._sets.move_to_end(key)
-            while len(self._sets) > self.size:
-                self._sets.popitem(last=False)
-        return fresh
+            self._values[key] = (version, time.monotonic(), value)
+            while len(self._values) > self.size:
+                self._values.popitem(last=False)
+        return version, value
+
+    def clear(self) -> None:
+        """Forget everything (benchmarks, tests)."""
+        with self._lock:
+            self._values.clear()

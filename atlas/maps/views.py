@@ -69,11 +69,19 @@ LIST_ON_MAP_PAGE = 50
 
 def without_place(filters: ListFilters, internal: bool) -> list[dict[str, Any]]:
     """Offers without a physical location (phone, online): they can only appear in the list."""
-    physical = exists(select(ServiceAtLocation.id).join(Location).where(
-        ServiceAtLocation.service_id == Service.id, Location.location_type == "physical"))
-    stmt = with_details(services_query(internal, filters).where(~physical)).limit(LIST_ON_MAP_PAGE)
+    session = get_session()
+
+    def ids() -> list[int]:
+        physical = exists(select(ServiceAtLocation.id).join(Location).where(
+            ServiceAtLocation.service_id == Service.id, Location.location_type == "physical"))
+        return list(session.scalars(services_query(internal, filters).where(~physical)
+                                    .with_only_columns(Service.id).limit(LIST_ON_MAP_PAGE)))
+
+    key = ("without place", internal, tuple(sorted(vars(filters).items())))
+    _version, found = CACHE.get(key, maps.data_version(session), float(current_app.config["MAP_CACHE_SECONDS"]), ids)
+    stmt = with_details(services_query(internal, filters).where(Service.id.in_(found)))
     lang = current_lang()
-    return [service_view(s, internal, lang) for s in get_session().scalars(stmt)]
+    return [service_view(s, internal, lang) for s in session.scalars(stmt)]
 
 
 CACHE = maps.MarkerCache()
@@ -83,9 +91,10 @@ def marker_set(filters: ListFilters, internal: bool, near: tuple[float, float] |
                radius: int | None) -> maps.MarkerSet:
     """The markers of a filter set, from this process's cache while the data version holds."""
     session = get_session()
-    key = (internal, tuple(sorted(vars(filters).items())), near, radius)
-    return CACHE.get(key, maps.data_version(session), float(current_app.config["MAP_CACHE_SECONDS"]),
-                     lambda: maps.markers(session, maps.offer_ids(filters, internal), internal, near, radius))
+    key = ("markers", internal, tuple(sorted(vars(filters).items())), near, radius)
+    version = maps.data_version(session)
+    return CACHE.get(key, version, float(current_app.config["MAP_CACHE_SECONDS"]), lambda: maps.MarkerSet.of(
+        version, maps.markers(session, maps.offer_ids(filters, internal), internal, near, radius)))[1]
 
 
 def map_page_data(filters: ListFilters, internal: bool, detail_endpoint: str, data_url: str) -> dict[str, Any]:
