@@ -132,3 +132,29 @@ def test_public_map_with_the_demo_data(empty_app):
         page.locator(".map-frame").scroll_into_view_if_needed()
         screenshot(page, "public-map", full_page=False)
         assert page.console_errors == [] and page.blocked_requests == []
+
+
+@pytest.mark.parametrize("width, height", [(1366, 900), (390, 844)])
+def test_coverage_fits_the_page_and_opens_on_the_region(app, width, height):
+    with live_server(app) as url, browser_page(url, viewport={"width": width, "height": height}) as page:
+        page.goto("/login")
+        page.get_by_label("E-Mail-Adresse").fill("koordination@atlas.example")
+        page.get_by_label("Passwort").fill("correct horse battery")
+        page.get_by_role("button", name="Anmelden").click()
+        page.goto("/verwaltung/abdeckung")
+        expect(page.locator(".folium-map")).to_have_attribute("data-ready", "1")
+        # the page never scrolls sideways: the wide table scrolls inside its own box
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        box = page.locator(".coverage-scroll")
+        assert page.evaluate("e => e.scrollWidth > e.clientWidth || e.scrollHeight > e.clientHeight",
+                             box.element_handle()) or width > 1300
+        # zoomed to the atlas's region (Ennepe-Ruhr and Märkischer Kreis), not to Norden or Münster
+        bounds = page.evaluate("(() => { const b = atlasMap.instances[0].getBounds();"
+                               " return [b.getSouth(), b.getWest(), b.getNorth(), b.getEast()]; })()")
+        assert bounds[0] < 51.22 and bounds[2] > 51.44 and bounds[1] < 7.3 and bounds[3] > 7.8  # Lüdenscheid … Witten, Menden
+        assert bounds[2] < 53 and bounds[2] - bounds[0] < 1.6  # not stretched to Norden (53.6 °N)
+        page.get_by_label("Bereich auf der Karte").select_option("schuldnerberatung")
+        page.get_by_role("button", name="Anzeigen").click()
+        expect(page.locator("th.chosen")).to_have_text("Schuldnerberatung")
+        screenshot(page, f"coverage-{width}")
+        assert page.console_errors == [] and page.blocked_requests == []

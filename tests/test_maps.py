@@ -184,7 +184,41 @@ def test_coverage_counts_and_gaps(app, coordinator_client):
     assert cells["Witten"]["count"] == 3 and not cells["Witten"]["gap"]  # two public, one internal; not the ended one
     assert cells["Herdecke"]["count"] == 0 and not cells["Herdecke"]["gap"]  # Witten is within 10 km
     assert cells["Plettenberg"]["gap"] and "nächstes Angebot" in cells["Plettenberg"]["nearest_label"]
-    assert "<caption>" in html and "Lücke" in html
+    assert "<caption" in html and "Lücke" in html
+    # German number formats: "12,3 km", never "12.3 km"
+    assert re.search(r"nächstes Angebot: \d+,\d km", cells["Plettenberg"]["nearest_label"])
+    assert not re.search(r"\d\.\d km", html)
+    # only the atlas's regions (its Jobcenters' Kreise) are rows: never Münster or Norden, not even as gaps
+    assert "Münster" not in cells and "Norden" not in cells and "Münster</th>" not in html
+    # the map opens on those Gemeinden
+    lats = [c["lat"] for c in data["cells"]]
+    assert data["fit"] == [[min(lats), min(c["lon"] for c in data["cells"])], [max(lats), max(c["lon"] for c in data["cells"])]]
+
+
+def test_coverage_by_sub_category(app, coordinator_client):
+    html = coordinator_client.get("/verwaltung/abdeckung?kategorie=schuldnerberatung").get_data(as_text=True)
+    cells = {c["name"]: c for c in map_data(html, "atlas-coverage")["cells"]}
+    assert cells["Witten"]["count"] == 1  # only the debt counselling, not the other Beratung offers
+    assert '<option value="schuldnerberatung" selected>' in html
+    assert 'class="chosen"' in html
+    unknown = coordinator_client.get("/verwaltung/abdeckung?kategorie=gibt-es-nicht").get_data(as_text=True)
+    assert map_data(unknown, "atlas-coverage")["cells"]  # falls back to the first area
+
+
+def test_coverage_as_csv(app, coordinator_client):
+    response = coordinator_client.get("/verwaltung/abdeckung.csv?kategorie=beratung")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert 'filename="abdeckung-beratung.csv"' in response.headers["Content-Disposition"]
+    text = response.get_data(as_text=True)
+    assert text.startswith("\ufeff")
+    import csv as csv_module
+    rows = list(csv_module.reader(text[1:].splitlines(), delimiter=";"))
+    header, body = rows[0], {r[0]: dict(zip(rows[0], r)) for r in rows[1:]}
+    assert header[:2] == ["Gemeinde", "Kreis"] and "Beratung: Lücke" in header
+    assert body["Witten"]["Beratung: Angebote vor Ort"] == "3" and body["Witten"]["Beratung: Lücke"] == "nein"
+    assert body["Plettenberg"]["Beratung: Lücke"] == "ja" and "," in body["Plettenberg"]["Beratung: nächstes Angebot (km)"]
+    assert "Münster" not in body
+    assert coordinator_client.get("/verwaltung/abdeckung.csv").status_code == 200
 
 
 def test_distance_and_fit_helpers():

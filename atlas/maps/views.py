@@ -7,20 +7,26 @@ with an ETag by data version.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import math
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, render_template, request, url_for
+from babel.numbers import format_decimal as babel_decimal
+from flask_babel import format_decimal, format_number
 from flask_babel import gettext as _
 from sqlalchemy import exists, select
 
+from . import coverage
 from . import data as maps
 from .clustering import BBoxError, cluster, parse_bbox, parse_zoom
 from ..auth import role_required
 from ..db import get_session
 from ..geocoding import find_gemeinde, gazetteer
 from ..i18n import current_lang
+from ..importers.export import safe_cell
 from ..models import Location, Region, Service, ServiceAtLocation, TaxonomyTerm
 from ..params import int_arg, str_arg
 from ..presenters import service_view
@@ -244,56 +250,60 @@ def offer_map(view: dict[str, Any]) -> dict[str, Any] | None:
             "place_labels": []}
 
 
-def coverage_table(session, gap_km: float) -> tuple[list[TaxonomyTerm], list[dict[str, Any]]]:
-    """Per Gemeinde and top-level category: active offers located there and the distance to the nearest one."""
+def km_label(value: float) -> str:
+    """A distance in the UI language's number format, one decimal ("6,5" in German)."""
+    return format_decimal(value, format="0.0")
+
+
+def coverage_context() -> dict[str, Any]:
+    """Rows for the atlas's Gemeinden: the chosen category (top-level or sub-category) first, then every area."""
+    session = get_session()
+    gap_km = float(current_app.config["COVERAGE_GAP_KM"])
     tops = top_categories(session, internal=True)
-    sites: dict[str, list[tuple[float, float, int | None]]] = {t.slug: [] for t in tops}
-    stmt = with_details(services_query(True, ListFilters())).where(Service.status == "aktiv")
-    for svc in session.scalars(stmt):
-        for slug in {c.top.slug for c in svc.categories} & sites.keys():
-            for loc in svc.locations:
-                if loc.latitude is not None and loc.location_type == "physical" and loc.archived_at is None:
-                    sites[slug].append((loc.latitude, loc.longitude, loc.gemeinde_id))
-    rows = []
-    for gem in session.scalars(select(Region).where(Region.kind == "gemeinde", Region.latitude.is_not(None))
-                               .order_by(Region.name)):
-        cells = {}
-        for slug, points in sites.items():
-            count = sum(1 for p in points if p[2] == gem.id)
-            nearest = min((maps.distance_km(gem.latitude, gem.longitude, p[0], p[1]) for p in points), default=None)
-            cells[slug] = {"count": count, "nearest": None if nearest is None else round(nearest, 1),
-                           "gap": count == 0 and (nearest is None or nearest > gap_km)}
-        kreis = gem.ancestor("kreis")
-        rows.append({"region": gem, "kreis": kreis.name if kreis else "", "cells": cells})
-    return tops, rows
+    chosen = coverage.selectable(tops, str_arg("kategorie", 120)) or (tops[0] if tops else None)
+    columns = tops if chosen is None or chosen in tops else [chosen, *tops]
+    rows = coverage.coverage_rows(session, columns, gap_km)
+    return {"tops": tops, "columns": columns, "chosen": chosen, "rows": rows, "gap_km": gap_km, "lang": current_lang()}
 
 
 @bp.route("/verwaltung/abdeckung")
 @role_required("coordinator")
-def coverage() -> Any:
+def coverage_page() -> Any:
     """Coverage for coordinators: offers per Gemeinde and category, nearest distance, gaps highlighted."""
-    session = get_session()
-    gap_km = float(current_app.config["COVERAGE_GAP_KM"])
-    tops, rows = coverage_table(session, gap_km)
-    selected = str_arg("kategorie", 120) or (tops[0].slug if tops else "")
-    lang = current_lang()
+    context = coverage_context()
+    chosen = context["chosen"]
     cells = []
-    for row in rows:
-        cell = row["cells"].get(selected)
+    for row in context["rows"]:
+        cell = row.cells.get(chosen.slug) if chosen else None
         if cell is None:
             continue
-        cells.append({"lat": row["region"].latitude, "lon": row["region"].longitude, "name": row["region"].name,
-                      "count": cell["count"], "gap": cell["gap"],
-                      "count_label": _("%(n)s aktive Angebote vor Ort", n=cell["count"]),
-                      "nearest_label": (_("nächstes Angebot: %(km)s km", km=cell["nearest"])
-                                        if cell["nearest"] is not None else _("kein Angebot in dieser Kategorie"))})
+        cells.append({"lat": row.region.latitude, "lon": row.region.longitude, "name": row.region.name,
+                      "count": cell.count, "gap": cell.gap,
+                      "count_label": _("%(n)s aktive Angebote vor Ort", n=format_number(cell.count)),
+                      "nearest_label": (_("nächstes Angebot: %(km)s km", km=km_label(cell.nearest))
+                                        if cell.nearest is not None else
+                                        "" if cell.count else _("kein Angebot in dieser Kategorie"))})
     parts = maps.map_with_layers(current_app.config, [("coverage", "atlas-coverage")])
     zero_results = "search.zero_results" in current_app.view_functions
-    return render_template("map/coverage.html", tops=tops, rows=rows, selected=selected, gap_km=gap_km, lang=lang,
-                           map=parts, data={"cells": cells}, zero_results=zero_results,
-                           gaps=sum(1 for r in rows for c in r["cells"].values() if c["gap"]),
+    return render_template("map/coverage.html", **context, selected=chosen.slug if chosen else "", map=parts,
+                           data={"cells": cells, "fit": coverage.region_bounds(context["rows"])},
+                           zero_results=zero_results, gaps=sum(1 for c in cells if c["gap"]), km=km_label, number=format_number,
                            place_labels=[])
 
+
+@bp.route("/verwaltung/abdeckung.csv")
+@role_required("coordinator")
+def coverage_csv() -> Any:
+    """The coverage table as CSV for German spreadsheets (semicolons, decimal commas, UTF-8 with BOM)."""
+    context = coverage_context()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    for line in coverage.csv_rows(context["rows"], context["columns"], context["lang"],
+                                  lambda v: babel_decimal(v, format="0.0", locale="de")):
+        writer.writerow([safe_cell(value) for value in line])
+    name = f"abdeckung-{context['chosen'].slug if context['chosen'] else 'alle'}.csv"
+    return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private, no-store"})
 
 
 SEARCH_MAP_LIMIT = 5000

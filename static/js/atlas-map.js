@@ -229,7 +229,11 @@
         .bindPopup(box).bindTooltip(el("span", c.name)).addTo(group);
     });
     group.addTo(map);
-    if (data.cells.length) map.fitBounds(group.getBounds(), {padding: [20, 20]});
+    if (data.fit) {
+      map.fitBounds(data.fit, {padding: [20, 20], animate: false});  /* the atlas's own region */
+    } else if (data.cells.length) {
+      map.fitBounds(group.getBounds(), {padding: [20, 20]});
+    }
     markReady(map, data.cells.length);
   }
 
