@@ -33,6 +33,14 @@ def add_offers(app, count: int, gemeinde: str, category: str, names: list[str] |
         session.commit()
 
 
+def log_in(page, email: str) -> None:
+    """Log in through the real form."""
+    page.goto("/login")
+    page.get_by_label("E-Mail-Adresse").fill(email)
+    page.get_by_label("Passwort").fill("correct horse battery")
+    page.get_by_role("button", name="Anmelden").click()
+
+
 def test_public_map_clusters_popups_filters_and_list(app):
     add_offers(app, 25, "iserlohn", "sport")
     add_offers(app, 5, "witten", "selbsthilfe", names=HOSTILE, spacing=0.0005)
@@ -105,10 +113,7 @@ def test_embed_and_offer_map_render_offline(app):
 def test_staff_map_follows_filters(app):
     add_offers(app, 3, "hemer", "suchtberatung")
     with live_server(app) as url, browser_page(url) as page:
-        page.goto("/login")
-        page.get_by_label("E-Mail-Adresse").fill("lotsin@atlas.example")
-        page.get_by_label("Passwort").fill("correct horse battery")
-        page.get_by_role("button", name="Anmelden").click()
+        log_in(page, "lotsin@atlas.example")
         page.goto("/intern/karte")
         expect(page.locator(".folium-map")).to_have_attribute("data-ready", "1")
         total = int(page.locator(".folium-map").get_attribute("data-markers"))
@@ -137,10 +142,7 @@ def test_public_map_with_the_demo_data(empty_app):
 @pytest.mark.parametrize("width, height", [(1366, 900), (390, 844)])
 def test_coverage_fits_the_page_and_opens_on_the_region(app, width, height):
     with live_server(app) as url, browser_page(url, viewport={"width": width, "height": height}) as page:
-        page.goto("/login")
-        page.get_by_label("E-Mail-Adresse").fill("koordination@atlas.example")
-        page.get_by_label("Passwort").fill("correct horse battery")
-        page.get_by_role("button", name="Anmelden").click()
+        log_in(page, "koordination@atlas.example")
         page.goto("/verwaltung/abdeckung")
         expect(page.locator(".folium-map")).to_have_attribute("data-ready", "1")
         # the page never scrolls sideways: the wide table scrolls inside its own box
