@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import bisect
 import fcntl
+import heapq
 import itertools
 import json
 import os
@@ -300,6 +301,11 @@ class IndexStore:
         return self._vocab[key]
 
 
+def _in_sorted(values: list[str], value: str) -> bool:
+    index = bisect.bisect_left(values, value)
+    return index < len(values) and values[index] == value
+
+
 def _toc_generation(path: Path) -> int:
     """The newest committed generation of a Whoosh index directory (from its _MAIN_<n>.toc file names)."""
     gens = [int(m.group(1)) for m in map(TOC_RE.match, os.listdir(path)) if m]
@@ -425,7 +431,7 @@ class Snapshot:
 
     def __init__(self, store: IndexStore, name: str, generation: int, leaves: list[tuple[str, Any, int]],
                  reader: Any = None, state: dict[str, Any] | None = None, hidden: Iterable[int] = (),
-                 overlay: MemorySegment | None = None) -> None:
+                 overlay: MemorySegment | None = None, base: Snapshot | None = None) -> None:
         self.store = store
         self.name = name
         self.generation = generation
@@ -433,6 +439,8 @@ class Snapshot:
         self.state = state
         self.leaves = leaves
         self.overlay = overlay
+        # The snapshot this one lays fresh documents over: its term lists are reused (they are the expensive part).
+        self.base = base
         tables = [store._table(segid, leaf) for segid, leaf, _base in self.leaves]
         self._tables = tables
         self.size = sum(t.size for t in tables)
@@ -484,7 +492,8 @@ class Snapshot:
         base = [leaf for leaf in self.leaves if leaf[1] is not self.overlay]
         size = sum(self.store._table(segid, leaf).size for segid, leaf, _base in base)
         return Snapshot(self.store, self.name, self.generation, base + [(segment.segid, segment, size)],
-                        reader=self.reader, state=self.state, hidden=changed, overlay=segment)
+                        reader=self.reader, state=self.state, hidden=changed, overlay=segment,
+                        base=self.base or self)
 
     @property
     def live_count(self) -> int:
@@ -509,6 +518,9 @@ class Snapshot:
     def expand_prefix(self, fieldname: str, prefix: str, limit: int = 200) -> list[str]:
         """Terms of a field that start with a prefix (at most `limit`); "words" is the plain-word vocabulary."""
         key = (fieldname, prefix)
+        if self.base is not None and self.overlay is not None and fieldname != "words":
+            fresh = {t for t in self.overlay.vocabulary(fieldname) if t.startswith(prefix)}
+            return sorted(set(self.base.expand_prefix(fieldname, prefix, limit)) | fresh)[:limit]
         if fieldname == "words":
             vocabulary = self.vocabulary("words")
             start = bisect.bisect_left(vocabulary, prefix)
@@ -528,6 +540,11 @@ class Snapshot:
 
     def vocabulary(self, fieldname: str) -> list[str]:
         """Every term of a field, sorted; "words" gives the plain words of all documents (typos, suggestions)."""
+        if fieldname not in self._vocabulary and self.base is not None and self.overlay is not None:
+            known = self.base.vocabulary(fieldname)
+            extra = self.overlay.table.words if fieldname == "words" else self.overlay.vocabulary(fieldname)
+            new = sorted(w for w in extra if not _in_sorted(known, w))
+            self._vocabulary[fieldname] = list(heapq.merge(known, new)) if new else known
         if fieldname not in self._vocabulary:
             terms: set[str] = set()
             if fieldname == "words":

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import math
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
 from markupsafe import Markup, escape
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..models import Service
+from ..models import Location, Organization, Service, ServiceAtLocation
 from ..presenters import service_view
 from ..queries import public_condition, with_details
 from .analysis import highlight, snippet
@@ -80,33 +83,79 @@ def search(session: Session, params: SearchParams, internal: bool, lang: str) ->
         # Only symbols, emoji or one-letter words: nothing to search for, so nothing is found.
         record_miss(session, params.text)
         return SearchPage(params, [], 0, Match(no_words=True))
-    services = _load(session, ranked.sids, internal, params.include_archived)
+    views = _load(session, ranked.sids, internal, params.include_archived, lang)
     terms = frozenset(ranked.match.terms)
     hits = []
     for sid, score, distance in zip(ranked.sids, ranked.scores, ranked.distances):
-        service = services.get(sid)
-        if service is None:
+        if sid not in views:
             continue
-        view = service_view(service, internal, lang)
+        view, public = views[sid]
         text = view["atlas"]["summary_plain"] or view["description"] or ""
         hits.append(Hit(view, distance, score, highlight(view["name"], terms) if terms else [(view["name"], False)],
                         highlight(snippet(text, terms), terms) if terms else [(snippet(text, terms), False)],
-                        public=service.is_public))
+                        public=public))
     if params.text.strip() and ranked.total == 0:
         record_miss(session, params.text)
     return SearchPage(params, hits, ranked.total, ranked.match)
 
 
-def _load(session: Session, sids: list[int], internal: bool, include_archived: bool) -> dict[int, Service]:
-    """The page's offers from the database, re-checking visibility (the index may lag a moment behind)."""
+class ViewCache:
+    """Presented offers of this process by (offer, its versions, audience, language): a page costs two queries.
+
+    The versions are the offer's version_id and the updated_at of the offer, its organisation and its locations;
+    names of categories, regions and Jobcenters are reference data without versions, so entries also expire after
+    VIEW_TTL seconds.
+    """
+
+    def __init__(self, size: int = 4000) -> None:
+        self.size = size
+        self._views: OrderedDict[tuple[Any, ...], tuple[float, dict[str, Any], bool]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> tuple[dict[str, Any], bool] | None:
+        with self._lock:
+            found = self._views.get(key)
+            if found is None or time.monotonic() - found[0] > VIEW_TTL:
+                return None
+            self._views.move_to_end(key)
+            return found[1], found[2]
+
+    def put(self, key: tuple[Any, ...], view: dict[str, Any], public: bool) -> None:
+        with self._lock:
+            self._views[key] = (time.monotonic(), view, public)
+            while len(self._views) > self.size:
+                self._views.popitem(last=False)
+
+
+VIEW_TTL = 60.0
+VIEWS = ViewCache()
+
+
+def _visible(internal: bool, include_archived: bool) -> Select:
+    stmt = select(Service.id).join(Service.organization)
+    if not internal:
+        return stmt.where(public_condition())
+    return stmt if include_archived else stmt.where(Service.archived_at.is_(None))
+
+
+def _load(session: Session, sids: list[int], internal: bool, include_archived: bool,
+          lang: str) -> dict[int, tuple[dict[str, Any], bool]]:
+    """The page's offers as views, re-checking visibility (the index may lag a moment behind); cached by version."""
     if not sids:
         return {}
-    stmt = with_details(select(Service).join(Service.organization)).where(Service.id.in_(sids))
-    if not internal:
-        stmt = stmt.where(public_condition())
-    elif not include_archived:
-        stmt = stmt.where(Service.archived_at.is_(None))
-    return {s.id: s for s in session.scalars(stmt)}
+    located = (select(func.max(Location.updated_at)).join(ServiceAtLocation, ServiceAtLocation.location_id == Location.id)
+               .where(ServiceAtLocation.service_id == Service.id).scalar_subquery())
+    stmt = _visible(internal, include_archived).add_columns(
+        Service.version_id, Service.updated_at, Organization.updated_at, located).where(Service.id.in_(sids))
+    keys = {row[0]: (row[0], *row[1:], internal, lang) for row in session.execute(stmt)}
+    found = {sid: hit for sid, key in keys.items() if (hit := VIEWS.get(key)) is not None}
+    missing = [sid for sid in keys if sid not in found]
+    if missing:
+        for service in session.scalars(with_details(select(Service)).where(Service.id.in_(missing))):
+            view = (service_view(service, internal, lang), bool(service.is_public))
+            VIEWS.put(keys[service.id], *view)
+            found[service.id] = view
+    return found
 
 
 def record_miss(session: Session, text: str) -> None:
