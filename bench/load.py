@@ -99,8 +99,9 @@ def prepare(url: str, folder: Path, offers: int) -> tuple:
 
 def start_server(env: dict[str, str], workers: int) -> tuple[subprocess.Popen, str]:
     """gunicorn with `workers` workers on a free port of 127.0.0.1."""
+    # --preload: the app is imported once and forked, so workers share its memory and start at once.
     proc = subprocess.Popen([str(BIN / "gunicorn"), "-w", str(workers), "-b", "127.0.0.1:0", "--timeout", "60",
-                             "wsgi:app"], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+                             "--preload", "wsgi:app"], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
     for line in proc.stderr:
         found = re.search(r"Listening at: (http://127\.0\.0\.1:\d+)", line)
         if found:
@@ -236,6 +237,26 @@ class Editor(threading.Thread):
         self.missing += 1
 
 
+def presentation(kind: str, base: str, cookies: dict[str, str]) -> list[str]:
+    """One client after another (closed loop, warm workers, no writes): API search and /suche latency."""
+    lines = []
+    with requests.Session() as s:
+        for label, path, jar, rounds, p50_goal, p95_goal in (
+                ("API search", "/api/v1/services?per_page=20&q=", None, 10, 10, 30),
+                ("staff /suche", "/suche?q=", cookies, 5, None, 60)):
+            times = []
+            for query in TEXT * rounds:
+                started = time.perf_counter()
+                assert s.get(base + path + query, cookies=jar, timeout=30).status_code == 200
+                times.append((time.perf_counter() - started) * 1000)
+            st = stats(times)
+            met = st["p95"] <= p95_goal and (p50_goal is None or st["p50"] <= p50_goal)
+            goal = (f"p50 ≤ {p50_goal}, " if p50_goal else "") + f"p95 ≤ {p95_goal} ms"
+            lines.append(f"| {kind} | {label}, one client, {len(times)} requests | | | {st['p50']:.1f} / {st['p95']:.1f} / "
+                         f"{st['p99']:.1f} / {st['max']:.1f} | | {load_avg()} | {goal}: {'met' if met else 'not met'} |")
+    return lines
+
+
 def run_step(base: str, profile: Profile, rate: float, seconds: float) -> Results:
     """Send `rate` requests per second for `seconds`, each on its own schedule."""
     results = Results()
@@ -261,10 +282,12 @@ def run_database(kind: str, url: str, args, folder: Path) -> list[str]:
     importer = None
     try:
         for _ in range(20):
-            requests.get(base + "/healthz", timeout=30)
+            requests.get(base + "/healthz", timeout=120)
         profile = Profile(ids, staff_cookies(base))
         with ThreadPoolExecutor(max_workers=args.workers * 2) as pool:  # warm-up: every worker opens the index
             list(pool.map(lambda q: requests.get(f"{base}/api/v1/services?q={q}", timeout=120), TEXT * 4))
+        lines += presentation(kind, base, profile.cookies)
+        print("\n".join(lines), file=sys.stderr)
         editor = Editor(app, base, ids)
         editor.start()
         csv_path = folder / "import.csv"

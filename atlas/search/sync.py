@@ -224,11 +224,13 @@ def _usable(state: dict[str, Any] | None, wm: Watermark) -> bool:
         wm.audit_id >= int(state.get("audit_id", 0))
 
 
-def pending_offers(session: Session, state: dict[str, Any], wm: Watermark, skew: float, limit: int) -> set[int]:
+def pending_offers(session: Session, state: dict[str, Any], wm: Watermark, limit: int) -> set[int]:
     """Offers changed since an index state, newest changes first and at most about `limit` (read only).
 
-    Readers use it to lay fresh documents over the index; after a bulk import only the newest changes are
-    covered this way and the rest becomes searchable as the indexer works through it.
+    Readers use it to lay fresh documents over the index. It looks at audit rows the index has not seen and at
+    rows whose updated_at is newer than the newest one the index holds; the indexer also re-checks a clock-skew
+    window and catches what this cheaper look leaves out. After a bulk import only the newest changes are covered
+    this way and the rest becomes searchable as the indexer works through it.
     """
     gaps = [int(k) for k in state.get("gaps", {})]
     condition = m.AuditLog.id > int(state.get("audit_id", 0))
@@ -238,19 +240,15 @@ def pending_offers(session: Session, state: dict[str, Any], wm: Watermark, skew:
         select(m.AuditLog.id, m.AuditLog.entity_type, m.AuditLog.entity_id, m.AuditLog.changes)
         .where(condition).order_by(m.AuditLog.id.desc()).limit(limit)))
     affected = _services_from_audit(session, rows)
-    held, recent, floors = state.get("updated", {}), state.get("recent", {}), state.get("floor", {})
+    held = state.get("updated", {})
     for kind, model in TIMESTAMPED.items():
         since = held.get(kind, "")
         if since and wm.updated[kind] <= since:
             continue
-        stmt = select(model.id, model.updated_at).order_by(model.updated_at.desc()).limit(limit)
+        stmt = select(model.id).order_by(model.updated_at.desc()).limit(limit)
         if since:
-            lower = datetime.fromisoformat(since) - timedelta(seconds=skew)
-            if floors.get(kind):
-                lower = max(lower, datetime.fromisoformat(floors[kind]))
-            stmt = stmt.where(model.updated_at >= lower)
-        changed = {rid for rid, at in session.execute(stmt) if recent.get(f"{kind}:{rid}") != _iso(at)}
-        affected |= _services_for(session, kind, changed)
+            stmt = stmt.where(model.updated_at > datetime.fromisoformat(since))
+        affected |= _services_for(session, kind, set(session.scalars(stmt)))
     return affected
 
 
@@ -305,7 +303,7 @@ class Keeper:
         self.fallback = True
         memory = self._memory
         if memory is None or not _usable(memory.state, wm) or \
-                len(pending_offers(session, memory.state or {}, wm, self.skew, self.overlay_max)) >= self.overlay_max:
+                len(pending_offers(session, memory.state or {}, wm, self.overlay_max)) >= self.overlay_max:
             with Session(bind=session.get_bind()) as work:
                 wm_before = _watermark(work.connection())
                 ids = documents.all_service_ids(work)
@@ -317,7 +315,7 @@ class Keeper:
         if wm.covered_by(base.state):
             return base
         with Session(bind=session.get_bind()) as work:
-            changed = pending_offers(work, base.state or {}, wm, self.skew, self.overlay_max)
+            changed = pending_offers(work, base.state or {}, wm, self.overlay_max)
             if not changed:
                 return base
             return base.with_changes(list(documents.iter_documents(work, sorted(changed))), changed)
