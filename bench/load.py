@@ -233,7 +233,7 @@ class Editor(threading.Thread):
                         return
                 except (requests.RequestException, ValueError):
                     pass
-                time.sleep(0.05)
+                time.sleep(0.25)  # polls are extra load: four per second per open edit at most
         self.missing += 1
 
 

@@ -27,7 +27,7 @@ from ..db import get_session
 from ..geocoding import find_gemeinde, gazetteer
 from ..i18n import current_lang
 from ..importers.export import safe_cell
-from ..models import Location, Region, Service, ServiceAtLocation, TaxonomyTerm
+from ..models import Location, Region, Service, ServiceAtLocation
 from ..params import int_arg, str_arg
 from ..presenters import service_view
 from ..queries import ListFilters, public_gemeinden, services_query, top_categories, with_details
