@@ -284,8 +284,12 @@ def run_database(kind: str, url: str, args, folder: Path) -> list[str]:
         for _ in range(20):
             requests.get(base + "/healthz", timeout=120)
         profile = Profile(ids, staff_cookies(base))
+        warm = Profile(ids, profile.cookies, seed_value=99)
         with ThreadPoolExecutor(max_workers=args.workers * 2) as pool:  # warm-up: every worker opens the index
             list(pool.map(lambda q: requests.get(f"{base}/api/v1/services?q={q}", timeout=120), TEXT * 4))
+            # ... and fills its caches for every kind of request (marker sets, views, templates)
+            list(pool.map(lambda item: requests.get(base + item[1], cookies=item[2], timeout=120),
+                          [warm.next() for _ in range(200)]))
         lines += presentation(kind, base, profile.cookies)
         print("\n".join(lines), file=sys.stderr)
         editor = Editor(app, base, ids)

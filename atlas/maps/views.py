@@ -84,13 +84,16 @@ def without_place(filters: ListFilters, internal: bool) -> list[dict[str, Any]]:
                                     .with_only_columns(Service.id).limit(LIST_ON_MAP_PAGE)))
 
     key = ("without place", internal, tuple(sorted(vars(filters).items())))
-    _version, found = CACHE.get(key, maps.data_version(session), float(current_app.config["MAP_CACHE_SECONDS"]), ids)
+    ttl = float(current_app.config["MAP_CACHE_SECONDS"])
+    _version, found = marker_cache().get(key, maps.data_version(session), ttl, ids)
     stmt = with_details(services_query(internal, filters).where(Service.id.in_(found)))
     lang = current_lang()
     return [service_view(s, internal, lang) for s in session.scalars(stmt)]
 
 
-CACHE = maps.MarkerCache()
+def marker_cache() -> maps.MarkerCache:
+    """This app's marker cache (one per app: tests run several apps on different databases in one process)."""
+    return current_app.extensions.setdefault("atlas.maps.markers", maps.MarkerCache())
 
 
 def marker_set(filters: ListFilters, internal: bool, near: tuple[float, float] | None,
@@ -99,7 +102,7 @@ def marker_set(filters: ListFilters, internal: bool, near: tuple[float, float] |
     session = get_session()
     key = ("markers", internal, tuple(sorted(vars(filters).items())), near, radius)
     version = maps.data_version(session)
-    return CACHE.get(key, version, float(current_app.config["MAP_CACHE_SECONDS"]), lambda: maps.MarkerSet.of(
+    return marker_cache().get(key, version, float(current_app.config["MAP_CACHE_SECONDS"]), lambda: maps.MarkerSet.of(
         version, maps.markers(session, maps.offer_ids(filters, internal), internal, near, radius)))[1]
 
 

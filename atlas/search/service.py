@@ -128,7 +128,11 @@ class ViewCache:
 
 
 VIEW_TTL = 60.0
-VIEWS = ViewCache()
+
+
+def _views() -> ViewCache:
+    """This app's view cache (one per app: tests run several apps on different databases in one process)."""
+    return current_app.extensions.setdefault("atlas.search.views", ViewCache())
 
 
 def _visible(internal: bool, include_archived: bool) -> Select:
@@ -148,12 +152,13 @@ def _load(session: Session, sids: list[int], internal: bool, include_archived: b
     stmt = _visible(internal, include_archived).add_columns(
         Service.version_id, Service.updated_at, Organization.updated_at, located).where(Service.id.in_(sids))
     keys = {row[0]: (row[0], *row[1:], internal, lang) for row in session.execute(stmt)}
-    found = {sid: hit for sid, key in keys.items() if (hit := VIEWS.get(key)) is not None}
+    cache = _views()
+    found = {sid: hit for sid, key in keys.items() if (hit := cache.get(key)) is not None}
     missing = [sid for sid in keys if sid not in found]
     if missing:
         for service in session.scalars(with_details(select(Service)).where(Service.id.in_(missing))):
             view = (service_view(service, internal, lang), bool(service.is_public))
-            VIEWS.put(keys[service.id], *view)
+            cache.put(keys[service.id], *view)
             found[service.id] = view
     return found
 
