@@ -120,9 +120,10 @@ def start() -> None:
     flask("init-db", env=env)
     flask("seed", env=env)
     login = ensure_demo_login(env)
-    # The link checker's scheduler runs in its own process, never inside the web server.
-    processes = [subprocess.Popen([PY, "-m", "flask", "--app", "atlas", cmd], cwd=ROOT, env=env)
-                 for cmd in ("scheduler", "import-worker")]  # web imports run in the import worker
+    # The link checker's scheduler, the search indexer (the only process writing the search index) and the import
+    # worker (web imports) run in their own processes, never inside the web server.
+    processes = [subprocess.Popen([PY, "-m", "flask", "--app", "atlas", command], cwd=ROOT, env=env)
+                 for command in ("scheduler", "indexer", "import-worker")]
     print(f"\natlas runs on http://127.0.0.1:5000  —  {login}  —  stop with Ctrl+C\n", flush=True)
     web = subprocess.Popen([PY, "-m", "flask", "--app", "atlas", "run", "--host", "127.0.0.1", "--port", "5000"],
                            cwd=ROOT, env=env)

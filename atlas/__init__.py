@@ -17,10 +17,9 @@ ROOT = Path(__file__).resolve().parent.parent
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Create and configure an atlas application; starts no threads and touches no network."""
     # Imported here, not at the top: the checker's own process imports atlas.* without the web stack.
-    from . import (api, audit, auth, checker, cli, curation, db, errors, health, i18n, importers, params, safetext,
-                   search, security)
+    from . import (api, audit, auth, checker, cli, curation, db, errors, health, i18n, importers, maps, params,
+                   safetext, search, security)
     from .views import account as account_views
-    from .views import maps as map_views
     from .views import public, staff
 
     test_config = dict(test_config or {})
@@ -37,7 +36,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     audit.install()
     for module in (db, params, i18n, auth, errors, cli, health, security, safetext, curation, checker, importers, search):
         module.init_app(app)
-    for blueprint in (public.bp, staff.bp, auth.bp, api.bp, map_views.bp, search.bp, account_views.bp):
+    for blueprint in (public.bp, staff.bp, auth.bp, api.bp, maps.bp, search.bp, account_views.bp):
         app.register_blueprint(blueprint)
     return app
 

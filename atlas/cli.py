@@ -59,6 +59,7 @@ def init_db_command() -> None:
         click.echo(f"Schema is up to date (revision {after}).")
     else:
         click.echo(f"Schema {'created' if before is None else 'upgraded from ' + before} at revision {after}.")
+    _build_search_index()
 
 
 @click.command("seed")
@@ -80,6 +81,14 @@ def seed_command(seeds_dir: Path, no_demo: bool) -> None:
         session.rollback()
         raise _database_error(exc) from None
     click.echo(f"Seed loaded: {report.summary()}.")
+    _build_search_index()
+
+
+def _build_search_index() -> None:
+    """The first search index is built at set-up, not by a request (imported late: search imports this module)."""
+    from .search import build_at_setup
+
+    click.echo(build_at_setup())
 
 
 def _new_password() -> str:

@@ -40,6 +40,10 @@ class Defaults:
     MAP_TILE_URL: str | None = None
     MAP_TILE_ATTRIBUTION = "© OpenStreetMap-Mitwirkende"
     MAP_TILE_MAX_ZOOM = 18
+    # Big maps load their markers per visible section: at most this many clusters and markers per answer,
+    # and each process rebuilds a filter set's markers at most every MAP_CACHE_SECONDS while data changes.
+    MAP_MAX_MARKERS = 500
+    MAP_CACHE_SECONDS = 5.0
     # Coverage view: a Gemeinde without an offer of a category whose nearest one is farther than this is a gap.
     COVERAGE_GAP_KM = 10
     # Session cookie hardening.
@@ -162,12 +166,16 @@ class Defaults:
     SEARCH_INDEX_DIR: str | None = None
     # Seconds between two checks of the database change watermark per process (own commits are checked at once).
     SEARCH_SYNC_INTERVAL = 0.5
-    # Seconds a search request may spend applying changes before it answers from the index as it is.
-    SEARCH_SYNC_BUDGET = 5.0
+    # Offers changed since the index was written that a search loads from the database and lays over the index
+    # (newest changes first); after bulk imports the rest follows as the indexer catches up.
+    SEARCH_OVERLAY_MAX = 200
+    # The indexer process (`flask --app atlas indexer`): offers per index commit, seconds per round of commits,
+    # and seconds between two looks at the database when nothing changed.
+    SEARCH_INDEX_BATCH = 500
+    SEARCH_INDEX_BATCH_SECONDS = 2.0
+    SEARCH_INDEX_POLL = 0.2
     # Seconds the clocks of machines writing the database may differ (changes this close are looked at twice).
     SEARCH_CLOCK_SKEW = 5.0
-    # Seconds a request waits for another process that is building the very first index.
-    SEARCH_BUILD_WAIT = 15.0
     # Processes `flask reindex` uses for more than 5,000 offers (2 halves the time on two cores).
     SEARCH_BUILD_PROCS = 1
     # Memory per process for cached postings (MB).

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -95,3 +102,48 @@ def shared_staff(shared_app: Flask):
     client = shared_app.test_client()
     assert login(client, "lotsin@atlas.example").status_code == 302
     return client
+
+
+INDEXER_ROOT = Path(__file__).resolve().parent.parent
+
+
+def indexer_env(app: Flask, **settings: str) -> dict[str, str]:
+    """Environment for a `flask --app atlas` process on this app's database and index directory."""
+    from atlas.search.sync import keeper
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ATLAS_")}
+    return env | {"ATLAS_DATABASE_URL": app.config["DATABASE_URL"], "ATLAS_SECRET_KEY": "test-secret",
+                  "ATLAS_SEARCH_INDEX_DIR": str(keeper(app).store.root), "ATLAS_NOMINATIM_URL": "null",
+                  "ATLAS_SEARCH_INDEX_POLL": "0.1", "PYTHONPATH": str(INDEXER_ROOT)} | settings
+
+
+@contextmanager
+def indexer_process(app: Flask, wait_for_index: bool = True, **settings: str) -> Iterator[subprocess.Popen]:
+    """Run the real indexer (`flask --app atlas indexer`) for this app; waits until the index is published."""
+    from atlas.search.sync import keeper
+
+    proc = subprocess.Popen([sys.executable, "-m", "flask", "--app", "atlas", "indexer"], cwd=INDEXER_ROOT,
+                            env=indexer_env(app, **settings), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while wait_for_index and keeper(app).store.current_name() is None:
+            assert proc.poll() is None, proc.stderr.read()
+            assert time.monotonic() < deadline, "the indexer did not publish an index within 120 s"
+            time.sleep(0.05)
+        yield proc
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+
+
+@pytest.fixture
+def indexer(search_app: Flask) -> Iterator[subprocess.Popen]:
+    """The search app with its indexer process running."""
+    with indexer_process(search_app) as proc:
+        yield proc

@@ -14,7 +14,8 @@ HOSTILE = ['<img src=x onerror="window.__pwned=1">', "</script><script>window.__
            "${window.__pwned=3}", "`+(window.__pwned=4)+`", "Quote \" and ' \\ backslash \\x41"]
 
 
-def add_offers(app, count: int, gemeinde: str, category: str, names: list[str] | None = None) -> None:
+def add_offers(app, count: int, gemeinde: str, category: str, names: list[str] | None = None,
+               spacing: float = 0.002) -> None:
     """Add public offers around a Gemeinde's centre (one organisation, one location each)."""
     with app.app_context():
         session = get_session()
@@ -23,8 +24,8 @@ def add_offers(app, count: int, gemeinde: str, category: str, names: list[str] |
         for i in range(count):
             name = names[i] if names and i < len(names) else f"Angebot {gemeinde} {i + 1}"
             org = Organization(name=f"Träger {name}")
-            loc = Location(organization=org, latitude=region.latitude + (i % 7 + 1) * 0.002,
-                           longitude=region.longitude + (i // 7) * 0.002, geo_precision="exakt", geo_source="manuell",
+            loc = Location(organization=org, latitude=region.latitude + (i % 7 + 1) * spacing,
+                           longitude=region.longitude + (i // 7) * spacing, geo_precision="exakt", geo_source="manuell",
                            gemeinde=region, address=Address(address_1=f"Teststraße {i + 1}", city=region.name,
                                                             postal_code=region.postal_codes[0]))
             session.add(Service(organization=org, name=name, categories=[term],
@@ -32,9 +33,17 @@ def add_offers(app, count: int, gemeinde: str, category: str, names: list[str] |
         session.commit()
 
 
+def log_in(page, email: str) -> None:
+    """Log in through the real form."""
+    page.goto("/login")
+    page.get_by_label("E-Mail-Adresse").fill(email)
+    page.get_by_label("Passwort").fill("correct horse battery")
+    page.get_by_role("button", name="Anmelden").click()
+
+
 def test_public_map_clusters_popups_filters_and_list(app):
     add_offers(app, 25, "iserlohn", "sport")
-    add_offers(app, 5, "witten", "selbsthilfe", names=HOSTILE)
+    add_offers(app, 5, "witten", "selbsthilfe", names=HOSTILE, spacing=0.0005)
     with live_server(app) as url, browser_page(url) as page:
         dialogs = []
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
@@ -52,7 +61,8 @@ def test_public_map_clusters_popups_filters_and_list(app):
         expect(page.locator(".folium-map")).to_have_attribute("data-ready", "1")
         for name in HOSTILE:
             expect(page.locator("#liste").get_by_text(name, exact=True)).to_be_visible()
-        page.evaluate("atlasMap.instances[0].setView([51.4425, 7.333], 15, {animate: false})")
+        # from zoom 16 on the server sends single markers
+        page.evaluate("atlasMap.instances[0].setView([51.4387, 7.3336], 16, {animate: false})")
         markers = page.locator(".atlas-marker")
         expect(markers).to_have_count(7)  # five hostile names, the counselling office and the shelter
         seen = set()
@@ -103,10 +113,7 @@ def test_embed_and_offer_map_render_offline(app):
 def test_staff_map_follows_filters(app):
     add_offers(app, 3, "hemer", "suchtberatung")
     with live_server(app) as url, browser_page(url) as page:
-        page.goto("/login")
-        page.get_by_label("E-Mail-Adresse").fill("lotsin@atlas.example")
-        page.get_by_label("Passwort").fill("correct horse battery")
-        page.get_by_role("button", name="Anmelden").click()
+        log_in(page, "lotsin@atlas.example")
         page.goto("/intern/karte")
         expect(page.locator(".folium-map")).to_have_attribute("data-ready", "1")
         total = int(page.locator(".folium-map").get_attribute("data-markers"))
@@ -129,4 +136,27 @@ def test_public_map_with_the_demo_data(empty_app):
         expect(page.locator(".marker-cluster").first).to_be_visible()
         page.locator(".map-frame").scroll_into_view_if_needed()
         screenshot(page, "public-map", full_page=False)
+        assert page.console_errors == [] and page.blocked_requests == []
+
+
+@pytest.mark.parametrize("width, height", [(1366, 900), (390, 844)])
+def test_coverage_fits_the_page_and_opens_on_the_region(app, width, height):
+    with live_server(app) as url, browser_page(url, viewport={"width": width, "height": height}) as page:
+        log_in(page, "koordination@atlas.example")
+        page.goto("/verwaltung/abdeckung")
+        expect(page.locator(".folium-map")).to_have_attribute("data-ready", "1")
+        # the page never scrolls sideways: the wide table scrolls inside its own box
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        box = page.locator(".coverage-scroll")
+        assert page.evaluate("e => e.scrollWidth > e.clientWidth || e.scrollHeight > e.clientHeight",
+                             box.element_handle()) or width > 1300
+        # zoomed to the atlas's region (Ennepe-Ruhr and Märkischer Kreis), not to Norden or Münster
+        bounds = page.evaluate("(() => { const b = atlasMap.instances[0].getBounds();"
+                               " return [b.getSouth(), b.getWest(), b.getNorth(), b.getEast()]; })()")
+        assert bounds[0] < 51.22 and bounds[2] > 51.44 and bounds[1] < 7.3 and bounds[3] > 7.8  # Lüdenscheid … Witten, Menden
+        assert bounds[2] < 53 and bounds[2] - bounds[0] < 1.6  # not stretched to Norden (53.6 °N)
+        page.get_by_label("Bereich auf der Karte").select_option("schuldnerberatung")
+        page.get_by_role("button", name="Anzeigen").click()
+        expect(page.locator("th.chosen")).to_have_text("Schuldnerberatung")
+        screenshot(page, f"coverage-{width}")
         assert page.console_errors == [] and page.blocked_requests == []

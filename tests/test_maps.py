@@ -8,7 +8,8 @@ import sqlalchemy as sa
 
 from atlas.db import get_session
 from atlas.maps import distance_km, fit_bounds
-from atlas.models import Region
+from atlas.maps.clustering import BBox, cluster
+from atlas.models import Address, Location, Organization, Region, Service, ServiceAtLocation, TaxonomyTerm
 
 
 NAME, ADDRESS, PROTECTED, DISTANCE = 1, 3, 4, 6  # positions in an item of the marker data
@@ -20,9 +21,29 @@ def map_data(html: str, data_id: str = "atlas-markers") -> dict:
     return json.loads(match.group(1))
 
 
+WIDE = "45,0,60,20"  # far more than the region
+
+
+def section(client, config: dict, bbox: str = WIDE, zoom: int = 16, **extra):
+    """Ask a map's data URL for a section, as the map script does."""
+    joiner = "&" if "?" in config["data"] else "?"
+    return client.get(config["data"] + joiner + "bbox=" + bbox + "&zoom=" + str(zoom)
+                      + "".join(f"&{k}={v}" for k, v in extra.items()))
+
+
+def markers_of(client, url: str) -> dict:
+    """A map page's settings plus every marker of its data (a wide section at street zoom)."""
+    config = map_data(client.get(url).get_data(as_text=True))
+    answer = section(client, config)
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    data = answer.get_json()
+    assert data["clusters"] == [] and data["total"] == len(data["items"])
+    return config | data
+
+
 def test_public_map_lists_the_same_entries_as_the_markers(client):
     html = client.get("/karte").get_data(as_text=True)
-    data = map_data(html)
+    data = markers_of(client, "/karte")
     names = sorted(i[NAME] for i in data["items"])
     assert names == ["Frauenschutz Lichtblick", "Schuldnerberatung Lichtblick"]
     listed = re.findall(r'<h3><a href="/angebote/\d+">([^<]+)</a></h3>', html.split('id="liste"')[1])
@@ -35,9 +56,11 @@ def test_map_assets_are_local(client):
     html = client.get("/karte").get_data(as_text=True)
     loaded = re.findall(r'<(?:script|link|img|iframe)\b[^>]*?(?:src|href)="([^"]+)"', html)
     assert loaded and all(s.startswith("/static/") for s in loaded), loaded
-    for asset in ("vendor/leaflet/leaflet.js", "vendor/leaflet.markercluster/leaflet.markercluster.js", "js/atlas-map.js"):
+    for asset in ("vendor/leaflet/leaflet.js", "js/atlas-map.js"):
         assert f"/static/{asset}" in html
         assert client.get(f"/static/{asset}").status_code == 200
+    assert "leaflet.markercluster.js" not in html  # clusters come from the server
+    assert "atlas-markers" in html and '"items"' not in html  # the page itself ships no markers
     assert "user-scalable=no" not in html  # folium's zoom-blocking viewport must not leak in
 
 
@@ -52,16 +75,17 @@ def test_tiles_come_from_config(make_app, app):
 
 
 def test_category_filter(client):
-    data = map_data(client.get("/karte?kategorie=wohnen").get_data(as_text=True))
+    data = markers_of(client, "/karte?kategorie=wohnen")
     assert data["items"] == []
-    data = map_data(client.get("/karte?kategorie=beratung").get_data(as_text=True))
+    data = markers_of(client, "/karte?kategorie=beratung")
     assert len(data["items"]) == 2 and {p[2] for p in data["points"]} == {"beratung"}
 
 
 def test_near_filter_by_postcode_and_town(client):
-    near = map_data(client.get("/karte?nahe=58452&umkreis=5").get_data(as_text=True))
+    near = markers_of(client, "/karte?nahe=58452&umkreis=5")
     assert near["near"] and near["radius_km"] == 5 and all(i[DISTANCE] <= 5 for i in near["items"])
-    far = map_data(client.get("/karte?nahe=Balve&umkreis=5").get_data(as_text=True))
+    assert near["items"]
+    far = markers_of(client, "/karte?nahe=Balve&umkreis=5")
     assert far["items"] == []
     html = client.get("/karte?nahe=L%C3%BCdenscheid&umkreis=50").get_data(as_text=True)
     assert "um Lüdenscheid" in html
@@ -88,13 +112,13 @@ def test_embed_can_be_framed_and_presets_region_and_category(client):
     response = client.get("/karte/embed?region=ennepe-ruhr-kreis&kategorie=beratung")
     assert response.status_code == 200 and "X-Frame-Options" not in response.headers
     assert "frame-ancestors *" in response.headers["Content-Security-Policy"]
-    assert len(map_data(response.get_data(as_text=True))["items"]) == 2
-    other = map_data(client.get("/karte/embed?region=maerkischer-kreis").get_data(as_text=True))
+    assert len(markers_of(client, "/karte/embed?region=ennepe-ruhr-kreis&kategorie=beratung")["items"]) == 2
+    other = markers_of(client, "/karte/embed?region=maerkischer-kreis")
     assert other["items"] == []
 
 
 def test_protected_site_is_not_pinned_publicly(app, client):
-    data = map_data(client.get("/karte").get_data(as_text=True))
+    data = markers_of(client, "/karte")
     shelter = next(i for i in data["items"] if i[NAME] == "Frauenschutz Lichtblick")
     point = next(p for p in data["points"] if data["items"][p[3]] == shelter)
     with app.app_context():
@@ -114,6 +138,10 @@ def test_sentinels_never_reach_map_data(client):
     for url in ("/karte", "/karte?ansicht=liste", "/karte/embed", "/karte?kategorie=arbeit", "/karte?kategorie=netzwerk",
                 "/karte/embed?kategorie=arbeit"):
         assert "SENTINEL" not in client.get(url).get_data(as_text=True), url
+        if "liste" not in url:
+            for zoom in (3, 10, 16):
+                assert "SENTINEL" not in section(client, map_data(client.get(url).get_data(as_text=True)),
+                                                 zoom=zoom).get_data(as_text=True), url
 
 
 def test_offer_page_map(app, client):
@@ -124,23 +152,25 @@ def test_offer_page_map(app, client):
     shelter = client.get(f"/angebote/{service_id(app, 'Frauenschutz Lichtblick')}").get_data(as_text=True)
     point = map_data(shelter, "atlas-offer-locations")["points"][0]
     assert point["protected"] is True and "Geheimweg" not in shelter
+    assert "leaflet.js" in html and "markercluster" not in html.lower()  # a single pin needs no cluster code
     hotline = client.get(f"/angebote/{service_id(app, 'Krisentelefon rund um die Uhr')}").get_data(as_text=True)
     assert "atlas-offer-locations" not in hotline
 
 
 def test_staff_map_shows_internal_offers_and_exact_sites(app, staff_client):
-    data = map_data(staff_client.get("/intern/karte").get_data(as_text=True))
+    data = markers_of(staff_client, "/intern/karte")
     names = {i[NAME] for i in data["items"]}
     assert {"SENTINEL-INTERNAL-SERVICE", "SENTINEL-EMPLOYER-JOBS"} <= names
     shelter = next(p for p in data["points"] if data["items"][p[3]][NAME] == "Frauenschutz Lichtblick")
     assert (shelter[0], shelter[1]) == (51.4512, 7.3011)
     assert data["url"] == "/intern/angebote/{id}"
-    filtered = map_data(staff_client.get("/intern/karte?kategorie=arbeitgeber").get_data(as_text=True))
+    filtered = markers_of(staff_client, "/intern/karte?kategorie=arbeitgeber")
     assert {i[NAME] for i in filtered["items"]} == {"SENTINEL-EMPLOYER-JOBS"}
 
 
 def test_staff_map_needs_login(client):
     assert client.get("/intern/karte").status_code == 302
+    assert client.get(f"/intern/karte/daten?bbox={WIDE}&zoom=10").status_code == 302
 
 
 def test_coverage_for_coordinators_only(client):
@@ -157,7 +187,41 @@ def test_coverage_counts_and_gaps(app, coordinator_client):
     assert cells["Witten"]["count"] == 3 and not cells["Witten"]["gap"]  # two public, one internal; not the ended one
     assert cells["Herdecke"]["count"] == 0 and not cells["Herdecke"]["gap"]  # Witten is within 10 km
     assert cells["Plettenberg"]["gap"] and "nächstes Angebot" in cells["Plettenberg"]["nearest_label"]
-    assert "<caption>" in html and "Lücke" in html
+    assert "<caption" in html and "Lücke" in html
+    # German number formats: "12,3 km", never "12.3 km"
+    assert re.search(r"nächstes Angebot: \d+,\d km", cells["Plettenberg"]["nearest_label"])
+    assert not re.search(r"\d\.\d km", html)
+    # only the atlas's regions (its Jobcenters' Kreise) are rows: never Münster or Norden, not even as gaps
+    assert "Münster" not in cells and "Norden" not in cells and "Münster</th>" not in html
+    # the map opens on those Gemeinden
+    lats = [c["lat"] for c in data["cells"]]
+    assert data["fit"] == [[min(lats), min(c["lon"] for c in data["cells"])], [max(lats), max(c["lon"] for c in data["cells"])]]
+
+
+def test_coverage_by_sub_category(app, coordinator_client):
+    html = coordinator_client.get("/verwaltung/abdeckung?kategorie=schuldnerberatung").get_data(as_text=True)
+    cells = {c["name"]: c for c in map_data(html, "atlas-coverage")["cells"]}
+    assert cells["Witten"]["count"] == 1  # only the debt counselling, not the other Beratung offers
+    assert '<option value="schuldnerberatung" selected>' in html
+    assert 'class="chosen"' in html
+    unknown = coordinator_client.get("/verwaltung/abdeckung?kategorie=gibt-es-nicht").get_data(as_text=True)
+    assert map_data(unknown, "atlas-coverage")["cells"]  # falls back to the first area
+
+
+def test_coverage_as_csv(app, coordinator_client):
+    response = coordinator_client.get("/verwaltung/abdeckung.csv?kategorie=beratung")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert 'filename="abdeckung-beratung.csv"' in response.headers["Content-Disposition"]
+    text = response.get_data(as_text=True)
+    assert text.startswith("\ufeff")
+    import csv as csv_module
+    rows = list(csv_module.reader(text[1:].splitlines(), delimiter=";"))
+    header, body = rows[0], {r[0]: dict(zip(rows[0], r)) for r in rows[1:]}
+    assert header[:2] == ["Gemeinde", "Kreis"] and "Beratung: Lücke" in header
+    assert body["Witten"]["Beratung: Angebote vor Ort"] == "3" and body["Witten"]["Beratung: Lücke"] == "nein"
+    assert body["Plettenberg"]["Beratung: Lücke"] == "ja" and "," in body["Plettenberg"]["Beratung: nächstes Angebot (km)"]
+    assert "Münster" not in body
+    assert coordinator_client.get("/verwaltung/abdeckung.csv").status_code == 200
 
 
 def test_distance_and_fit_helpers():
@@ -174,3 +238,89 @@ def test_search_map_follows_the_search_filters(app, staff_client):
     near = map_data(staff_client.get("/suche?q=Lichtblick&near=Balve&radius_km=5&ansicht=karte").get_data(as_text=True))
     assert near["items"] == [] and near["near"] and near["radius_km"] == 5
     assert debts["url"] == "/intern/angebote/{id}"
+
+
+def add_offers(app, count: int, gemeinde: str = "iserlohn") -> None:
+    """Public offers in a small grid around a Gemeinde's centre."""
+    with app.app_context():
+        session = get_session()
+        region = session.scalar(sa.select(Region).where(Region.slug == gemeinde))
+        term = session.scalar(sa.select(TaxonomyTerm).where(TaxonomyTerm.slug == "sport"))
+        for i in range(count):
+            org = Organization(name=f"Träger {i}")
+            loc = Location(organization=org, latitude=region.latitude + (i % 10) * 0.003,
+                           longitude=region.longitude + (i // 10) * 0.003, geo_precision="exakt", gemeinde=region,
+                           address=Address(address_1=f"Teststraße {i + 1}", city=region.name))
+            session.add(Service(organization=org, name=f"Sportgruppe {i}", categories=[term],
+                                service_at_locations=[ServiceAtLocation(location=loc)]))
+        session.commit()
+
+
+@pytest.mark.parametrize("bbox, zoom, message", [
+    ("51,7,50,8", "10", "verdreht"),
+    ("51,8,52,7", "10", "verdreht"),
+    ("-80,-170,80,170", "3", "zu groß"),
+    ("51,7,52,abc", "10", "keine Zahl"),
+    ("51,7,52,nan", "10", "keine Zahl"),
+    ("51,7,52", "10", "vier Zahlen"),
+    ("", "10", "vier Zahlen"),
+    ("51,7,95,8", "10", "außerhalb der Erde"),
+    ("51,7,52,8", "x", "Zoomstufe"),
+    ("51,7,52,8", "99", "Zoomstufe"),
+])
+def test_a_bad_section_gets_a_german_400(client, bbox, zoom, message):
+    response = client.get("/karte/daten", query_string={"bbox": bbox, "zoom": zoom})
+    assert response.status_code == 400
+    assert message in response.get_json()["error"]["message"]
+
+
+def test_a_client_asking_for_10000_markers_gets_clusters(make_app, app):
+    add_offers(app, 60)
+    small = make_app(MAP_MAX_MARKERS=20)
+    client = small.test_client()
+    config = map_data(client.get("/karte").get_data(as_text=True))
+    data = section(client, config, zoom=18, max=10000).get_json()
+    assert data["total"] == 62
+    assert data["clusters"] and len(data["clusters"]) + len(data["points"]) <= 20
+    assert sum(c[2] for c in data["clusters"]) + len(data["points"]) == 62
+    # zoomed out, everything near Iserlohn is one cluster; its bounds cover its members
+    far = section(client, config, zoom=8).get_json()
+    big = max(far["clusters"], key=lambda c: c[2])
+    assert big[2] >= 60 and big[3] <= big[0] <= big[5] and big[4] <= big[1] <= big[6]
+    # a section without markers
+    assert section(client, config, bbox="40,0,41,1").get_json() | {"version": None} == {
+        "version": None, "total": 62, "zoom": 16, "clusters": [], "points": [], "items": []}
+
+
+def test_marker_sections_have_etags_by_data_version(make_app, app):
+    fresh = make_app(MAP_CACHE_SECONDS=0)
+    client = fresh.test_client()
+    config = map_data(client.get("/karte").get_data(as_text=True))
+    first = section(client, config)
+    etag = first.headers["ETag"]
+    assert first.headers["Cache-Control"] == "public, max-age=0, must-revalidate"
+    joiner = "&" if "?" in config["data"] else "?"
+    again = client.get(config["data"] + joiner + f"bbox={WIDE}&zoom=16", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.get_data() == b""
+    other_zoom = client.get(config["data"] + joiner + f"bbox={WIDE}&zoom=9", headers={"If-None-Match": etag})
+    assert other_zoom.status_code == 200
+    add_offers(app, 1)
+    changed = client.get(config["data"] + joiner + f"bbox={WIDE}&zoom=16", headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag and changed.get_json()["total"] == 3
+
+
+def test_grid_clustering_follows_the_zoom():
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    lat = 51.3 + rng.random(10_000) * 0.4
+    lon = 7.3 + rng.random(10_000) * 0.6
+    box = BBox(51.0, 7.0, 52.0, 8.0)
+    coarse = cluster(lat, lon, box, 8, 500)
+    fine = cluster(lat, lon, box, 13, 500)
+    assert len(coarse.clusters) < len(fine.clusters) <= 500
+    for shown in (coarse, fine):
+        assert sum(c[2] for c in shown.clusters) + len(shown.singles) == 10_000
+    street = cluster(lat[:300], lon[:300], box, 17, 500)
+    assert street.clusters == [] and len(street.singles) == 300
+    assert len(cluster(lat, lon, BBox(51.3, 7.3, 51.35, 7.35), 17, 500).singles) < 10_000

@@ -81,6 +81,32 @@ def test_healthz_reports_the_index(search_app):
     before = client.get("/healthz").get_json()["search"]
     assert before["present"] is False
     api(search_app, q="Schulden")
+    assert client.get("/healthz").get_json()["search"]["present"] is False  # a search never builds the index
+    assert search_app.test_cli_runner().invoke(args=["indexer", "--once"]).exit_code == 0
     after = client.get("/healthz").get_json()
     assert after["status"] == "ok"
     assert after["search"]["present"] is True and after["search"]["drift"] == 0 and after["search"]["in_sync"] is True
+
+
+def test_presented_offers_follow_edits_of_their_organisation_and_location(search_app):
+    from atlas.models import Location
+
+    def first(query: str) -> dict:
+        hits = api(search_app, q=query).get_json()["contents"]
+        return next(h for h in hits if h["name"] == "Schuldnerberatung der Caritas")
+
+    shown = first("Schuldnerberatung")  # now cached by its versions
+    assert shown["name"] == "Schuldnerberatung der Caritas"
+    with search_app.app_context():
+        session = get_session()
+        service = session.scalar(select(Service).where(Service.name == "Schuldnerberatung der Caritas"))
+        service.organization.name = "Caritas Umbenannt"
+        session.commit()
+    assert first("Schuldnerberatung")["organization"]["name"] == "Caritas Umbenannt"
+    with search_app.app_context():
+        session = get_session()
+        service = session.scalar(select(Service).where(Service.name == "Schuldnerberatung der Caritas"))
+        location = session.get(Location, service.service_at_locations[0].location_id)
+        location.name = "Neues Haus"
+        session.commit()
+    assert first("Schuldnerberatung")["service_at_locations"][0]["location"]["name"] == "Neues Haus"

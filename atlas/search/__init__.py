@@ -1,24 +1,27 @@
 """Search: German full-text and nearby search over a Whoosh index that follows the database.
 
-`sync(session)` brings the index up to date after a commit (searches also do it by themselves);
-`flask --app atlas reindex` rebuilds it from scratch.
+`flask --app atlas indexer` is the one process that writes the index (it follows the database continuously);
+`flask --app atlas reindex` rebuilds it from scratch; `sync(session)` writes pending changes at once.
+Web workers only read (see atlas.search.sync).
 """
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from ..cli import _require_schema
 from ..db import get_session
 from . import models  # noqa: F401  (registers the tables)
-from .sync import init_keeper, keeper, sync
+from .sync import init_keeper, keeper, run_indexer, sync
 from .views import bp
 
-__all__ = ["bp", "init_app", "sync"]
+__all__ = ["bp", "build_at_setup", "init_app", "sync"]
 
 
 @click.command("reindex")
@@ -37,7 +40,35 @@ def reindex_command() -> None:
                f"({keeper().store.root}).")
 
 
+@click.command("indexer")
+@click.option("--once", is_flag=True, help="Catch up once and exit instead of following the database.")
+@with_appcontext
+def indexer_command(once: bool) -> None:
+    """Follow the database and keep the search index up to date (run exactly one per machine, beside the web server)."""
+    _require_schema()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if once:
+        count = keeper().sync(get_session())
+        click.echo(f"Search index up to date: {count} offers written ({keeper().store.root}).")
+        return
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_args: stop.set())
+    click.echo(f"Search indexer follows the database ({keeper().store.root}); stop with Ctrl+C.")
+    run_indexer(app, stop)
+
+
+def build_at_setup() -> str:
+    """Build the index after init-db or seed so the first search already finds it (the indexer keeps it fresh)."""
+    try:
+        count = keeper().sync(get_session())
+    except (OSError, TimeoutError) as exc:
+        return f"Search index not updated ({exc}); the indexer will do it."
+    return f"Search index up to date ({count} offers written)."
+
+
 def init_app(app: Flask) -> None:
-    """Create the index keeper and register the CLI command; no files are touched until the first search."""
+    """Create the index keeper and register the CLI commands; no files are touched here."""
     init_keeper(app)
     app.cli.add_command(reindex_command)
+    app.cli.add_command(indexer_command)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, request
-from flask_babel import gettext as _
+from flask import request
 from werkzeug.datastructures import MultiDict
 
 from ..db import get_session
 from ..i18n import current_lang
 from .params import parse_search_params
-from .service import IndexUnavailable, api_item, search
+from .service import api_item, search
 
 # Without any of these the API keeps its plain list behaviour (sorted by name, SQL filters only).
 SEARCH_KEYS = {"q", "search", "near", "radius_km", "kreis", "cost", "channel", "accessibility", "language",
@@ -28,10 +27,7 @@ def search_response(internal: bool) -> dict[str, Any]:
     """One page of search results; public callers get public offers and fields only."""
     session = get_session()
     params = parse_search_params(request.args, session, internal)
-    try:
-        page = search(session, params, internal, current_lang())
-    except IndexUnavailable:
-        abort(503, _("Der Suchindex wird gerade aufgebaut. Bitte versuchen Sie es in einer Minute noch einmal."))
+    page = search(session, params, internal, current_lang(), hsds=True)
     return {
         "total_items": page.total,
         "total_pages": page.total_pages,

@@ -7,13 +7,17 @@ Layout of the index directory (SEARCH_INDEX_DIR):
     write.lock        fcntl lock held by the one process that writes (the OS releases it when that process dies)
     gen-<n>/          a Whoosh index plus state.json (what the index holds: see atlas.search.sync)
 
-Readers never take a lock: they open the last committed generation and table of contents.
+Only the indexer process writes. Readers never take a lock and never write: they read a generation's state, then
+open its last committed table of contents (retrying when a commit removes it under them), so a snapshot holds
+at least what its state says. `MemorySegment` gives documents built from the database the same read interface,
+for searches while no index exists and for the changes the index does not hold yet.
 """
 
 from __future__ import annotations
 
 import bisect
 import fcntl
+import heapq
 import itertools
 import json
 import os
@@ -21,7 +25,7 @@ import re
 import shutil
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,6 +37,7 @@ from whoosh import fields as wf
 from whoosh import index as windex
 from whoosh.analysis import SpaceSeparatedTokenizer
 from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.index import EmptyIndexError
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import TermNotFound
 
@@ -41,6 +46,7 @@ ENGINE = "whoosh"
 EMPTY_IDS = np.zeros(0, dtype=np.int64)
 EMPTY_TF = np.zeros(0, dtype=np.float32)
 TOC_RE = re.compile(r"^_MAIN_(\d+)\.toc$")
+OPEN_ATTEMPTS = 5
 
 
 @dataclass
@@ -216,35 +222,63 @@ class IndexStore:
             ix.close()
 
     def snapshot(self, refresh: bool = True) -> Snapshot | None:
-        """The current read view; with refresh, reopened when another writer committed since."""
+        """The current read view; with refresh, reopened when the indexer committed since (never writes)."""
         with self._mutex:
             if self._snapshot is not None and not refresh:
                 return self._snapshot
-            name = self.current_name()
-            if name is None:
-                return None
-            snap = self._snapshot
-            if snap is not None and snap.name == name and snap.generation == _toc_generation(self.root / name):
-                return snap
-            ix = windex.open_dir(str(self.root / name))
-            reader = ix.reader()
-            self._snapshot = Snapshot(self, name, ix.latest_generation(), reader)
-            if snap is not None:
-                self._retired.append(snap.reader)
-            while len(self._retired) > 2:
-                self._retired.pop(0).close()
-            live = {seg for seg, _leaf, _base in self._snapshot.leaves}
-            self._tables = {k: v for k, v in self._tables.items() if k in live}
-            self._vocab = {k: v for k, v in self._vocab.items() if k[0] in live}
+            for attempt in range(OPEN_ATTEMPTS):
+                try:
+                    return self._open_current()
+                except (FileNotFoundError, EmptyIndexError):
+                    # A commit removed the table of contents or a segment between listing and opening: the
+                    # newer one is complete, so look again; after that keep serving the last good snapshot.
+                    if attempt == OPEN_ATTEMPTS - 1:
+                        if self._snapshot is not None:
+                            return self._snapshot
+                        raise
+                    time.sleep(0.01 * (attempt + 1))
             return self._snapshot
 
+    def _open_current(self) -> Snapshot | None:
+        name = self.current_name()
+        if name is None:
+            return None
+        snap = self._snapshot
+        if snap is not None and snap.name == name and snap.generation == _toc_generation(self.root / name):
+            return snap
+        # The state first: the documents opened afterwards hold at least what it says.
+        state = self.read_state(name)
+        ix = windex.open_dir(str(self.root / name))
+        reader = ix.reader()
+        leaves = reader.leaf_readers() if reader.doc_count_all() else []
+        self._snapshot = Snapshot(self, name, ix.latest_generation(),
+                                  [(leaf.segment().segment_id(), leaf, base) for leaf, base in leaves],
+                                  reader=reader, state=state)
+        if snap is not None and snap.reader is not None:
+            self._retired.append(snap.reader)
+        while len(self._retired) > 2:
+            self._retired.pop(0).close()
+        live = {seg for seg, _leaf, _base in self._snapshot.leaves}
+        self._tables = {k: v for k, v in self._tables.items() if k in live}
+        self._vocab = {k: v for k, v in self._vocab.items() if k[0] in live}
+        return self._snapshot
+
+    def memory_snapshot(self, docs: list[IndexDoc], state: dict[str, Any]) -> Snapshot:
+        """A read view of documents built from the database, for searches while no usable index exists."""
+        segment = MemorySegment(docs)
+        return Snapshot(self, "memory", 0, [(segment.segid, segment, 0)], state=state)
+
     def _table(self, segid: str, leaf: Any) -> _SegmentTable:
+        if isinstance(leaf, MemorySegment):
+            return leaf.table
         table = self._tables.get(segid)
         if table is None:
             table = self._tables[segid] = _SegmentTable(leaf)
         return table
 
     def _leaf_postings(self, segid: str, leaf: Any, fieldname: str, term: str) -> tuple[np.ndarray, np.ndarray]:
+        if isinstance(leaf, MemorySegment):
+            return leaf.arrays(fieldname, term)
         key = (segid, fieldname, term)
         cached = self._postings.get(key)
         if cached is not None:
@@ -259,10 +293,17 @@ class IndexStore:
         return arrays
 
     def _leaf_vocabulary(self, segid: str, leaf: Any, fieldname: str) -> frozenset[str]:
+        if isinstance(leaf, MemorySegment):
+            return leaf.vocabulary(fieldname)
         key = (segid, fieldname)
         if key not in self._vocab:
             self._vocab[key] = frozenset(t.decode("utf-8") for t in leaf.lexicon(fieldname))
         return self._vocab[key]
+
+
+def _in_sorted(values: list[str], value: str) -> bool:
+    index = bisect.bisect_left(values, value)
+    return index < len(values) and values[index] == value
 
 
 def _toc_generation(path: Path) -> int:
@@ -306,6 +347,55 @@ def _read_postings(leaf: Any, fieldname: str, term: str) -> tuple[np.ndarray, np
     return np.array(ids, dtype=np.int64), np.array(weights_list, dtype=np.float32)
 
 
+class MemorySegment:
+    """Documents held in memory with the read interface of a Whoosh segment (postings, stored fields, terms)."""
+
+    _ids = itertools.count()
+
+    def __init__(self, docs: list[IndexDoc]) -> None:
+        self.segid = f"mem-{os.getpid()}-{next(self._ids)}"
+        self.metas = [_whoosh_doc(doc)["meta"] for doc in docs]
+        collected: dict[tuple[str, str], tuple[list[int], list[float]]] = {}
+        for docnum, doc in enumerate(docs):
+            for fieldname in TEXT_FIELDS:
+                for term, count in Counter(doc.terms.get(fieldname, ())).items():
+                    ids, tf = collected.setdefault((fieldname, term), ([], []))
+                    ids.append(docnum)
+                    tf.append(count)
+        self._postings = {k: (np.array(i, dtype=np.int64), np.array(t, dtype=np.float32))
+                          for k, (i, t) in collected.items()}
+        self._terms = {f: frozenset(t for (fn, t) in collected if fn == f) for f in TEXT_FIELDS}
+        self.table = _SegmentTable(self)
+
+    def segment_id(self) -> str:
+        """Unique per segment, like a Whoosh segment id."""
+        return self.segid
+
+    def doc_count_all(self) -> int:
+        """Documents in the segment."""
+        return len(self.metas)
+
+    def has_deletions(self) -> bool:
+        """Memory segments are never changed, only replaced."""
+        return False
+
+    def stored_fields(self, docnum: int) -> dict[str, Any]:
+        """The stored fields of a document, as Whoosh returns them."""
+        return {"meta": self.metas[docnum]}
+
+    def arrays(self, fieldname: str, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """Document numbers and term frequencies of a term."""
+        return self._postings.get((fieldname, term), (EMPTY_IDS, EMPTY_TF))
+
+    def vocabulary(self, fieldname: str) -> frozenset[str]:
+        """Every term of a field."""
+        return self._terms.get(fieldname, frozenset())
+
+    def expand_prefix(self, fieldname: str, prefix: str) -> Iterator[bytes]:
+        """Terms starting with a prefix, as bytes like Whoosh's reader."""
+        return (t.encode("utf-8") for t in sorted(self.vocabulary(fieldname)) if t.startswith(prefix))
+
+
 class _SegmentTable:
     """The stored attributes of one immutable segment as arrays (deletions are applied by the snapshot)."""
 
@@ -342,13 +432,18 @@ class _SegmentTable:
 class Snapshot:
     """An immutable read view of one index generation: documents as arrays, postings on demand."""
 
-    def __init__(self, store: IndexStore, name: str, generation: int, reader: Any) -> None:
+    def __init__(self, store: IndexStore, name: str, generation: int, leaves: list[tuple[str, Any, int]],
+                 reader: Any = None, state: dict[str, Any] | None = None, hidden: Iterable[int] = (),
+                 overlay: MemorySegment | None = None, base: Snapshot | None = None) -> None:
         self.store = store
         self.name = name
         self.generation = generation
         self.reader = reader
-        leaves = reader.leaf_readers() if reader.doc_count_all() else []
-        self.leaves: list[tuple[str, Any, int]] = [(leaf.segment().segment_id(), leaf, base) for leaf, base in leaves]
+        self.state = state
+        self.leaves = leaves
+        self.overlay = overlay
+        # The snapshot this one lays fresh documents over: its term lists are reused (they are the expensive part).
+        self.base = base
         tables = [store._table(segid, leaf) for segid, leaf, _base in self.leaves]
         self._tables = tables
         self.size = sum(t.size for t in tables)
@@ -361,6 +456,12 @@ class Snapshot:
                 mask[np.fromiter(deleted, dtype=np.int64, count=len(deleted))] = False
         self.alive = np.concatenate(alive) if alive else np.zeros(0, dtype=bool)
         self.sid = np.concatenate([t.sid for t in tables]) if tables else EMPTY_IDS
+        hidden_ids = np.fromiter(hidden, dtype=np.int64)
+        if len(hidden_ids):
+            # Offers that changed since the index was written: their indexed documents are replaced by fresh ones.
+            indexed = np.concatenate([np.full(t.size, leaf is not overlay)
+                                      for t, (_s, leaf, _b) in zip(tables, self.leaves)])
+            self.alive &= ~(indexed & np.isin(self.sid, hidden_ids))
         keys = sorted({k for t in tables for k in t.attrs})
         self.attrs = {k: np.concatenate([t.attrs.get(k, np.zeros(t.size)) for t in tables]) for k in keys}
         self.lengths = {f: np.concatenate([t.lengths[f] for t in tables]) if tables else EMPTY_TF for f in TEXT_FIELDS}
@@ -388,6 +489,15 @@ class Snapshot:
         self._by_sid: dict[int, int] | None = None
         self._name_rank: np.ndarray | None = None
 
+    def with_changes(self, docs: list[IndexDoc], changed: Iterable[int]) -> Snapshot:
+        """This view with the given offers replaced by fresh documents (offers without a document are gone)."""
+        segment = MemorySegment(docs)
+        base = [leaf for leaf in self.leaves if leaf[1] is not self.overlay]
+        size = sum(self.store._table(segid, leaf).size for segid, leaf, _base in base)
+        return Snapshot(self.store, self.name, self.generation, base + [(segment.segid, segment, size)],
+                        reader=self.reader, state=self.state, hidden=changed, overlay=segment,
+                        base=self.base or self)
+
     @property
     def live_count(self) -> int:
         """Documents that are not deleted."""
@@ -411,6 +521,9 @@ class Snapshot:
     def expand_prefix(self, fieldname: str, prefix: str, limit: int = 200) -> list[str]:
         """Terms of a field that start with a prefix (at most `limit`); "words" is the plain-word vocabulary."""
         key = (fieldname, prefix)
+        if self.base is not None and self.overlay is not None and fieldname != "words":
+            fresh = {t for t in self.overlay.vocabulary(fieldname) if t.startswith(prefix)}
+            return sorted(set(self.base.expand_prefix(fieldname, prefix, limit)) | fresh)[:limit]
         if fieldname == "words":
             vocabulary = self.vocabulary("words")
             start = bisect.bisect_left(vocabulary, prefix)
@@ -431,6 +544,11 @@ class Snapshot:
     def vocabulary(self, fieldname: str) -> list[str]:
         """Every term of a field, sorted; "words" gives the plain words of all documents (typos, suggestions),
         "public_words" those of live public offers (what anonymous callers' hints may come from)."""
+        if fieldname not in self._vocabulary and self.base is not None and self.overlay is not None:
+            known = self.base.vocabulary(fieldname)
+            extra = self.overlay.table.words if fieldname == "words" else self.overlay.vocabulary(fieldname)
+            new = sorted(w for w in extra if not _in_sorted(known, w))
+            self._vocabulary[fieldname] = list(heapq.merge(known, new)) if new else known
         if fieldname not in self._vocabulary:
             terms: set[str] = set()
             if fieldname == "words":

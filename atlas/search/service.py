@@ -1,20 +1,23 @@
-"""Run a search end to end: sync the index if needed, rank, load the page from the database, count misses."""
+"""Run a search end to end: the index plus what it lacks yet, rank, load the page from the database, count misses."""
 
 from __future__ import annotations
 
 import math
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app, has_request_context
 from markupsafe import Markup, escape
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..accounts import allow, client_key
 from ..hsds import api_service
-from ..models import Service, utcnow
+from ..models import Location, Organization, Service, ServiceAtLocation, utcnow
 from ..presenters import service_view
 from ..queries import public_condition, with_details
 from .analysis import highlight, snippet
@@ -24,10 +27,6 @@ from .query import SynonymTable, normalise, parse
 from .ranking import Match, Ranked, Ranker
 from .sync import Keeper, keeper
 from .synonyms import load_rules
-
-
-class IndexUnavailable(RuntimeError):
-    """There is no search index yet and another process is still building it."""
 
 
 @dataclass
@@ -40,7 +39,7 @@ class Hit:
     name: list[tuple[str, bool]]
     text: list[tuple[str, bool]]
     public: bool = True
-    service: Service | None = None
+    record: dict[str, Any] | None = None  # the HSDS service (API searches only)
 
 
 @dataclass
@@ -71,13 +70,7 @@ def synonym_table(session: Session, keep: Keeper) -> SynonymTable:
 def rank(session: Session, params: SearchParams, internal: bool) -> Ranked | None:
     """The ids of one page of hits and the total (None when the text holds no searchable word)."""
     keep = keeper()
-    try:
-        snap = keep.fresh_snapshot(session)
-    except OSError:
-        current_app.logger.exception("search index at %s cannot be used", keep.store.root)
-        raise IndexUnavailable() from None
-    if snap is None:
-        raise IndexUnavailable()
+    snap = keep.fresh_snapshot(session)
     config = current_app.config
     slots = parse(params.text, synonym_table(session, keep), int(config["SEARCH_MAX_QUERY_WORDS"]))
     if params.text.strip() and not slots:
@@ -86,40 +79,94 @@ def rank(session: Session, params: SearchParams, internal: bool) -> Ranked | Non
                                       float(config["SEARCH_DISTANCE_SCALE_KM"]))
 
 
-def search(session: Session, params: SearchParams, internal: bool, lang: str) -> SearchPage:
-    """Search offers; public callers get public offers and fields only (checked in the index and again in SQL)."""
+def search(session: Session, params: SearchParams, internal: bool, lang: str, hsds: bool = False) -> SearchPage:
+    """Search offers; public callers get public offers and fields only (checked in the index and again in SQL).
+
+    With hsds, each hit also carries its HSDS service record (for the API), cached like the view."""
     ranked = rank(session, params, internal)
     if ranked is None:
         # Only symbols, emoji or one-letter words: nothing to search for, so nothing is found.
         record_miss(session, params.text, limited=not internal)
         return SearchPage(params, [], 0, Match(no_words=True))
-    services = _load(session, ranked.sids, internal, params.include_archived)
+    views = _load(session, ranked.sids, internal, params.include_archived, lang, hsds)
     terms = frozenset(ranked.match.terms)
     hits = []
     for sid, score, distance in zip(ranked.sids, ranked.scores, ranked.distances):
-        service = services.get(sid)
-        if service is None:
+        if sid not in views:
             continue
-        view = service_view(service, internal, lang)
+        view, public, record = views[sid]
         text = view["atlas"]["summary_plain"] or view["description"] or ""
         hits.append(Hit(view, distance, score, highlight(view["name"], terms) if terms else [(view["name"], False)],
                         highlight(snippet(text, terms), terms) if terms else [(snippet(text, terms), False)],
-                        public=service.is_public, service=service))
+                        public=public, record=record))
     if params.text.strip() and ranked.total == 0:
         record_miss(session, params.text, limited=not internal)
     return SearchPage(params, hits, ranked.total, ranked.match)
 
 
-def _load(session: Session, sids: list[int], internal: bool, include_archived: bool) -> dict[int, Service]:
-    """The page's offers from the database, re-checking visibility (the index may lag a moment behind)."""
+class ViewCache:
+    """Presented offers of this process by (offer, its versions, audience, language): a page costs two queries.
+
+    The versions are the offer's version_id and the updated_at of the offer, its organisation and its locations;
+    names of categories, regions and Jobcenters are reference data without versions, so entries also expire after
+    VIEW_TTL seconds.
+    """
+
+    def __init__(self, size: int = 4000) -> None:
+        self.size = size
+        self._views: OrderedDict[tuple[Any, ...], tuple[float, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> Any:
+        with self._lock:
+            found = self._views.get(key)
+            if found is None or time.monotonic() - found[0] > VIEW_TTL:
+                return None
+            self._views.move_to_end(key)
+            return found[1]
+
+    def put(self, key: tuple[Any, ...], value: Any) -> None:
+        with self._lock:
+            self._views[key] = (time.monotonic(), value)
+            while len(self._views) > self.size:
+                self._views.popitem(last=False)
+
+
+VIEW_TTL = 60.0
+
+
+def _views() -> ViewCache:
+    """This app's view cache (one per app: tests run several apps on different databases in one process)."""
+    return current_app.extensions.setdefault("atlas.search.views", ViewCache())
+
+
+def _visible(internal: bool, include_archived: bool) -> Select:
+    stmt = select(Service.id).join(Service.organization)
+    if not internal:
+        return stmt.where(public_condition())
+    return stmt if include_archived else stmt.where(Service.archived_at.is_(None))
+
+
+def _load(session: Session, sids: list[int], internal: bool, include_archived: bool, lang: str,
+          hsds: bool = False) -> dict[int, tuple[dict[str, Any], bool, dict[str, Any] | None]]:
+    """The page's offers as views, re-checking visibility (the index may lag a moment behind); cached by version."""
     if not sids:
         return {}
-    stmt = with_details(select(Service).join(Service.organization)).where(Service.id.in_(sids))
-    if not internal:
-        stmt = stmt.where(public_condition())
-    elif not include_archived:
-        stmt = stmt.where(Service.archived_at.is_(None))
-    return {s.id: s for s in session.scalars(stmt)}
+    located = (select(func.max(Location.updated_at)).join(ServiceAtLocation, ServiceAtLocation.location_id == Location.id)
+               .where(ServiceAtLocation.service_id == Service.id).scalar_subquery())
+    stmt = _visible(internal, include_archived).add_columns(
+        Service.version_id, Service.updated_at, Organization.updated_at, located).where(Service.id.in_(sids))
+    keys = {row[0]: (row[0], *row[1:], internal, lang, hsds) for row in session.execute(stmt)}
+    cache = _views()
+    found = {sid: hit for sid, key in keys.items() if (hit := cache.get(key)) is not None}
+    missing = [sid for sid in keys if sid not in found]
+    if missing:
+        for service in session.scalars(with_details(select(Service)).where(Service.id.in_(missing))):
+            view = (service_view(service, internal, lang), bool(service.is_public),
+                    api_service(service, internal, lang) if hsds else None)
+            cache.put(keys[service.id], view)
+            found[service.id] = view
+    return found
 
 
 def record_miss(session: Session, text: str, limited: bool = True) -> None:
@@ -164,7 +211,8 @@ def marked(segments: list[tuple[str, bool]]) -> Markup:
 
 def api_item(hit: Hit, internal: bool, lang: str) -> dict[str, Any]:
     """A search hit in the API: the HSDS service plus distance, score and highlighted name and text."""
-    item = api_service(hit.service, internal, lang)
+    item = dict(hit.record or {})
+    item["atlas"] = dict(item.get("atlas") or {})  # the cached record stays unchanged
     item["atlas"]["search"] = {"distance_km": hit.distance_km, "score": hit.score,
                                "highlights": {"name": str(marked(hit.name)), "text": str(marked(hit.text))}}
     return item

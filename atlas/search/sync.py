@@ -1,14 +1,20 @@
 """The index follows the database: a change watermark, incremental catch-up, full rebuilds and drift reports.
 
-The database is the truth. Every process checks a cheap watermark (the newest audit_log id and the newest
-updated_at of offers, organisations and locations) before searching, at most every SEARCH_SYNC_INTERVAL seconds
-and at once after its own commits. When the watermark moved past what the index holds, the process that gets
-the writer lock applies the changes; the others keep searching the last committed index and pick the new one
-up on their next check. No other module needs a hook: the audit log and the timestamps are written anyway.
+The database is the truth. One indexer process (`flask --app atlas indexer`) follows it: it compares a cheap
+watermark (the newest audit_log id and the newest updated_at of offers, organisations and locations) with what
+the index holds and writes the difference in bounded batches (SEARCH_INDEX_BATCH offers per commit, a new
+round at least every SEARCH_INDEX_BATCH_SECONDS), or builds the index when it is missing.
+
+Web workers never write the index and never wait for a write. Before a search they check the watermark (at most
+every SEARCH_SYNC_INTERVAL seconds, at once after their own commits); offers the index does not hold yet are
+loaded from the database and laid over it, so an edit is searchable at once. While no usable index exists,
+searches rank documents built from the database (slower, same results). No other module needs a hook: the
+audit log and the timestamps are written anyway.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import weakref
@@ -20,6 +26,7 @@ from typing import Any
 
 from flask import Flask, current_app
 from sqlalchemy import Engine, event, func, or_, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from .. import models as m
@@ -211,80 +218,132 @@ def _timestamp_changes(session: Session, state: dict[str, Any], skew: float, wm:
     return affected
 
 
+def _usable(state: dict[str, Any] | None, wm: Watermark) -> bool:
+    """True when an index with this state can serve searches (current layout, not ahead of the database)."""
+    return bool(state) and state.get("layout") == documents.layout_version() and \
+        wm.audit_id >= int(state.get("audit_id", 0))
+
+
+def pending_offers(session: Session, state: dict[str, Any], wm: Watermark, limit: int) -> set[int]:
+    """Offers changed since an index state, newest changes first and at most about `limit` (read only).
+
+    Readers use it to lay fresh documents over the index. It looks at audit rows the index has not seen and at
+    rows whose updated_at is newer than the newest one the index holds; the indexer also re-checks a clock-skew
+    window and catches what this cheaper look leaves out. After a bulk import only the newest changes are covered
+    this way and the rest becomes searchable as the indexer works through it.
+    """
+    gaps = [int(k) for k in state.get("gaps", {})]
+    condition = m.AuditLog.id > int(state.get("audit_id", 0))
+    if gaps:
+        condition = or_(condition, m.AuditLog.id.in_(gaps))
+    rows = list(session.execute(
+        select(m.AuditLog.id, m.AuditLog.entity_type, m.AuditLog.entity_id, m.AuditLog.changes)
+        .where(condition).order_by(m.AuditLog.id.desc()).limit(limit)))
+    affected = _services_from_audit(session, rows)
+    held = state.get("updated", {})
+    for kind, model in TIMESTAMPED.items():
+        since = held.get(kind, "")
+        if since and wm.updated[kind] <= since:
+            continue
+        stmt = select(model.id).order_by(model.updated_at.desc()).limit(limit)
+        if since:
+            stmt = stmt.where(model.updated_at > datetime.fromisoformat(since))
+        affected |= _services_for(session, kind, set(session.scalars(stmt)))
+    return affected
+
+
 class Keeper:
-    """One process's view of the index: when to check the watermark, when to write, and the current snapshot."""
+    """One process's view of the index. Web workers only read; `Indexer` (the indexer process) writes."""
 
     def __init__(self, app: Flask) -> None:
         root = app.config.get("SEARCH_INDEX_DIR") or Path(app.instance_path) / "search-index"
         self.store = IndexStore(root, int(app.config["SEARCH_CACHE_MB"]))
         self.interval = float(app.config["SEARCH_SYNC_INTERVAL"])
-        self.budget = float(app.config["SEARCH_SYNC_BUDGET"])
         self.skew = float(app.config["SEARCH_CLOCK_SKEW"])
-        self.build_wait = float(app.config["SEARCH_BUILD_WAIT"])
+        self.overlay_max = int(app.config["SEARCH_OVERLAY_MAX"])
+        self.batch = int(app.config["SEARCH_INDEX_BATCH"])
+        self.batch_seconds = float(app.config["SEARCH_INDEX_BATCH_SECONDS"])
         self.procs = int(app.config["SEARCH_BUILD_PROCS"])
         self._mutex = threading.Lock()
         self._last_check = 0.0
-        self._covered: Watermark | None = None
+        self._view: tuple[tuple[Any, ...], Snapshot] | None = None
+        self._memory: Snapshot | None = None
         self.watermark: Watermark | None = None
+        self.fallback = False
 
-    # -- used before every search ---------------------------------------------------------------------------
+    # -- reading (every search) --------------------------------------------------------------------------------
 
-    def fresh_snapshot(self, session: Session, force: bool = False) -> Snapshot | None:
-        """The snapshot to search: synced with the database if the watermark moved (cheap when it did not)."""
+    def fresh_snapshot(self, session: Session, force: bool = False) -> Snapshot:
+        """What a search ranks: the index plus fresh documents for offers it does not hold yet. Never writes."""
         engine = session.get_bind()
         local = _dirty.pop(engine, False) if isinstance(engine, Engine) else False
-        snap = self.store.snapshot(refresh=False)
-        if snap is not None and not (force or local) and time.monotonic() - self._last_check < self.interval:
-            return snap
+        view = self._view
+        if view is not None and not (force or local) and time.monotonic() - self._last_check < self.interval:
+            return view[1]
         self._last_check = time.monotonic()
         wm = read_watermark(session)
         self.watermark = wm
-        if snap is not None and wm == self._covered:
-            return snap
         with self._mutex:
-            return self._catch_up(session, wm)
+            base = self._base(session, wm)
+            key = (id(base), base.generation, wm)
+            if self._view is None or self._view[0] != key:
+                self._view = (key, self._with_changes(session, base, wm))
+            return self._view[1]
 
-    def _catch_up(self, session: Session, wm: Watermark) -> Snapshot | None:
+    def _base(self, session: Session, wm: Watermark) -> Snapshot:
+        """The published index when it can serve, else documents built from the database (the slower path)."""
+        try:
+            snap = self.store.snapshot(refresh=True)
+        except (OSError, ValueError):
+            current_app.logger.exception("search index at %s cannot be read; searching the database", self.store.root)
+            snap = None
+        if snap is not None and _usable(snap.state, wm):
+            self._memory, self.fallback = None, False
+            return snap
+        self.fallback = True
+        memory = self._memory
+        if memory is None or not _usable(memory.state, wm) or \
+                len(pending_offers(session, memory.state or {}, wm, self.overlay_max)) >= self.overlay_max:
+            with Session(bind=session.get_bind()) as work:
+                wm_before = _watermark(work.connection())
+                ids = documents.all_service_ids(work)
+                state = _initial_state(work, wm_before, len(ids), self.skew)
+                memory = self._memory = self.store.memory_snapshot(list(documents.iter_documents(work, ids)), state)
+        return memory
+
+    def _with_changes(self, session: Session, base: Snapshot, wm: Watermark) -> Snapshot:
+        if wm.covered_by(base.state):
+            return base
+        with Session(bind=session.get_bind()) as work:
+            changed = pending_offers(work, base.state or {}, wm, self.overlay_max)
+            if not changed:
+                return base
+            return base.with_changes(list(documents.iter_documents(work, sorted(changed))), changed)
+
+    # -- writing (the indexer process, `flask reindex`, set-up) -------------------------------------------------
+
+    def step(self, session: Session) -> int:
+        """One bounded round of the indexer: build the index if it is missing or unusable, else apply a batch."""
+        wm = read_watermark(session)
         state = self.store.read_state()
-        if state is not None and wm.audit_id < state.get("audit_id", 0):
-            wm = read_watermark(session)  # another process may have synced since our read
-        # A database restored from a backup is behind the index (its audit ids went back): rebuild.
-        if state is None or state.get("layout") != documents.layout_version() or wm.audit_id < state.get("audit_id", 0):
-            return self._first_build(session, wm)
-        if not wm.covered_by(state):
-            with self.store.write_lock() as acquired:
-                if acquired:
-                    self.sync_locked(session, self.budget)
-        state = self.store.read_state()
+        if not _usable(state, wm):
+            return self.rebuild(session)
         if wm.covered_by(state):
-            self._covered = wm
-        return self.store.snapshot(refresh=True)
-
-    def _first_build(self, session: Session, wm: Watermark) -> Snapshot | None:
-        """No usable index yet: build it here, or wait for the process that is building it."""
-        with self.store.write_lock(wait=self.build_wait) as acquired:
-            state = self.store.read_state()
-            wm = read_watermark(session)
-            stale = state is None or state.get("layout") != documents.layout_version() or \
-                wm.audit_id < state.get("audit_id", 0)
-            if acquired and stale:
-                self._rebuild_locked(session)
-                self._covered = None
-        return self.store.snapshot(refresh=True)
-
-    # -- writing ---------------------------------------------------------------------------------------------
-
-    def sync(self, session: Session, budget: float | None = None) -> int:
-        """Apply every database change the index lacks; returns the number of offers re-indexed."""
-        with self._mutex, self.store.write_lock(wait=max(self.build_wait, 1.0)) as acquired:
+            return 0
+        with self.store.write_lock(wait=1.0) as acquired:
             if not acquired:
                 return 0
+            return self.sync_locked(session, self.batch_seconds)
+
+    def sync(self, session: Session, budget: float | None = None) -> int:
+        """Apply every database change the index lacks now (CLI and tests; requests never call it)."""
+        with self.store.write_lock(wait=60.0) as acquired:
+            if not acquired:
+                raise TimeoutError("another process holds the search index lock for more than 60 s")
             state = self.store.read_state()
-            if state is None or state.get("layout") != documents.layout_version():
+            if not _usable(state, read_watermark(session)):
                 return self._rebuild_locked(session)
-            changed = self.sync_locked(session, budget)
-        self.store.snapshot(refresh=True)
-        return changed
+            return self.sync_locked(session, budget)
 
     def sync_locked(self, session: Session, budget: float | None) -> int:
         """Catch up from the index's state (caller holds the writer lock); stops after `budget` seconds."""
@@ -293,19 +352,25 @@ class Keeper:
         with Session(bind=session.get_bind()) as work:
             while True:
                 state = self.store.read_state() or {}
+                before = json.loads(json.dumps(state))
                 affected, more = _audit_changes(work, state)
                 if not more:
                     affected |= _timestamp_changes(work, state, self.skew, read_watermark(work))
-                total += self._apply(work, state, affected)
+                total += self._apply(work, before, state, affected)
                 if not more or (deadline and time.monotonic() > deadline):
                     return total
 
-    def _apply(self, work: Session, state: dict[str, Any], affected: set[int]) -> int:
+    def _apply(self, work: Session, before: dict[str, Any], state: dict[str, Any], affected: set[int]) -> int:
+        """Write the changed offers in commits of at most `batch` offers; only the last one moves the state on."""
         ids = sorted(affected)
-        docs = list(documents.iter_documents(work, ids))
-        found = {d.sid for d in docs}
-        state["synced_at"] = time.time()
-        self.store.apply(docs, [i for i in ids if i not in found], state)
+        chunks = [ids[i:i + self.batch] for i in range(0, len(ids), self.batch)] or [[]]
+        for number, chunk in enumerate(chunks):
+            docs = list(documents.iter_documents(work, chunk))
+            found = {d.sid for d in docs}
+            last = number == len(chunks) - 1
+            target = state if last else before  # a crash between commits redoes the rest from the old state
+            target["synced_at"] = time.time()
+            self.store.apply(docs, [i for i in chunk if i not in found], target)
         return len(ids)
 
     def rebuild(self, session: Session) -> int:
@@ -316,13 +381,11 @@ class Keeper:
             procs = self.procs if len(ids) > 5000 else 1
             state = _initial_state(work, wm, len(ids), self.skew)
             name = self.store.create_generation(documents.iter_documents(work, ids), state, procs=procs)
-        with self._mutex, self.store.write_lock(wait=60.0) as acquired:
+        with self.store.write_lock(wait=60.0) as acquired:
             if not acquired:
                 self.store.discard(name)
                 raise TimeoutError("another process holds the search index lock for more than 60 s")
             self.store.publish(name)
-        self._covered = None
-        self.store.snapshot(refresh=True)
         return len(ids)
 
     def _rebuild_locked(self, session: Session) -> int:
@@ -350,6 +413,7 @@ class Keeper:
                 "drift": db_count - count, "pending_changes": int(pending or 0),
                 "in_sync": count == db_count and wm.covered_by(state),
                 "layout_current": state.get("layout") == documents.layout_version(),
+                "lag_seconds": None if wm.covered_by(state) else round(time.time() - state.get("synced_at", 0), 1),
                 "synced_at": datetime.fromtimestamp(state.get("synced_at", 0)).isoformat(timespec="seconds")}
 
 
@@ -359,8 +423,25 @@ def keeper(app: Flask | None = None) -> Keeper:
 
 
 def sync(session: Session, budget: float | None = None) -> int:
-    """Bring the search index up to date with committed database changes (call after a commit; cheap when idle)."""
+    """Write every committed database change into the index now (the indexer does this continuously)."""
     return keeper().sync(session, budget)
+
+
+def run_indexer(app: Flask, stop: threading.Event | None = None, poll: float | None = None) -> None:
+    """The indexer loop: follow the database in bounded batches until `stop` is set (or forever)."""
+    stop = stop or threading.Event()
+    keep = keeper(app)
+    poll = float(app.config["SEARCH_INDEX_POLL"]) if poll is None else poll
+    while not stop.is_set():
+        with app.app_context():
+            with Session(bind=app.extensions["atlas.engine"]) as session:
+                try:
+                    changed = keep.step(session)
+                except (OSError, TimeoutError, SQLAlchemyError) as exc:
+                    app.logger.warning("search indexer: %s", exc)
+                    changed = 0
+        if not changed:
+            stop.wait(poll)
 
 
 def _after_flush(session: Session, _ctx: Any) -> None:

@@ -17,14 +17,14 @@ from ..auth import role_required
 from ..db import get_session
 from ..i18n import current_lang
 from ..models import Region
-from ..views.maps import search_map
+from ..maps import search_map
 from ..params import ParamError, parse_id
 from ..queries import top_categories
 from . import handout
 from .analysis import fold
 from .models import SearchMiss
 from .params import SearchParams, parse_search_params, query_args
-from .service import IndexUnavailable, SearchPage, marked, search
+from .service import SearchPage, marked, search
 from .sync import keeper
 from .synonyms import SynonymError, load_rules, parse_rules, save_rules, seed_rules
 
@@ -71,10 +71,7 @@ def search_page() -> Any:
         params, error, status = SearchParams(text=request.args.get("q", "")[:500], near=request.args.get("near", "")[:100],
                                              per_page=PAGE_SIZE), exc.description, 400
     if error is None and params.has_criteria():
-        try:
-            result = search(session, params, internal=True, lang=current_lang())
-        except IndexUnavailable:
-            error, status = _("Der Suchindex wird gerade aufgebaut. Bitte versuchen Sie es in einer Minute noch einmal."), 503
+        result = search(session, params, internal=True, lang=current_lang())
     args = query_args(params)
     view = "karte" if request.args.get("ansicht") == "karte" else "liste"
     result_map = search_map(params) if view == "karte" and result is not None else None
@@ -104,8 +101,8 @@ def suggestions() -> Any:
         for term in rule.terms:
             if fold(term).startswith(prefix):
                 found.append({"value": " ".join(filter(None, [lead, term])), "kind": _("Suchbegriff")})
-    snap = keeper().store.snapshot(refresh=False)
-    if snap is not None:
+    snap = keeper().fresh_snapshot(session)
+    if snap.live_count:
         for word in sorted(snap.expand_prefix("words", prefix, 200), key=len)[:8]:
             found.append({"value": " ".join(filter(None, [lead, word])), "kind": _("Wort")})
     unique: dict[str, dict[str, str]] = {}

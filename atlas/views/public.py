@@ -13,7 +13,7 @@ from ..i18n import current_lang
 from ..models import Service
 from ..params import int_arg, str_arg
 from ..presenters import service_view
-from .maps import offer_map
+from ..maps import offer_map
 from ..queries import ListFilters, page, public_condition, public_gemeinden, services_query, top_categories, with_details
 
 bp = Blueprint("public", __name__)

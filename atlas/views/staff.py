@@ -16,7 +16,7 @@ from ..models import AuditLog, Organization, Service
 from ..params import int_arg, str_arg
 from ..presenters import service_view
 from ..review import open_tasks_for
-from .maps import offer_map
+from ..maps import offer_map
 from ..queries import ListFilters, page, public_gemeinden, services_query, top_categories, with_details
 
 bp = Blueprint("staff", __name__, url_prefix="/intern")

@@ -87,7 +87,7 @@
                                interactive: false}).addTo(map);
   }
 
-  /* Offers as clustered markers coloured by top-level category. */
+  /* Offers as markers clustered in the browser (the staff search's map of at most 5,000 hits). */
   function markers(map, dataId) {
     var data = readData(dataId);
     if (!data) return;
@@ -107,12 +107,7 @@
       chunkProgress: function (processed, total) { if (processed === total) finish(); }
     });
     for (var i = 0; i < data.points.length; i++) {
-      var p = data.points[i];
-      var item = data.items[p[3]];
-      var color = safeColor(data.colors[p[2]], data.fallback);
-      var marker = L.marker([p[0], p[1]], {icon: dotIcon(color), title: item[1], alt: item[1], keyboard: true});
-      marker.bindPopup(popupFor.bind(null, item, data.categories[p[2]], data, labels), {maxWidth: 280});
-      layers.push(marker);
+      layers.push(offerMarker(data.points[i], data.items[data.points[i][3]], data, labels));
     }
     map.addLayer(cluster);
     if (layers.length) {
@@ -120,6 +115,89 @@
     } else {
       finish();
     }
+  }
+
+  function offerMarker(p, item, data, labels) {
+    var color = safeColor(data.colors[p[2]], data.fallback);
+    var marker = L.marker([p[0], p[1]], {icon: dotIcon(color), title: item[1], alt: item[1], keyboard: true});
+    marker.bindPopup(popupFor.bind(null, item, data.categories[p[2]], data, labels), {maxWidth: 280});
+    return marker;
+  }
+
+  /* Big maps: the server clusters by zoom level; the browser asks for the visible section after every move.
+     Answers carry an ETag, so the browser's cache revalidates instead of downloading a section again. */
+  var MAX_LAT_SPAN = 39.9, MAX_LON_SPAN = 79.9;
+
+  function clamp(value, low, high) { return Math.min(high, Math.max(low, value)); }
+
+  function sectionOf(map) {
+    var b = map.getBounds(), c = b.getCenter();
+    var south = clamp(Math.max(b.getSouth(), c.lat - MAX_LAT_SPAN / 2), -90, 90);
+    var north = clamp(Math.min(b.getNorth(), c.lat + MAX_LAT_SPAN / 2), -90, 90);
+    var west = clamp(Math.max(b.getWest(), c.lng - MAX_LON_SPAN / 2), -180, 180);
+    var east = clamp(Math.min(b.getEast(), c.lng + MAX_LON_SPAN / 2), -180, 180);
+    return [south, west, north, east].map(function (v) { return v.toFixed(5); }).join(",");
+  }
+
+  function clusterIcon(count) {
+    var size = count < 10 ? "small" : (count < 100 ? "medium" : "large");
+    var box = el("div");
+    box.appendChild(el("span", count.toLocaleString(document.documentElement.lang || "de")));
+    return L.divIcon({html: box, className: "marker-cluster marker-cluster-" + size, iconSize: L.point(40, 40)});
+  }
+
+  function clustered(map, dataId) {
+    var data = readData(dataId);
+    if (!data) return;
+    var labels = data.labels || {protected: "", distance: "%s km", cluster: "%s"};
+    var layer = L.layerGroup().addTo(map);
+    var container = map.getContainer();
+    var latest = 0, ready = false;
+
+    function zoomInto(c) {
+      if (c[3] === c[5] && c[4] === c[6]) {
+        map.setView([c[0], c[1]], Math.max(map.getZoom() + 2, 16));
+      } else {
+        map.fitBounds([[c[3], c[4]], [c[5], c[6]]], {padding: [30, 30]});
+      }
+    }
+
+    function show(answer) {
+      layer.clearLayers();
+      answer.clusters.forEach(function (c) {
+        var title = labels.cluster.replace("%s", String(c[2]));
+        var marker = L.marker([c[0], c[1]], {icon: clusterIcon(c[2]), title: title, alt: title, keyboard: true});
+        marker.on("click", zoomInto.bind(null, c));
+        layer.addLayer(marker);
+      });
+      answer.points.forEach(function (p) { layer.addLayer(offerMarker(p, answer.items[p[3]], data, labels)); });
+      container.setAttribute("data-shown", String(answer.points.length + answer.clusters.length));
+      if (!ready) {
+        ready = true;
+        markReady(map, answer.total);
+      } else {
+        container.setAttribute("data-markers", String(answer.total));
+      }
+      container.setAttribute("data-loaded", String(latest));
+    }
+
+    function load() {
+      var mine = ++latest;
+      var url = data.data + (data.data.indexOf("?") < 0 ? "?" : "&") + "bbox=" + sectionOf(map) + "&zoom=" + map.getZoom();
+      fetch(url, {headers: {Accept: "application/json"}, credentials: "same-origin"})
+        .then(function (r) { return r.ok ? r.json() : Promise.reject(new Error(String(r.status))); })
+        .then(function (answer) { if (mine === latest) show(answer); })
+        .catch(function () { container.setAttribute("data-error", "1"); });
+    }
+
+    showNear(map, data);
+    if (data.fit) {
+      map.fitBounds(data.fit, {maxZoom: 14, padding: [24, 24], animate: false});
+    } else if (data.near) {
+      map.setView(data.near, 11, {animate: false});
+    }
+    map.on("moveend", load);
+    load();
   }
 
   /* The locations of one offer; protected sites appear as an area around the Gemeinde, never as a pin. */
@@ -158,7 +236,11 @@
         .bindPopup(box).bindTooltip(el("span", c.name)).addTo(group);
     });
     group.addTo(map);
-    if (data.cells.length) map.fitBounds(group.getBounds(), {padding: [20, 20]});
+    if (data.fit) {
+      map.fitBounds(data.fit, {padding: [20, 20], animate: false});  /* the atlas's own region */
+    } else if (data.cells.length) {
+      map.fitBounds(group.getBounds(), {padding: [20, 20]});
+    }
     markReady(map, data.cells.length);
   }
 
@@ -178,7 +260,7 @@
     toggle();
   }
 
-  var layers = {markers: markers, offerLocations: offerLocations, coverage: coverage, placeLabels: placeLabels};
+  var layers = {markers: markers, clustered: clustered, offerLocations: offerLocations, coverage: coverage, placeLabels: placeLabels};
 
   /* Builds each map from its JSON settings (rendered by atlas/maps.py): no inline script on any page. */
   function boot(configEl) {
@@ -194,7 +276,8 @@
     });
   }
 
-  window.atlasMap = {markers: markers, offerLocations: offerLocations, coverage: coverage, placeLabels: placeLabels,
+  window.atlasMap = {markers: markers, clustered: clustered, offerLocations: offerLocations, coverage: coverage,
+                     placeLabels: placeLabels,
                      instances: instances};
   document.querySelectorAll("script.atlas-map-config").forEach(boot);
 }());

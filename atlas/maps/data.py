@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 import folium
 from branca.element import MacroElement
@@ -14,10 +20,10 @@ from markupsafe import Markup
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from .models import (Address, Location, Organization, Phone, Region, Service, ServiceAtLocation, TaxonomyTerm,
-                     address_line, service_taxonomy)
-from .privacy import public_position, shown_precision
-from .queries import ListFilters, services_query
+from ..models import (Address, AuditLog, Location, Organization, Phone, Region, Service, ServiceAtLocation,
+                      TaxonomyTerm, address_line, service_taxonomy)
+from ..privacy import public_position, shown_precision
+from ..queries import ListFilters, services_query
 
 # Marker colours per top-level category; each has at least 3:1 contrast against white and the light map background.
 CATEGORY_COLORS = {
@@ -223,3 +229,76 @@ def fit_bounds(points: list[list[Any]], center: tuple[float, float], core_km: fl
 def place_labels(regions: list[Any]) -> list[list[Any]]:
     """Gemeinde names at their centres, so a map without tiles still shows where things are."""
     return [[r.latitude, r.longitude, r.name] for r in regions if r.latitude is not None]
+
+
+def data_version(session: Session) -> str:
+    """A short version of everything a map shows (indexed maxima only, so it stays cheap at any size)."""
+    row = session.connection().execute(select(
+        select(func.max(AuditLog.id)).scalar_subquery(),
+        *(select(func.max(model.updated_at)).scalar_subquery() for model in (Service, Organization, Location)),
+        select(func.count(Service.id)).scalar_subquery(),
+    )).one()
+    return hashlib.sha1(repr(tuple(row)).encode()).hexdigest()[:16]
+
+
+@dataclass
+class MarkerSet:
+    """All markers of one filter set as arrays (for clustering) plus their list entries, in list order."""
+
+    version: str
+    items: list[Marker]
+    lat: np.ndarray
+    lon: np.ndarray
+
+    @classmethod
+    def of(cls, version: str, items: list[Marker]) -> MarkerSet:
+        """Arrays from the marker tuples."""
+        return cls(version, items, np.array([m[4] for m in items], dtype=np.float64),
+                   np.array([m[5] for m in items], dtype=np.float64))
+
+    def fit(self, center: tuple[float, float]) -> list[list[float]] | None:
+        """Bounds to open the map with (see fit_bounds), from the arrays."""
+        if not self.items:
+            return None
+        near = _distance_array(center, self.lat, self.lon) <= 60
+        lat, lon = (self.lat[near], self.lon[near]) if near.any() else (self.lat, self.lon)
+        return [[float(lat.min()), float(lon.min())], [float(lat.max()), float(lon.max())]]
+
+
+def _distance_array(center: tuple[float, float], lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Haversine distances in km from one point to many."""
+    p1, p2 = math.radians(center[0]), np.radians(lat)
+    a = np.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * np.cos(p2) * np.sin(np.radians(lon - center[1]) / 2) ** 2
+    return 6371.0088 * 2 * np.arcsin(np.sqrt(np.minimum(1.0, a)))
+
+
+class MarkerCache:
+    """Per-process values (marker sets) by key; rebuilt when the data version moved and the value is older than `ttl`.
+
+    The ttl bounds the cost of busy editing (a new version every second) to one rebuild per ttl; the version in
+    the ETag is the one of the data actually served.
+    """
+
+    def __init__(self, size: int = 32) -> None:
+        self.size = size
+        self._values: OrderedDict[tuple[Any, ...], tuple[str, float, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...], version: str, ttl: float, build: Any) -> tuple[str, Any]:
+        """(version, value) for `key`: cached, or fresh from `build()`."""
+        with self._lock:
+            cached = self._values.get(key)
+            if cached is not None and (cached[0] == version or time.monotonic() - cached[1] < ttl):
+                self._values.move_to_end(key)
+                return cached[0], cached[2]
+        value = build()
+        with self._lock:
+            self._values[key] = (version, time.monotonic(), value)
+            while len(self._values) > self.size:
+                self._values.popitem(last=False)
+        return version, value
+
+    def clear(self) -> None:
+        """Forget everything (benchmarks, tests)."""
+        with self._lock:
+            self._values.clear()

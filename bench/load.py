@@ -1,0 +1,389 @@
+"""Load benchmark: gunicorn (4 workers, wsgi:app) with the indexer beside it, 10,000 offers, open-loop arrivals.
+
+Run: .venv/bin/python bench/load.py [--db sqlite|postgresql|both] [--offers 10000] [--rates 20,40,60,80,100,120]
+     [--step-seconds 20] [--workers 4] [--postgres-url postgresql://postgres@127.0.0.1:5432/postgres]
+
+The mixed profile: public list and offer pages 40 %, API search 30 %, the public map 10 % (page and a marker
+section), staff search /suche 20 %. Requests arrive at a fixed rate whatever the answers take (open loop), and a
+request's latency is measured from its planned start, so queueing is counted. Meanwhile a coordinator saves an
+edit every second (through the ORM in this process, like any other process would) and the time until the API
+finds it is measured; in the middle step a 5,000-row CSV import runs through `flask --app atlas import`.
+The rate is stepped up until p95 > 250 ms or any error; the highest rate held is printed. Baseline: the first
+step (lowest rate) of the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from importers import make_csv  # noqa: E402
+from search import TEXT, populate  # noqa: E402
+
+from atlas import create_app, schema  # noqa: E402
+from atlas.auth import create_user  # noqa: E402
+from atlas.db import get_session  # noqa: E402
+from atlas.models import Service  # noqa: E402
+from atlas.search.sync import keeper  # noqa: E402
+from atlas.seed import seed  # noqa: E402
+
+BIN = Path(sys.executable).parent
+PASSWORD = "bench horse battery staple"
+P95_LIMIT_MS = 250.0
+PLACES = ["Witten", "58636", "Hagen", "Lüdenscheid", "Schwelm"]
+SECTIONS = [("50.9,6.8,51.8,8.3", 9), ("51.2,7.2,51.5,7.9", 11), ("51.33,7.6,51.4,7.75", 13), ("51.35,7.66,51.37,7.7", 15)]
+
+
+def stats(values: list[float]) -> dict[str, float]:
+    """p50, p95, p99 and max (ms)."""
+    if not values:
+        return {"p50": 0.0, "p95": 0.0, "p99": 0.0, "max": 0.0}
+    ordered = sorted(values)
+
+    def pct(p: float) -> float:
+        return ordered[min(len(ordered) - 1, max(0, int(round(p / 100 * len(ordered) + 0.5)) - 1))]
+    return {"p50": pct(50), "p95": pct(95), "p99": pct(99), "max": ordered[-1]}
+
+
+def load_avg() -> str:
+    return " / ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def env_for(url: str, folder: Path) -> dict[str, str]:
+    """Environment of the server, the indexer and the importer: the same database and index directory."""
+    keep = {k: v for k, v in os.environ.items() if not k.startswith("ATLAS_")}
+    return keep | {"ATLAS_DATABASE_URL": url, "ATLAS_SECRET_KEY": "bench-secret-key-not-for-production",
+                   "ATLAS_SEARCH_INDEX_DIR": str(folder / "index"), "ATLAS_NOMINATIM_URL": "null",
+                   "PYTHONPATH": str(ROOT)}
+
+
+def prepare(url: str, folder: Path, offers: int) -> tuple:
+    """Schema, seed, offers, a staff login, and the index built at set-up. Returns the app and the offer ids."""
+    app = create_app({"TESTING": True, "SECRET_KEY": "bench", "DATABASE_URL": url,
+                      "INSTANCE_PATH": str(folder / "instance"), "SEARCH_INDEX_DIR": str(folder / "index"),
+                      "NOMINATIM_URL": None, "SEARCH_BUILD_PROCS": 2})
+    schema.upgrade(app.extensions["atlas.engine"])
+    with app.app_context():
+        session = get_session()
+        seed(session, demo=False)
+        create_user(session, "lotsin@bench.example", "staff", "Lea", PASSWORD)
+        session.commit()
+        populate(session, offers)
+        if url.startswith("postgresql"):
+            with app.extensions["atlas.engine"].connect() as conn:
+                conn.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text("ANALYZE"))
+        started = time.perf_counter()
+        keeper().rebuild(session)
+        print(f"index built at set-up in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+        ids = list(session.scalars(sa.select(Service.id).where(Service.status == "aktiv",
+                                                               Service.visibility == "public")))
+    return app, ids
+
+
+def start_server(env: dict[str, str], workers: int) -> tuple[subprocess.Popen, str]:
+    """gunicorn with `workers` workers on a free port of 127.0.0.1."""
+    # --preload: the app is imported once and forked, so workers share its memory and start at once.
+    proc = subprocess.Popen([str(BIN / "gunicorn"), "-w", str(workers), "-b", "127.0.0.1:0", "--timeout", "60",
+                             "--preload", "wsgi:app"], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+    for line in proc.stderr:
+        found = re.search(r"Listening at: (http://127\.0\.0\.1:\d+)", line)
+        if found:
+            threading.Thread(target=lambda: [None for _ in proc.stderr], daemon=True).start()
+            return proc, found.group(1)
+    raise RuntimeError("gunicorn did not start")
+
+
+def worker_rss(master: int) -> list[float]:
+    """Resident memory (MB) of gunicorn's worker processes."""
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            text = status.read_text()
+        except OSError:
+            continue
+        if re.search(rf"^PPid:\s+{master}$", text, re.M):
+            found.append(int(re.search(r"^VmRSS:\s+(\d+)", text, re.M).group(1)) / 1024)
+    return sorted(found)
+
+
+def start_indexer(env: dict[str, str]) -> subprocess.Popen:
+    log = open(Path(env["ATLAS_SEARCH_INDEX_DIR"]).parent / "indexer.log", "w")  # noqa: SIM115
+    return subprocess.Popen([str(BIN / "flask"), "--app", "atlas", "indexer"], cwd=ROOT, env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+
+
+def staff_cookies(base: str) -> dict[str, str]:
+    """Log in through the real form once; every client thread reuses the session cookie."""
+    with requests.Session() as s:
+        page = s.get(base + "/login").text
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        answer = s.post(base + "/login", data={"email": "lotsin@bench.example", "password": PASSWORD,
+                                               "csrf_token": token}, allow_redirects=False)
+        assert answer.status_code == 302, answer.status_code
+        return s.cookies.get_dict()
+
+
+class Profile:
+    """The mixed request profile; each call returns a (label, path, cookies) to request."""
+
+    def __init__(self, ids: list[int], cookies: dict[str, str], seed_value: int = 1) -> None:
+        self.ids, self.cookies, self.rnd = ids, cookies, random.Random(seed_value)
+        self.lock = threading.Lock()
+
+    def next(self) -> tuple[str, str, dict[str, str] | None]:
+        with self.lock:
+            r, rnd = self.rnd.random(), self.rnd
+            if r < 0.20:
+                return "public list", f"/angebote?seite={rnd.randint(1, 40)}", None
+            if r < 0.40:
+                return "offer page", f"/angebote/{rnd.choice(self.ids)}", None
+            if r < 0.70:
+                return "API search", f"/api/v1/services?q={rnd.choice(TEXT)}&per_page=20", None
+            if r < 0.75:
+                return "/karte", "/karte", None
+            if r < 0.80:
+                bbox, zoom = rnd.choice(SECTIONS)
+                return "/karte/daten", f"/karte/daten?bbox={bbox}&zoom={zoom}", None
+            near = f"&near={rnd.choice(PLACES)}" if rnd.random() < 0.5 else ""
+            return "staff /suche", f"/suche?q={rnd.choice(TEXT)}{near}", self.cookies
+
+
+class Results:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.latencies: dict[str, list[float]] = {}
+        self.errors: list[str] = []
+
+    def add(self, label: str, ms: float, error: str | None) -> None:
+        with self.lock:
+            self.latencies.setdefault(label, []).append(ms)
+            if error:
+                self.errors.append(f"{label}: {error}")
+
+    def all(self) -> list[float]:
+        return [v for values in self.latencies.values() for v in values]
+
+
+local = threading.local()
+
+
+def fetch(base: str, item: tuple[str, str, dict | None], planned: float, results: Results) -> None:
+    """One request; latency counted from its planned start (open loop)."""
+    label, path, cookies = item
+    session = getattr(local, "session", None)
+    if session is None:
+        session = local.session = requests.Session()
+    error = None
+    try:
+        answer = session.get(base + path, cookies=cookies, timeout=30, allow_redirects=False)
+        if answer.status_code != 200:
+            error = f"HTTP {answer.status_code} {path}"
+    except requests.RequestException as exc:
+        error = f"{type(exc).__name__} {path}"
+    results.add(label, (time.perf_counter() - planned) * 1000, error)
+
+
+class Editor(threading.Thread):
+    """A coordinator saving an edit every second; measures when the API finds each edit."""
+
+    def __init__(self, app, base: str, ids: list[int]) -> None:
+        super().__init__(daemon=True)
+        self.app, self.base, self.ids = app, base, ids
+        self.stop = threading.Event()
+        self.delays: list[float] = []
+        self.missing = 0
+        self.n = 0
+
+    def run(self) -> None:
+        while not self.stop.wait(1.0):
+            self.n += 1
+            token = f"Kranichprobe{self.n}x{random.randint(1000, 9999)}"
+            with self.app.app_context():
+                session = get_session()
+                service = session.get(Service, self.ids[self.n % len(self.ids)])
+                service.name = f"{token} Beratung"
+                session.commit()
+                session.close()
+            saved = time.perf_counter()
+            threading.Thread(target=self.watch, args=(token, saved), daemon=True).start()
+
+    def watch(self, token: str, saved: float) -> None:
+        with requests.Session() as s:
+            while time.perf_counter() - saved < 15:
+                try:
+                    if s.get(f"{self.base}/api/v1/services?q={token}", timeout=10).json().get("total_items"):
+                        self.delays.append(time.perf_counter() - saved)
+                        return
+                except (requests.RequestException, ValueError):
+                    pass
+                time.sleep(0.25)  # polls are extra load: four per second per open edit at most
+        self.missing += 1
+
+
+def presentation(kind: str, base: str, cookies: dict[str, str]) -> list[str]:
+    """One client after another (closed loop, warm workers, no writes): API search and /suche latency."""
+    lines = []
+    with requests.Session() as s:
+        for label, path, jar, rounds, p50_goal, p95_goal in (
+                ("API search", "/api/v1/services?per_page=20&q=", None, 10, 10, 30),
+                ("staff /suche", "/suche?q=", cookies, 5, None, 60)):
+            times = []
+            for query in TEXT * rounds:
+                started = time.perf_counter()
+                assert s.get(base + path + query, cookies=jar, timeout=30).status_code == 200
+                times.append((time.perf_counter() - started) * 1000)
+            st = stats(times)
+            met = st["p95"] <= p95_goal and (p50_goal is None or st["p50"] <= p50_goal)
+            goal = (f"p50 ≤ {p50_goal}, " if p50_goal else "") + f"p95 ≤ {p95_goal} ms"
+            lines.append(f"| {kind} | {label}, one client, {len(times)} requests | | | {st['p50']:.1f} / {st['p95']:.1f} / "
+                         f"{st['p99']:.1f} / {st['max']:.1f} | | {load_avg()} | {goal}: {'met' if met else 'not met'} |")
+    return lines
+
+
+def run_step(base: str, profile: Profile, rate: float, seconds: float) -> Results:
+    """Send `rate` requests per second for `seconds`, each on its own schedule."""
+    results = Results()
+    total = int(rate * seconds)
+    with ThreadPoolExecutor(max_workers=200) as pool:
+        start = time.perf_counter() + 0.1
+        for i in range(total):
+            planned = start + i / rate
+            delay = planned - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            pool.submit(fetch, base, profile.next(), planned, results)
+    return results
+
+
+def run_database(kind: str, url: str, args, folder: Path) -> list[str]:
+    """The whole stepped run against one database; returns report lines."""
+    app, ids = prepare(url, folder, args.offers)
+    env = env_for(url, folder)
+    indexer = start_indexer(env)
+    server, base = start_server(env, args.workers)
+    lines = []
+    importer = None
+    try:
+        for _ in range(20):
+            requests.get(base + "/healthz", timeout=120)
+        profile = Profile(ids, staff_cookies(base))
+        warm = Profile(ids, profile.cookies, seed_value=99)
+        with ThreadPoolExecutor(max_workers=args.workers * 2) as pool:  # warm-up: every worker opens the index
+            list(pool.map(lambda q: requests.get(f"{base}/api/v1/services?q={q}", timeout=120), TEXT * 4))
+            # ... and fills its caches for every kind of request (marker sets, views, templates)
+            list(pool.map(lambda item: requests.get(base + item[1], cookies=item[2], timeout=120),
+                          [warm.next() for _ in range(200)]))
+        lines += presentation(kind, base, profile.cookies)
+        print("\n".join(lines), file=sys.stderr)
+        editor = Editor(app, base, ids)
+        editor.start()
+        csv_path = folder / "import.csv"
+        make_csv(csv_path, 5000, 11, "LAST")
+        held = None
+        rates = [float(r) for r in args.rates.split(",")]
+        for number, rate in enumerate(rates):
+            import_note = ""
+            if number == min(2, len(rates) - 1) and importer is None:
+                importer = subprocess.Popen([str(BIN / "flask"), "--app", "atlas", "import", str(csv_path),
+                                             "--source", "Lastprobe"], cwd=ROOT, env=env,
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                import_started = time.perf_counter()
+                import_note = " (5,000-row import started)"
+            before = len(editor.delays)
+            results = run_step(base, profile, rate, args.step_seconds)
+            s = stats(results.all())
+            edits = editor.delays[before:]
+            ok = s["p95"] <= P95_LIMIT_MS and not results.errors
+            if importer is not None and importer.poll() is not None and "import" not in import_note:
+                import_note = f" (import done: exit {importer.returncode} after {time.perf_counter() - import_started:.0f} s)"
+                importer_done = importer
+                importer = importer_done  # keep the handle; the note is printed once
+            lines.append(f"| {kind} | {rate:.0f} | {len(results.all())} | {len(results.errors)} | {s['p50']:.0f} / "
+                         f"{s['p95']:.0f} / {s['p99']:.0f} / {s['max']:.0f} | "
+                         f"{max(edits) if edits else float('nan'):.2f} | {load_avg()} | {'held' if ok else 'not held'}"
+                         f"{import_note} |")
+            per_class = ", ".join(f"{k} p95 {stats(v)['p95']:.0f}" for k, v in sorted(results.latencies.items()))
+            print(lines[-1] + "\n    " + per_class + ("\n    errors: " + "; ".join(results.errors[:5])
+                                                     if results.errors else ""), file=sys.stderr)
+            if not ok:
+                break
+            held = rate
+        editor.stop.set()
+        rss = worker_rss(server.pid)
+        lines.append(f"| {kind} | worker RSS after the run: {', '.join(f'{v:.0f}' for v in rss)} MB | | | | | | |")
+        time.sleep(3)
+        if importer is not None:
+            importer.wait(timeout=600)
+        lines.append(f"| {kind} | highest rate held: **{held or 0:.0f} requests/s** | | | | edits searchable: max "
+                     f"{max(editor.delays):.2f} s over {len(editor.delays)} edits, {editor.missing} not found in 15 s"
+                     f" | | |")
+    finally:
+        for proc in (server, indexer):
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        if importer is not None and importer.poll() is None:
+            importer.kill()
+        app.extensions["atlas.engine"].dispose()
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--offers", type=int, default=10_000)
+    parser.add_argument("--rates", default="20,40,60,80,100,120,150")
+    parser.add_argument("--step-seconds", type=float, default=20.0)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    args = parser.parse_args()
+    lines = []
+    for kind in (["sqlite", "postgresql"] if args.db == "both" else [args.db]):
+        folder = Path(tempfile.mkdtemp(prefix=f"atlas-load-{kind}-"))
+        try:
+            if kind == "sqlite":
+                url = f"sqlite:///{folder / 'atlas.sqlite'}"
+            else:
+                name = f"atlas_load_i16_{os.getpid()}"
+                admin = sa.create_engine(args.postgres_url.replace("postgresql://", "postgresql+psycopg://", 1),
+                                         isolation_level="AUTOCOMMIT")
+                with admin.connect() as conn:
+                    conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                    conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+                url = str(sa.engine.make_url(args.postgres_url).set(database=name)
+                          .render_as_string(hide_password=False))
+            lines += run_database(kind, url, args, folder)
+        finally:
+            if kind == "postgresql":
+                with admin.connect() as conn:
+                    conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                admin.dispose()
+            shutil.rmtree(folder, ignore_errors=True)
+    print(f"\nload average (1/5/15 min) at the end: {load_avg()}; {os.cpu_count()} cores\n")
+    print("| database | rate (req/s) | requests | errors | latency p50 / p95 / p99 / max (ms) | slowest edit searchable (s) "
+          "| load average | p95 ≤ 250 ms, 0 errors |")
+    print("|---|---:|---:|---:|---|---:|---|---|")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
