@@ -36,6 +36,9 @@ class Defaults:
     MAP_TILE_URL: str | None = None
     MAP_TILE_ATTRIBUTION = "© OpenStreetMap-Mitwirkende"
     MAP_TILE_MAX_ZOOM = 18
+    # "Weg dorthin" on offer pages: None hands the address to the device's maps app (geo: link); or a routing
+    # site of your choice with {address} as placeholder, e.g. "https://routing.example.org/?to={address}".
+    ROUTING_URL: str | None = None
     # Coverage view: a Gemeinde without an offer of a category whose nearest one is farther than this is a gap.
     COVERAGE_GAP_KM = 10
     # Session cookie hardening.
