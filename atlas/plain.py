@@ -86,6 +86,14 @@ def public_labels(vocabulary: str, items: list[dict[str, Any]]) -> str:
     return ", ".join(public_label(vocabulary, item["code"]) for item in items)
 
 
+def public_cost(items: list[dict[str, Any]], fees: str | None) -> str:
+    """Cost labels and the fee text as one sentence, without saying "kostenlos" twice."""
+    fees = (fees or "").strip()
+    labels = [label for label in (public_label("COST_OPTIONS", i["code"]) for i in items)
+              if label.lower() not in fees.lower()]
+    return ". ".join(p for p in (", ".join(labels), fees) if p)
+
+
 def jargon_in(text: str) -> list[str]:
     """The jargon terms a text contains."""
     return [term for term, (pattern, _plain) in JARGON.items() if re.search(pattern, text, re.I)]
@@ -100,4 +108,5 @@ def init_app(app: Flask) -> None:
     """Make the everyday labels available to templates."""
     app.jinja_env.globals["public_label"] = public_label
     app.jinja_env.globals["public_labels"] = public_labels
+    app.jinja_env.globals["public_cost"] = public_cost
     app.jinja_env.filters["km"] = km
