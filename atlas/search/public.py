@@ -62,6 +62,7 @@ class PublicResult:
     error: str = ""
     place_suggestions: list[str] = field(default_factory=list)
     wider: dict[str, Any] | None = None
+    place_label: str = ""
 
 
 def read_query(args: MultiDict) -> PublicQuery:
@@ -130,6 +131,8 @@ def run(session: Session, args: MultiDict, lang: str) -> PublicResult:
     except IndexUnavailable:
         result.error = _("Die Suche ist gerade nicht verfügbar. Bitte versuchen Sie es in einer Minute noch einmal.")
         return result
+    if params.origin is not None:
+        result.place_label = params.origin.label
     if result.page.total == 0:
         result.wider = _wider(query)
     return result
