@@ -44,6 +44,9 @@ class Defaults:
     # and each process rebuilds a filter set's markers at most every MAP_CACHE_SECONDS while data changes.
     MAP_MAX_MARKERS = 500
     MAP_CACHE_SECONDS = 5.0
+    # "Weg dorthin" on offer pages: None hands the address to the device's maps app (geo: link); or a routing
+    # site of your choice with {address} as placeholder, e.g. "https://routing.example.org/?to={address}".
+    ROUTING_URL: str | None = None
     # Coverage view: a Gemeinde without an offer of a category whose nearest one is farther than this is a gap.
     COVERAGE_GAP_KM = 10
     # Session cookie hardening.

@@ -7,7 +7,11 @@ from pathlib import Path
 
 from flask import Flask, current_app, g, request, session, url_for
 from flask_babel import Babel, format_date, get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup, escape
+
+from .params import ParamError
 
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 
@@ -26,11 +30,57 @@ def select_locale() -> str:
     return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+def check_choices() -> None:
+    """Refuse an unknown ?lang= or ?leicht= with a German 400 instead of silently ignoring it."""
+    wanted = request.args.get("lang")
+    if wanted is not None and wanted not in current_app.config["LANGUAGES"]:
+        raise ParamError(_("Die Sprache „%(value)s“ gibt es hier nicht. Möglich sind: %(allowed)s.",
+                           value=wanted[:20], allowed=", ".join(current_app.config["LANGUAGES"])))
+    easy = request.args.get("leicht")
+    if easy is not None and easy not in ("0", "1"):
+        raise ParamError(_("„leicht“ muss 1 (Leichte Sprache) oder 0 sein."))
+    g.easy = easy == "1"
+
+
+def easy_language() -> bool:
+    """True when the visitor chose Leichte Sprache (carried in links and forms like the language)."""
+    return bool(g.get("easy"))
+
+
 def keep_lang(endpoint: str, values: dict) -> None:
-    """Carry an explicit ?lang= into every generated link, so the choice holds without a cookie."""
+    """Carry an explicit ?lang= and Leichte Sprache into every generated link, so the choice holds without a cookie."""
+    if endpoint == "static" or endpoint.startswith("api."):
+        return
     lang = g.get("lang_param")
-    if lang and "lang" not in values and endpoint != "static" and not endpoint.startswith("api."):
+    if lang and "lang" not in values:
         values["lang"] = lang
+    if g.get("easy") and "leicht" not in values:
+        values["leicht"] = "1"
+
+
+def choice_fields() -> Markup:
+    """Hidden inputs that carry the language and Leichte Sprache through a GET form (its action's query is dropped)."""
+    fields = []
+    if g.get("lang_param"):
+        fields.append(f'<input type="hidden" name="lang" value="{escape(g.lang_param)}">')
+    if g.get("easy"):
+        fields.append('<input type="hidden" name="leicht" value="1">')
+    return Markup("".join(fields))
+
+
+def easy_switch_url(on: bool) -> str:
+    """Return the current page's URL with Leichte Sprache switched on or off."""
+    if request.endpoint is None or request.endpoint == "static":
+        return url_for("public.index", leicht="1" if on else "0")
+    args = request.args.to_dict() | (request.view_args or {}) | {"leicht": "1" if on else "0"}
+    if not on:
+        args.pop("leicht")
+        g.easy = False
+        try:
+            return url_for(request.endpoint, **args)
+        finally:
+            g.easy = True
+    return url_for(request.endpoint, **args)
 
 
 def lang_switch_url(lang: str) -> str:
@@ -44,6 +94,11 @@ def lang_switch_url(lang: str) -> str:
 def current_lang() -> str:
     """Return the active UI language code."""
     return str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def content_lang() -> Markup:
+    """A lang attribute for stored offer text (written in German) on pages in another language."""
+    return Markup(' lang="de"') if current_lang() != "de" else Markup("")
 
 
 def datum(value: str | date | datetime | None) -> str:
@@ -61,7 +116,12 @@ def init_app(app: Flask) -> None:
     """Register Babel with the locale selector and the lang-keeping URL defaults."""
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     Babel(app, locale_selector=select_locale)
+    app.before_request(check_choices)
     app.url_defaults(keep_lang)
     app.jinja_env.globals["current_lang"] = current_lang
     app.jinja_env.globals["lang_switch_url"] = lang_switch_url
+    app.jinja_env.globals["easy_language"] = easy_language
+    app.jinja_env.globals["easy_switch_url"] = easy_switch_url
+    app.jinja_env.globals["choice_fields"] = choice_fields
+    app.jinja_env.globals["content_lang"] = content_lang
     app.jinja_env.filters["datum"] = datum

@@ -256,6 +256,9 @@ class TaxonomyTerm(Base):
     slug: Mapped[str] = mapped_column(String(120), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     name_en: Mapped[str] = mapped_column(String(200), default="")
+    # Everyday words for the public pages ("Geld und Schulden"); staff keep the professional name.
+    name_plain: Mapped[str] = mapped_column(String(200), default="")
+    name_plain_en: Mapped[str] = mapped_column(String(200), default="")
     description: Mapped[str | None] = mapped_column(Text)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("taxonomy_term.id", ondelete="RESTRICT"))
     # Months after which an offer in this category is due for review; None inherits the parent's.
@@ -282,6 +285,11 @@ class TaxonomyTerm(Base):
     def label(self, lang: str = "de") -> str:
         """Return the term's name in a UI language."""
         return self.name_en if lang == "en" and self.name_en else self.name
+
+    def public_label(self, lang: str = "de") -> str:
+        """Return the term's everyday name for the public pages, else its name."""
+        plain = self.name_plain_en if lang == "en" else self.name_plain
+        return plain or self.label(lang)
 
 
 class Organization(EntryMixin, Base):

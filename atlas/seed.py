@@ -240,6 +240,7 @@ def load_taxonomy(session: Session, data: dict[str, Any], report: SeedReport) ->
 
 def _term(session: Session, report: SeedReport, item: dict[str, Any], parent: TaxonomyTerm | None, order: int) -> TaxonomyTerm:
     values = {"slug": item["slug"], "name": item["name"], "name_en": item.get("name_en", ""),
+              "name_plain": item.get("name_plain", ""), "name_plain_en": item.get("name_plain_en", ""),
               "description": item.get("description"), "parent": parent, "sort_order": order,
               "review_interval_months": item.get("review_interval_months"),
               "internal_only": bool(item.get("internal_only", False))}

@@ -104,7 +104,7 @@ def test_embed_and_offer_map_render_offline(app):
     with live_server(app) as url, browser_page(url) as page:
         page.goto("/karte/embed?region=ennepe-ruhr-kreis")
         expect(page.locator(".folium-map")).to_have_attribute("data-markers", "2")
-        page.goto("/angebote")
+        page.goto("/angebote?q=Schuldnerberatung")
         page.get_by_role("link", name="Schuldnerberatung Lichtblick").click()
         expect(page.locator(".folium-map")).to_have_attribute("data-markers", "1")
         assert page.console_errors == [] and page.blocked_requests == []

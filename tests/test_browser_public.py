@@ -15,14 +15,14 @@ def test_find_an_offer_by_keyboard_and_switch_language(app):
         expect(page.get_by_role("link", name="Zum Inhalt springen")).to_be_focused()
         page.get_by_label("Was suchen Sie?").fill("Schulden")
         page.keyboard.press("Enter")
-        expect(page.get_by_role("status")).to_contain_text("1 Angebot gefunden")
+        expect(page.locator(".result-count")).to_contain_text("1 Angebot für „Schulden“")
         page.get_by_role("link", name="Schuldnerberatung Lichtblick").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Schuldnerberatung Lichtblick")
         expect(page.get_by_text("Marktstraße 5, 58452 Witten")).to_be_visible()
         assert "SENTINEL" not in page.content()
         screenshot(page, "public-offer")
         page.get_by_role("link", name="English").click()
-        expect(page.get_by_role("heading", name="Description")).to_be_visible()
+        expect(page.get_by_role("heading", name="Full description")).to_be_visible()
         assert page.url.endswith("lang=en")
         assert page.console_errors == []
         assert page.blocked_requests == []

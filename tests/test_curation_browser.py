@@ -107,7 +107,7 @@ def test_create_an_offer_with_a_failed_and_a_fixed_save(app):
 def test_public_report_in_the_browser(app):
     app.config["REPORT_MIN_SECONDS"] = 0
     with live_server(app) as url, browser_page(url) as page:
-        page.goto("/angebote")
+        page.goto("/angebote?q=Schuldnerberatung")
         page.get_by_role("link", name="Schuldnerberatung Lichtblick").click()
         page.get_by_role("link", name="Stimmt etwas nicht? Fehler melden").click()
         page.get_by_label("Angabe veraltet").check()

@@ -62,4 +62,4 @@ def test_unknown_language_falls_back_to_german(client):
 
 def test_categories_are_translated(client):
     html = client.get("/?lang=en").get_data(as_text=True)
-    assert "Mental health" in html and "Seelische Gesundheit" not in html
+    assert "Help for your mind" in html and "Hilfe für die Seele" not in html and "Seelische Gesundheit" not in html

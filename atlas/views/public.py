@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, render_template, request
 from sqlalchemy import func, select
 
 from ..db import get_session
 from ..i18n import current_lang
 from ..models import Service
-from ..params import int_arg, str_arg
-from ..presenters import service_view
 from ..maps import offer_map
-from ..queries import ListFilters, page, public_condition, public_gemeinden, services_query, top_categories, with_details
+from ..presenters import service_view
+from ..queries import public_condition, top_categories, with_details
+from ..search import public as public_search
 
 bp = Blueprint("public", __name__)
 
@@ -24,29 +23,21 @@ def index() -> Any:
     """Landing page: what the atlas is, categories to start from, crisis numbers."""
     session = get_session()
     total = session.scalar(select(func.count(Service.id)).join(Service.organization).where(public_condition())) or 0
-    return render_template("public/index.html", categories=top_categories(session, internal=False), total=total)
-
-
-def list_filters() -> ListFilters:
-    """Read the list filters from the query string."""
-    return ListFilters(text=str_arg("q"), category=str_arg("kategorie", 120), gemeinde=str_arg("gemeinde", 120))
+    return render_template("public/index.html", categories=top_categories(session, internal=False), total=total,
+                           q=public_search.PublicQuery(), radii=public_search.RADII)
 
 
 @bp.route("/angebote")
 def services() -> Any:
-    """Public list of offers, filterable by text, category and Gemeinde."""
+    """Public search: the staff engine over public offers, with a place typed into the text or given apart."""
     session = get_session()
-    filters = list_filters()
-    number = int_arg("seite", 1, 1)
-    size = 25
-    rows, total = page(session, services_query(False, filters), number, size)
+    result = public_search.run(session, request.args, current_lang())
+    status = 400 if result.error else 200
+    categories = top_categories(session, internal=False)
     lang = current_lang()
-    return render_template(
-        "public/services.html",
-        services=[service_view(s, internal=False, lang=lang) for s in rows],
-        total=total, page_number=number, total_pages=max(1, math.ceil(total / size)), filters=filters,
-        categories=top_categories(session, internal=False), gemeinden=public_gemeinden(session),
-    )
+    names = {t.slug: t.public_label(lang) for top in categories for t in [top, *top.children]}
+    return render_template("public/services.html", result=result, q=result.query, radii=public_search.RADII,
+                           categories=categories, category_name=names.get(result.query.category, "")), status
 
 
 @bp.route("/angebote/<int:service_id>")
@@ -57,5 +48,7 @@ def service(service_id: int) -> Any:
                                         .where(Service.id == service_id, public_condition())))
     if found is None:
         abort(404)
-    view = service_view(found, internal=False, lang=current_lang())
-    return render_template("public/service.html", s=view, offer_map=offer_map(view))
+    lang = current_lang()
+    view = service_view(found, internal=False, lang=lang)
+    categories = [t.public_label(lang) for t in found.categories if not t.internal_only]
+    return render_template("public/service.html", s=view, offer_map=offer_map(view), categories=categories)
