@@ -1,12 +1,19 @@
 """The local demo site answers the demo data's .example links through the real checker (CHECK_HOSTS address:port)."""
 
+import importlib.util
 import threading
 from collections import Counter
 
 import pytest
 
 from atlas.checker.engine import Engine, Item, Policy
-from atlas.demo_site import checker_settings, demo_hosts, serve, verdict
+from atlas.seed import SEEDS
+
+_spec = importlib.util.spec_from_file_location("demo_site", SEEDS / "demo_site.py")
+demo_site_module = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(demo_site_module)
+checker_settings, demo_hosts, serve, verdict = (demo_site_module.checker_settings, demo_site_module.demo_hosts,
+                                                demo_site_module.serve, demo_site_module.verdict)
 
 
 @pytest.fixture

@@ -4,7 +4,9 @@ It answers every demo host over TLS with a realistic mix: most pages fine, some 
 checker shows real states offline and no request for a made-up name leaves the machine. The checker is pointed
 at it with CHECK_HOSTS, CHECK_ALLOWED_NETWORKS and CHECK_CA_BUNDLE (see `checker_settings`).
 
-    python -m atlas.demo_site --port 8443 --dir instance/demo-site
+    .venv/bin/python seeds/demo_site.py --port 8443 --dir instance/demo-site [--settings checker.json]
+
+Standard library only (cryptography, a test extra, makes the certificate once), so it starts in a blink.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from .seed import SEEDS
+SEEDS = Path(__file__).resolve().parent
 
 URL = re.compile(r"https?://([a-z0-9.-]+\.example)(?=[/:\"?#]|$)", re.I)
 
@@ -140,8 +142,15 @@ def main() -> None:
     parser.add_argument("--address", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--dir", type=Path, required=True, help="Folder for the demo CA and certificate.")
+    parser.add_argument("--settings", type=Path, help="Write the link-checker settings (JSON) here once serving.")
     args = parser.parse_args()
-    server = serve(args.address, args.port, args.dir, demo_hosts())
+    hosts = demo_hosts()
+    server = serve(args.address, args.port, args.dir, hosts)
+    if args.settings:
+        settings = checker_settings(hosts, args.address, server.server_address[1], (args.dir / "ca.pem").resolve())
+        partial = args.settings.with_suffix(".partial")
+        partial.write_text(json.dumps(settings), encoding="utf-8")
+        partial.replace(args.settings)  # whoever waits for the file never reads half of it
     try:
         server.serve_forever()
     except KeyboardInterrupt:
