@@ -24,7 +24,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(
         __name__,
         instance_relative_config=True,
-        instance_path=test_config.pop("INSTANCE_PATH", None) or str(ROOT / "instance"),
+        # Production keeps data outside the code, e.g. ATLAS_INSTANCE_PATH=/var/lib/atlas (docs/operations.md).
+        instance_path=test_config.pop("INSTANCE_PATH", None) or os.environ.get("ATLAS_INSTANCE_PATH")
+        or str(ROOT / "instance"),
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
