@@ -85,6 +85,19 @@ def close_session(_exc: BaseException | None = None) -> None:
         session.close()
 
 
+# Tables a bulk import fills; PostgreSQL plans badly on them until it has statistics (autovacuum comes late).
+BULK_TABLES = ("organization", "service", "location", "address", "service_at_location", "service_taxonomy",
+               "service_jobcenter", "phone", "contact", "schedule", "review_task", "audit_log")
+BULK_ROWS = 200
+
+
+def analyze_after_bulk(session: Session, rows: int) -> None:
+    """Refresh PostgreSQL's planner statistics after a bulk change of `rows` rows (inside the caller's transaction)."""
+    if rows >= BULK_ROWS and session.get_bind().dialect.name == "postgresql":
+        for table in BULK_TABLES:
+            session.execute(text(f'ANALYZE "{table}"'))
+
+
 def ping(engine: Engine) -> None:
     """Run a trivial query; raises if the database cannot be reached."""
     with engine.connect() as conn:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..audit import set_actor
+from ..db import analyze_after_bulk
 from ..duplicates import address_keys, normalise_city
 from ..geocoding import GeoResult, fold, fold_plain, gazetteer
 from ..models import (
@@ -339,6 +340,7 @@ def commit_plan(session: Session, plan: Plan, *, actor: str, user_id: int | None
                     finished_at=utcnow(), rows=len(plan.rows), counts=dict(counts))
     session.add(run)
     session.flush()
+    analyze_after_bulk(session, len(plan.rows) - counts["error"] - counts["unchanged"])
     committer.report.run_id = run.id
     return committer.report
 
