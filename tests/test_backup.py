@@ -110,6 +110,16 @@ def test_unreachable_database_gives_one_line(make_app, tmp_path):
     assert "cannot be reached" in line and not (tmp_path / "b.db").exists()
 
 
+@pytest.mark.parametrize("url, says", [("nonsense", "not a valid SQLAlchemy URL"),
+                                       ("mysql://a:secret@127.0.0.1/x", "cannot be used"),
+                                       ("oracle+nodriver://x", "cannot be used")])
+def test_wrong_database_url_gives_one_line_without_the_password(make_app, url, says):
+    from atlas.db import ConfigError
+    with pytest.raises(ConfigError, match=says) as caught:
+        make_app(DATABASE_URL=url)
+    assert "secret" not in str(caught.value) and "\n" not in str(caught.value)
+
+
 def test_empty_database_has_nothing_to_back_up(make_app, tmp_path):
     app = make_app()
     assert "nothing to back up" in one_clear_line(cli(app, "backup", str(tmp_path / "b.db")))
