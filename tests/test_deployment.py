@@ -25,13 +25,11 @@ from conftest import RUN_ID, _admin_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).parent / "data" / "import"
-DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/atlas"
 
 
 def postgres_url() -> str:
-    """A run-unique database on the PostgreSQL server of ATLAS_DATABASE_URL (or the local one)."""
-    base = os.environ.get("ATLAS_DATABASE_URL", "")
-    parsed = sa.engine.make_url(base if base.startswith("postgresql") else DEFAULT_SERVER)
+    """A run-unique database on the PostgreSQL server of ATLAS_DATABASE_URL."""
+    parsed = sa.engine.make_url(os.environ["ATLAS_DATABASE_URL"])
     return parsed.set(database=f"{parsed.database or 'atlas'}_{RUN_ID}_deploy").render_as_string(hide_password=False)
 
 
@@ -43,6 +41,8 @@ def free_port() -> int:
 
 @pytest.fixture
 def database() -> str:
+    if not os.environ.get("ATLAS_DATABASE_URL", "").startswith("postgresql"):
+        pytest.skip("the PostgreSQL deployment runs in the PostgreSQL run (ATLAS_DATABASE_URL=postgresql://…)")
     url = postgres_url()
     name = sa.engine.make_url(url).database
     try:

@@ -89,6 +89,8 @@ def healthz(url: str) -> dict:
         return json.load(response)
 
 
+@pytest.mark.skipif(os.environ.get("ATLAS_DATABASE_URL", "").startswith("postgresql"),
+                    reason="dev.py start uses the embedded SQLite database: this runs in the SQLite run only")
 def test_start_is_green_restart_skips_set_up_and_keeps_edits_and_demo_links_stay_local(checkout):
     port = free_port()
     first = DevStart(checkout, port)
