@@ -256,7 +256,7 @@ def wait_until_healthy(url: str, web: subprocess.Popen, seconds: float = 60) -> 
 
 
 def stop(processes: list[subprocess.Popen]) -> None:
-    """Ask every process to stop (SIGTERM: works even where SIGINT is ignored), kill those still there after 10 s."""
+    """Ask every process to stop (SIGTERM works even where SIGINT is ignored), kill those left after 10 s."""
     for proc in reversed(processes):  # the web server and jobs first, the demo site they use last
         if proc.poll() is None:
             proc.terminate()
@@ -288,8 +288,8 @@ def start(argv: list[str]) -> None:
     processes = [start_demo_site(env)]
     processes += [subprocess.Popen([PY, "-m", "flask", "--app", "atlas", *command], cwd=ROOT, env=env)
                   for command in SIDE_PROCESSES.values()]
-    web = subprocess.Popen([PY, "-m", "flask", "--app", "atlas", "run", "--host", args.host, "--port", str(args.port)],
-                           cwd=ROOT, env=env)
+    web = subprocess.Popen([PY, "-m", "flask", "--app", "atlas", "run", "--host", args.host,
+                            "--port", str(args.port)], cwd=ROOT, env=env)
     processes.append(web)
     host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     url = f"http://{'[' + host + ']' if ':' in host else host}:{args.port}"

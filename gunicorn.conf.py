@@ -13,12 +13,14 @@ from gunicorn.glogging import Logger
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # Sync workers: atlas's requests are short and CPU-bound (rendering, search); 2 per core plus one.
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
-# The slowest legitimate request is an upload import of IMPORT_MAX_ROWS rows (about a minute on a small machine).
+# The slowest legitimate request: an upload import of IMPORT_MAX_ROWS (20,000) rows, about 40 s of CPU
+# (10,000 rows: 16 s, docs/performance.md), longer on a busy machine.
 timeout = 120
 # Seconds a worker may finish its requests after a HUP/TERM before it is killed (graceful restarts).
 graceful_timeout = 30
 keepalive = 5
-# Recycle workers now and then so a slow leak cannot grow for months; jitter keeps them from restarting together.
+# Recycle workers now and then so a slow leak cannot grow for months; jitter keeps them from restarting
+# together.
 max_requests = 2000
 max_requests_jitter = 200
 # Never preload: a HUP (systemctl reload) then starts workers on the new code while old ones finish.

@@ -8,8 +8,8 @@ from typing import Any
 
 from flask import Flask
 
-from . import (api, audit, auth, backup, checker, cli, curation, db, errors, health, i18n, importers, search, security,
-               serving)
+from . import api, audit, auth, checker, cli, curation, db, errors, health, i18n, importers, search, security
+from . import backup, serving
 from .config import DEV_SECRET_KEY, Defaults
 from .db import ConfigError
 from .views import maps as map_views
@@ -34,7 +34,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     check_config(app)
     os.makedirs(app.instance_path, exist_ok=True)
     audit.install()
-    for module in (db, serving, i18n, auth, errors, cli, backup, health, security, curation, checker, importers, search):
+    for module in (db, serving, i18n, auth, errors, cli, backup, health, security, curation, checker, importers,
+                   search):
         module.init_app(app)
     for blueprint in (public.bp, staff.bp, auth.bp, api.bp, map_views.bp, search.bp):
         app.register_blueprint(blueprint)

@@ -63,7 +63,7 @@ def _tool(name: str) -> str:
 def _run(args: list[str], env: dict[str, str], what: str) -> subprocess.CompletedProcess:
     result = subprocess.run(args, env=env, capture_output=True, text=True)
     if result.returncode:
-        lines = [ln for ln in result.stderr.strip().splitlines() if ln.strip()] or [f"exit code {result.returncode}"]
+        lines = [ln for ln in result.stderr.splitlines() if ln.strip()] or [f"exit code {result.returncode}"]
         raise BackupError(f"{what} failed: {lines[0].removeprefix(Path(args[0]).name + ': ')}")
     return result
 
@@ -173,12 +173,13 @@ def check_known(revision: str) -> None:
     except CommandError:
         known = False
     if not known:
-        raise BackupError(f"The backup has schema revision {revision}, which this atlas does not know (it knows up to "
-                          f"{schema.head_revision()}): it comes from a newer atlas; upgrade atlas first. Nothing was changed.")
+        raise BackupError(f"The backup has schema revision {revision}, which this atlas does not know (it knows "
+                          f"up to {schema.head_revision()}): it comes from a newer atlas; upgrade atlas first. "
+                          "Nothing was changed.")
 
 
 def restore_sqlite(engine: Engine, path: Path) -> None:
-    """Copy the backup into the live database in one transaction (other processes see old or new, never half)."""
+    """Copy the backup into the live database in one transaction (others see old or new, never half)."""
     engine.dispose()
     source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:

@@ -97,7 +97,7 @@ BULK_ROWS = 200
 
 
 def analyze_after_bulk(session: Session, rows: int) -> None:
-    """Refresh PostgreSQL's planner statistics after a bulk change of `rows` rows (inside the caller's transaction)."""
+    """Refresh PostgreSQL's planner statistics after a bulk change of `rows` rows (in the caller's transaction)."""
     if rows >= BULK_ROWS and session.get_bind().dialect.name == "postgresql":
         for table in BULK_TABLES:
             session.execute(text(f'ANALYZE "{table}"'))

@@ -1,4 +1,4 @@
-"""How responses leave the app: reverse-proxy headers, compression, secure cookies, HSTS, cacheable static files."""
+"""How responses leave the app: proxy headers, compression, secure cookies, HSTS, cacheable static files."""
 
 from __future__ import annotations
 

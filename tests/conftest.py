@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 
 from atlas import create_app, schema
 from atlas.auth import create_user, hash_password
-from atlas.db import get_session, make_engine
+from atlas.db import get_session
 from atlas.seed import SEEDS, seed
 
 DATA = Path(__file__).parent / "data"

@@ -4,7 +4,6 @@ gunicorn.conf.py) and the scheduler; first-time set-up by the CLI, a smoke journ
 from __future__ import annotations
 
 import gzip
-import http.client
 import json
 import os
 import re

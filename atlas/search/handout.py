@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from functools import cache
 from datetime import date
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
