@@ -17,8 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Create and configure an atlas application; starts no threads and touches no network."""
     # Imported here, not at the top: the checker's own process imports atlas.* without the web stack.
-    from . import (api, audit, auth, checker, cli, curation, db, errors, health, i18n, importers, maps, opening,
-                   params, plain, safetext, search, security)
+    from . import (api, audit, auth, backup, checker, cli, curation, db, errors, health, i18n, importers, maps,
+                   opening, params, plain, safetext, search, security, serving)
     from .views import account as account_views
     from .views import public, staff
 
@@ -26,7 +26,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(
         __name__,
         instance_relative_config=True,
-        instance_path=test_config.pop("INSTANCE_PATH", None) or str(ROOT / "instance"),
+        # Production keeps data outside the code, e.g. ATLAS_INSTANCE_PATH=/var/lib/atlas (docs/operations.md).
+        instance_path=test_config.pop("INSTANCE_PATH", None) or os.environ.get("ATLAS_INSTANCE_PATH")
+        or str(ROOT / "instance"),
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
@@ -34,8 +36,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     check_config(app)
     os.makedirs(app.instance_path, exist_ok=True)
     audit.install()
-    for module in (db, params, i18n, plain, opening, auth, errors, cli, health, security, safetext, curation, checker,
-                   importers, search):
+    for module in (db, serving, params, i18n, plain, opening, auth, errors, cli, backup, health, security, safetext,
+                   curation, checker, importers, search):
         module.init_app(app)
     for blueprint in (public.bp, staff.bp, auth.bp, api.bp, maps.bp, search.bp, account_views.bp):
         app.register_blueprint(blueprint)

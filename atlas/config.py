@@ -62,6 +62,18 @@ class Defaults:
     LOGIN_FREE_ATTEMPTS_PER_ADDRESS = 20
     LOGIN_BASE_DELAY = 2.0
     LOGIN_MAX_DELAY = 900.0
+    # Secure-only cookies; None: on when PUBLIC_BASE_URL starts with https://.
+    SESSION_COOKIE_SECURE: bool | None = None
+    REMEMBER_COOKIE_SECURE: bool | None = None
+    # Strict-Transport-Security max-age sent when PUBLIC_BASE_URL is https (0: never).
+    HSTS_MAX_AGE = 31_536_000
+    # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted (0: none).
+    PROXY_FIX = 0
+    # Response compression (Flask-Compress): which types, and the encodings offered in order of preference.
+    COMPRESS_MIMETYPES = ["text/html", "text/css", "text/plain", "text/csv", "text/javascript", "application/javascript",
+                          "application/json", "application/geo+json", "image/svg+xml"]
+    COMPRESS_ALGORITHM = ["zstd", "br", "gzip"]
+    COMPRESS_ALGORITHM_STREAMING = ["zstd", "br", "gzip"]
     # Maximum request body (bytes); uploads above it get a 413 with a German message.
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
     # Time limit for a CSRF token (seconds); None ties it to the session.

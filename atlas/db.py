@@ -6,7 +6,7 @@ import click
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, MetaData, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 NAMING = {
@@ -43,11 +43,16 @@ def database_url(app: Flask) -> str:
 
 def make_engine(url: str) -> Engine:
     """Create an engine; SQLite gets foreign keys, WAL and a busy timeout."""
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 15})
-        event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+    try:
+        if url.startswith("sqlite"):
+            engine = create_engine(url, connect_args={"timeout": 15})
+            event.listen(engine, "connect", _sqlite_pragmas)
+            return engine
+        return create_engine(url, pool_pre_ping=True)
+    except (ImportError, ArgumentError, NoSuchModuleError) as exc:
+        shown = make_url(url).render_as_string(hide_password=True)
+        raise ConfigError(f"DATABASE_URL {shown} cannot be used ({exc}); atlas supports sqlite:/// and "
+                          "postgresql:// URLs.") from None
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -83,6 +88,19 @@ def close_session(_exc: BaseException | None = None) -> None:
     session = g.pop("db_session", None)
     if session is not None:
         session.close()
+
+
+# Tables a bulk import fills; PostgreSQL plans badly on them until it has statistics (autovacuum comes late).
+BULK_TABLES = ("organization", "service", "location", "address", "service_at_location", "service_taxonomy",
+               "service_jobcenter", "phone", "contact", "schedule", "review_task", "audit_log")
+BULK_ROWS = 200
+
+
+def analyze_after_bulk(session: Session, rows: int) -> None:
+    """Refresh PostgreSQL's planner statistics after a bulk change of `rows` rows (in the caller's transaction)."""
+    if rows >= BULK_ROWS and session.get_bind().dialect.name == "postgresql":
+        for table in BULK_TABLES:
+            session.execute(text(f'ANALYZE "{table}"'))
 
 
 def ping(engine: Engine) -> None:

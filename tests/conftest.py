@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,7 +16,7 @@ from flask.testing import FlaskClient
 
 from atlas import create_app, schema
 from atlas.auth import create_user, hash_password
-from atlas.db import get_session, make_engine
+from atlas.db import get_session
 from atlas.seed import SEEDS, seed
 
 DATA = Path(__file__).parent / "data"
@@ -29,18 +30,38 @@ def password_hash() -> str:
     return hash_password(PASSWORD)
 
 
-def server_database_url() -> str | None:
-    """The PostgreSQL URL CI sets for the second run, else None (SQLite)."""
+# Every run names its PostgreSQL databases <name from ATLAS_DATABASE_URL>_<pid>_<random>…, so two runs on one
+# server never touch each other's databases; all of them are dropped when the run ends.
+RUN_ID = f"{os.getpid()}_{secrets.token_hex(3)}"
+
+
+def server_database_url(suffix: str = "") -> str | None:
+    """This run's PostgreSQL database URL (ATLAS_DATABASE_URL with a run-unique name), else None (SQLite)."""
     url = os.environ.get("ATLAS_DATABASE_URL", "")
-    return url if url.startswith("postgresql") else None
+    if not url.startswith("postgresql"):
+        return None
+    parsed = sa.engine.make_url(url)
+    name = f"{parsed.database or 'atlas'}_{RUN_ID}{suffix}"
+    return parsed.set(database=name).render_as_string(hide_password=False)
 
 
-def reset_postgres(url: str) -> None:
-    """Drop everything in the test database so each test starts empty."""
-    engine = make_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    with engine.begin() as conn:
-        conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-    engine.dispose()
+def run_databases_prefix() -> str | None:
+    """The name prefix of every database this run creates (None on SQLite)."""
+    url = server_database_url()
+    return sa.engine.make_url(url).database if url else None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def drop_run_databases() -> Iterator[None]:
+    """Drop this run's PostgreSQL databases at the end (only its own: the names carry the run id)."""
+    yield
+    prefix = run_databases_prefix()
+    if prefix:
+        with _admin_engine(server_database_url()).connect() as conn:
+            names = conn.scalars(sa.text("SELECT datname FROM pg_database WHERE starts_with(datname, :p)"),
+                                 {"p": prefix}).all()
+            for name in names:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def _admin_engine(url: str) -> sa.Engine:
@@ -50,7 +71,7 @@ def _admin_engine(url: str) -> sa.Engine:
 
 
 def recreate_postgres(url: str, template: str | None = None) -> None:
-    """Drop the test database and create it anew, empty or as a copy of a template database (fast)."""
+    """Drop this run's test database and create it anew, empty or as a copy of a template database (fast)."""
     name = sa.engine.make_url(url).database
     with _admin_engine(url).connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -84,7 +84,7 @@ def shared_app(tmp_path_factory, password_hash: str):
     from atlas import create_app, schema
 
     tmp = tmp_path_factory.mktemp("search")
-    url = server_database_url()
+    url = server_database_url("_shared")
     if url:
         recreate_postgres(url)
     else:

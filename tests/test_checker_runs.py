@@ -274,3 +274,17 @@ def test_healthz_warns_when_the_last_full_run_is_too_old(checker_app, web):
     assert response.status_code == 200
     assert response.get_json()["link_checker"]["status"] == "warning"
     assert set(response.get_json()) >= {"status", "database", "schema", "link_checker"}
+
+
+def test_healthz_first_run_is_pending_while_a_scheduler_holds_the_lease(checker_app):
+    from atlas.checker import lease
+    from atlas.models import utcnow
+    client = checker_app.test_client()
+    assert "no scheduler" in client.get("/healthz").get_json()["link_checker"]["message"]
+    with checker_app.app_context():
+        assert lease.hold(get_session(), "test-holder", utcnow(), 300)
+    block = client.get("/healthz").get_json()["link_checker"]
+    assert block["status"] == "ok" and block["pending"] is True and block["last_run_at"] is None
+    with checker_app.app_context():
+        lease.release(get_session(), "test-holder", utcnow() - timedelta(seconds=1))
+    assert client.get("/healthz").get_json()["link_checker"]["status"] == "warning"

@@ -72,6 +72,11 @@ class Resolver:
         self._cache: dict[tuple[str, int], tuple[float, list[AddrInfo] | socket.gaierror]] = {}
         self._lock = threading.Lock()
 
+    def port_for(self, host: str, port: int) -> int:
+        """The port to connect to: a fixed entry "address:port" (a local stand-in site) replaces the URL's."""
+        fixed = self.hosts.get(host.lower().rstrip("."))
+        return int(fixed.rpartition(":")[2]) if fixed and fixed.count(":") == 1 else port
+
     def resolve(self, host: str, port: int) -> list[AddrInfo]:
         """Return address infos for host:port; raises socket.gaierror like getaddrinfo."""
         host = host.lower().rstrip(".")
@@ -79,7 +84,8 @@ class Resolver:
             fixed = self.hosts[host]
             if fixed is None:
                 raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-            return socket.getaddrinfo(fixed, port, type=socket.SOCK_STREAM)
+            return socket.getaddrinfo(fixed.partition(":")[0] if fixed.count(":") == 1 else fixed,
+                                      self.port_for(host, port), type=socket.SOCK_STREAM)
         key = (host, port)
         now = time.monotonic()
         with self._lock:
@@ -256,7 +262,8 @@ class _GuardedMixin:
             addresses = self.guard.vetted(self._dns_host, self.port)
         except socket.gaierror as exc:
             raise NameResolutionError(self.host, self, exc) from exc  # type: ignore[arg-type]
-        original = self._dns_host
+        original, original_port = self._dns_host, self.port
+        self.port = self.guard.resolver.port_for(original, self.port)
         error: Exception | None = None
         try:
             for address in addresses:
@@ -270,7 +277,7 @@ class _GuardedMixin:
             assert error is not None
             raise error
         finally:
-            self._dns_host = original
+            self._dns_host, self.port = original, original_port
 
     def request(self, *args: Any, **kwargs: Any) -> Any:
         deadline: Deadline | None = getattr(_local, "deadline", None)

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from ..db import get_session
 from ..models import utcnow
 from . import lease
-from .models import CheckRun, Link
+from .models import CheckerLease, CheckRun, Link
 from .runner import Runner, holder_id, interrupt_dead_runs
 
 log = logging.getLogger("atlas.checker.scheduler")
@@ -87,7 +87,13 @@ def status(session: Session, config: Any, now: datetime | None = None) -> dict[s
                             "max_age_hours": round(limit.total_seconds() / 3600, 2),
                             "last_run_at": None, "last_run_status": None}
     if last is None or last.finished_at is None:
-        body |= {"status": "warning", "message": "The link checker has not finished a run yet."}
+        # A fresh installation whose scheduler is up is fine: its first full run is pending, not overdue.
+        held = session.get(CheckerLease, lease.LEASE)
+        if held is not None and held.expires_at > now:
+            body |= {"pending": True, "message": "The scheduler is running; its first full link check is pending."}
+        else:
+            body |= {"status": "warning", "message": "The link checker has not finished a run yet and no scheduler "
+                                                     "is running (flask --app atlas scheduler)."}
         return body
     body |= {"last_run_at": last.finished_at.isoformat(timespec="seconds") + "Z", "last_run_status": last.status}
     if now - last.finished_at > limit:

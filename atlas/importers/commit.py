@@ -11,7 +11,8 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from ..audit import set_actor
-from ..duplicates import normalise_city
+from ..db import analyze_after_bulk
+from ..duplicates import address_keys, normalise_city
 from ..geocoding import GeoResult, fold, fold_plain, gazetteer
 from ..models import (
     Address,
@@ -372,6 +373,7 @@ def commit_plan(session: Session, plan: Plan, *, actor: str, user_id: int | None
                     finished_at=utcnow(), rows=len(plan.rows), counts=dict(counts))
     session.add(run)
     session.flush()
+    analyze_after_bulk(session, len(plan.rows) - counts["error"] - counts["unchanged"])
     committer.report.run_id = run.id
     return committer.report
 

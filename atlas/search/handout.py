@@ -5,13 +5,13 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import segno
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from fpdf import FPDF
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -19,6 +19,9 @@ from ..models import Service
 from ..params import parse_id
 from ..presenters import service_view
 from ..queries import public_condition, with_details
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 MAX_ITEMS = 30
 VOUCHERS = {"gkv_gutschein", "avgs"}
@@ -143,24 +146,31 @@ def entries(session: Session, ids: list[int], base_url: str, plain: bool) -> lis
                 for s in load_public(session, ids)]
 
 
-class _Handout(FPDF):
-    def __init__(self, font: str | None) -> None:
-        super().__init__(format="A4")
-        self.set_margins(18, 16, 18)
-        self.set_auto_page_break(True, margin=16)
-        self.font_name = "Helvetica"
-        self.full_unicode = False
-        if font and Path(font).exists():
-            bold = Path(font).with_name(Path(font).stem + "-Bold.ttf")
-            self.add_font("Atlas", "", font)
-            self.add_font("Atlas", "B", str(bold) if bold.exists() else font)
-            self.font_name, self.full_unicode = "Atlas", True
+@cache
+def _handout_class() -> type:
+    """The PDF class, built on first use: importing fpdf (and the cryptography it loads) slows every start."""
+    from fpdf import FPDF
 
-    def clean(self, value: str) -> str:
-        """Text the chosen font can show (Latin-1 replacements for the built-in font)."""
-        if self.full_unicode:
-            return value
-        return value.translate(LATIN1_FALLBACK).encode("latin-1", "replace").decode("latin-1")
+    class _Handout(FPDF):
+        def __init__(self, font: str | None) -> None:
+            super().__init__(format="A4")
+            self.set_margins(18, 16, 18)
+            self.set_auto_page_break(True, margin=16)
+            self.font_name = "Helvetica"
+            self.full_unicode = False
+            if font and Path(font).exists():
+                bold = Path(font).with_name(Path(font).stem + "-Bold.ttf")
+                self.add_font("Atlas", "", font)
+                self.add_font("Atlas", "B", str(bold) if bold.exists() else font)
+                self.font_name, self.full_unicode = "Atlas", True
+
+        def clean(self, value: str) -> str:
+            """Text the chosen font can show (Latin-1 replacements for the built-in font)."""
+            if self.full_unicode:
+                return value
+            return value.translate(LATIN1_FALLBACK).encode("latin-1", "replace").decode("latin-1")
+
+    return _Handout
 
 
 def _qr(pdf: FPDF, code: segno.QRCode, x: float, y: float, size: float) -> None:
@@ -175,7 +185,7 @@ def _qr(pdf: FPDF, code: segno.QRCode, x: float, y: float, size: float) -> None:
 def pdf_bytes(items: list[Entry], title: str, plain: bool, font: str | None) -> bytes:
     """The handout as a PDF: one block per offer with a QR code to its public page."""
     with force_locale("de"):
-        pdf = _Handout(font)
+        pdf = _handout_class()(font)
         pdf.set_title(title)
         pdf.set_creator("Netzwerkatlas")
         pdf.add_page()
