@@ -11,16 +11,17 @@ PUBLIC, STAFF, COORDINATOR = "public", "staff", "coordinator"
 EXPECTED = {
     "public.index": PUBLIC, "public.services": PUBLIC, "public.service": PUBLIC, "reports.report": PUBLIC,
     "api.root": PUBLIC, "api.services": PUBLIC, "api.service": PUBLIC, "api.taxonomy_terms": PUBLIC,
-    "healthz": PUBLIC, "maps.public_map": PUBLIC, "maps.embed": PUBLIC, "auth.login": PUBLIC, "auth.logout": PUBLIC,
+    "healthz": PUBLIC, "maps.public_map": PUBLIC, "maps.public_data": PUBLIC, "maps.embed": PUBLIC, "auth.login": PUBLIC, "auth.logout": PUBLIC,
     "checker_about": PUBLIC, "static": PUBLIC,
     "staff.dashboard": STAFF, "staff.services": STAFF, "staff.service": STAFF, "maps.staff_map": STAFF,
+    "maps.staff_data": STAFF,
     "account.account": STAFF, "account.create_api_token": STAFF, "account.revoke": STAFF,
     "search.search_page": STAFF, "search.shortlist_print": STAFF, "search.shortlist_pdf": STAFF,
     "search.suggestions": STAFF, "checker.dashboard": STAFF, "checker.detail": STAFF, "checker.export_csv": STAFF,
     "checker.export_json": STAFF,
     **{endpoint: COORDINATOR for endpoint in (
-        "account.all_tokens", "maps.coverage", "search.misses", "search.synonyms",
-        "curation.start", "curation.archive", "curation.verify", "curation.unarchive", "curation.services",
+        "account.all_tokens", "maps.coverage_page", "maps.coverage_csv", "search.misses", "search.synonyms",
+        "curation.start", "curation.archive", "curation.check", "curation.bulk_assign", "curation.unarchive", "curation.services",
         "curation.merge_services", "curation.service_edit", "curation.confirm_fact", "curation.service_history",
         "curation.service_new", "curation.resolve_task", "curation.jobcenter_edit", "curation.jobcenter_new",
         "curation.terms", "curation.term_edit", "curation.term_new", "curation.reports", "curation.resolve_report",
@@ -31,6 +32,7 @@ EXPECTED = {
         "curation.region_new", "curation.location_edit", "curation.location_archive", "curation.location_history",
         "curation.restore_version", "curation.restore_row",
         "importers.export", "importers.preview", "importers.upload", "importers.error_rows", "importers.commit",
+        "importers.job", "importers.remap", "importers.status",
         "checker.edit_url", "checker.ignore", "checker.note",
         "checker.mark_ok", "checker.check_now", "checker.accept_redirect")},
 }

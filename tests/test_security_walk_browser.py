@@ -70,7 +70,7 @@ def browser_login(page, base: str) -> None:
     page.fill("#email", "koordination@atlas.example")
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_url(base + "/intern/")
+    page.wait_for_url(base + "/verwaltung/")  # coordinators land on the coordinator area
 
 
 def extra_states(app) -> list[str]:
