@@ -79,12 +79,17 @@ def names(response) -> list[str]:
 @pytest.fixture(scope="module")
 def shared_app(tmp_path_factory, password_hash: str):
     """One search app for a whole test module that only reads (much faster than one per test)."""
+    yield from module_app(tmp_path_factory, "search", "_shared", lambda app: load_search_data(app, password_hash))
+
+
+def module_app(tmp_path_factory, name: str, suffix: str, load) -> Iterator[Flask]:
+    """A migrated app on its own SQLite file or PostgreSQL database for a read-only test module, filled by load()."""
     from conftest import recreate_postgres, server_database_url
 
     from atlas import create_app, schema
 
-    tmp = tmp_path_factory.mktemp("search")
-    url = server_database_url("_shared")
+    tmp = tmp_path_factory.mktemp(name)
+    url = server_database_url(suffix)
     if url:
         recreate_postgres(url)
     else:
@@ -92,7 +97,7 @@ def shared_app(tmp_path_factory, password_hash: str):
     app = create_app({"TESTING": True, "SECRET_KEY": "test-secret", "DATABASE_URL": url,
                       "INSTANCE_PATH": str(tmp / "instance"), "NOMINATIM_URL": None})
     schema.upgrade(app.extensions["atlas.engine"])
-    load_search_data(app, password_hash)
+    load(app)
     yield app
     app.extensions["atlas.engine"].dispose()
 

@@ -97,7 +97,8 @@ def test_start_is_green_restart_skips_set_up_and_keeps_edits_and_demo_links_stay
     try:
         first.wait_ready()
         health = healthz(first.url)
-        assert health["status"] == "ok" and health["search"]["present"] and health["search"]["documents"] > 300
+        # The public health page has no offer counts (security finding 11): the index is present and in step.
+        assert health["status"] == "ok" and health["search"]["present"] and health["search"]["in_sync"]
         assert health["link_checker"]["status"] == "ok" and health["link_checker"]["pending"]
         assert "Seed loaded" in first.output() and "Search index rebuilt" in first.output()
         database = checkout / "instance" / "atlas.sqlite"
