@@ -12,7 +12,7 @@ from werkzeug.datastructures import MultiDict
 
 from ..models import TaxonomyTerm
 from ..params import ParamError
-from .params import SearchParams, parse_search_params, resolve_place
+from .params import SearchParams, parse_search_params
 from .places import PlaceSplit, split_place, suggest_places
 from .service import SearchPage, search
 
@@ -116,16 +116,16 @@ def run(session: Session, args: MultiDict, lang: str) -> PublicResult:
     if not query.place:
         query.split = split_place(session, query.text)
     result = PublicResult(query)
-    if query.place:
-        try:
-            resolve_place(session, query.place)
-        except ParamError as exc:
-            result.error = str(exc.description)
-            result.place_suggestions = suggest_places(session, query.place)
-            return result
     if not query.asked:
         return result
-    params: SearchParams = parse_search_params(_engine_args(query), session, internal=False, per_page=PER_PAGE)
+    try:
+        params: SearchParams = parse_search_params(_engine_args(query), session, internal=False, per_page=PER_PAGE)
+    except ParamError as exc:
+        if not query.place:  # radius, page and area were checked above: only a typed place can be unknown here
+            raise
+        result.error = str(exc.description)
+        result.place_suggestions = suggest_places(session, query.place)
+        return result
     result.page = search(session, params, internal=False, lang=lang)
     if params.origin is not None:
         result.place_label = params.origin.label
