@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+
 import hashlib
 import re
 import secrets
 from collections.abc import Callable
-from functools import wraps
+from functools import cache, wraps
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -32,8 +33,15 @@ bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 TOKEN_PREFIX = "atl_"
-# A fixed hash to compare against when the e-mail is unknown, so timing does not reveal accounts.
-_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+@cache
+def _dummy_hash() -> str:
+    """A fixed hash to compare against when the e-mail is unknown, so timing does not reveal accounts.
+
+    Made on first use: scrypt costs every process start 0.1 s otherwise.
+    """
+    return generate_password_hash("not-a-real-password")
 
 
 class UserError(ValueError):
@@ -83,7 +91,7 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     """Return the active user with this e-mail and password, else None."""
     user = session.scalar(select(User).where(User.email == normalise_email(email)))
     if user is None or user.password_hash is None:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(), password)
         return None
     if not check_password_hash(user.password_hash, password) or not user.active:
         return None

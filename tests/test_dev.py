@@ -61,12 +61,14 @@ def checkout(tmp_path) -> Path:
 class DevStart:
     """One `dev.py start` process and its output."""
 
-    def __init__(self, checkout: Path, port: int) -> None:
+    def __init__(self, checkout: Path, port: int, ignore_sigint: bool = False) -> None:
         self.log = checkout / f"start-{time.monotonic_ns()}.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("ATLAS_", "FLASK_"))}
+        # A shell script's background job inherits SIGINT ignored; Ctrl+C must still stop dev.py then.
+        ignore = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if ignore_sigint else None
         with open(self.log, "w") as out:
             self.proc = subprocess.Popen([sys.executable, "dev.py", "start", "--port", str(port)], cwd=checkout,
-                                         env=env, stdout=out, stderr=subprocess.STDOUT)
+                                         env=env, stdout=out, stderr=subprocess.STDOUT, preexec_fn=ignore)
         self.url = f"http://127.0.0.1:{port}"
 
     def output(self) -> str:
@@ -79,8 +81,8 @@ class DevStart:
             assert time.monotonic() < deadline, self.output()
             time.sleep(0.2)
 
-    def stop(self) -> int:
-        self.proc.send_signal(signal.SIGTERM)
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        self.proc.send_signal(sig)
         return self.proc.wait(timeout=60)
 
 
@@ -119,7 +121,7 @@ def test_start_is_green_restart_skips_set_up_and_keeps_edits_and_demo_links_stay
         conn.close()
     finally:
         assert first.stop() == 0, first.output()
-    second = DevStart(checkout, port)
+    second = DevStart(checkout, port, ignore_sigint=True)
     try:
         second.wait_ready()
         out = second.output()
@@ -130,4 +132,4 @@ def test_start_is_green_restart_skips_set_up_and_keeps_edits_and_demo_links_stay
             assert conn.execute("SELECT name FROM service WHERE id = 1").fetchone() == ("Von der Koordination bearbeitet",)
         conn.close()
     finally:
-        assert second.stop() == 0, second.output()
+        assert second.stop(signal.SIGINT) == 0, second.output()

@@ -182,16 +182,22 @@ class CheckerScheduler:
         log.info("digest: %s e-mails sent", sent)
 
     def recover(self) -> None:
-        """After a crash: take the lease at once from an ended holder on this machine; close dead runs."""
+        """At start: take the lease (at once from an ended holder on this machine) and close dead runs.
+
+        Holding the lease from the first second lets /healthz report the scheduler as running right away.
+        """
         with self.app.app_context():
             session = get_session()
             now, current = utcnow(), lease.holder_of(session)
             seconds = self.config["CHECK_LEASE_SECONDS"]
-            if (current is not None and current[0] != self.holder and current[1] > now
-                    and lease.gone(current[0], self.lock.previous)
-                    and lease.take_over(session, self.holder, current[0], now, seconds)):
+            taken = (current is not None and current[0] != self.holder and current[1] > now
+                     and lease.gone(current[0], self.lock.previous)
+                     and lease.take_over(session, self.holder, current[0], now, seconds))
+            if taken:
                 log.info("took over the lease from %s: that process has ended", current[0])
-            self._close_runs(session, None, ended_pid=self.lock.previous)
+            held = taken or lease.hold(session, self.holder, now, seconds)
+            replaced = current[0] if held and current is not None and current[0] != self.holder else None
+            self._close_runs(session, replaced, ended_pid=self.lock.previous)
 
     def _close_runs(self, session: Session, replaced: str | None, ended_pid: int | None) -> None:
         """Mark runs of ended processes (here, or the one whose lease we took) interrupted."""
