@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Link-checker benchmark: atlas's engine vs LinkChecker vs a bare requests loop on a fleet of loopback sites.
+"""Link-checker benchmark: atlas's engine vs LinkChecker vs bare requests and urllib3 loops on loopback sites.
 
     .venv/bin/pip install 'linkchecker>=10.5,<11'     # bench-only baseline, not a dependency of atlas
     .venv/bin/python bench/checker.py                 # efficiency at 16 and 64: 1,500 URLs each, ~1 minute
@@ -260,28 +260,33 @@ def child_ours(input_path: str, output_path: str) -> None:
                                              "cpu": time.process_time() - cpu, "baseline_kib": imported_kib}))
 
 
-def child_bare(input_path: str, output_path: str, concurrency: int) -> None:
-    """The floor for Python: a bare `requests` loop on a thread pool (one session per thread, GET, no checks)."""
+def child_bare(input_path: str, output_path: str, concurrency: int, client: str = "requests") -> None:
+    """The floor for Python: a bare loop on a thread pool (GET, no checks), with requests or with urllib3."""
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
     import requests
+    import urllib3
 
     urls = Path(input_path).read_text(encoding="utf-8").split()
     local = threading.local()
+    pool = urllib3.PoolManager(num_pools=256, maxsize=2, retries=False)
 
     def get(url: str) -> float:
-        if not hasattr(local, "session"):
-            local.session = requests.Session()
         started = time.monotonic()
         try:
-            local.session.get(url, timeout=2).content  # noqa: B018
-        except requests.RequestException:
+            if client == "urllib3":
+                pool.request("GET", url, timeout=2, redirect=False).data  # noqa: B018
+            else:
+                if not hasattr(local, "session"):
+                    local.session = requests.Session()
+                local.session.get(url, timeout=2).content  # noqa: B018
+        except (requests.RequestException, urllib3.exceptions.HTTPError):
             pass
         return (time.monotonic() - started) * 1000
 
-    with ThreadPoolExecutor(concurrency) as pool:
-        durations = list(pool.map(get, urls))
+    with ThreadPoolExecutor(concurrency) as workers:
+        durations = list(workers.map(get, urls))
     Path(output_path).write_text(json.dumps({"durations": durations}))
 
 
@@ -309,14 +314,14 @@ def run_ours(cases: list[Case], policy: dict, workdir: Path) -> dict:
             "baseline_kib": out["baseline_kib"]}
 
 
-def run_bare(urls: list[str], concurrency: int, workdir: Path) -> dict:
+def run_bare(urls: list[str], concurrency: int, workdir: Path, client: str = "requests") -> dict:
     (workdir / "bare-in.txt").write_text("\n".join(urls), encoding="utf-8")
     started = time.monotonic()
     proc = subprocess.Popen([sys.executable, __file__, "--bare-child", str(workdir / "bare-in.txt"),
-                             str(workdir / "bare-out.json"), str(concurrency)], cwd=ROOT)
+                             str(workdir / "bare-out.json"), str(concurrency), client], cwd=ROOT)
     code, ended, rss, cpu_total = wait_with_rusage(proc)
     if code:
-        raise SystemExit(f"the bare requests loop failed with exit code {code}")
+        raise SystemExit(f"the bare {client} loop failed with exit code {code}")
     durations = json.loads((workdir / "bare-out.json").read_text())["durations"]
     return {"started": started, "ended": ended, "rss_kib": rss, "cpu_total": cpu_total, "durations": durations}
 
@@ -401,13 +406,13 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0, help="fleet port (default: a free one)")
     parser.add_argument("--no-linkchecker", action="store_true")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
-    parser.add_argument("--bare-child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--bare-child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child_ours(*args.child)
         return
     if args.bare_child:
-        child_bare(args.bare_child[0], args.bare_child[1], int(args.bare_child[2]))
+        child_bare(args.bare_child[0], args.bare_child[1], int(args.bare_child[2]), args.bare_child[3])
         return
     args.port = args.port or free_port()
     workdir = Path(tempfile.mkdtemp(prefix="atlas-bench-"))
@@ -483,8 +488,9 @@ def efficiency(args, conc: int, fleet, ca: str, workdir: Path) -> str:
         lc = run_linkchecker(cases, conc, args.timeout, ca, workdir)
         if lc is not None:
             row(f"LinkChecker 10.6 ({conc} threads, unthrottled)", lc, lc["durations"])
-    bare = run_bare([c.url for c in cases], conc, workdir)
-    row(f"bare requests loop ({conc} threads, no robots, no checks)", bare, bare["durations"])
+    for client in ("requests", "urllib3"):
+        bare = run_bare([c.url for c in cases], conc, workdir, client)
+        row(f"bare {client} loop ({conc} threads, no robots, no checks)", bare, bare["durations"])
     lines = [f"### Concurrency {conc}: {n} working pages on {len(set(hosts))} hosts, every answer after "
              f"{ms} ms; bound {conc} / {latency:g} s (plus one robots.txt per host) = {bound:.0f} URL/s",
              "", "| tool | time | throughput | of bound | CPU per URL | peak RSS | latency p50 / p95 / p99 / max "
@@ -498,8 +504,9 @@ def efficiency(args, conc: int, fleet, ca: str, workdir: Path) -> str:
         ratio = rates["atlas checker"] / rates["LinkChecker 10.6"]
         lines.append(f"Throughput ratio atlas / LinkChecker: {ratio:.2f}x")
     # The bare loop is the same machine's floor at that moment: this ratio stays put when the load changes.
-    lines.append(f"Throughput ratio atlas / bare requests loop: "
-                 f"{rates['atlas checker'] / rates['bare requests loop']:.2f}x")
+    for client in ("requests", "urllib3"):
+        lines.append(f"Throughput ratio atlas / bare {client} loop: "
+                     f"{rates['atlas checker'] / rates[f'bare {client} loop']:.2f}x")
     return "\n".join(lines)
 
 
@@ -526,7 +533,7 @@ def evaluate(args, cases: list[Case], policy: dict, fleet, ca: str, workdir: Pat
         "| tool | time (first request to exit) | throughput | of bound | peak RSS | correct findings | "
         "correct verdicts | requests |",
         "|---|---|---|---|---|---|---|---|",
-        f"| atlas checker (requests, {conc} threads, <=2/host) | {ours_time:.1f} s | {ours_rate:.0f} URL/s | "
+        f"| atlas checker (urllib3, {conc} threads, <=2/host) | {ours_time:.1f} s | {ours_rate:.0f} URL/s | "
         f"{ours_rate / bound:.0%} | {ours['rss_kib'] / 1024:.0f} MB | {kinds_ok / n:.2%} | {states_ok / n:.2%} | "
         f"{requests} |",
     ]

@@ -24,11 +24,11 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 from urllib.robotparser import RobotFileParser
 
-import requests
-from urllib3.exceptions import NameResolutionError
+from urllib3 import BaseHTTPResponse, Timeout
+from urllib3.exceptions import HTTPError, LocationParseError, LocationValueError, NameResolutionError
 
 from . import content
-from .net import AddressPolicy, BlockedAddress, Deadline, Guard, Resolver, Watchdog, guarded_session
+from .net import AddressPolicy, BlockedAddress, Deadline, Guard, Resolver, Watchdog, guarded_pool
 from .urls import UrlError, host_of, is_home, normalise, origin_of, registrable_domain
 
 # Outcomes worth a second attempt within the same run.
@@ -37,6 +37,7 @@ HTML_TYPES = ("text/html", "application/xhtml+xml")
 ROBOTS_LIMIT = 512 * 1024
 # A robots.txt without a non-empty Disallow line allows everything (no need to parse it per URL).
 _DISALLOWS = re.compile(r"^\s*disallow\s*:\s*[^\s#]", re.IGNORECASE | re.MULTILINE)
+REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 # OpenSSL verify codes (X509_V_ERR_*).
 TLS_CODES = {9: "tls_expired", 10: "tls_expired", 18: "tls_self_signed", 19: "tls_self_signed",
              20: "tls_untrusted", 21: "tls_untrusted", 2: "tls_untrusted", 62: "tls_hostname",
@@ -317,16 +318,14 @@ class Engine:
         self.policy = policy
         self.robots = robots or RobotsCache(policy.robots_ttl)
         self.guard = Guard(resolver or Resolver(policy.hosts), AddressPolicy(policy.allowed_networks))
-        self.session = guarded_session(self.guard, pools=max(256, policy.concurrency * 4), per_host=policy.per_host,
-                                       ca_bundle=policy.ca_bundle)
-        self.adapter = self.session.get_adapter("https://")
-        self.verify = True  # the adapter holds the CA bundle
+        self.pool = guarded_pool(self.guard, pools=max(256, policy.concurrency * 4), per_host=policy.per_host,
+                                 ca_bundle=policy.ca_bundle)
         self.watchdog: Watchdog | None = None
         self.dispatcher: Dispatcher | None = None
 
     def close(self) -> None:
         """Close pooled connections."""
-        self.session.close()
+        self.pool.clear()
 
     def __enter__(self) -> Engine:
         return self
@@ -437,22 +436,22 @@ class Engine:
         agent, fallback_used, use_range = self.policy.user_agent, False, True
         while True:
             response = self._send(method, current, agent, use_range, slot, deadline)
-            status = response.status_code
+            status = response.status
             if method == "HEAD" and status >= 400:
-                self._discard(response, deadline)
+                self._discard(response, deadline, method)
                 method = "GET"  # HEAD refused or unreliable: ask again with GET
                 continue
             if status == 416 and use_range:
-                self._discard(response, deadline)
+                self._discard(response, deadline, method)
                 use_range = False
                 continue
             if status == 403 and not fallback_used and self.policy.fallback_user_agent:
-                self._discard(response, deadline)
+                self._discard(response, deadline, method)
                 agent, fallback_used = self.policy.fallback_user_agent, True
                 continue
             location = response.headers.get("Location")
             if 300 <= status < 400 and location:
-                self._discard(response, deadline)
+                self._discard(response, deadline, method)
                 target = _strip_fragment(urljoin(current, location.strip()))
                 redirects.append((status, target))
                 stop = (self._redirect_problem(url, target, seen, redirects)
@@ -466,7 +465,7 @@ class Engine:
                 continue
             break
         if method == "HEAD" and 200 <= status < 300 and self.policy.content_analysis and _is_html(response):
-            self._discard(response, deadline)
+            self._discard(response, deadline, method)
             method = "GET"
             response = self._send(method, current, agent, use_range, slot, deadline)
         return self._conclude(item, response, method, current, redirects, deadline)
@@ -485,10 +484,10 @@ class Engine:
                            detail=f"Mehr als {self.policy.max_redirects} Weiterleitungen.")
         return None
 
-    def _hop(self, url: str, target: str, response: requests.Response, slot: _Slot, deadline: Deadline,
+    def _hop(self, url: str, target: str, response: BaseHTTPResponse, slot: _Slot, deadline: Deadline,
              redirects: list[tuple[int, str]]) -> Outcome | None:
         """Get ready to follow a redirect as politely as the first request: Retry-After, slot, robots.txt."""
-        status, host = response.status_code, host_of(target)
+        status, host = response.status, host_of(target)
         wait = parse_retry_after(response.headers.get("Retry-After"))
         if wait:
             if wait > min(self.policy.retry_after_max, deadline.remaining()):
@@ -523,8 +522,8 @@ class Engine:
         slot.host, slot.fresh = host, True
 
     def _send(self, method: str, url: str, agent: str, use_range: bool, slot: _Slot,
-              deadline: Deadline) -> requests.Response:
-        """One request straight through the guarded adapter (no redirects, cookies or session merging)."""
+              deadline: Deadline) -> BaseHTTPResponse:
+        """One request straight through the guarded pool (no redirects, cookies or retries)."""
         self._pace(slot, url, deadline)
         remaining = deadline.remaining()
         if remaining <= 0:
@@ -533,30 +532,32 @@ class Engine:
                    "Accept-Language": "de,en;q=0.5", "Accept-Encoding": "gzip, deflate"}
         if method == "GET" and use_range:
             headers["Range"] = f"bytes=0-{self.policy.range_bytes - 1}"
-        request = requests.PreparedRequest()
-        request.prepare_method(method)
-        request.prepare_url(url, None)
-        request.prepare_headers(headers)
-        request.prepare_body(None, None)
-        request.hooks = {"response": []}
-        timeout = (min(self.policy.connect_timeout, remaining), min(self.policy.read_timeout, remaining))
-        return self.adapter.send(request, stream=True, timeout=timeout, verify=True, cert=None, proxies={})
+        return self._open(method, url, headers, remaining)
+
+    def _open(self, method: str, url: str, headers: dict[str, str], remaining: float) -> BaseHTTPResponse:
+        timeout = Timeout(connect=min(self.policy.connect_timeout, remaining),
+                          read=min(self.policy.read_timeout, remaining))
+        return self.pool.urlopen(method, url, headers=headers, redirect=False, retries=False,
+                                 preload_content=False, timeout=timeout)
 
     @staticmethod
-    def _discard(response: requests.Response, deadline: Deadline) -> None:
+    def _discard(response: BaseHTTPResponse, deadline: Deadline, method: str = "GET") -> None:
         """Let go of a response we do not read (small bodies are drained so the connection is reused)."""
         try:
             length = int(response.headers.get("Content-Length") or -1)
-            if response.request.method == "HEAD" or 0 <= length <= 65536:
-                response.content  # noqa: B018 - drains a short (or HEAD's empty) body for keep-alive
-        except (ValueError, requests.RequestException):
+            if method == "HEAD" or 0 <= length <= 65536:
+                response.read()  # drains a short (or HEAD's empty) body for keep-alive
+                deadline.detach()
+                response.release_conn()
+                return
+        except (ValueError, HTTPError, OSError):
             pass
         deadline.detach()
         response.close()
 
-    def _read(self, response: requests.Response, deadline: Deadline) -> bytes:
+    def _read(self, response: BaseHTTPResponse, deadline: Deadline) -> bytes:
         data = bytearray()
-        for chunk in response.iter_content(16384):
+        for chunk in response.stream(16384, decode_content=True):
             data += chunk
             if len(data) >= self.policy.range_bytes or deadline.expired:
                 break
@@ -564,9 +565,9 @@ class Engine:
         response.close()
         return bytes(data[:self.policy.range_bytes])
 
-    def _conclude(self, item: Item, response: requests.Response, method: str, final: str,
+    def _conclude(self, item: Item, response: BaseHTTPResponse, method: str, final: str,
                   redirects: list[tuple[int, str]], deadline: Deadline) -> Outcome:
-        status = response.status_code
+        status = response.status
         headers = {k.lower(): v for k, v in response.headers.items()}
         ctype = headers.get("content-type", "").split(";")[0].strip().lower() or None
         outcome = Outcome(item.url, "ok", status=status, final_url=final if redirects else None,
@@ -577,7 +578,7 @@ class Engine:
             if 200 <= status < 300:
                 outcome.page = content.parse_html(raw)
         else:
-            self._discard(response, deadline)
+            self._discard(response, deadline, method)
         if status in (429, 503):
             outcome.retry_after = parse_retry_after(headers.get("retry-after"))
         outcome.kind, outcome.detail = self._judge(item, outcome, raw, headers)
@@ -654,37 +655,33 @@ class Engine:
         try:
             for _ in range(6):
                 self._pace(slot, url, deadline)
-                remaining = deadline.remaining()
-                response = self.session.get(url, headers={"User-Agent": self.policy.user_agent},
-                                            timeout=(min(self.policy.connect_timeout, remaining),
-                                                     min(self.policy.read_timeout, remaining)),
-                                            stream=True, verify=self.verify, allow_redirects=False)
+                response = self._open("GET", url, {"User-Agent": self.policy.user_agent}, deadline.remaining())
                 location = response.headers.get("Location")
-                if not (response.is_redirect and location):
+                if not (response.status in REDIRECT_CODES and location):
                     break
                 self._discard(response, deadline)
                 url = urljoin(url, location.strip())
-        except (requests.RequestException, BlockedAddress, OSError, ValueError):
+        except (HTTPError, BlockedAddress, OSError, ValueError):
             deadline.detach()
             return RobotsEntry(time.time(), None, None, fresh=True)
         try:
-            if 200 <= response.status_code < 300:
+            if 200 <= response.status < 300:
                 data = bytearray()
-                for chunk in response.iter_content(16384):
+                for chunk in response.stream(16384, decode_content=True):
                     data += chunk
                     if len(data) >= ROBOTS_LIMIT:
                         break
                 body = bytes(data[:ROBOTS_LIMIT]).decode("utf-8", errors="replace")
-                return RobotsEntry(time.time(), response.status_code, body, fresh=True)
-            return RobotsEntry(time.time(), response.status_code, None, fresh=True)
-        except (requests.RequestException, OSError):
+                return RobotsEntry(time.time(), response.status, body, fresh=True)
+            return RobotsEntry(time.time(), response.status, None, fresh=True)
+        except (HTTPError, OSError):
             return RobotsEntry(time.time(), None, None, fresh=True)
         finally:
             deadline.detach()
             response.close()
 
 
-def _is_html(response: requests.Response) -> bool:
+def _is_html(response: BaseHTTPResponse) -> bool:
     ctype = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
     return ctype in HTML_TYPES or ctype == ""
 
@@ -754,7 +751,7 @@ def classify_exception(url: str, exc: BaseException, expired: bool) -> Outcome:
         if isinstance(err, NameResolutionError):
             return Outcome(url, "dns_temporary", detail=f"DNS: {err}"[:300])
     for err in chain:
-        if isinstance(err, requests.Timeout | TimeoutError) or "timed out" in str(err).lower():
+        if isinstance(err, TimeoutError) or "timed out" in str(err).lower():
             return Outcome(url, "timeout", detail="Die Website hat nicht rechtzeitig geantwortet.")
     for err in chain:
         if isinstance(err, ssl.SSLError):
@@ -762,7 +759,6 @@ def classify_exception(url: str, exc: BaseException, expired: bool) -> Outcome:
         if isinstance(err, ConnectionRefusedError):
             return Outcome(url, "refused", detail="Die Verbindung wurde abgelehnt.")
     for err in chain:
-        if isinstance(err, requests.exceptions.InvalidURL | requests.exceptions.InvalidSchema
-                      | requests.exceptions.MissingSchema | UnicodeError):
+        if isinstance(err, LocationParseError | LocationValueError | UnicodeError):
             return Outcome(url, "invalid_url", detail=f"Ungültige Adresse: {err}"[:300])
     return Outcome(url, "connection", detail=f"Verbindungsfehler: {type(exc).__name__}: {exc}"[:300])
