@@ -8,8 +8,9 @@
 
 Efficiency run: working pages on 119 hosts that all answer after the same latency (50 ms); each tool checks
 them at each concurrency in the same run. Reported per tool: throughput, its share of the bound (concurrency /
-latency), CPU per URL and peak RSS of the tool's own process, p50/p95/p99/max latency per URL, and the load
-average before and after. Politeness pauses are off for all (our host interval 0, LinkChecker's per-host limit
+latency), CPU per URL (atlas: its worker processes included) and peak RSS (the largest single process),
+p50/p95/p99/max latency per URL, and the load average before and after. atlas runs as its scheduler would with
+`CHECK_PROCESSES` = `--processes` (default 0: one worker process per core and per 16 concurrent checks). Politeness pauses are off for all (our host interval 0, LinkChecker's per-host limit
 lifted with its documented "LinkChecker" response header), no retries (LinkChecker has none).
 
 Accuracy fleet (--mixed N): every failure mode the checker detects, 10-200 ms per request, each URL's expected
@@ -241,10 +242,13 @@ def build_cases(count: int, port: int, read_timeout: float, deadline: float) -> 
 def child_ours(input_path: str, output_path: str) -> None:
     """Check the cases of a JSON-lines file (first line: the policy) and write the findings."""
     from atlas.checker.engine import Engine, Item, Policy
+    from atlas.checker.workers import WorkerPool, processes_for
 
     imported_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # Python with the checker imported
     with open(input_path, encoding="utf-8") as lines:
-        policy = Policy(**json.loads(next(lines)))
+        settings = json.loads(next(lines))
+        processes = processes_for(settings.pop("processes"), settings["concurrency"])
+        policy = Policy(**settings)
         items = []
         for line in lines:
             c = json.loads(line)
@@ -252,12 +256,18 @@ def child_ours(input_path: str, output_path: str) -> None:
     results = {}
     started = time.monotonic()
     cpu = time.process_time()
-    with Engine(policy) as engine:
+    # As the scheduler does: workers forked before any thread starts, kept for the process's runs.
+    pool = WorkerPool(processes) if processes > 1 else None
+    with Engine(policy, pool=pool) as engine:
         for item, outcome in engine.run(items):
             results[item.key] = [outcome.kind, outcome.status, outcome.duration_ms]
     elapsed = time.monotonic() - started
-    Path(output_path).write_text(json.dumps({"results": results, "elapsed": elapsed,
-                                             "cpu": time.process_time() - cpu, "baseline_kib": imported_kib}))
+    if pool is not None:
+        pool.close()
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN)
+    Path(output_path).write_text(json.dumps({
+        "results": results, "elapsed": elapsed, "processes": processes,
+        "cpu": time.process_time() - cpu + workers.ru_utime + workers.ru_stime, "baseline_kib": imported_kib}))
 
 
 def child_bare(input_path: str, output_path: str, concurrency: int, client: str = "requests") -> None:
@@ -310,6 +320,7 @@ def run_ours(cases: list[Case], policy: dict, workdir: Path) -> dict:
         raise SystemExit(f"the atlas engine run failed with exit code {code}")
     out = json.loads((workdir / "ours-out.json").read_text())
     return {"results": {int(k): v for k, v in out["results"].items()}, "engine_elapsed": out["elapsed"],
+            "processes": out["processes"],
             "cpu": out["cpu"], "cpu_total": cpu_total, "ended": ended, "started": started, "rss_kib": rss,
             "baseline_kib": out["baseline_kib"]}
 
@@ -405,6 +416,8 @@ def main() -> None:
     parser.add_argument("--deadline", type=float, default=4.0, help="atlas's whole-attempt deadline")
     parser.add_argument("--port", type=int, default=0, help="fleet port (default: a free one)")
     parser.add_argument("--no-linkchecker", action="store_true")
+    parser.add_argument("--processes", type=int, default=0,
+                        help="atlas's CHECK_PROCESSES (default 0: as atlas chooses for the concurrency)")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--bare-child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -444,8 +457,8 @@ def load() -> str:
 
 def policy_for(args, concurrency: int, ca: str) -> dict:
     """atlas's settings in the benchmark: no pause between requests to a host, at most 2 at once, no retries."""
-    return dict(concurrency=concurrency, per_host=2, host_interval=0.0, connect_timeout=args.timeout,
-                read_timeout=args.timeout, deadline=args.deadline, retries=0, robots=True,
+    return dict(processes=args.processes, concurrency=concurrency, per_host=2, host_interval=0.0,
+                connect_timeout=args.timeout, read_timeout=args.timeout, deadline=args.deadline, retries=0, robots=True,
                 allowed_networks=["127.0.0.0/8"], ca_bundle=ca, max_redirects=MAX_REDIRECTS)
 
 
@@ -482,7 +495,8 @@ def efficiency(args, conc: int, fleet, ca: str, workdir: Path) -> str:
                      f"{percentiles(durations)} | {requests} |"))
 
     ours = run_ours(cases, policy_for(args, conc, ca), workdir)
-    row(f"atlas checker ({conc} threads, <=2/host)", ours, [v[2] for v in ours["results"].values()])
+    row(f"atlas checker ({conc} threads in {ours['processes']} process{'es' if ours['processes'] > 1 else ''}, "
+        "<=2/host)", ours, [v[2] for v in ours["results"].values()])
     wrong = sum(1 for v in ours["results"].values() if v[0] != "ok")
     if not args.no_linkchecker:
         lc = run_linkchecker(cases, conc, args.timeout, ca, workdir)

@@ -33,6 +33,8 @@ from atlas.seed import seed  # noqa: E402
 
 WORDS = ["Beratung", "Treffpunkt", "Sportgruppe", "Selbsthilfe", "Praxis", "Tagesstätte", "Kurs", "Werkstatt"]
 BATCH = 2000
+# Random per run: the password policy refuses guessable ones (and the bench database is dropped anyway).
+PASSWORD = secrets.token_urlsafe(16)
 
 
 def fill(app, count: int, rng: random.Random) -> None:
@@ -136,14 +138,14 @@ def run(url: str, offers: int, tmp: Path) -> None:
     schema.upgrade(engine)
     with app.app_context():
         seed(get_session(), demo=False)
-        create_user(get_session(), "bench@atlas.example", "coordinator", "Bench", "bench-password-123")
+        create_user(get_session(), "bench@atlas.example", "coordinator", "Bench", PASSWORD)
         get_session().commit()
     started = time.perf_counter()
     fill(app, offers, random.Random(7))
     print(f"{offers} offers inserted and analyzed in {time.perf_counter() - started:.1f} s; "
           f"load average {os.getloadavg()[0]:.2f}\n")
     client = app.test_client()
-    client.post("/login", data={"email": "bench@atlas.example", "password": "bench-password-123"})
+    client.post("/login", data={"email": "bench@atlas.example", "password": PASSWORD})
     pages = {"list (/angebote, page 2)": lambda: client.get("/angebote?seite=2"),
              "map (/karte)": lambda: client.get("/karte"),
              "coverage (/verwaltung/abdeckung)": lambda: client.get("/verwaltung/abdeckung")}

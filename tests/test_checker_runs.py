@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from checker_sites import FAST_CONFIG, FakeWeb, Reply, Router, html
 from conftest import login, service_id
 
-from atlas.checker import discovery
+from atlas.checker import discovery, workers
 from atlas.checker.models import CheckRun, Link, LinkCheck
 from atlas.checker.runner import Runner
 from atlas.db import get_session
@@ -252,6 +252,25 @@ def test_check_links_command_with_progress(checker_app, web):
     assert again.exit_code == 0 and "1 link(s) checked" in again.output  # --due: only the unchecked one
     bad = checker_app.test_cli_runner().invoke(args=["check-links", "--limit", "0"])
     assert bad.exit_code == 2 and "Traceback" not in bad.output
+
+
+def test_check_links_command_on_worker_processes(checker_app, web, monkeypatch):
+    """With CHECK_PROCESSES > 1 the command forks workers, checks through them and stores every result."""
+    checker_app.config.update(CHECK_PROCESSES=2, CHECK_CONCURRENCY=1)
+    set_urls(checker_app, website=web.url("/"), service_url=web.url("/schulden"))
+    spread = []
+    original = workers.WorkerPool.run
+
+    def spy(self, *args, **kwargs):
+        spread.append(len(self.usable()))
+        yield from original(self, *args, **kwargs)
+
+    monkeypatch.setattr(workers.WorkerPool, "run", spy)
+    result = checker_app.test_cli_runner().invoke(args=["check-links", "--all"])
+    assert result.exit_code == 0, result.output
+    assert "2 link(s) checked" in result.stdout and "ok 2" in result.stdout
+    assert spread == [2] and workers.shared() is None  # the pool is gone with the command
+    assert link_for(checker_app, web.url("/schulden")).title == "Schuldnerberatung Lichtblick"
 
 
 def test_healthz_warns_when_the_last_full_run_is_too_old(checker_app, web):

@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..cli import _database_error, _require_schema
 from ..db import get_session
 from ..models import utcnow
+from . import workers
 from .digest import DigestError, build_digests, render, send_digests
 from .process import exec_scheduler
 from .runner import Runner
@@ -58,8 +59,9 @@ def check_links_command(mode: str, limit: int | None) -> None:
     started = time.monotonic()
     session = get_session()
     try:
-        run = Runner(session, current_app.config, stop=stop, progress=progress.step,
-                     progress_total=progress.start).run(mode, limit=limit)
+        with workers.started(current_app.config):
+            run = Runner(session, current_app.config, stop=stop, progress=progress.step,
+                         progress_total=progress.start).run(mode, limit=limit)
     except SQLAlchemyError as exc:
         raise _database_error(exc) from None
     finally:

@@ -314,18 +314,21 @@ class Dispatcher:
 class Engine:
     """Checks URLs with a shared session, a dispatcher and a watchdog; see run()."""
 
-    def __init__(self, policy: Policy, robots: RobotsCache | None = None, resolver: Resolver | None = None) -> None:
+    def __init__(self, policy: Policy, robots: RobotsCache | None = None, resolver: Resolver | None = None,
+                 pool: Any = None) -> None:
         self.policy = policy
+        # Worker processes (workers.WorkerPool) for large runs; not with an injected resolver they cannot share.
+        self.pool = pool if resolver is None else None
         self.robots = robots or RobotsCache(policy.robots_ttl)
         self.guard = Guard(resolver or Resolver(policy.hosts), AddressPolicy(policy.allowed_networks))
-        self.pool = guarded_pool(self.guard, pools=max(256, policy.concurrency * 4), per_host=policy.per_host,
+        self.http = guarded_pool(self.guard, pools=max(256, policy.concurrency * 4), per_host=policy.per_host,
                                  ca_bundle=policy.ca_bundle)
         self.watchdog: Watchdog | None = None
         self.dispatcher: Dispatcher | None = None
 
     def close(self) -> None:
         """Close pooled connections."""
-        self.pool.clear()
+        self.http.clear()
 
     def __enter__(self) -> Engine:
         return self
@@ -339,6 +342,12 @@ class Engine:
 
     def run(self, items: Iterable[Item], stop: threading.Event | None = None) -> Iterator[tuple[Item, Outcome]]:
         """Check items concurrently, yielding (item, outcome) as they finish; a set `stop` ends the run early."""
+        if self.pool is not None:
+            items = list(items)
+            # Below two URLs per concurrent check a second process gains less than forking work costs.
+            if len(items) >= 2 * self.policy.concurrency and len(self.pool.usable()) > 1:
+                yield from self.pool.run(self.policy, items, self.robots, stop)
+                return
         dispatcher = self.dispatcher = Dispatcher(self.policy.per_host, self.policy.host_interval)
         watchdog = self.watchdog = Watchdog()
         results: queue.Queue[tuple[Item, Outcome]] = queue.Queue()
@@ -537,7 +546,7 @@ class Engine:
     def _open(self, method: str, url: str, headers: dict[str, str], remaining: float) -> BaseHTTPResponse:
         timeout = Timeout(connect=min(self.policy.connect_timeout, remaining),
                           read=min(self.policy.read_timeout, remaining))
-        return self.pool.urlopen(method, url, headers=headers, redirect=False, retries=False,
+        return self.http.urlopen(method, url, headers=headers, redirect=False, retries=False,
                                  preload_content=False, timeout=timeout)
 
     @staticmethod
@@ -547,23 +556,31 @@ class Engine:
             length = int(response.headers.get("Content-Length") or -1)
             if method == "HEAD" or 0 <= length <= 65536:
                 response.read()  # drains a short (or HEAD's empty) body for keep-alive
-                deadline.detach()
-                response.release_conn()
+                Engine._let_go(response, deadline, complete=True)
                 return
         except (ValueError, HTTPError, OSError):
             pass
-        deadline.detach()
-        response.close()
+        Engine._let_go(response, deadline, complete=False)
 
     def _read(self, response: BaseHTTPResponse, deadline: Deadline) -> bytes:
         data = bytearray()
+        complete = True
         for chunk in response.stream(16384, decode_content=True):
             data += chunk
             if len(data) >= self.policy.range_bytes or deadline.expired:
+                complete = False
                 break
-        deadline.detach()
-        response.close()
+        self._let_go(response, deadline, complete)
         return bytes(data[:self.policy.range_bytes])
+
+    @staticmethod
+    def _let_go(response: BaseHTTPResponse, deadline: Deadline, complete: bool) -> None:
+        """Return a fully read connection to the pool for the host's next URL; close one left mid-body."""
+        deadline.detach()
+        if complete and not deadline.expired:
+            response.release_conn()
+        else:
+            response.close()
 
     def _conclude(self, item: Item, response: BaseHTTPResponse, method: str, final: str,
                   redirects: list[tuple[int, str]], deadline: Deadline) -> Outcome:
@@ -665,20 +682,23 @@ class Engine:
             deadline.detach()
             return RobotsEntry(time.time(), None, None, fresh=True)
         try:
+            complete = True
             if 200 <= response.status < 300:
                 data = bytearray()
                 for chunk in response.stream(16384, decode_content=True):
                     data += chunk
                     if len(data) >= ROBOTS_LIMIT:
+                        complete = False
                         break
                 body = bytes(data[:ROBOTS_LIMIT]).decode("utf-8", errors="replace")
                 return RobotsEntry(time.time(), response.status, body, fresh=True)
+            self._discard(response, deadline)
             return RobotsEntry(time.time(), response.status, None, fresh=True)
         except (HTTPError, OSError):
+            complete = False
             return RobotsEntry(time.time(), None, None, fresh=True)
         finally:
-            deadline.detach()
-            response.close()
+            self._let_go(response, deadline, complete)
 
 
 def _is_html(response: BaseHTTPResponse) -> bool:

@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 from flask import Flask
 
 from .. import audit, db
+from . import workers
 from .lease import AlreadyRunning
 from .scheduler import CheckerScheduler
 
@@ -72,8 +73,10 @@ def main(argv: list[str] | None = None) -> int:
         data = json.load(handle)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    app = checker_app(data["config"], data["instance_path"])
     try:
-        CheckerScheduler(checker_app(data["config"], data["instance_path"])).run()
+        with workers.started(app.config):  # forked before the scheduler starts any thread
+            CheckerScheduler(app).run()
     except AlreadyRunning as exc:
         print(f"Error: {already_running(exc)}", file=sys.stderr)
         return 1

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from ..models import utcnow
 from . import discovery, flags, verdict
+from . import workers
 from .engine import HTML_TYPES, Engine, Item, Policy, RobotsCache, RobotsEntry
 from .models import CheckRun, Link, LinkCheck, LinkUsage, RobotsFile
 from .urls import looks_like_document, origin_of
@@ -107,7 +108,7 @@ class Runner:
             return counts
         by_id = {link.id: link for link in links}
         robots = self._load_robots({origin_of(link.url) for link in links if "://" in link.url})
-        engine = self.engine or Engine(Policy.from_config(self.config), robots=robots)
+        engine = self.engine or Engine(Policy.from_config(self.config), robots=robots, pool=workers.shared())
         if self.engine is not None:
             engine.robots = robots
         items = [Item(key=link.id, url=link.url, prefer_head=_prefer_head(link), baseline_title=link.title,
