@@ -151,7 +151,7 @@ def test_taxonomy_create_rename_move(app, coordinator_client):
     response = submit(coordinator_client, f"/verwaltung/kategorien/{psyche}", {"parent_id": str(medizin)})
     assert response.status_code == 400 and "Unterkategorien" in response.get_data(as_text=True)
     bad = submit(coordinator_client, "/verwaltung/kategorien/neu", {"name": "X", "slug": "Nicht gültig!"})
-    assert bad.status_code == 400
+    assert bad.status_code == 400 and "Nur Kleinbuchstaben a–z" in bad.get_data(as_text=True)
 
 
 def test_regions_and_jobcenters(app, coordinator_client):
@@ -184,3 +184,6 @@ def test_regions_and_jobcenters(app, coordinator_client):
         jc = get_session().scalar(sa.select(Jobcenter).where(Jobcenter.slug == "jc-ns"))
         assert [r.slug for r in jc.regions] == ["neustadt-ruhr"]
     assert "Jobcenter Neustadt" in coordinator_client.get("/verwaltung/regionen").get_data(as_text=True)
+    for url in (f"/verwaltung/regionen/{gid}", "/verwaltung/jobcenter/neu"):
+        bad_slug = submit(coordinator_client, url, {"name": "Neustadt", "slug": "Neu Stadt"})
+        assert bad_slug.status_code == 400 and "Nur Kleinbuchstaben a–z" in bad_slug.get_data(as_text=True)

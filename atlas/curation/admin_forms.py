@@ -28,7 +28,15 @@ from .forms import (
 from .labels import FIELD_LABELS as L
 
 
-class TermForm(FlaskForm):
+class SlugChecked:
+    """Forms with a `slug` field: lower-case letters, digits and single hyphens."""
+
+    def validate_slug(self, field: Field) -> None:
+        if field.data and not SLUG_RE.match(field.data):
+            raise ValidationError(_("Nur Kleinbuchstaben a–z, Ziffern und einzelne Bindestriche."))
+
+
+class TermForm(SlugChecked, FlaskForm):
     """A category of the taxonomy."""
 
     name = text(L["name"], 200, required=True)
@@ -60,12 +68,8 @@ class TermForm(FlaskForm):
         L["sort_order"], default=0, validators=[Optional(), NumberRange(min=-10000, max=10000)]
     )
 
-    def validate_slug(self, field: Field) -> None:
-        if field.data and not SLUG_RE.match(field.data):
-            raise ValidationError(_("Nur Kleinbuchstaben a–z, Ziffern und einzelne Bindestriche."))
 
-
-class RegionForm(FlaskForm):
+class RegionForm(SlugChecked, FlaskForm):
     """A Bundesland, Kreis or Gemeinde."""
 
     kind = Select(L["kind"], choices=vchoices(vocab.REGION_KINDS))
@@ -82,10 +86,6 @@ class RegionForm(FlaskForm):
     )
     latitude = CoordinateField(L["latitude"], validators=[Optional(), NumberRange(min=-90, max=90)])
     longitude = CoordinateField(L["longitude"], validators=[Optional(), NumberRange(min=-180, max=180)])
-
-    def validate_slug(self, field: Field) -> None:
-        if field.data and not SLUG_RE.match(field.data):
-            raise ValidationError(_("Nur Kleinbuchstaben a–z, Ziffern und einzelne Bindestriche."))
 
     def validate_ags(self, field: Field) -> None:
         if field.data and not field.data.strip().isdigit():
@@ -106,7 +106,7 @@ def split_codes(value: str | None) -> list[str]:
     return [p for p in re.split(r"[\s,;]+", value or "") if p]
 
 
-class JobcenterForm(FlaskForm):
+class JobcenterForm(SlugChecked, FlaskForm):
     """A Jobcenter and the regions of its catchment."""
 
     name = text(L["name"], 200, required=True)
@@ -115,10 +115,6 @@ class JobcenterForm(FlaskForm):
     regions = MultiCheckboxField(
         _l("Regionen"), coerce=int, description=_l("Kreise oder Gemeinden des Bezirks.")
     )
-
-    def validate_slug(self, field: Field) -> None:
-        if field.data and not SLUG_RE.match(field.data):
-            raise ValidationError(_("Nur Kleinbuchstaben a–z, Ziffern und einzelne Bindestriche."))
 
 
 class UserForm(FlaskForm):
