@@ -474,4 +474,6 @@ def status(session: Session) -> dict[str, Any]:
     try:
         return keeper().status(session)
     except (OSError, ValueError) as exc:
-        return {"engine": "whoosh", "present": False, "error": type(exc).__name__}
+        # Caught mid-swap or unreadable: the same keys as always, so monitors can read in_sync every time.
+        return {"engine": "whoosh", "present": False, "in_sync": False, "pending_changes": None,
+                "error": type(exc).__name__}
