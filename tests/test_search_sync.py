@@ -430,11 +430,11 @@ def test_a_table_of_contents_removed_while_opening_is_retried(search_app, monkey
 
 def test_healthz_keeps_its_keys_when_the_index_is_caught_mid_swap(search_app, monkeypatch):
     """An index unreadable for a moment (a generation being replaced) is reported as not in sync, not as a gap."""
-    import atlas.search.sync as sync_module
+    from atlas.search.sync import Keeper
 
     def unreadable(self, session):
         raise FileNotFoundError("_MAIN_27.toc")
 
-    monkeypatch.setattr(sync_module.Keeper, "status", unreadable)
+    monkeypatch.setattr(Keeper, "status", unreadable)
     body = search_app.test_client().get("/healthz").get_json()
     assert body["search"]["in_sync"] is False and body["search"]["error"] == "FileNotFoundError"
