@@ -194,6 +194,12 @@ def _audit_changes(session: Session, state: dict[str, Any]) -> tuple[set[int], b
     return _services_from_audit(session, rows), len(rows) == AUDIT_CHUNK
 
 
+def _pending_services(session: Session, state: dict[str, Any]) -> int:
+    """How many offers have audit rows of their own the index has not seen (one count over the id range)."""
+    return session.scalar(select(func.count(func.distinct(m.AuditLog.entity_id))).where(
+        m.AuditLog.id > int(state.get("audit_id", 0)), m.AuditLog.entity_type == "service")) or 0
+
+
 def _timestamp_changes(session: Session, state: dict[str, Any], skew: float, wm: Watermark) -> set[int]:
     """Offers whose own, organisation's or location's updated_at moved (also catches bulk SQL updates)."""
     updated = state.setdefault("updated", {})
@@ -359,6 +365,8 @@ class Keeper:
         deadline = time.monotonic() + budget if budget else None
         total = 0
         with Session(bind=session.get_bind()) as work:
+            if self._bulk(_pending_services(work, self.store.read_state() or {})):
+                return self._rebuild_locked(work)  # known from one count: no need to read the backlog first
             while True:
                 state = self.store.read_state() or {}
                 before = json.loads(json.dumps(state))
