@@ -1,7 +1,7 @@
 """Benchmark: 10,000-row CSV and HSDS imports (dry run and commit, with duplicate detection and search sync).
 
 Run: .venv/bin/python bench/importers.py [--rows 10000]         (the full comparison, about 8 minutes)
-     .venv/bin/python bench/importers.py --targets [--rows 10000] (issue 15's targets, about 2 minutes)
+     .venv/bin/python bench/importers.py --targets [--rows 10000] (issue 15's targets, about 3.5 minutes)
 Prints a table; baselines in the same run: a naive duplicate check with one query per row, and a plain
 csv.DictReader parse with a bulk insert (no planning, no duplicate detection, no audit).
 
