@@ -95,7 +95,7 @@ def match(stored: list, wanted: list, values: Callable[[Any], dict[str, Any]], n
             pairs.append((found, item))
         else:
             rest.append(item)
-    for key in (lambda v: _comparable(v), natural):
+    for key in (_comparable, natural):
         unmatched = []
         for item in rest:
             wanted_key = key(values(item))
