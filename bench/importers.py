@@ -282,7 +282,7 @@ def targets(n: int) -> None:
     print(f"\n{n:,} rows; load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} on {os.cpu_count()} cores")
     for label, run, target in (("import (read + plan + commit, then search index)", first, 20.0),
                                ("identical re-import (read + plan + commit, then index)", again, 10.0),
-                               ("import into an atlas with an index (then the indexer's catch-up)", indexed, 20.0)):
+                               ("import into an indexed atlas (then the indexer's catch-up)", indexed, 20.0)):
         t, index = run["times"], run["index"]
         total = t["total"] + index["seconds"]
         print(f"{label}: {total:.1f} s wall (target {target:g} s: {'ok' if total <= target else 'MISSED'}) "
@@ -290,7 +290,8 @@ def targets(n: int) -> None:
               f"peak: import process {run['peak_mb']:.0f} MB (target 300 MB: "
               f"{'ok' if run['peak_mb'] <= 300 else 'MISSED'}), index process {index['peak_mb']:.0f} MB; "
               f"{run['summary']}")
-        print(f"  CPU: import {t['cpu']:.1f} s + index {index['cpu']:.1f} s = {t['cpu'] + index['cpu']:.1f} s")
+        cpu = t["cpu"] + index["cpu"]
+        print(f"  CPU: import {t['cpu']:.1f} s + index {index['cpu']:.1f} s = {cpu:.1f} s")
         print(f"  planning per row: {_percentiles(run['ticks'])}")
     print(f"baseline in this process: csv.DictReader + bulk INSERT, no planning/checks/audit: {baseline:.1f} s wall")
 

@@ -40,7 +40,8 @@ def children(app) -> dict[str, dict[int, tuple]]:
     with app.app_context():
         session = get_session()
         return {"phone": {p.id: (p.number, p.description) for p in session.scalars(select(Phone))},
-                "schedule": {s.id: (s.byday, s.opens_at, s.closes_at) for s in session.scalars(select(Schedule))}}
+                "schedule": {s.id: (s.byday, s.opens_at, s.closes_at)
+                             for s in session.scalars(select(Schedule))}}
 
 
 def audit_rows(app) -> int:
@@ -76,7 +77,8 @@ def edit_package(path: Path, change) -> None:
     tables = {name: list(csv.DictReader(io.StringIO(files[name].decode("utf-8"))))
               for name in ("phones.csv", "schedules.csv", "services.csv")}
     sid = next(r["id"] for r in tables["services.csv"] if r["name"] == SERVICE)
-    mine = {name: [r for r in tables[name] if r["service_id"] == sid] for name in ("phones.csv", "schedules.csv")}
+    mine = {name: [r for r in tables[name] if r["service_id"] == sid]
+            for name in ("phones.csv", "schedules.csv")}
     phones, schedules = change(mine["phones.csv"], mine["schedules.csv"], sid)
     for name, rows in (("phones.csv", phones), ("schedules.csv", schedules)):
         header = list(tables[name][0])
@@ -113,7 +115,7 @@ def without_ids(phones: list[dict], schedules: list[dict], sid: str) -> tuple[li
             [{k: v for k, v in s.items() if k != "id"} for s in schedules])
 
 
-def hours_changed_without_ids(phones: list[dict], schedules: list[dict], sid: str) -> tuple[list[dict], list[dict]]:
+def hours_changed_without_ids(phones: list[dict], schedules: list[dict], sid: str) -> tuple[list, list]:
     phones, schedules = without_ids(phones, schedules, sid)
     next(s for s in schedules if s["byday"] == "WE")["opens_at"] = "13:30"
     return phones, schedules
@@ -146,7 +148,8 @@ def test_edited_export_changes_exactly_the_edited_rows(atlas, tmp_path, suffix):
     assert dry.exit_code == 0, dry.output
     lines = plan_lines(dry.output)
     phones_total, schedules_total = len(before["phone"]), len(before["schedule"])
-    assert lines["Telefonnummern"] == f"1 neu, 1 geändert, {phones_total - 2} unverändert, 1 entfernt", dry.output
+    expected = f"1 neu, 1 geändert, {phones_total - 2} unverändert, 1 entfernt"
+    assert lines["Telefonnummern"] == expected, dry.output
     assert lines["Öffnungszeiten"] == f"1 geändert, {schedules_total - 1} unverändert", dry.output
     assert children(atlas) == before  # the dry run touches nothing
 
@@ -167,7 +170,8 @@ def test_edited_export_changes_exactly_the_edited_rows(atlas, tmp_path, suffix):
     with atlas.app_context():
         entries = get_session().execute(select(AuditLog.entity_type, AuditLog.action, AuditLog.entity_id)
                                         .order_by(AuditLog.id).offset(audits)).all()
-    assert sorted(entries) == sorted([("phone", "update", ids[PHONES[0]]), ("phone", "delete", ids[PHONES[2]]),
+    assert sorted(entries) == sorted([("phone", "update", ids[PHONES[0]]),
+                                      ("phone", "delete", ids[PHONES[2]]),
                                       ("phone", "create", added.pop()), ("schedule", "update", monday)])
 
     again = cli(atlas, "import", path, "--dry-run")  # a second run of the same file finds nothing to do

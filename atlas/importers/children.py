@@ -1,9 +1,9 @@
 """Phones and opening hours of a re-imported entry, matched one by one to the stored ones.
 
-A child of the file is matched to a stored child by its HSDS id (the id the atlas exports: the stored UUID, else
-the one derived from the row id), else by its natural key (number and extension of a phone; the recurrence of a
-schedule). Matched children are kept (same database id) and changed in place only where a field differs; the
-rest are added or removed. An empty list in the file leaves the stored children alone.
+A child of the file is matched to a stored child by its HSDS id (the id the atlas exports: the stored UUID,
+else the one derived from the row id), else by its natural key (number and extension of a phone; the
+recurrence of a schedule). Matched children are kept (same database id) and changed in place only where a
+field differs; the rest are added or removed. An empty list in the file leaves the stored children alone.
 """
 
 from __future__ import annotations
@@ -18,8 +18,6 @@ from ..hsds import phone_id, schedule_id
 from ..models import Phone, Schedule
 from .records import SCHEDULE_EXTRA, PhoneData, ScheduleData
 
-PHONE_FIELDS = ("number", "type", "description", "extension", "visibility")
-SCHEDULE_FIELDS = ("byday", "opens_at", "closes_at", "description", "freq", "valid_from", "valid_to", *SCHEDULE_EXTRA)
 # The recurrence of a schedule: what identifies it when the file has no ids (its hours and notes may change).
 RECURRENCE = ("freq", "byday", "interval", "bymonthday", "byweekno", "wkst", "dtstart", "until", "count")
 
@@ -77,7 +75,10 @@ def _comparable(values: dict[str, Any]) -> tuple:
     return tuple(sorted((k, str(v) if v is not None else "") for k, v in values.items()))
 
 
-def match(stored: list, wanted: list, values: Callable[[Any], dict[str, Any]], natural: Callable[[dict], tuple],
+Values = Callable[[Any], dict[str, Any]]
+
+
+def match(stored: list, wanted: list, values: Values, natural: Callable[[dict], tuple],
           hsds_id: Callable[[Any], str]) -> Matching:
     """Pair the file's children with the stored ones: by HSDS id, then identical content, then natural key."""
     result = Matching()
@@ -138,7 +139,7 @@ def apply_schedules(collection: list[Schedule], wanted: list[ScheduleData]) -> N
     _apply(collection, match_schedules(collection, wanted), schedule_values, Schedule)
 
 
-def _apply(collection: list, matching: Matching, values: Callable[[Any], dict[str, Any]], model: type) -> None:
+def _apply(collection: list, matching: Matching, values: Values, model: type) -> None:
     for have, item in matching.changed:
         for key, value in values(item).items():
             if getattr(have, key) != value:
