@@ -438,3 +438,48 @@ def test_healthz_keeps_its_keys_when_the_index_is_caught_mid_swap(search_app, mo
     monkeypatch.setattr(Keeper, "status", unreadable)
     body = search_app.test_client().get("/healthz").get_json()
     assert body["search"]["in_sync"] is False and body["search"]["error"] == "FileNotFoundError"
+
+
+def touch_each_offer(app, times: int) -> int:
+    """Write `times` audit rows for every offer (as a bulk import does for offer, site, address, link)."""
+    from sqlalchemy import insert
+
+    with app.app_context():
+        session = get_session()
+        ids = list(session.scalars(select(Service.id)))
+        session.execute(insert(AuditLog), [{"at": utcnow(), "actor": "import:test", "action": "update",
+                                            "entity_type": "service", "entity_id": sid, "changes": {}}
+                                           for _ in range(times) for sid in ids])
+        session.commit()
+        return len(ids)
+
+
+def test_a_catch_up_indexes_each_offer_once_however_many_audit_chunks_name_it(search_app, monkeypatch):
+    sync = sys.modules["atlas.search.sync"]  # the package's sync() function hides the module's name
+
+    with search_app.app_context():
+        assert sync.sync(get_session()) == 16  # the first index
+    offers = touch_each_offer(search_app, 4)
+    monkeypatch.setattr(sync, "AUDIT_CHUNK", 5)  # 64 audit rows in 13 chunks
+    monkeypatch.setattr(sync, "BULK_MIN", 10_000)
+    with search_app.app_context():
+        name = keeper().store.current_name()
+        assert sync.sync(get_session()) == offers  # each offer once, not once per chunk
+        assert keeper().store.current_name() == name  # changed in place
+        assert keeper().status(get_session())["in_sync"]
+
+
+def test_a_bulk_catch_up_builds_a_new_generation(search_app, monkeypatch):
+    sync = sys.modules["atlas.search.sync"]  # the package's sync() function hides the module's name
+
+    with search_app.app_context():
+        assert sync.sync(get_session()) == 16
+        name = keeper().store.current_name()
+    touch_each_offer(search_app, 1)
+    rename(search_app, "Familienberatung", "Zebrastreifen-Beratung")
+    monkeypatch.setattr(sync, "BULK_MIN", 10)  # 16 changed offers of 16: more than half of the index
+    with search_app.app_context():
+        assert sync.sync(get_session()) == 16
+        assert keeper().store.current_name() != name
+        assert keeper().status(get_session())["in_sync"]
+    assert found(search_app, "Zebrastreifen") == ["Zebrastreifen-Beratung"]

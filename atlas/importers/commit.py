@@ -19,21 +19,20 @@ from ..models import (
     Contact,
     Location,
     Organization,
-    Phone,
     Region,
     ReviewTask,
-    Schedule,
     Service,
     ServiceAtLocation,
     utcnow,
 )
 from ..review import open_task
 from .bulk import BulkCreator
+from .children import apply_phones, apply_schedules
 from .mapping import remember
 from .models import ImportRun
 from .tabular import header_key
 from .plan import LOCATION_FIELDS, ORG_FIELDS, SERVICE_FIELDS, Context, Plan, PlanRow, location_key
-from .records import SCHEDULE_EXTRA, ContactData, ImportFileError, LocationData, PhoneData, ScheduleData
+from .records import ContactData, ImportFileError, LocationData
 
 
 
@@ -165,7 +164,7 @@ class Committer:
             if org.source_name == self.plan.source:
                 _assign(org, {"imported_at": self.now, "source_licence": self.licence})
         self.orgs[row.org_source_id] = org
-        _replace(org.phones, [_phone(p) for p in data.phones], _phone_key)
+        apply_phones(org.phones, data.phones)
         _replace(org.contacts, [_contact(c) for c in data.contacts], _contact_key)
         return org
 
@@ -199,8 +198,8 @@ class Committer:
             wanted = [self.ctx.jobcenters[j] for j in record.jobcenters if j in self.ctx.jobcenters]
             if sorted(j.slug for j in svc.jobcenters) != sorted(j.slug for j in wanted):
                 svc.jobcenters = wanted
-        _replace(svc.phones, [_phone(p) for p in record.phones], _phone_key)
-        _replace(svc.schedules, [_schedule(s) for s in record.schedules], _schedule_key)
+        apply_phones(svc.phones, record.phones)
+        apply_schedules(svc.schedules, record.schedules)
         _replace(svc.contacts, [_contact(c) for c in record.contacts], _contact_key)
         if record.locations:
             wanted = {id(loc): (loc, data.link_description)
@@ -252,8 +251,8 @@ class Committer:
             else:
                 _assign(loc.address, address_values)
         self._geocode(loc, data)
-        _replace(loc.phones, [_phone(p) for p in data.phones], _phone_key)
-        _replace(loc.schedules, [_schedule(s) for s in data.schedules], _schedule_key)
+        apply_phones(loc.phones, data.phones)
+        apply_schedules(loc.schedules, data.schedules)
         return loc
 
     def geo_values(self, data: LocationData, location_type: str) -> dict[str, Any]:
@@ -284,12 +283,14 @@ class Committer:
         if region is not None and loc.gemeinde_id != region.id:
             loc.gemeinde = region
         if data.latitude is not None:
+            self.report.geocoded["import"] += 1
+            if (loc.latitude, loc.longitude) == (data.latitude, data.longitude):
+                return  # the stored position (and where it came from) stays
             precision = data.fields.get("geo_precision") or ("exakt" if addr and addr.address_1 else "unbekannt")
             _assign(loc, {"latitude": data.latitude, "longitude": data.longitude, "geo_precision": precision,
                           "geo_source": "import"})
             if loc.geocoded_at is None:
                 loc.geocoded_at = self.now
-            self.report.geocoded["import"] += 1
             return
         if addr is None or loc.location_type == "virtual":
             return
@@ -420,28 +421,8 @@ def _replace(collection: list, new: list, key: Callable) -> None:
         collection[:] = new
 
 
-def _phone(p: PhoneData) -> Phone:
-    return Phone(number=p.number, type=p.type, description=p.description, extension=p.extension,
-                 visibility=p.visibility, uuid=p.uuid)
-
-
-def _schedule(s: ScheduleData) -> Schedule:
-    return Schedule(byday=s.byday, opens_at=s.opens_at, closes_at=s.closes_at, description=s.description,
-                    freq=s.freq, valid_from=s.valid_from, valid_to=s.valid_to, uuid=s.uuid, **s.extra)
-
-
 def _contact(c: ContactData) -> Contact:
     return Contact(name=c.name, title=c.title, department=c.department, email=c.email, phone=c.phone, uuid=c.uuid)
-
-
-def _phone_key(p: Any) -> tuple:
-    return (p.number, p.type, p.extension or "", p.description or "", p.visibility)
-
-
-def _schedule_key(s: Any) -> tuple:
-    extra = s.extra if isinstance(s, ScheduleData) else {k: getattr(s, k) for k in SCHEDULE_EXTRA}
-    return (s.byday, s.opens_at or "", s.closes_at or "", s.description or "", s.freq, s.valid_from, s.valid_to,
-            tuple(str(extra.get(k) or "") for k in SCHEDULE_EXTRA))
 
 
 def _contact_key(c: Any) -> tuple:

@@ -17,13 +17,12 @@ from ..duplicates import Candidate, DuplicateIndex, Hit, address_keys, normalise
 from ..duplicates import normalise_url
 from ..geocoding import fold
 from ..models import Jobcenter, Location, Organization, Region, Service, ServiceAtLocation, TaxonomyTerm, User
+from .children import match_phones, match_schedules
 from .records import (
     OPTIONAL_CATEGORY,
-    SCHEDULE_EXTRA,
     ImportRecord,
     LocationData,
     ReadResult,
-    ScheduleData,
     record_digest,
 )
 from .screen import screen_record
@@ -414,13 +413,13 @@ def entity_effects(ctx: Context, rows: list[PlanRow]) -> dict[str, Counter]:
             if row.action == "duplicate":
                 continue
             service = ctx.service_for(row)
-            _children(effects["phone"], service.phones if service else [], record.phones, _phone_key)
-            _children(effects["schedule"], service.schedules if service else [], record.schedules, _schedule_key)
+            match_phones(service.phones if service else [], record.phones).count(effects["phone"])
+            match_schedules(service.schedules if service else [], record.schedules).count(effects["schedule"])
         if row.org_action != "link" and row.org_source_id not in seen_orgs:
             seen_orgs.add(row.org_source_id)
             org = ctx.org_for(row)
             effects["organization"]["new" if org is None else "update" if _org_changes(org, record) else "unchanged"] += 1
-            _children(effects["phone"], org.phones if org else [], record.organization.phones, _phone_key)
+            match_phones(org.phones if org else [], record.organization.phones).count(effects["phone"])
         site_changed = False
         for data in (*record.locations, *record.site_only):
             key = location_key(row, data)
@@ -431,8 +430,8 @@ def entity_effects(ctx: Context, rows: list[PlanRow]) -> dict[str, Counter]:
             state = "new" if site is None else "update" if location_changes(site, data) else "unchanged"
             effects["location"][state] += 1
             site_changed |= state != "unchanged"
-            _children(effects["phone"], site.phones if site else [], data.phones, _phone_key)
-            _children(effects["schedule"], site.schedules if site else [], data.schedules, _schedule_key)
+            match_phones(site.phones if site else [], data.phones).count(effects["phone"])
+            match_schedules(site.schedules if site else [], data.schedules).count(effects["schedule"])
         if site_changed and row.action == "unchanged":
             row.action = "update"
             row.changes.append("Standort")
@@ -457,18 +456,6 @@ def _unchanged(effects: dict[str, Counter], row: PlanRow, record: ImportRecord, 
             effects["schedule"]["unchanged"] += len(data.schedules)
 
 
-def _children(counter: Counter, have: list, want: list, key: Callable) -> None:
-    """Count new, removed and unchanged children; an empty list in the file leaves the stored ones alone."""
-    stored = Counter(map(key, have))
-    if not want:
-        counter["unchanged"] += len(have)
-        return
-    wanted = Counter(map(key, want))
-    counter["new"] += sum((wanted - stored).values())
-    counter["removed"] += sum((stored - wanted).values())
-    counter["unchanged"] += sum((wanted & stored).values())
-
-
 def location_changes(site: Location, data: LocationData) -> list[str]:
     """The fields of a stored site a re-import would change."""
     changed = [k for k, v in data.fields.items() if k in LOCATION_FIELDS and v is not None and getattr(site, k) != v]
@@ -479,9 +466,9 @@ def location_changes(site: Location, data: LocationData) -> list[str]:
             changed.append("address")
     if data.latitude is not None and (site.latitude, site.longitude) != (data.latitude, data.longitude):
         changed.append("coordinates")
-    if data.phones and sorted(map(_phone_key, site.phones)) != sorted(map(_phone_key, data.phones)):
+    if match_phones(site.phones, data.phones).differs:
         changed.append("phones")
-    if data.schedules and sorted(map(_schedule_key, site.schedules)) != sorted(map(_schedule_key, data.schedules)):
+    if match_schedules(site.schedules, data.schedules).differs:
         changed.append("schedules")
     return changed
 
@@ -591,7 +578,7 @@ def _org_changes(org: Organization | None, record: ImportRecord) -> list[str]:
     data = record.organization
     changed = ["name"] if org.name != data.name else []
     changed += [k for k, v in data.fields.items() if getattr(org, k, None) != v]
-    if data.phones and sorted(map(_phone_key, org.phones)) != sorted(map(_phone_key, data.phones)):
+    if match_phones(org.phones, data.phones).differs:
         changed.append("phones")
     return changed
 
@@ -606,9 +593,9 @@ def service_changes(service: Service, record: ImportRecord, slugs: list[str]) ->
             changed.append(key)
     if sorted(t.slug for t in service.categories) != sorted(slugs):
         changed.append("categories")
-    if record.phones and sorted(map(_phone_key, service.phones)) != sorted(map(_phone_key, record.phones)):
+    if match_phones(service.phones, record.phones).differs:
         changed.append("phones")
-    if record.schedules and sorted(map(_schedule_key, service.schedules)) != sorted(map(_schedule_key, record.schedules)):
+    if match_schedules(service.schedules, record.schedules).differs:
         changed.append("schedules")
     if record.jobcenters and sorted(j.slug for j in service.jobcenters) != sorted(set(record.jobcenters)):
         changed.append("jobcenters")
@@ -624,16 +611,6 @@ def service_changes(service: Service, record: ImportRecord, slugs: list[str]) ->
     if service.organization.name != record.organization.name:
         changed.append("organization")
     return [FIELD_NAMES.get(c, c) for c in changed]
-
-
-def _phone_key(p: Any) -> tuple:
-    return (p.number, p.type, p.extension or "", p.description or "", p.visibility)
-
-
-def _schedule_key(s: Any) -> tuple:
-    extra = s.extra if isinstance(s, ScheduleData) else {k: getattr(s, k) for k in SCHEDULE_EXTRA}
-    return (s.byday, s.opens_at or "", s.closes_at or "", s.description or "",
-            tuple(str(extra.get(k) or "") for k in SCHEDULE_EXTRA))
 
 
 def _address_key(location: Location) -> tuple:

@@ -37,6 +37,10 @@ from .models import SearchSynonym
 TRACKED = ("service", "organization", "location")
 TIMESTAMPED = {"service": m.Service, "organization": m.Organization, "location": m.Location}
 AUDIT_CHUNK = 2000
+# A catch-up that changes at least this many offers, and at least this share of the index, builds a new
+# generation instead (one writer, no per-document delete look-ups, optionally on SEARCH_BUILD_PROCS cores).
+BULK_MIN = 2000
+BULK_SHARE = 0.5
 RECENT_MAX = 2000
 GAP_TTL = 300.0
 RELEVANT = (m.Service, m.Organization, m.Location, m.Address, m.ServiceAtLocation, m.TaxonomyTerm, m.Region,
@@ -188,6 +192,12 @@ def _audit_changes(session: Session, state: dict[str, Any]) -> tuple[set[int], b
     state["audit_id"] = newest
     state["gaps"] = {str(k): v for k, v in sorted(gaps.items())[:10_000]}
     return _services_from_audit(session, rows), len(rows) == AUDIT_CHUNK
+
+
+def _pending_services(session: Session, state: dict[str, Any]) -> int:
+    """How many offers have audit rows of their own the index has not seen (one count over the id range)."""
+    return session.scalar(select(func.count(func.distinct(m.AuditLog.entity_id))).where(
+        m.AuditLog.id > int(state.get("audit_id", 0)), m.AuditLog.entity_type == "service")) or 0
 
 
 def _timestamp_changes(session: Session, state: dict[str, Any], skew: float, wm: Watermark) -> set[int]:
@@ -346,19 +356,37 @@ class Keeper:
             return self.sync_locked(session, budget)
 
     def sync_locked(self, session: Session, budget: float | None) -> int:
-        """Catch up from the index's state (caller holds the writer lock); stops after `budget` seconds."""
+        """Catch up from the index's state (caller holds the writer lock); stops after `budget` seconds.
+
+        The offers of all pending audit rows are collected before any is written: a bulk import touches each
+        offer several times (offer, organisation, site, address, link), and chunk by chunk it was indexed as
+        often. When the changed offers are many compared with the index, a new generation is built instead.
+        """
         deadline = time.monotonic() + budget if budget else None
         total = 0
         with Session(bind=session.get_bind()) as work:
+            if self._bulk(_pending_services(work, self.store.read_state() or {})):
+                return self._rebuild_locked(work)  # known from one count: no need to read the backlog first
             while True:
                 state = self.store.read_state() or {}
                 before = json.loads(json.dumps(state))
-                affected, more = _audit_changes(work, state)
+                affected: set[int] = set()
+                while True:
+                    found, more = _audit_changes(work, state)
+                    affected |= found
+                    if not more or (deadline and time.monotonic() > deadline):
+                        break
                 if not more:
                     affected |= _timestamp_changes(work, state, self.skew, read_watermark(work))
+                if self._bulk(len(affected)):
+                    return total + self._rebuild_locked(work)
                 total += self._apply(work, before, state, affected)
                 if not more or (deadline and time.monotonic() > deadline):
                     return total
+
+    def _bulk(self, changed: int) -> bool:
+        """True when rebuilding is cheaper than changing documents one by one (a bulk import's catch-up)."""
+        return changed >= max(BULK_MIN, BULK_SHARE * self.store.doc_count())
 
     def _apply(self, work: Session, before: dict[str, Any], state: dict[str, Any], affected: set[int]) -> int:
         """Write the changed offers in commits of at most `batch` offers; only the last one moves the state on."""
@@ -393,7 +421,8 @@ class Keeper:
             wm = read_watermark(work)
             ids = documents.all_service_ids(work)
             state = _initial_state(work, wm, len(ids), self.skew)
-            name = self.store.create_generation(documents.iter_documents(work, ids), state)
+            procs = self.procs if len(ids) > 5000 else 1
+            name = self.store.create_generation(documents.iter_documents(work, ids), state, procs=procs)
         self.store.publish(name)
         return len(ids)
 
