@@ -10,8 +10,9 @@ Efficiency run: working pages on 119 hosts that all answer after the same latenc
 them at each concurrency in the same run. Reported per tool: throughput, its share of the bound (concurrency /
 latency), CPU per URL (atlas: its worker processes included) and peak RSS (the largest single process),
 p50/p95/p99/max latency per URL, and the load average before and after. atlas runs as its scheduler would with
-`CHECK_PROCESSES` = `--processes` (default 0: one worker process per core and per 16 concurrent checks). Politeness pauses are off for all (our host interval 0, LinkChecker's per-host limit
-lifted with its documented "LinkChecker" response header), no retries (LinkChecker has none).
+`CHECK_PROCESSES` = `--processes` (default 1, atlas's default: one process). Politeness pauses are off for all
+(our host interval 0, LinkChecker's per-host limit lifted with its documented "LinkChecker" response header), no
+retries (LinkChecker has none).
 
 Accuracy fleet (--mixed N): every failure mode the checker detects, 10-200 ms per request, each URL's expected
 finding known; reports correct findings and verdicts next to throughput and memory.
@@ -416,8 +417,8 @@ def main() -> None:
     parser.add_argument("--deadline", type=float, default=4.0, help="atlas's whole-attempt deadline")
     parser.add_argument("--port", type=int, default=0, help="fleet port (default: a free one)")
     parser.add_argument("--no-linkchecker", action="store_true")
-    parser.add_argument("--processes", type=int, default=0,
-                        help="atlas's CHECK_PROCESSES (default 0: as atlas chooses for the concurrency)")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="atlas's CHECK_PROCESSES (default 1, as atlas; 0: as atlas chooses for the cores)")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--bare-child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()

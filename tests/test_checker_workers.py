@@ -70,9 +70,9 @@ def test_split_keeps_each_site_in_one_group_and_balances_the_groups():
 
 def test_processes_setting_auto_follows_cores_and_concurrency(monkeypatch):
     monkeypatch.setattr(os, "cpu_count", lambda: 8)
-    assert processes_for(0, 16) == 1 and processes_for(0, 32) == 2 and processes_for(0, 128) == 4
+    assert processes_for(0, 16) == 1 and processes_for(0, 64) == 2 and processes_for(0, 256) == 4
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    assert processes_for(0, 64) == 2 and processes_for(3, 4) == 3
+    assert processes_for(0, 64) == 1 and processes_for(3, 4) == 3 and processes_for(1, 256) == 1
 
 
 def test_a_run_on_worker_processes_finds_what_one_process_finds(web, pool):
