@@ -1,7 +1,10 @@
 """Maps in Debian's Chromium with every non-loopback request blocked: clusters, popups, filters, hostile names."""
 
+import re
+
 import pytest
 import sqlalchemy as sa
+from axe import axe_problems
 from browser import browser_page, live_server, screenshot
 from playwright.sync_api import expect
 
@@ -79,13 +82,15 @@ def test_public_map_clusters_popups_filters_and_list(app):
 
         # the category filter and "in meiner Nähe" change the markers
         page.goto("/karte")
-        page.get_by_label("Prävention und Bewegung").check()
+        page.locator(".filter-details > summary").click()  # the categories sit behind one control
+        page.get_by_label("Sport und Bewegung").check()
         page.get_by_role("button", name="Anzeigen").click()
         expect(page.locator(".folium-map")).to_have_attribute("data-markers", "25")
         page.get_by_label("In meiner Nähe: Postleitzahl oder Ort").fill("Witten")
         page.get_by_role("button", name="Anzeigen").click()
         expect(page.locator(".folium-map")).to_have_attribute("data-markers", "0")
         expect(page.get_by_role("status")).to_contain_text("0 Orte im Umkreis von 10 km um Witten")
+        expect(page.locator(".filter-current")).to_have_text("Sport und Bewegung")
         assert page.console_errors == []
         assert page.blocked_requests == []
         assert page.context.cookies() == []
@@ -159,4 +164,86 @@ def test_coverage_fits_the_page_and_opens_on_the_region(app, width, height):
         page.get_by_role("button", name="Anzeigen").click()
         expect(page.locator("th.chosen")).to_have_text("Schuldnerberatung")
         screenshot(page, f"coverage-{width}")
+        assert page.console_errors == [] and page.blocked_requests == []
+
+
+def focused(page) -> dict:
+    """What has the keyboard focus: classes, accessible name and whether it sits in a popup."""
+    return page.evaluate("""(() => { const e = document.activeElement;
+        return {cls: e.className || '', label: e.getAttribute('aria-label') || e.getAttribute('title') || '',
+                text: e.textContent, inPopup: !!e.closest('.leaflet-popup')}; })()""")
+
+
+def test_map_with_the_keyboard_only(app):
+    """Tab reaches clusters ("12 Angebote – vergrößern"), Enter zooms in, a marker's popup is entered with Tab
+    and left with Escape, focus returning to the marker; controls carry German labels and 44 px targets."""
+    add_offers(app, 12, "witten", "selbsthilfe", spacing=0.0004)
+    with live_server(app) as url, browser_page(url, viewport={"width": 390, "height": 844}) as page:
+        page.goto("/karte?nahe=58452&umkreis=5&ansicht=karte")
+        expect(page.locator(".folium-map")).to_have_attribute("data-ready", "1")
+        expect(page.get_by_role("button", name="Karte vergrößern")).to_be_visible()
+        expect(page.get_by_role("button", name="Karte verkleinern")).to_be_visible()
+        for target in (page.locator(".leaflet-control-zoom a").first, page.locator(".leaflet-marker-pane [tabindex='0']").first):
+            box = target.bounding_box()
+            assert box["width"] >= 44 and box["height"] >= 44, box
+        for _ in range(80):  # Tab through the page until a marker or cluster has the focus
+            page.keyboard.press("Tab")
+            if "leaflet-marker-icon" in focused(page)["cls"]:
+                break
+        now = focused(page)
+        assert "leaflet-marker-icon" in now["cls"], now
+        for _ in range(8):  # Enter on a cluster zooms in and puts the focus on the first marker of the new view
+            now = focused(page)
+            if "marker-cluster" not in now["cls"]:
+                break
+            assert re.fullmatch(r"\d+ Angebote – vergrößern", now["label"]), now
+            zoom = page.evaluate("atlasMap.instances[0].getZoom()")
+            page.keyboard.press("Enter")
+            page.wait_for_function(f"atlasMap.instances[0].getZoom() > {zoom}")
+            page.wait_for_function("document.activeElement.classList.contains('leaflet-marker-icon')")
+        now = focused(page)
+        assert "atlas-marker" in now["cls"], now
+        name = now["label"]
+        page.keyboard.press("Enter")
+        popup = page.locator(".leaflet-popup")
+        expect(popup).to_be_visible()
+        expect(popup.locator("strong a")).to_have_text(name)
+        page.keyboard.press("Tab")
+        assert focused(page)["inPopup"] and focused(page)["text"] == name
+        page.keyboard.press("Shift+Tab")
+        assert focused(page)["label"] == name and not focused(page)["inPopup"]
+        page.keyboard.press("Tab")
+        assert focused(page)["inPopup"]
+        page.keyboard.press("Escape")
+        expect(popup).to_have_count(0)
+        assert focused(page)["label"] == name
+        # the close button is labelled in German and big enough to tap
+        page.keyboard.press("Enter")
+        close = page.locator(".leaflet-popup-close-button")
+        expect(close).to_have_attribute("aria-label", "Schließen")
+        box = close.bounding_box()
+        assert box["width"] >= 44 and box["height"] >= 44
+        close.click()
+        expect(popup).to_have_count(0)
+        assert page.console_errors == [] and page.blocked_requests == []
+
+
+@pytest.mark.parametrize("viewport", [{"width": 390, "height": 844}, {"width": 1366, "height": 900}],
+                         ids=["phone", "desktop"])
+def test_map_pages_pass_axe_and_speak_the_page_language(app, viewport):
+    add_offers(app, 30, "iserlohn", "sport")
+    with live_server(app) as url, browser_page(url, viewport=viewport) as page:
+        for path, zoom_in in (("/karte", "Karte vergrößern"), ("/karte?lang=en", "Zoom in"),
+                              ("/karte?leicht=1", "Karte vergrößern"), ("/karte/embed", "Karte vergrößern"),
+                              ("/karte/embed?lang=en&kategorie=praevention", "Zoom in")):
+            page.goto(path)
+            expect(page.locator(".folium-map")).to_have_attribute("data-ready", "1")
+            expect(page.locator(".marker-cluster").first).to_be_visible()
+            expect(page.get_by_role("button", name=zoom_in, exact=True)).to_be_visible()
+            cluster = page.locator(".marker-cluster").first.get_attribute("aria-label")
+            pattern = r"\d+ offers – zoom in" if "lang=en" in path else r"\d+ Angebote – vergrößern"
+            assert re.fullmatch(pattern, cluster), cluster
+            problems = axe_problems(page)
+            assert not problems, f"{path}: {problems}"
+            assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"], path
         assert page.console_errors == [] and page.blocked_requests == []
