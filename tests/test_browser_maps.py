@@ -1,6 +1,7 @@
 """Maps in Debian's Chromium with every non-loopback request blocked: clusters, popups, filters, hostile names."""
 
 import re
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -167,6 +168,16 @@ def test_coverage_fits_the_page_and_opens_on_the_region(app, width, height):
         assert page.console_errors == [] and page.blocked_requests == []
 
 
+def wait_until(check, seconds: float = 10) -> bool:
+    """Poll a condition from Python (page.wait_for_function evaluates strings, which the CSP forbids)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.1)
+    return False
+
+
 def focused(page) -> dict:
     """What has the keyboard focus: classes, accessible name and whether it sits in a popup."""
     return page.evaluate("""(() => { const e = document.activeElement;
@@ -180,7 +191,8 @@ def test_map_with_the_keyboard_only(app):
     add_offers(app, 12, "witten", "selbsthilfe", spacing=0.0004)
     with live_server(app) as url, browser_page(url, viewport={"width": 390, "height": 844}) as page:
         page.goto("/karte?nahe=58452&umkreis=5&ansicht=karte")
-        expect(page.locator(".folium-map")).to_have_attribute("data-ready", "1")
+        frame = page.locator(".folium-map")
+        expect(frame).to_have_attribute("data-ready", "1")
         expect(page.get_by_role("button", name="Karte vergrößern")).to_be_visible()
         expect(page.get_by_role("button", name="Karte verkleinern")).to_be_visible()
         for target in (page.locator(".leaflet-control-zoom a").first, page.locator(".leaflet-marker-pane [tabindex='0']").first):
@@ -198,9 +210,11 @@ def test_map_with_the_keyboard_only(app):
                 break
             assert re.fullmatch(r"\d+ Angebote – vergrößern", now["label"]), now
             zoom = page.evaluate("atlasMap.instances[0].getZoom()")
+            loaded = frame.get_attribute("data-loaded")
             page.keyboard.press("Enter")
-            page.wait_for_function(f"atlasMap.instances[0].getZoom() > {zoom}")
-            page.wait_for_function("document.activeElement.classList.contains('leaflet-marker-icon')")
+            assert wait_until(lambda: page.evaluate("atlasMap.instances[0].getZoom()") > zoom)
+            assert wait_until(lambda: frame.get_attribute("data-loaded") != loaded)  # the deeper section arrived
+            assert wait_until(lambda: "leaflet-marker-icon" in focused(page)["cls"])
         now = focused(page)
         assert "atlas-marker" in now["cls"], now
         name = now["label"]

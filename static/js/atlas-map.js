@@ -235,12 +235,11 @@
     var container = map.getContainer();
     var latest = 0, ready = false;
 
+    /* Always at least one level deeper, so Enter on a cluster never leaves the keyboard where it was. */
     function zoomInto(c) {
-      if (c[3] === c[5] && c[4] === c[6]) {
-        map.setView([c[0], c[1]], Math.max(map.getZoom() + 2, 16));
-      } else {
-        map.fitBounds([[c[3], c[4]], [c[5], c[6]]], {padding: [30, 30]});
-      }
+      var bounds = L.latLngBounds([c[3], c[4]], [c[5], c[6]]);
+      var zoom = Math.max(map.getBoundsZoom(bounds, false, L.point(60, 60)), map.getZoom() + 1);
+      map.setView(bounds.getCenter(), Math.min(zoom, map.getMaxZoom()));
     }
 
     var shown = {}, focusFirst = false;
