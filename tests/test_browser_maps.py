@@ -1,7 +1,12 @@
 """Maps in Debian's Chromium with every non-loopback request blocked: clusters, popups, filters, hostile names."""
 
 import re
+import struct
+import threading
 import time
+import zlib
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import sqlalchemy as sa
@@ -261,3 +266,96 @@ def test_map_pages_pass_axe_and_speak_the_page_language(app, viewport):
             assert not problems, f"{path}: {problems}"
             assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"], path
         assert page.console_errors == [] and page.blocked_requests == []
+
+
+def test_place_names_never_cover_markers(app):
+    """Town names sit in a pane below the markers and are hidden wherever their box would touch one."""
+    add_offers(app, 40, "iserlohn", "sport", spacing=0.01)
+    add_offers(app, 20, "hemer", "schuldnerberatung", spacing=0.004)
+    with live_server(app) as url, browser_page(url, viewport={"width": 390, "height": 844}) as page:
+        page.goto("/karte")
+        frame = page.locator(".folium-map")
+        expect(frame).to_have_attribute("data-ready", "1")
+        checked = 0
+        for lat, lon, zoom in ((51.37, 7.70, 10), (51.37, 7.70, 11), (51.38, 7.77, 12), (51.43, 7.33, 13)):
+            loaded = frame.get_attribute("data-loaded")
+            page.evaluate(f"atlasMap.instances[0].setView([{lat}, {lon}], {zoom}, {{animate: false}})")
+            assert wait_until(lambda: frame.get_attribute("data-loaded") != loaded)
+            clashes = page.evaluate("""(() => {
+                const box = e => e.getBoundingClientRect();
+                const hit = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+                const markers = [...document.querySelectorAll('.leaflet-marker-pane .leaflet-marker-icon')].map(box);
+                const labels = [...document.querySelectorAll('.atlas-place-label span')]
+                    .filter(s => getComputedStyle(s).visibility !== 'hidden');
+                return {shown: labels.length, markers: markers.length,
+                        clashes: labels.filter(s => markers.some(m => hit(box(s), m))).map(s => s.textContent)};
+            })()""")
+            assert clashes["clashes"] == [], (zoom, clashes)
+            checked += clashes["shown"] if clashes["markers"] else 0
+        assert checked > 0  # names were shown next to markers, not simply all hidden
+        # the names' pane lies below the markers' pane
+        assert page.evaluate("+getComputedStyle(atlasMap.instances[0].getPane('atlasLabels')).zIndex"
+                             " < +getComputedStyle(atlasMap.instances[0].getPane('markerPane')).zIndex")
+        assert page.console_errors == [] and page.blocked_requests == []
+
+
+def png_tile() -> bytes:
+    """A 256 × 256 px light-grey PNG, made with the standard library."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    rows = b"".join(b"\x00" + b"\xdd\xe4\xe6" * 256 for _ in range(256))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 256, 256, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+@contextmanager
+def tile_server(host: str = "127.0.0.2"):
+    """A local tile server for /{z}/{x}/{y}.png on another loopback address; yields (base URL, requested paths)."""
+    tile, seen = png_tile(), []
+
+    class Tiles(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            seen.append(self.path)
+            if not re.fullmatch(r"/\d+/\d+/\d+\.png", self.path):
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(tile)))
+            self.end_headers()
+            self.wfile.write(tile)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer((host, 0), Tiles)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://{host}:{server.server_port}", seen
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+def test_map_tiles_come_from_the_configured_tile_server_only(make_app, app):
+    with tile_server() as (tiles, seen):
+        tiled = make_app(MAP_TILE_URL=tiles + "/{z}/{x}/{y}.png", MAP_TILE_ATTRIBUTION="© Test-Kacheln")
+        with live_server(tiled) as url, browser_page(url) as page:
+            requested = []
+            page.on("request", lambda r: requested.append(r.url))
+            page.context.route(tiles + "/**", lambda route: route.continue_())  # let the tile server through
+            page.goto("/karte")
+            expect(page.locator(".folium-map")).to_have_attribute("data-ready", "1")
+            expect(page.locator(".leaflet-tile-loaded").first).to_be_visible()
+            expect(page.locator(".leaflet-control-attribution")).to_contain_text("© Test-Kacheln")
+            assert page.locator(".atlas-place-label").count() == 0  # names come with the tiles now
+            for path in ("/karte/embed", "/angebote/1"):
+                page.goto(path)
+                expect(page.locator(".folium-map")).to_have_attribute("data-ready", "1")
+        assert seen and all(re.fullmatch(r"/\d+/\d+/\d+\.png", p) for p in seen)
+        tile_requests = [u for u in requested if u.startswith(tiles)]
+        assert tile_requests and len(tile_requests) == len(seen)
+        # nothing else left the atlas's origin
+        assert [u for u in requested if not u.startswith((url, tiles, "data:"))] == []
+        assert page.blocked_requests == [] and page.console_errors == []

@@ -358,19 +358,30 @@
     return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
   }
 
-  /* Hides every town name whose box touches a marker, a cluster or an earlier name: names never cover markers. */
+  /* Where a town name may sit, tried in turn: on its centre, below, above, right, left; else it is hidden. */
+  var LABEL_SPOTS = [[0, 0], [0, 30], [0, -30], [1, 0], [-1, 0]];
+
+  /* Moves or hides every town name whose box would touch a marker, a cluster or an earlier name, so names never
+     cover markers. */
   function declutter(map) {
     var pane = map.getPane("atlasLabels");
     if (!pane) return;
-    var taken = markerIcons(map).concat(focusables(map.getPane("overlayPane")))
-      .map(function (m) { return m.getBoundingClientRect(); });
+    var taken = markerIcons(map).map(function (m) { return m.getBoundingClientRect(); });
     Array.prototype.forEach.call(pane.querySelectorAll(".atlas-place-label span"), function (span) {
       span.style.visibility = "";
-      var box = span.getBoundingClientRect();
-      var hit = taken.some(function (t) { return overlaps(box, t); });
-      span.style.visibility = hit ? "hidden" : "";
-      span.parentNode.setAttribute("data-hidden", hit ? "1" : "0");
-      if (!hit) taken.push(box);
+      span.style.transform = "";
+      var home = span.getBoundingClientRect(), width = home.width, placed = null;
+      for (var i = 0; i < LABEL_SPOTS.length && !placed; i++) {
+        var dx = LABEL_SPOTS[i][0] * (width / 2 + 26), dy = LABEL_SPOTS[i][1];
+        var box = {left: home.left + dx, right: home.right + dx, top: home.top + dy, bottom: home.bottom + dy};
+        if (!taken.some(function (t) { return overlaps(box, t); })) placed = [dx, dy, box];
+      }
+      if (placed) {
+        span.style.transform = "translate(calc(-50% + " + placed[0] + "px), calc(-50% + " + placed[1] + "px))";
+        taken.push(placed[2]);
+      }
+      span.style.visibility = placed ? "" : "hidden";
+      span.parentNode.setAttribute("data-hidden", placed ? "0" : "1");
     });
   }
 
