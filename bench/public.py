@@ -110,15 +110,17 @@ def load(page, cdp, path: str, is_map: bool) -> dict[str, float]:
     handler = lambda e: sizes.__setitem__(e["requestId"], e["encodedDataLength"])  # noqa: E731
     cdp.on("Network.loadingFinished", handler)
     page.goto(path, wait_until="load")
+    seen = -1.0
     if is_map:
         page.wait_for_selector(".leaflet-marker-icon", state="visible", timeout=120_000)
+        seen = page.evaluate("performance.now()")  # older versions set no mark: when the poll saw a marker
     page.wait_for_timeout(300)  # late paint entries and the last loadingFinished events
     times = page.evaluate("""(() => {
         const paint = performance.getEntriesByName('first-contentful-paint')[0];
         const mark = performance.getEntriesByName('atlas-markers')[0];
         return [paint ? paint.startTime : -1, mark ? mark.startTime : -1]; })()""")
     cdp.remove_listener("Network.loadingFinished", handler)
-    return {"bytes": sum(sizes.values()), "fcp": times[0], "markers": times[1]}
+    return {"bytes": sum(sizes.values()), "fcp": times[0], "markers": times[1] if times[1] >= 0 else seen}
 
 
 def measure(browser, url: str, runs: int, network: dict | None) -> dict[str, dict[str, list[float]]]:

@@ -249,6 +249,16 @@ def test_map_with_the_keyboard_only(app):
         assert box["width"] >= 44 and box["height"] >= 44
         close.click()
         expect(popup).to_have_count(0)
+        # Tab past the popup's last control closes it and walks on to the next marker
+        page.locator(".atlas-marker").first.focus()
+        first = focused(page)["label"]
+        page.keyboard.press("Enter")
+        expect(popup).to_be_visible()
+        for _ in range(len(page.locator(".leaflet-popup a").all()) + 1):
+            page.keyboard.press("Tab")
+        expect(popup).to_have_count(0)
+        now = focused(page)
+        assert "leaflet-marker-icon" in now["cls"] and now["label"] != first, now
         assert page.console_errors == [] and page.blocked_requests == []
 
 

@@ -49,6 +49,9 @@
   /* Texts for controls and popups in the page's language (set by the server in each map's settings). */
   var TEXT = {zoomIn: "Vergrößern", zoomOut: "Verkleinern", closePopup: "Schließen"};
 
+  /* Popups keep clear of the 44 px zoom buttons in the top left corner when the map pans them into view. */
+  var POPUP = {maxWidth: 220, autoPanPaddingTopLeft: [60, 16], autoPanPaddingBottomRight: [8, 8]};
+
   var FOCUSABLE = "a[href], button, [tabindex='0']";
 
   function focusables(root) {
@@ -200,7 +203,7 @@
   function offerMarker(p, item, data, labels) {
     var color = safeColor(data.colors[p[2]], data.fallback);
     var marker = L.marker([p[0], p[1]], {icon: dotIcon(color), title: item[1], alt: item[1], keyboard: true});
-    marker.bindPopup(popupFor.bind(null, item, data.categories[p[2]], data, labels), {maxWidth: 280});
+    marker.bindPopup(popupFor.bind(null, item, data.categories[p[2]], data, labels), POPUP);
     keyboardPopup(marker);
     return marker;
   }
@@ -321,7 +324,7 @@
           .bindPopup(el("div", p.label)).addTo(group);
       } else {
         var marker = L.marker([p.lat, p.lon], {icon: dotIcon(safeColor(data.color, "#073763")), title: p.label, alt: p.label})
-          .bindPopup(el("div", p.label));
+          .bindPopup(el("div", p.label), POPUP);
         keyboardPopup(marker);
         marker.addTo(group);
       }
