@@ -367,10 +367,12 @@ def test_map_tiles_come_from_the_configured_tile_server_only(make_app, app):
             assert page.locator(".atlas-place-label").count() == 0  # names come with the tiles now
             for path in ("/karte/embed", "/angebote/1"):
                 page.goto(path)
+                page.locator(".map-frame").scroll_into_view_if_needed()  # the offer map loads near the screen
                 expect(page.locator(".folium-map")).to_have_attribute("data-ready", "1")
         assert seen and all(re.fullmatch(r"/\d+/\d+/\d+\.png", p) for p in seen)
         tile_requests = [u for u in requested if u.startswith(tiles)]
-        assert tile_requests and len(tile_requests) == len(seen)
+        # the tiles the local server served are the ones the browser asked for (some are cancelled while zooming)
+        assert tile_requests and set(seen) <= {u[len(tiles):] for u in tile_requests}
         # nothing else left the atlas's origin
         assert [u for u in requested if not u.startswith((url, tiles, "data:"))] == []
         assert page.blocked_requests == [] and page.console_errors == []
