@@ -1,7 +1,16 @@
 """Maps in Debian's Chromium with every non-loopback request blocked: clusters, popups, filters, hostile names."""
 
+import re
+import struct
+import threading
+import time
+import zlib
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 import pytest
 import sqlalchemy as sa
+from axe import axe_problems
 from browser import browser_page, live_server, screenshot
 from playwright.sync_api import expect
 
@@ -79,13 +88,15 @@ def test_public_map_clusters_popups_filters_and_list(app):
 
         # the category filter and "in meiner Nähe" change the markers
         page.goto("/karte")
-        page.get_by_label("Prävention und Bewegung").check()
+        page.locator(".filter-details > summary").click()  # the categories sit behind one control
+        page.get_by_label("Sport und Bewegung").check()
         page.get_by_role("button", name="Anzeigen").click()
         expect(page.locator(".folium-map")).to_have_attribute("data-markers", "25")
         page.get_by_label("In meiner Nähe: Postleitzahl oder Ort").fill("Witten")
         page.get_by_role("button", name="Anzeigen").click()
         expect(page.locator(".folium-map")).to_have_attribute("data-markers", "0")
         expect(page.get_by_role("status")).to_contain_text("0 Orte im Umkreis von 10 km um Witten")
+        expect(page.locator(".filter-current")).to_have_text("Sport und Bewegung")
         assert page.console_errors == []
         assert page.blocked_requests == []
         assert page.context.cookies() == []
@@ -106,6 +117,11 @@ def test_embed_and_offer_map_render_offline(app):
         expect(page.locator(".folium-map")).to_have_attribute("data-markers", "2")
         page.goto("/angebote?q=Schuldnerberatung")
         page.get_by_role("link", name="Schuldnerberatung Lichtblick").click()
+        # the offer map's scripts load only when the map comes near the screen
+        page.evaluate("window.scrollTo(0, 0)")
+        page.set_viewport_size({"width": 390, "height": 500})
+        assert page.evaluate("typeof window.L") == "undefined"
+        page.locator(".map-frame").scroll_into_view_if_needed()
         expect(page.locator(".folium-map")).to_have_attribute("data-markers", "1")
         assert page.console_errors == [] and page.blocked_requests == []
 
@@ -160,3 +176,203 @@ def test_coverage_fits_the_page_and_opens_on_the_region(app, width, height):
         expect(page.locator("th.chosen")).to_have_text("Schuldnerberatung")
         screenshot(page, f"coverage-{width}")
         assert page.console_errors == [] and page.blocked_requests == []
+
+
+def wait_until(check, seconds: float = 10) -> bool:
+    """Poll a condition from Python (page.wait_for_function evaluates strings, which the CSP forbids)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def focused(page) -> dict:
+    """What has the keyboard focus: classes, accessible name and whether it sits in a popup."""
+    return page.evaluate("""(() => { const e = document.activeElement;
+        return {cls: e.className || '', label: e.getAttribute('aria-label') || e.getAttribute('title') || '',
+                text: e.textContent, inPopup: !!e.closest('.leaflet-popup')}; })()""")
+
+
+def test_map_with_the_keyboard_only(app):
+    """Tab reaches clusters ("12 Angebote – vergrößern"), Enter zooms in, a marker's popup is entered with Tab
+    and left with Escape, focus returning to the marker; controls carry German labels and 44 px targets."""
+    add_offers(app, 12, "witten", "selbsthilfe", spacing=0.0004)
+    with live_server(app) as url, browser_page(url, viewport={"width": 390, "height": 844}) as page:
+        page.goto("/karte?nahe=58452&umkreis=5&ansicht=karte")
+        frame = page.locator(".folium-map")
+        expect(frame).to_have_attribute("data-ready", "1")
+        expect(page.get_by_role("button", name="Karte vergrößern")).to_be_visible()
+        expect(page.get_by_role("button", name="Karte verkleinern")).to_be_visible()
+        for target in (page.locator(".leaflet-control-zoom a").first, page.locator(".leaflet-marker-pane [tabindex='0']").first):
+            box = target.bounding_box()
+            assert box["width"] >= 44 and box["height"] >= 44, box
+        for _ in range(80):  # Tab through the page until a marker or cluster has the focus
+            page.keyboard.press("Tab")
+            if "leaflet-marker-icon" in focused(page)["cls"]:
+                break
+        now = focused(page)
+        assert "leaflet-marker-icon" in now["cls"], now
+        for _ in range(8):  # Enter on a cluster zooms in and puts the focus on the first marker of the new view
+            now = focused(page)
+            if "marker-cluster" not in now["cls"]:
+                break
+            assert re.fullmatch(r"\d+ Angebote – vergrößern", now["label"]), now
+            zoom = page.evaluate("atlasMap.instances[0].getZoom()")
+            loaded = frame.get_attribute("data-loaded")
+            page.keyboard.press("Enter")
+            assert wait_until(lambda: page.evaluate("atlasMap.instances[0].getZoom()") > zoom)
+            assert wait_until(lambda: frame.get_attribute("data-loaded") != loaded)  # the deeper section arrived
+            assert wait_until(lambda: "leaflet-marker-icon" in focused(page)["cls"])
+        now = focused(page)
+        assert "atlas-marker" in now["cls"], now
+        name = now["label"]
+        page.keyboard.press("Enter")
+        popup = page.locator(".leaflet-popup")
+        expect(popup).to_be_visible()
+        expect(popup.locator("strong a")).to_have_text(name)
+        page.keyboard.press("Tab")
+        assert focused(page)["inPopup"] and focused(page)["text"] == name
+        page.keyboard.press("Shift+Tab")
+        assert focused(page)["label"] == name and not focused(page)["inPopup"]
+        page.keyboard.press("Tab")
+        assert focused(page)["inPopup"]
+        page.keyboard.press("Escape")
+        expect(popup).to_have_count(0)
+        assert focused(page)["label"] == name
+        # the close button is labelled in German and big enough to tap
+        page.keyboard.press("Enter")
+        close = page.locator(".leaflet-popup-close-button")
+        expect(close).to_have_attribute("aria-label", "Schließen")
+        box = close.bounding_box()
+        assert box["width"] >= 44 and box["height"] >= 44
+        close.click()
+        expect(popup).to_have_count(0)
+        # Tab past the popup's last control closes it and walks on to the next marker
+        page.locator(".atlas-marker").first.focus()
+        first = focused(page)["label"]
+        page.keyboard.press("Enter")
+        expect(popup).to_be_visible()
+        for _ in range(len(page.locator(".leaflet-popup a").all()) + 1):
+            page.keyboard.press("Tab")
+        expect(popup).to_have_count(0)
+        now = focused(page)
+        assert "leaflet-marker-icon" in now["cls"] and now["label"] != first, now
+        assert page.console_errors == [] and page.blocked_requests == []
+
+
+@pytest.mark.parametrize("viewport", [{"width": 390, "height": 844}, {"width": 1366, "height": 900}],
+                         ids=["phone", "desktop"])
+def test_map_pages_pass_axe_and_speak_the_page_language(app, viewport):
+    add_offers(app, 30, "iserlohn", "sport")
+    with live_server(app) as url, browser_page(url, viewport=viewport) as page:
+        for path, zoom_in in (("/karte", "Karte vergrößern"), ("/karte?lang=en", "Zoom in"),
+                              ("/karte?leicht=1", "Karte vergrößern"), ("/karte/embed", "Karte vergrößern"),
+                              ("/karte/embed?lang=en&kategorie=praevention", "Zoom in")):
+            page.goto(path)
+            expect(page.locator(".folium-map")).to_have_attribute("data-ready", "1")
+            expect(page.locator(".marker-cluster").first).to_be_visible()
+            expect(page.get_by_role("button", name=zoom_in, exact=True)).to_be_visible()
+            cluster = page.locator(".marker-cluster").first.get_attribute("aria-label")
+            pattern = r"\d+ offers – zoom in" if "lang=en" in path else r"\d+ Angebote – vergrößern"
+            assert re.fullmatch(pattern, cluster), cluster
+            problems = axe_problems(page)
+            assert not problems, f"{path}: {problems}"
+            assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"], path
+        assert page.console_errors == [] and page.blocked_requests == []
+
+
+def test_place_names_never_cover_markers(app):
+    """Town names sit in a pane below the markers and are hidden wherever their box would touch one."""
+    add_offers(app, 40, "iserlohn", "sport", spacing=0.01)
+    add_offers(app, 20, "hemer", "schuldnerberatung", spacing=0.004)
+    with live_server(app) as url, browser_page(url, viewport={"width": 390, "height": 844}) as page:
+        page.goto("/karte")
+        frame = page.locator(".folium-map")
+        expect(frame).to_have_attribute("data-ready", "1")
+        checked = 0
+        for lat, lon, zoom in ((51.37, 7.70, 10), (51.37, 7.70, 11), (51.38, 7.77, 12), (51.43, 7.33, 13)):
+            loaded = frame.get_attribute("data-loaded")
+            page.evaluate(f"atlasMap.instances[0].setView([{lat}, {lon}], {zoom}, {{animate: false}})")
+            assert wait_until(lambda: frame.get_attribute("data-loaded") != loaded)
+            clashes = page.evaluate("""(() => {
+                const box = e => e.getBoundingClientRect();
+                const hit = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+                const markers = [...document.querySelectorAll('.leaflet-marker-pane .leaflet-marker-icon')].map(box);
+                const labels = [...document.querySelectorAll('.atlas-place-label span')]
+                    .filter(s => getComputedStyle(s).visibility !== 'hidden');
+                return {shown: labels.length, markers: markers.length,
+                        clashes: labels.filter(s => markers.some(m => hit(box(s), m))).map(s => s.textContent)};
+            })()""")
+            assert clashes["clashes"] == [], (zoom, clashes)
+            checked += clashes["shown"] if clashes["markers"] else 0
+        assert checked > 0  # names were shown next to markers, not simply all hidden
+        # the names' pane lies below the markers' pane
+        assert page.evaluate("+getComputedStyle(atlasMap.instances[0].getPane('atlasLabels')).zIndex"
+                             " < +getComputedStyle(atlasMap.instances[0].getPane('markerPane')).zIndex")
+        assert page.console_errors == [] and page.blocked_requests == []
+
+
+def png_tile() -> bytes:
+    """A 256 × 256 px light-grey PNG, made with the standard library."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    rows = b"".join(b"\x00" + b"\xdd\xe4\xe6" * 256 for _ in range(256))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 256, 256, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+@contextmanager
+def tile_server(host: str = "127.0.0.2"):
+    """A local tile server for /{z}/{x}/{y}.png on another loopback address; yields (base URL, requested paths)."""
+    tile, seen = png_tile(), []
+
+    class Tiles(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            seen.append(self.path)
+            if not re.fullmatch(r"/\d+/\d+/\d+\.png", self.path):
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(tile)))
+            self.end_headers()
+            self.wfile.write(tile)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer((host, 0), Tiles)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://{host}:{server.server_port}", seen
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+def test_map_tiles_come_from_the_configured_tile_server_only(make_app, app):
+    with tile_server() as (tiles, seen):
+        tiled = make_app(MAP_TILE_URL=tiles + "/{z}/{x}/{y}.png", MAP_TILE_ATTRIBUTION="© Test-Kacheln")
+        with live_server(tiled) as url, browser_page(url) as page:
+            requested = []
+            page.on("request", lambda r: requested.append(r.url))
+            page.context.route(tiles + "/**", lambda route: route.continue_())  # let the tile server through
+            page.goto("/karte")
+            expect(page.locator(".folium-map")).to_have_attribute("data-ready", "1")
+            expect(page.locator(".leaflet-tile-loaded").first).to_be_visible()
+            expect(page.locator(".leaflet-control-attribution")).to_contain_text("© Test-Kacheln")
+            assert page.locator(".atlas-place-label").count() == 0  # names come with the tiles now
+            for path in ("/karte/embed", "/angebote/1"):
+                page.goto(path)
+                page.locator(".map-frame").scroll_into_view_if_needed()  # the offer map loads near the screen
+                expect(page.locator(".folium-map")).to_have_attribute("data-ready", "1")
+        assert seen and all(re.fullmatch(r"/\d+/\d+/\d+\.png", p) for p in seen)
+        tile_requests = [u for u in requested if u.startswith(tiles)]
+        # the tiles the local server served are the ones the browser asked for (some are cancelled while zooming)
+        assert tile_requests and set(seen) <= {u[len(tiles):] for u in tile_requests}
+        # nothing else left the atlas's origin
+        assert [u for u in requested if not u.startswith((url, tiles, "data:"))] == []
+        assert page.blocked_requests == [] and page.console_errors == []

@@ -324,3 +324,35 @@ def test_grid_clustering_follows_the_zoom():
     street = cluster(lat[:300], lon[:300], box, 17, 500)
     assert street.clusters == [] and len(street.singles) == 300
     assert len(cluster(lat, lon, BBox(51.3, 7.3, 51.35, 7.35), 17, 500).singles) < 10_000
+
+
+def test_public_map_refuses_unknown_view_category_and_region(client):
+    for query, words in (("ansicht=tabelle", "„ansicht“ muss „karte“ oder „liste“ sein."),
+                         ("kategorie=gibtsnicht", "Den Bereich „gibtsnicht“ gibt es nicht."),
+                         ("region=atlantis", "Den Ort oder Kreis „atlantis“ gibt es nicht.")):
+        response = client.get(f"/karte?{query}")
+        assert response.status_code == 400, query
+        assert words in response.get_data(as_text=True), query
+    assert client.get("/karte/daten?kategorie=gibtsnicht&bbox=50,6,52,9&zoom=10").status_code == 400
+    for view in ("karte", "liste"):
+        html = client.get(f"/karte?ansicht={view}").get_data(as_text=True)
+        assert f'name="ansicht" value="{view}"' in html
+        assert ('class="folium-map"' in html) == (view == "karte")
+
+
+def test_embed_says_so_when_category_or_region_is_unknown(client):
+    response = client.get("/karte/embed?kategorie=gibtsnicht")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and "Den Bereich „gibtsnicht“ gibt es nicht." in html
+    assert "folium-map" not in html and "atlas-map.js" not in html
+    response = client.get("/karte/embed?region=atlantis&lang=en")
+    assert "There is no town or district called “atlantis”." in response.get_data(as_text=True)
+    assert "folium-map" in client.get("/karte/embed?region=witten").get_data(as_text=True)
+
+
+def test_public_map_uses_everyday_category_names_and_keeps_the_language(client):
+    html = client.get("/karte?lang=en&leicht=1").get_data(as_text=True)
+    assert "Sport and exercise" in html and "Prevention and exercise" not in html
+    assert '<input type="hidden" name="lang" value="en">' in html and 'name="leicht" value="1"' in html
+    german = client.get("/karte?kategorie=praevention").get_data(as_text=True)
+    assert "Sport und Bewegung" in german and "Prävention und Bewegung" not in german

@@ -15,6 +15,7 @@ import numpy as np
 
 import folium
 from branca.element import MacroElement
+from flask_babel import gettext as _
 from jinja2 import Template
 from markupsafe import Markup
 from sqlalchemy import Select, func, or_, select
@@ -97,7 +98,8 @@ def render(fmap: folium.Map) -> MapParts:
     """The map's element and its settings as JSON; static/js/atlas-map.js builds it (no inline script: CSP)."""
     config: dict[str, Any] = {
         "id": fmap.get_name(), "center": fmap.location, "zoom": fmap.options.get("zoom"),
-        "maxZoom": fmap.options.get("max_zoom"), "scale": bool(fmap.control_scale), "tiles": [], "layers": []}
+        "maxZoom": fmap.options.get("max_zoom"), "scale": bool(fmap.control_scale), "tiles": [], "layers": [],
+        "text": control_texts()}
     for child in fmap._children.values():
         if isinstance(child, folium.TileLayer):
             config["tiles"].append({"url": child.tiles, "attribution": child.options.get("attribution"),
@@ -105,6 +107,11 @@ def render(fmap: folium.Map) -> MapParts:
         elif isinstance(child, DataLayer):
             config["layers"].append([child.function, child.data_id])
     return MapParts(Markup('<div class="folium-map" id="%s"></div>') % config["id"], script_json(config))
+
+
+def control_texts() -> dict[str, str]:
+    """Labels of the map's controls in the UI language (Leaflet's own are English)."""
+    return {"zoomIn": _("Karte vergrößern"), "zoomOut": _("Karte verkleinern"), "closePopup": _("Schließen")}
 
 
 def map_with_layers(config: dict[str, Any], layers: list[tuple[str, str]], center: tuple[float, float] | None = None,
@@ -118,9 +125,9 @@ def map_with_layers(config: dict[str, Any], layers: list[tuple[str, str]], cente
     return render(fmap)
 
 
-def category_legend(categories: list[Any], lang: str) -> list[dict[str, str]]:
-    """Legend entries for top-level categories: slug, label, colour, symbol."""
-    return [{"slug": c.slug, "label": c.label(lang), "color": CATEGORY_COLORS.get(c.slug, FALLBACK_COLOR),
+def category_legend(categories: list[Any], lang: str, public: bool = False) -> list[dict[str, str]]:
+    """Legend entries for top-level categories: slug, label (everyday names on public pages), colour, symbol."""
+    return [{"slug": c.slug, "label": c.public_label(lang) if public else c.label(lang), "color": CATEGORY_COLORS.get(c.slug, FALLBACK_COLOR),
              "symbol": CATEGORY_SYMBOLS.get(c.slug, "●")} for c in categories]
 
 

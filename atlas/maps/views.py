@@ -27,8 +27,8 @@ from ..db import get_session
 from ..geocoding import find_gemeinde, gazetteer
 from ..i18n import current_lang
 from ..importers.export import safe_cell
-from ..models import Location, Region, Service, ServiceAtLocation
-from ..params import int_arg, str_arg
+from ..models import Location, Region, Service, ServiceAtLocation, TaxonomyTerm
+from ..params import ParamError, int_arg, str_arg
 from ..presenters import service_view
 from ..queries import ListFilters, public_gemeinden, services_query, top_categories, with_details
 
@@ -39,7 +39,7 @@ RADII = (5, 10, 25, 50)
 def labels() -> dict[str, str]:
     """Texts the map script shows inside popups."""
     return {"protected": _("Genaue Adresse geschützt – bitte vorher melden."), "distance": _("%s km entfernt"),
-            "cluster": _("%s Orte – zum Vergrößern anklicken")}
+            "cluster": _("%s Angebote – vergrößern")}
 
 
 def resolve_near(text: str) -> tuple[tuple[float, float] | None, str | None, str | None]:
@@ -112,7 +112,9 @@ def map_page_data(filters: ListFilters, internal: bool, detail_endpoint: str, da
     near, near_label, error = resolve_near(str_arg("nahe", 100))
     radius = radius_arg() if near else None
     tops = top_categories(session, internal)
-    categories = {t.slug: t.label(current_lang()) for t in tops}
+    lang = current_lang()
+    # Participants see the everyday category names; staff the professional ones.
+    categories = {t.slug: t.label(lang) if internal else t.public_label(lang) for t in tops}
     markers = marker_set(filters, internal, near, radius)
     detail_url = url_for(detail_endpoint, service_id=0).removesuffix("0") + "{id}"
     config = {"data": data_url, "url": detail_url, "categories": categories, "colors": maps.CATEGORY_COLORS,
@@ -124,7 +126,7 @@ def map_page_data(filters: ListFilters, internal: bool, detail_endpoint: str, da
         "data": maps.script_json(config), "items": markers.items, "category_labels": categories,
         "detail_endpoint": detail_endpoint, "without_place": without_place(filters, internal),
         "near_label": near_label, "near_error": error, "radius": radius, "radii": RADII,
-        "legend": maps.category_legend(tops, current_lang()),
+        "legend": maps.category_legend(tops, lang, public=not internal),
         "place_labels": maps.place_labels(public_gemeinden(session)),
     }
 
@@ -175,6 +177,29 @@ def public_filters() -> ListFilters:
     return filters
 
 
+def unknown_filter() -> str | None:
+    """A plain German message when the public map's category or region does not exist (else None)."""
+    session = get_session()
+    category, region = str_arg("kategorie", 120), str_arg("region", 120)
+    if category and session.scalar(select(TaxonomyTerm.id).where(
+            TaxonomyTerm.slug == category, TaxonomyTerm.internal_only.is_(False))) is None:
+        return _("Den Bereich „%(value)s“ gibt es nicht. Die Karte zeigt deshalb nichts.", value=category)
+    if region and session.scalar(select(Region.id).where(Region.slug == region)) is None:
+        return _("Den Ort oder Kreis „%(value)s“ gibt es nicht. Die Karte zeigt deshalb nichts.", value=region)
+    return None
+
+
+VIEWS = ("karte", "liste")
+
+
+def view_arg() -> str:
+    """The public map page's view: the map (with the list below) or the list alone; anything else is a 400."""
+    view = request.args.get("ansicht", "karte")
+    if view not in VIEWS:
+        raise ParamError(_("„ansicht“ muss „karte“ oder „liste“ sein."))
+    return view
+
+
 def staff_filters() -> ListFilters:
     """The staff map's filters (as the staff list)."""
     return ListFilters(text=str_arg("q"), category=str_arg("kategorie", 120), gemeinde=str_arg("gemeinde", 120),
@@ -190,21 +215,30 @@ def data_args() -> dict[str, str]:
 def public_map() -> Any:
     """The public map for participants: plain-language categories, "in meiner Nähe", and the same results as a list."""
     category = str_arg("kategorie", 120)
+    view = view_arg()
+    unknown = unknown_filter()
+    if unknown:
+        raise ParamError(unknown)
     context = map_page_data(public_filters(), internal=False, detail_endpoint="public.service",
                             data_url=url_for("maps.public_data", **data_args()))
-    view = "liste" if request.args.get("ansicht") == "liste" else "karte"
     context |= page_of(context["items"])
-    args = {k: v for k, v in request.args.items() if k != "ansicht"}
+    args = {k: v for k, v in request.args.items() if k not in ("ansicht", "seite")}
     links = {"embed_url": url_for("maps.embed", kategorie=category or None, _external=True),
              "list_url": url_for("maps.public_map", **args, ansicht="liste"),
-             "map_url": url_for("maps.public_map", **args)}
-    return render_template("map/public.html", category=category, view=view, **links, **context), \
+             "map_url": url_for("maps.public_map", **args, ansicht="karte")}
+    term = get_session().scalar(select(TaxonomyTerm).where(TaxonomyTerm.slug == category)) if category else None
+    legend_label = term.public_label(current_lang()) if term else _("Alles")
+    return render_template("map/public.html", category=category, view=view, legend_label=legend_label, **links,
+                           **context), \
         400 if context["near_error"] else 200
 
 
 @bp.route("/karte/daten")
 def public_data() -> Any:
     """Clusters and markers of a section of the public map (and of the embed)."""
+    unknown = unknown_filter()
+    if unknown:
+        return {"error": {"status": 400, "message": unknown}}, 400
     return marker_response(public_filters(), internal=False)
 
 
@@ -212,6 +246,9 @@ def public_data() -> Any:
 def embed() -> Any:
     """A bare map for partners' websites (iframe), with category and region preset."""
     g.allow_framing = True
+    unknown = unknown_filter()
+    if unknown:  # said inside the frame, instead of silently showing every offer
+        return render_template("map/embed_unknown.html", message=unknown), 400
     context = map_page_data(public_filters(), internal=False, detail_endpoint="public.service",
                             data_url=url_for("maps.public_data", **data_args()))
     return render_template("map/embed.html", **context, **page_of(context["items"]))

@@ -35,13 +35,93 @@
     return span;
   }
 
-  function dotIcon(color, size) {
-    size = size || 22;
+  /* A 44 × 44 px touch target (WCAG 2.5.5) around a smaller visible dot (CSS). */
+  var TARGET = 44;
+
+  function dotIcon(color) {
     return L.divIcon({
       className: "atlas-marker",
       html: colouredDot(color),
-      iconSize: [size, size], iconAnchor: [size / 2, size / 2], popupAnchor: [0, -size / 2]
+      iconSize: [TARGET, TARGET], iconAnchor: [TARGET / 2, TARGET / 2], popupAnchor: [0, -12]
     });
+  }
+
+  /* Texts for controls and popups in the page's language (set by the server in each map's settings). */
+  var TEXT = {zoomIn: "Vergrößern", zoomOut: "Verkleinern", closePopup: "Schließen"};
+
+  /* Popups keep clear of the 44 px zoom buttons in the top left corner when the map pans them into view. */
+  var POPUP = {maxWidth: 220, autoPanPaddingTopLeft: [60, 16], autoPanPaddingBottomRight: [8, 8]};
+
+  var FOCUSABLE = "a[href], button, [tabindex='0']";
+
+  function focusables(root) {
+    return Array.prototype.slice.call(root.querySelectorAll(FOCUSABLE));
+  }
+
+  /* The marker or cluster icons of a map in reading (DOM) order: the keyboard walks them with Tab. */
+  function markerIcons(map) {
+    return focusables(map.getPane("markerPane"));
+  }
+
+  /* Keyboard use of a marker with a popup: Enter opens it (Leaflet), Tab moves into it, Shift+Tab from its first
+     link back to the marker, Tab from its last control on to the next marker, Escape closes it and returns focus. */
+  function keyboardPopup(marker) {
+    marker.on("add", function () {
+      var icon = marker.getElement();
+      if (!icon || icon.getAttribute("data-keys")) return;
+      icon.setAttribute("data-keys", "1");
+      icon.addEventListener("keydown", function (ev) {
+        if (ev.key === "Tab" && !ev.shiftKey && marker.isPopupOpen()) {
+          var inside = focusables(marker.getPopup().getElement());
+          if (inside.length) { ev.preventDefault(); inside[0].focus(); }
+        } else if (ev.key === "Escape" && marker.isPopupOpen()) {
+          ev.preventDefault();
+          marker.closePopup();
+        } else if (ev.key === " ") {
+          ev.preventDefault();
+          marker.openPopup();
+        }
+      });
+    });
+    marker.on("popupopen", function (e) {
+      var box = e.popup.getElement();
+      var close = box.querySelector(".leaflet-popup-close-button");
+      if (close) {
+        close.setAttribute("aria-label", TEXT.closePopup);
+        close.setAttribute("title", TEXT.closePopup);
+      }
+      box.atlasMarker = marker;
+      if (box.getAttribute("data-keys")) return;
+      box.setAttribute("data-keys", "1");
+      box.addEventListener("keydown", function (ev) { popupKey(ev, box); });
+    });
+    marker.on("popupclose", function (e) {
+      var box = e.popup.getElement(), icon = marker.getElement();
+      var active = document.activeElement;
+      if (icon && (!active || active === document.body || (box && box.contains(active)))) icon.focus();
+    });
+  }
+
+  function popupKey(ev, box) {
+    var marker = box.atlasMarker;
+    if (!marker) return;
+    var inside = focusables(box), icon = marker.getElement();
+    if (ev.key === "Escape") {
+      ev.preventDefault();
+      ev.stopPropagation();
+      marker.closePopup();
+      if (icon) icon.focus();
+    } else if (ev.key === "Tab" && ev.shiftKey && ev.target === inside[0] && icon) {
+      ev.preventDefault();
+      icon.focus();
+    } else if (ev.key === "Tab" && !ev.shiftKey && ev.target === inside[inside.length - 1] && icon) {
+      var icons = markerIcons(marker._map), next = icons[icons.indexOf(icon) + 1];
+      if (next) {
+        ev.preventDefault();
+        marker.closePopup();
+        next.focus();
+      }
+    }
   }
 
   function formatKm(value) {
@@ -72,6 +152,9 @@
   var instances = [];
 
   function markReady(map, count) {
+    map.fire("atlas:markers");
+    /* "markers visible" for DevTools and bench/public.py */
+    if (window.performance && performance.mark) performance.mark("atlas-markers");
     instances.push(map);
     var container = map.getContainer();
     container.setAttribute("data-markers", String(count));
@@ -120,7 +203,8 @@
   function offerMarker(p, item, data, labels) {
     var color = safeColor(data.colors[p[2]], data.fallback);
     var marker = L.marker([p[0], p[1]], {icon: dotIcon(color), title: item[1], alt: item[1], keyboard: true});
-    marker.bindPopup(popupFor.bind(null, item, data.categories[p[2]], data, labels), {maxWidth: 280});
+    marker.bindPopup(popupFor.bind(null, item, data.categories[p[2]], data, labels), POPUP);
+    keyboardPopup(marker);
     return marker;
   }
 
@@ -141,9 +225,11 @@
 
   function clusterIcon(count) {
     var size = count < 10 ? "small" : (count < 100 ? "medium" : "large");
-    var box = el("div");
-    box.appendChild(el("span", count.toLocaleString(document.documentElement.lang || "de")));
-    return L.divIcon({html: box, className: "marker-cluster marker-cluster-" + size, iconSize: L.point(40, 40)});
+    var box = el("div"), number = el("span");
+    /* The number is drawn by CSS (attr): the icon's name is its aria-label "12 Angebote – vergrößern". */
+    number.setAttribute("data-count", count.toLocaleString(document.documentElement.lang || "de"));
+    box.appendChild(number);
+    return L.divIcon({html: box, className: "marker-cluster marker-cluster-" + size, iconSize: L.point(TARGET, TARGET)});
   }
 
   function clustered(map, dataId) {
@@ -154,23 +240,50 @@
     var container = map.getContainer();
     var latest = 0, ready = false;
 
+    /* Always at least one level deeper, so Enter on a cluster never leaves the keyboard where it was. */
     function zoomInto(c) {
-      if (c[3] === c[5] && c[4] === c[6]) {
-        map.setView([c[0], c[1]], Math.max(map.getZoom() + 2, 16));
-      } else {
-        map.fitBounds([[c[3], c[4]], [c[5], c[6]]], {padding: [30, 30]});
-      }
+      var bounds = L.latLngBounds([c[3], c[4]], [c[5], c[6]]);
+      var zoom = Math.max(map.getBoundsZoom(bounds, false, L.point(60, 60)), map.getZoom() + 1);
+      map.setView(bounds.getCenter(), Math.min(zoom, map.getMaxZoom()));
     }
 
-    function show(answer) {
-      layer.clearLayers();
-      answer.clusters.forEach(function (c) {
-        var title = labels.cluster.replace("%s", String(c[2]));
-        var marker = L.marker([c[0], c[1]], {icon: clusterIcon(c[2]), title: title, alt: title, keyboard: true});
-        marker.on("click", zoomInto.bind(null, c));
-        layer.addLayer(marker);
+    var shown = {}, focusFirst = false;
+
+    function clusterMarker(c) {
+      var title = labels.cluster.replace("%s", c[2].toLocaleString(document.documentElement.lang || "de"));
+      var marker = L.marker([c[0], c[1]], {icon: clusterIcon(c[2]), title: title, alt: title, keyboard: true});
+      function activate() { focusFirst = true; zoomInto(c); }
+      marker.on("click", activate);
+      marker.on("add", function () {
+        var icon = marker.getElement();
+        icon.setAttribute("aria-label", title);
+        icon.addEventListener("keydown", function (ev) {
+          if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); activate(); }
+        });
       });
-      answer.points.forEach(function (p) { layer.addLayer(offerMarker(p, answer.items[p[3]], data, labels)); });
+      return marker;
+    }
+
+    /* Markers that stay in the new answer are kept (same key), so focus and an open popup survive a reload. */
+    function show(answer) {
+      var next = {};
+      answer.clusters.forEach(function (c) {
+        var key = "c" + c.slice(0, 3).join(",");
+        next[key] = shown[key] || clusterMarker(c);
+      });
+      answer.points.forEach(function (p) {
+        var item = answer.items[p[3]], key = "p" + [item[0], p[0], p[1]].join(",");
+        next[key] = shown[key] || offerMarker(p, item, data, labels);
+      });
+      Object.keys(shown).forEach(function (key) { if (!next[key]) layer.removeLayer(shown[key]); });
+      Object.keys(next).forEach(function (key) { if (!shown[key]) layer.addLayer(next[key]); });
+      shown = next;
+      if (focusFirst) {
+        focusFirst = false;
+        var icons = markerIcons(map);
+        if (icons.length) icons[0].focus();
+      }
+      map.fire("atlas:markers");
       container.setAttribute("data-shown", String(answer.points.length + answer.clusters.length));
       if (!ready) {
         ready = true;
@@ -210,8 +323,10 @@
         L.circle([p.lat, p.lon], {radius: 1500, color: "#5c2d91", weight: 2, fillOpacity: 0.1})
           .bindPopup(el("div", p.label)).addTo(group);
       } else {
-        L.marker([p.lat, p.lon], {icon: dotIcon(safeColor(data.color, "#073763"), 24), title: p.label, alt: p.label})
-          .bindPopup(el("div", p.label)).addTo(group);
+        var marker = L.marker([p.lat, p.lon], {icon: dotIcon(safeColor(data.color, "#073763")), title: p.label, alt: p.label})
+          .bindPopup(el("div", p.label), POPUP);
+        keyboardPopup(marker);
+        marker.addTo(group);
       }
     });
     group.addTo(map);
@@ -244,19 +359,54 @@
     markReady(map, data.cells.length);
   }
 
-  /* Town names for orientation when no tile server is configured. */
+  function overlaps(a, b) {
+    return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  }
+
+  /* Where a town name may sit, tried in turn: on its centre, below, above, right, left; else it is hidden. */
+  var LABEL_SPOTS = [[0, 0], [0, 30], [0, -30], [1, 0], [-1, 0]];
+
+  /* Moves or hides every town name whose box would touch a marker, a cluster or an earlier name, so names never
+     cover markers. */
+  function declutter(map) {
+    var pane = map.getPane("atlasLabels");
+    if (!pane) return;
+    var taken = markerIcons(map).map(function (m) { return m.getBoundingClientRect(); });
+    Array.prototype.forEach.call(pane.querySelectorAll(".atlas-place-label span"), function (span) {
+      span.style.visibility = "";
+      span.style.transform = "";
+      var home = span.getBoundingClientRect(), width = home.width, placed = null;
+      for (var i = 0; i < LABEL_SPOTS.length && !placed; i++) {
+        var dx = LABEL_SPOTS[i][0] * (width / 2 + 26), dy = LABEL_SPOTS[i][1];
+        var box = {left: home.left + dx, right: home.right + dx, top: home.top + dy, bottom: home.bottom + dy};
+        if (!taken.some(function (t) { return overlaps(box, t); })) placed = [dx, dy, box];
+      }
+      if (placed) {
+        span.style.transform = "translate(calc(-50% + " + placed[0] + "px), calc(-50% + " + placed[1] + "px))";
+        taken.push(placed[2]);
+      }
+      span.style.visibility = placed ? "" : "hidden";
+      span.parentNode.setAttribute("data-hidden", placed ? "0" : "1");
+    });
+  }
+
+  /* Town names for orientation when no tile server is configured: in a pane below the markers, and hidden where
+     they would touch one. */
   function placeLabels(map, dataId) {
     var data = readData(dataId);
     if (!data) return;
+    map.createPane("atlasLabels").style.zIndex = 450;  /* above shapes (400), below markers (600) */
     var group = L.layerGroup();
     data.forEach(function (p) {
       L.marker([p[0], p[1]], {icon: L.divIcon({className: "atlas-place-label", html: el("span", p[2]), iconSize: null}),
-                              interactive: false, keyboard: false}).addTo(group);
+                              interactive: false, keyboard: false, pane: "atlasLabels"}).addTo(group);
     });
     function toggle() {
       if (map.getZoom() >= 10) { group.addTo(map); } else { group.remove(); }
+      declutter(map);
     }
     map.on("zoomend", toggle);
+    map.on("atlas:markers", function () { declutter(map); });
     toggle();
   }
 
@@ -266,8 +416,13 @@
   function boot(configEl) {
     var cfg = JSON.parse(configEl.textContent);
     if (!document.getElementById(cfg.id)) return;
-    var map = L.map(cfg.id, {center: cfg.center, zoom: cfg.zoom, maxZoom: cfg.maxZoom, zoomControl: true});
-    if (cfg.scale) L.control.scale().addTo(map);
+    if (cfg.text) TEXT = cfg.text;
+    var map = L.map(cfg.id, {center: cfg.center, zoom: cfg.zoom, maxZoom: cfg.maxZoom, zoomControl: false,
+                             attributionControl: false});
+    /* Controls labelled in the page's language; Leaflet's own labels are English. */
+    L.control.zoom({zoomInTitle: TEXT.zoomIn, zoomOutTitle: TEXT.zoomOut}).addTo(map);
+    L.control.attribution({prefix: '<a href="https://leafletjs.com" hreflang="en">Leaflet</a>'}).addTo(map);
+    if (cfg.scale) L.control.scale({imperial: false}).addTo(map);
     cfg.tiles.forEach(function (t) {
       L.tileLayer(t.url, {attribution: t.attribution, maxZoom: t.maxZoom}).addTo(map);
     });
