@@ -376,6 +376,23 @@ def test_per_host_limit_and_interval(router):
         assert min_gap(site.log) >= 0.2
 
 
+def test_a_site_waits_for_its_robots_txt_while_other_sites_go_ahead(router):
+    """Until a site's robots.txt is in, a second free worker checks another site instead of waiting on the first."""
+    slow_robots = Reply(200, headers={"Content-Type": "text/plain"}, body="User-agent: *\nAllow: /\n", delay=0.4)
+    router["/robots.txt"] = lambda request: slow_robots if request.ip == "127.0.0.2" else Reply(404)
+    router["/seite"] = Reply(200, body=PAGE)
+    with FakeWeb(router, [("127.0.0.2", 0), ("127.0.0.3", 0)]) as site:
+        items = [Item(i, site.url(f"/seite?{i}", index=0)) for i in range(3)]
+        items += [Item(10 + i, site.url(f"/seite?{i}", index=1)) for i in range(3)]
+        with Engine(make_policy(concurrency=2, per_host=2, robots=True)) as engine:
+            assert {o.kind for _, o in engine.run(items)} == {"ok"}
+        robots = next(r for r in site.log if r.path == "/robots.txt" and r.ip == "127.0.0.2")
+        first_pages = [r.at for r in site.log if r.path.startswith("/seite") and r.ip == "127.0.0.2"]
+        other_site = [r.at for r in site.log if r.ip == "127.0.0.3"]
+        assert min(first_pages) >= robots.at + 0.35  # nothing else on that site while its robots.txt loads
+        assert min(other_site) < robots.at + 0.3  # the second worker went to the other site meanwhile
+
+
 def min_gap(log: list[Request]) -> float:
     """The shortest time between two requests the server received."""
     starts = sorted(r.at for r in log)

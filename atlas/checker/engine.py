@@ -17,7 +17,7 @@ import ssl
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -197,9 +197,12 @@ class RobotsCache:
 class Dispatcher:
     """Hands tasks to workers so no host has more than per_host in flight or starts faster than interval."""
 
-    def __init__(self, per_host: int, interval: float) -> None:
+    def __init__(self, per_host: int, interval: float,
+                 shareable: Callable[[_Task], bool] | None = None) -> None:
         self.per_host = per_host
         self.interval = interval
+        # False while a host's robots.txt is unknown: a second worker would only wait on its lock.
+        self.shareable = shareable or (lambda task: True)
         self.cond = threading.Condition()
         self.pending: dict[str, deque[_Task]] = defaultdict(deque)
         self.active: dict[str, int] = defaultdict(int)
@@ -235,6 +238,8 @@ class Dispatcher:
                     host = self.ready.popleft()
                     if not self.pending[host] or self.active[host] >= self.per_host:
                         continue
+                    if self.active[host] and not self.shareable(self.pending[host][0]):
+                        continue  # wake() brings the host back once its robots.txt is known
                     start = self.next_start.get(host, 0.0)
                     if start > now:
                         heapq.heappush(self.timed, (start, next(self._seq), host))
@@ -284,6 +289,13 @@ class Dispatcher:
             self.active[host] -= 1
             if self.active[host] <= 0:
                 del self.active[host]
+            if self.pending.get(host):
+                self.ready.append(host)
+                self.cond.notify()
+
+    def wake(self, host: str) -> None:
+        """A host's robots.txt is known: its waiting tasks may share it again."""
+        with self.cond:
             if self.pending.get(host):
                 self.ready.append(host)
                 self.cond.notify()
@@ -348,7 +360,7 @@ class Engine:
             if len(items) >= 2 * self.policy.concurrency and len(self.pool.usable()) > 1:
                 yield from self.pool.run(self.policy, items, self.robots, stop)
                 return
-        dispatcher = self.dispatcher = Dispatcher(self.policy.per_host, self.policy.host_interval)
+        dispatcher = self.dispatcher = Dispatcher(self.policy.per_host, self.policy.host_interval, self._robots_known)
         watchdog = self.watchdog = Watchdog()
         results: queue.Queue[tuple[Item, Outcome]] = queue.Queue()
         count = 0
@@ -655,6 +667,9 @@ class Engine:
         return None
 
     # -- robots.txt ------------------------------------------------------------------------------------------
+    def _robots_known(self, task: _Task) -> bool:
+        return not self.policy.robots or self.robots.get(origin_of(task.item.url)) is not None
+
     def _robots_allow(self, url: str, slot: _Slot, deadline: Deadline) -> bool:
         origin = origin_of(url)
         entry = self.robots.get(origin)
@@ -664,6 +679,8 @@ class Engine:
                 if entry is None:
                     entry = self._fetch_robots(origin, slot, deadline)
                     self.robots.entries[origin] = entry
+                    if self.dispatcher is not None:
+                        self.dispatcher.wake(host_of(url))
         return entry.allows(self.policy.robots_token, url)
 
     def _fetch_robots(self, origin: str, slot: _Slot, deadline: Deadline) -> RobotsEntry:
