@@ -139,6 +139,30 @@ def test_staff_map_follows_filters(app):
         assert total > 3 and page.console_errors == []
 
 
+def test_staff_search_map_names_its_clusters(app):
+    """The search's map clusters in the browser (markercluster): each cluster says how many offers and what it does."""
+    add_offers(app, 12, "hemer", "suchtberatung", names=[f"Suchtberatung Hemer {i}" for i in range(12)],
+               spacing=0.0003)
+    with live_server(app) as url, browser_page(url) as page:
+        log_in(page, "lotsin@atlas.example")
+        page.goto("/suche?q=Suchtberatung+Hemer&ansicht=karte")
+        expect(page.locator(".folium-map")).to_have_attribute("data-ready", "1")
+        cluster = page.locator(".marker-cluster").first
+        expect(cluster).to_be_visible()
+        name = cluster.evaluate("e => e.textContent.trim()")
+        assert re.fullmatch(r"\d+ Angebote – vergrößern", name), name
+        count = int(name.split()[0])
+        assert count >= 2 and cluster.get_attribute("tabindex") == "0"
+        box = cluster.bounding_box()
+        assert box["width"] >= 44 and box["height"] >= 44
+        expect(page.get_by_role("button", name=name).first).to_be_visible()
+        before = page.locator(".leaflet-marker-icon:not(.marker-cluster)").count()
+        cluster.focus()
+        page.keyboard.press("Enter")  # markercluster zooms into the cluster: more single offers come into view
+        assert wait_until(lambda: page.locator(".leaflet-marker-icon:not(.marker-cluster)").count() > before)
+        assert page.console_errors == []
+
+
 def test_public_map_with_the_demo_data(empty_app):
     """The README's screenshot: the full demo data around Iserlohn."""
     with empty_app.app_context():

@@ -174,7 +174,7 @@
   function markers(map, dataId) {
     var data = readData(dataId);
     if (!data) return;
-    var labels = data.labels || {protected: "", distance: "%s km"};
+    var labels = data.labels || {protected: "", distance: "%s km", cluster: "%s"};
     var layers = [];
     function finish() {
       showNear(map, data);
@@ -187,7 +187,19 @@
     }
     var cluster = L.markerClusterGroup({
       chunkedLoading: true, showCoverageOnHover: false, maxClusterRadius: 45, disableClusteringAtZoom: 15,
-      chunkProgress: function (processed, total) { if (processed === total) finish(); }
+      chunkProgress: function (processed, total) { if (processed === total) finish(); },
+      iconCreateFunction: function (c) {
+        var count = c.getChildCount();
+        return clusterIcon(count, labels.cluster.replace("%s", count.toLocaleString(document.documentElement.lang || "de")));
+      }
+    });
+    /* Leaflet turns Enter on a marker into a click the cluster group never hears: zoom in from the keyboard too. */
+    cluster.on("clusterkeypress", function (e) {
+      var key = e.originalEvent && e.originalEvent.key;
+      if (key === "Enter" || key === " ") {
+        e.originalEvent.preventDefault();
+        e.layer.zoomToBounds({padding: [24, 24]});
+      }
     });
     for (var i = 0; i < data.points.length; i++) {
       layers.push(offerMarker(data.points[i], data.items[data.points[i][3]], data, labels));
@@ -223,12 +235,17 @@
     return [south, west, north, east].map(function (v) { return v.toFixed(5); }).join(",");
   }
 
-  function clusterIcon(count) {
+  /* The number is drawn by CSS (attr); the icon's name is "12 Angebote – vergrößern": an aria-label set on add
+     (server clusters) or, given a title, a hidden text inside the icon (the browser's clusters, made internally). */
+  function clusterIcon(count, title) {
     var size = count < 10 ? "small" : (count < 100 ? "medium" : "large");
     var box = el("div"), number = el("span");
-    /* The number is drawn by CSS (attr): the icon's name is its aria-label "12 Angebote – vergrößern". */
     number.setAttribute("data-count", count.toLocaleString(document.documentElement.lang || "de"));
     box.appendChild(number);
+    if (title) {
+      number.setAttribute("aria-hidden", "true");
+      box.appendChild(el("span", title, "visually-hidden"));
+    }
     return L.divIcon({html: box, className: "marker-cluster marker-cluster-" + size, iconSize: L.point(TARGET, TARGET)});
   }
 
