@@ -197,12 +197,11 @@ class RobotsCache:
 class Dispatcher:
     """Hands tasks to workers so no host has more than per_host in flight or starts faster than interval."""
 
-    def __init__(self, per_host: int, interval: float,
-                 shareable: Callable[[_Task], bool] | None = None) -> None:
+    def __init__(self, per_host: int, interval: float, shareable: Callable[[_Task], bool]) -> None:
         self.per_host = per_host
         self.interval = interval
         # False while a host's robots.txt is unknown: a second worker would only wait on its lock.
-        self.shareable = shareable or (lambda task: True)
+        self.shareable = shareable
         self.cond = threading.Condition()
         self.pending: dict[str, deque[_Task]] = defaultdict(deque)
         self.active: dict[str, int] = defaultdict(int)

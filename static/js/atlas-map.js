@@ -190,7 +190,7 @@
       chunkProgress: function (processed, total) { if (processed === total) finish(); },
       iconCreateFunction: function (c) {
         var count = c.getChildCount();
-        return clusterIcon(count, labels.cluster.replace("%s", count.toLocaleString(document.documentElement.lang || "de")));
+        return clusterIcon(count, clusterName(labels, count));
       }
     });
     /* Leaflet turns Enter on a marker into a click the cluster group never hears: zoom in from the keyboard too. */
@@ -235,12 +235,21 @@
     return [south, west, north, east].map(function (v) { return v.toFixed(5); }).join(",");
   }
 
+  function formatCount(count) {
+    return count.toLocaleString(document.documentElement.lang || "de");
+  }
+
+  /* "12 Angebote – vergrößern" (the page's language comes from the server's labels). */
+  function clusterName(labels, count) {
+    return labels.cluster.replace("%s", formatCount(count));
+  }
+
   /* The number is drawn by CSS (attr); the icon's name is "12 Angebote – vergrößern": an aria-label set on add
      (server clusters) or, given a title, a hidden text inside the icon (the browser's clusters, made internally). */
   function clusterIcon(count, title) {
     var size = count < 10 ? "small" : (count < 100 ? "medium" : "large");
     var box = el("div"), number = el("span");
-    number.setAttribute("data-count", count.toLocaleString(document.documentElement.lang || "de"));
+    number.setAttribute("data-count", formatCount(count));
     box.appendChild(number);
     if (title) {
       number.setAttribute("aria-hidden", "true");
@@ -267,7 +276,7 @@
     var shown = {}, focusFirst = false;
 
     function clusterMarker(c) {
-      var title = labels.cluster.replace("%s", c[2].toLocaleString(document.documentElement.lang || "de"));
+      var title = clusterName(labels, c[2]);
       var marker = L.marker([c[0], c[1]], {icon: clusterIcon(c[2]), title: title, alt: title, keyboard: true});
       function activate() { focusFirst = true; zoomInto(c); }
       marker.on("click", activate);
