@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import html as html_lib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 EXCERPT_LENGTH = 2000
@@ -145,7 +146,7 @@ def parked(page: Page | None, final_host: str) -> str | None:
     return match.group(0) if match else None
 
 
-def challenge(page: Page | None, raw: str, headers: dict[str, str]) -> str | None:
+def challenge(page: Page | None, raw: str, headers: Mapping[str, str]) -> str | None:
     """Why a response looks like a bot wall (Cloudflare-style challenge, captcha), or None.
 
     A page that loaded (page given) is judged by its title only: normal pages may embed captcha scripts.

@@ -17,7 +17,7 @@ import ssl
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -134,8 +134,17 @@ class _Retry:
 class _Task:
     item: Item
     host: str
+    origin: str  # scheme://host[:port], robots.txt's scope; both parsed once per URL, not per request
+    scheme: str
     attempt: int = 0
     elapsed: float = 0.0
+
+    @classmethod
+    def of(cls, item: Item) -> _Task:
+        parts = urlsplit(item.url)
+        host = (parts.hostname or "").lower()
+        return cls(item, host or item.url, f"{parts.scheme.lower()}://{parts.netloc.lower()}", parts.scheme.lower()
+                   if host else "")
 
 
 class _Slot:
@@ -336,6 +345,8 @@ class Engine:
                                  ca_bundle=policy.ca_bundle)
         self.watchdog: Watchdog | None = None
         self.dispatcher: Dispatcher | None = None
+        self._timeout = Timeout(connect=policy.connect_timeout, read=policy.read_timeout)
+        self._header_sets: dict[tuple[str, bool], dict[str, str]] = {}
 
     def close(self) -> None:
         """Close pooled connections."""
@@ -364,7 +375,7 @@ class Engine:
         results: queue.Queue[tuple[Item, Outcome]] = queue.Queue()
         count = 0
         for item in items:
-            dispatcher.add(_Task(item, host_of(item.url) or item.url))
+            dispatcher.add(_Task.of(item))
             count += 1
         workers = [threading.Thread(target=self._work, args=(dispatcher, results), daemon=True,
                                     name=f"checker-{i}") for i in range(min(self.policy.concurrency, count))]
@@ -424,7 +435,7 @@ class Engine:
         trace: list[tuple[int, str]] = []
         with self.watchdog.deadline(self.policy.deadline) as deadline:
             try:
-                outcome = self._check(task.item, slot, deadline, trace)
+                outcome = self._check(task, slot, deadline, trace)
             except Exception as exc:  # noqa: BLE001 - a bad server must never end the run
                 outcome = classify_exception(task.item.url, exc, deadline.expired)
                 outcome.redirects = list(trace)
@@ -444,11 +455,12 @@ class Engine:
         return outcome
 
     # -- one URL ---------------------------------------------------------------------------------------------
-    def _check(self, item: Item, slot: _Slot, deadline: Deadline, redirects: list[tuple[int, str]]) -> Outcome:
+    def _check(self, task: _Task, slot: _Slot, deadline: Deadline, redirects: list[tuple[int, str]]) -> Outcome:
+        item = task.item
         url = item.url
-        if urlsplit(url).scheme not in ("http", "https") or not host_of(url):
+        if task.scheme not in ("http", "https"):
             return Outcome(url, "invalid_url", detail="Nur http- und https-Adressen werden geprüft.")
-        if self.policy.robots and not self._robots_allow(url, slot, deadline):
+        if self.policy.robots and not self._robots_allow(url, slot, deadline, task.origin):
             return Outcome(url, "robots", detail="robots.txt der Website verbietet den Abruf.")
         method = "HEAD" if (item.prefer_head or not self.policy.content_analysis
                             or self.policy.method == "head") else "GET"
@@ -548,15 +560,26 @@ class Engine:
         remaining = deadline.remaining()
         if remaining <= 0:
             raise TimeoutError("deadline passed")
-        headers = {"User-Agent": agent, "Accept": "text/html,application/xhtml+xml,*/*;q=0.8",
-                   "Accept-Language": "de,en;q=0.5", "Accept-Encoding": "gzip, deflate"}
-        if method == "GET" and use_range:
-            headers["Range"] = f"bytes=0-{self.policy.range_bytes - 1}"
-        return self._open(method, url, headers, remaining)
+        return self._open(method, url, self._headers(agent, method == "GET" and use_range), remaining)
+
+    def _headers(self, agent: str, ranged: bool) -> dict[str, str]:
+        """The request headers for a user agent, with or without a Range (built once each: urllib3 only reads them)."""
+        key = (agent, ranged)
+        headers = self._header_sets.get(key)
+        if headers is None:
+            headers = {"User-Agent": agent, "Accept": "text/html,application/xhtml+xml,*/*;q=0.8",
+                       "Accept-Language": "de,en;q=0.5", "Accept-Encoding": "gzip, deflate"}
+            if ranged:
+                headers["Range"] = f"bytes=0-{self.policy.range_bytes - 1}"
+            self._header_sets[key] = headers
+        return headers
 
     def _open(self, method: str, url: str, headers: dict[str, str], remaining: float) -> BaseHTTPResponse:
-        timeout = Timeout(connect=min(self.policy.connect_timeout, remaining),
-                          read=min(self.policy.read_timeout, remaining))
+        if remaining >= self.policy.connect_timeout and remaining >= self.policy.read_timeout:
+            timeout = self._timeout  # the usual case: one Timeout for every request (urllib3 copies it per use)
+        else:
+            timeout = Timeout(connect=min(self.policy.connect_timeout, remaining),
+                              read=min(self.policy.read_timeout, remaining))
         return self.http.urlopen(method, url, headers=headers, redirect=False, retries=False,
                                  preload_content=False, timeout=timeout)
 
@@ -574,15 +597,10 @@ class Engine:
         Engine._let_go(response, deadline, complete=False)
 
     def _read(self, response: BaseHTTPResponse, deadline: Deadline) -> bytes:
-        data = bytearray()
-        complete = True
-        for chunk in response.stream(16384, decode_content=True):
-            data += chunk
-            if len(data) >= self.policy.range_bytes or deadline.expired:
-                complete = False
-                break
-        self._let_go(response, deadline, complete)
-        return bytes(data[:self.policy.range_bytes])
+        # One read up to the cap: it returns early only at the body's end (or when the watchdog shuts the socket).
+        data = response.read(self.policy.range_bytes, decode_content=True)
+        self._let_go(response, deadline, len(data) < self.policy.range_bytes and not deadline.expired)
+        return data[:self.policy.range_bytes]
 
     @staticmethod
     def _let_go(response: BaseHTTPResponse, deadline: Deadline, complete: bool) -> None:
@@ -596,12 +614,12 @@ class Engine:
     def _conclude(self, item: Item, response: BaseHTTPResponse, method: str, final: str,
                   redirects: list[tuple[int, str]], deadline: Deadline) -> Outcome:
         status = response.status
-        headers = {k.lower(): v for k, v in response.headers.items()}
-        ctype = headers.get("content-type", "").split(";")[0].strip().lower() or None
+        headers = response.headers  # case-insensitive already
+        ctype = _media_type(response) or None
         outcome = Outcome(item.url, "ok", status=status, final_url=final if redirects else None,
                           redirects=list(redirects), content_type=ctype, method=method)
         raw = ""
-        if method == "GET" and _is_html(response):
+        if method == "GET" and (ctype is None or ctype in HTML_TYPES):
             raw = content.decode(self._read(response, deadline), headers.get("content-type"))
             if 200 <= status < 300:
                 outcome.page = content.parse_html(raw)
@@ -612,7 +630,7 @@ class Engine:
         outcome.kind, outcome.detail = self._judge(item, outcome, raw, headers)
         return outcome
 
-    def _judge(self, item: Item, outcome: Outcome, raw: str, headers: dict[str, str]) -> tuple[str, str]:
+    def _judge(self, item: Item, outcome: Outcome, raw: str, headers: Mapping[str, str]) -> tuple[str, str]:
         """Turn status, redirects and content into a finding."""
         status, page = outcome.status or 0, outcome.page
         final = outcome.final_url or item.url
@@ -667,10 +685,10 @@ class Engine:
 
     # -- robots.txt ------------------------------------------------------------------------------------------
     def _robots_known(self, task: _Task) -> bool:
-        return not self.policy.robots or self.robots.get(origin_of(task.item.url)) is not None
+        return not self.policy.robots or self.robots.get(task.origin) is not None
 
-    def _robots_allow(self, url: str, slot: _Slot, deadline: Deadline) -> bool:
-        origin = origin_of(url)
+    def _robots_allow(self, url: str, slot: _Slot, deadline: Deadline, origin: str | None = None) -> bool:
+        origin = origin or origin_of(url)
         entry = self.robots.get(origin)
         if entry is None:
             with self.robots.lock(origin):
@@ -717,8 +735,12 @@ class Engine:
             self._let_go(response, deadline, complete)
 
 
+def _media_type(response: BaseHTTPResponse) -> str:
+    return response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+
+
 def _is_html(response: BaseHTTPResponse) -> bool:
-    ctype = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    ctype = _media_type(response)
     return ctype in HTML_TYPES or ctype == ""
 
 
