@@ -400,3 +400,93 @@ def test_map_tiles_come_from_the_configured_tile_server_only(make_app, app):
         # nothing else left the atlas's origin
         assert [u for u in requested if not u.startswith((url, tiles, "data:"))] == []
         assert page.blocked_requests == [] and page.console_errors == []
+
+
+def test_offers_at_one_place_share_a_marker_that_lists_them(app):
+    """Several offers at one address (and a neighbour 8 m away) would hide each other even at the highest zoom:
+    they share one marker "4 Angebote an diesem Ort – Liste öffnen" whose popup lists every offer."""
+    names = ["Schuldnerberatung Haus A", "Suchtberatung Haus A", "Café Haus A", "Nachbarhaus Beratung"]
+    with app.app_context():
+        session = get_session()
+        region = session.scalar(sa.select(Region).where(Region.slug == "witten"))
+        term = session.scalar(sa.select(TaxonomyTerm).where(TaxonomyTerm.slug == "selbsthilfe"))
+        org = Organization(name="Träger Haus A")
+        lat, lon = region.latitude + 0.003, region.longitude + 0.003
+        house = Location(organization=org, latitude=lat, longitude=lon, geo_precision="exakt", geo_source="manuell",
+                         gemeinde=region, address=Address(address_1="Hausweg 1", city=region.name,
+                                                          postal_code=region.postal_codes[0]))
+        neighbour = Location(organization=org, latitude=lat + 0.00007, longitude=lon, geo_precision="exakt",
+                             geo_source="manuell", gemeinde=region,
+                             address=Address(address_1="Hausweg 3", city=region.name,
+                                             postal_code=region.postal_codes[0]))
+        for i, name in enumerate(names):
+            session.add(Service(organization=org, name=name, categories=[term],
+                                service_at_locations=[ServiceAtLocation(location=neighbour if i == 3 else house)]))
+        session.commit()
+    add_offers(app, 1, "witten", "selbsthilfe", names=["Angebot weiter weg"], spacing=0.004)
+    with live_server(app) as url, browser_page(url, viewport={"width": 390, "height": 844}) as page:
+        page.goto("/karte?nahe=58452&umkreis=5&ansicht=karte")
+        frame = page.locator(".folium-map")
+        expect(frame).to_have_attribute("data-ready", "1")
+        for zoom in (16, 18):  # where clusters end, and the highest zoom
+            loaded = frame.get_attribute("data-loaded")
+            page.evaluate(f"atlasMap.instances[0].setView([{lat}, {lon}], {zoom}, {{animate: false}})")
+            assert wait_until(lambda: frame.get_attribute("data-loaded") != loaded)
+            stack = page.locator(".marker-stack")
+            expect(stack).to_have_count(1)
+            expect(stack).to_have_attribute("aria-label", "4 Angebote an diesem Ort – Liste öffnen")
+            assert not any(page.locator(".atlas-marker").evaluate_all(
+                "els => els.map(e => e.getAttribute('title'))").count(n) for n in names)
+        stack.focus()
+        page.keyboard.press("Enter")
+        popup = page.locator(".leaflet-popup")
+        expect(popup.locator(".atlas-popup-heading")).to_have_text("4 Angebote an diesem Ort:")
+        expect(popup.locator("li strong a")).to_have_text(sorted(names))  # in the list's order, A to Z
+        page.keyboard.press("Tab")
+        assert focused(page)["inPopup"] and focused(page)["text"] == sorted(names)[0]
+        page.keyboard.press("Escape")
+        expect(popup).to_have_count(0)
+        assert focused(page)["label"] == "4 Angebote an diesem Ort – Liste öffnen"
+        stack.click()
+        popup.get_by_role("link", name=names[2]).click()
+        expect(page.get_by_role("heading", level=1)).to_have_text(names[2])
+        page.goto("/karte?nahe=58452&umkreis=5&ansicht=karte&lang=en")
+        expect(frame).to_have_attribute("data-ready", "1")
+        loaded = frame.get_attribute("data-loaded")
+        page.evaluate(f"atlasMap.instances[0].setView([{lat}, {lon}], 18, {{animate: false}})")
+        assert wait_until(lambda: frame.get_attribute("data-loaded") != loaded)
+        expect(page.locator(".marker-stack")).to_have_attribute("aria-label", "4 offers at this place – open the list")
+        page.locator(".marker-stack").click()
+        expect(popup.locator(".atlas-popup-heading")).to_have_text("4 offers at this place:")
+        page.evaluate("document.querySelector('.folium-map').scrollIntoView()")
+        page.wait_for_timeout(400)  # Leaflet's popup fade-in
+        screenshot(page, "map-stack-phone", full_page=False)
+        assert page.console_errors == [] and page.blocked_requests == []
+
+
+def test_staff_search_map_spreads_offers_at_one_place(app):
+    """On the staff search's map (clusters made in the browser) offers at one address stay a cluster up to the
+    highest zoom, where Enter spreads them out so each can be opened."""
+    add_offers(app, 3, "hemer", "suchtberatung", names=[f"Suchtberatung Hemer {i}" for i in range(3)], spacing=0)
+    with live_server(app) as url, browser_page(url) as page:
+        log_in(page, "lotsin@atlas.example")
+        page.goto("/suche?q=Suchtberatung+Hemer&ansicht=karte")
+        expect(page.locator(".folium-map")).to_have_attribute("data-ready", "1")
+        for _ in range(25):  # Enter on the cluster until it spreads out
+            cluster = page.locator(".marker-cluster").first
+            expect(cluster).to_have_text("3 Angebote – vergrößern")
+            cluster.focus()
+            page.keyboard.press("Enter")
+            page.wait_for_timeout(400)
+            if page.locator(".atlas-marker").count() == 3:
+                break
+        markers = page.locator(".atlas-marker")
+        expect(markers).to_have_count(3)
+        assert page.evaluate("atlasMap.instances[0].getZoom() === atlasMap.instances[0].getMaxZoom()")
+        centres = {(round(b["x"] + b["width"] / 2), round(b["y"] + b["height"] / 2))
+                   for b in (m.bounding_box() for m in markers.all())}
+        assert len(centres) == 3, centres  # spread apart, none hidden under another
+        markers.first.focus()
+        page.keyboard.press("Enter")
+        expect(page.locator(".leaflet-popup strong a")).to_have_text(re.compile(r"Suchtberatung Hemer \d"))
+        assert page.console_errors == []

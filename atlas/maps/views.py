@@ -39,7 +39,8 @@ RADII = (5, 10, 25, 50)
 def labels() -> dict[str, str]:
     """Texts the map script shows inside popups."""
     return {"protected": _("Genaue Adresse geschützt – bitte vorher melden."), "distance": _("%s km entfernt"),
-            "cluster": _("%s Angebote – vergrößern")}
+            "cluster": _("%s Angebote – vergrößern"), "stack": _("%s Angebote an diesem Ort – Liste öffnen"),
+            "stackHeading": _("%s Angebote an diesem Ort:")}
 
 
 def resolve_near(text: str) -> tuple[tuple[float, float] | None, str | None, str | None]:

@@ -174,7 +174,7 @@
   function markers(map, dataId) {
     var data = readData(dataId);
     if (!data) return;
-    var labels = data.labels || {protected: "", distance: "%s km", cluster: "%s"};
+    var labels = data.labels || {protected: "", distance: "%s km", cluster: "%s", stack: "%s", stackHeading: "%s"};
     var layers = [];
     function finish() {
       showNear(map, data);
@@ -186,7 +186,8 @@
       markReady(map, layers.length);
     }
     var cluster = L.markerClusterGroup({
-      chunkedLoading: true, showCoverageOnHover: false, maxClusterRadius: 45, disableClusteringAtZoom: 15,
+      /* Clusters to the highest zoom, where they spread out ("spiderfy"): offers at one address stay reachable. */
+      chunkedLoading: true, showCoverageOnHover: false, maxClusterRadius: 45,
       chunkProgress: function (processed, total) { if (processed === total) finish(); },
       iconCreateFunction: function (c) {
         var count = c.getChildCount();
@@ -198,7 +199,8 @@
       var key = e.originalEvent && e.originalEvent.key;
       if (key === "Enter" || key === " ") {
         e.originalEvent.preventDefault();
-        e.layer.zoomToBounds({padding: [24, 24]});
+        if (map.getZoom() >= map.getMaxZoom()) e.layer.spiderfy();
+        else e.layer.zoomToBounds({padding: [24, 24]});
       }
     });
     for (var i = 0; i < data.points.length; i++) {
@@ -216,6 +218,58 @@
     var color = safeColor(data.colors[p[2]], data.fallback);
     var marker = L.marker([p[0], p[1]], {icon: dotIcon(color), title: item[1], alt: item[1], keyboard: true});
     marker.bindPopup(popupFor.bind(null, item, data.categories[p[2]], data, labels), POPUP);
+    keyboardPopup(marker);
+    return marker;
+  }
+
+  /* Markers closer than this on screen would cover each other (several offers at one address, neighbours a few
+     metres apart); they share one marker whose popup lists them all, even at the highest zoom. */
+  var STACK_PX = 24;
+
+  /* The answer's points grouped by screen distance at the map's zoom: [{points: [...]}], in the answer's order. */
+  function stacks(map, points) {
+    var zoom = map.getZoom(), cells = {}, groups = [];
+    points.forEach(function (p) {
+      var at = map.project([p[0], p[1]], zoom), cx = Math.floor(at.x / STACK_PX), cy = Math.floor(at.y / STACK_PX);
+      var near = null;
+      for (var dx = -1; dx <= 1 && !near; dx++) {
+        for (var dy = -1; dy <= 1 && !near; dy++) {
+          (cells[(cx + dx) + ":" + (cy + dy)] || []).some(function (g) {
+            if (g.at.distanceTo(at) < STACK_PX) { near = g; return true; }
+            return false;
+          });
+        }
+      }
+      if (near) { near.points.push(p); return; }
+      var group = {at: at, points: [p]}, key = cx + ":" + cy;
+      (cells[key] = cells[key] || []).push(group);
+      groups.push(group);
+    });
+    return groups;
+  }
+
+  /* One marker for offers at (nearly) the same place: "3 Angebote an diesem Ort – Liste öffnen"; its popup lists
+     every offer as a single marker's popup would show it. */
+  function stackMarker(points, items, data, labels) {
+    var count = points.length, lat = 0, lon = 0;
+    points.forEach(function (p) { lat += p[0] / count; lon += p[1] / count; });
+    var title = labels.stack.replace("%s", formatCount(count));
+    var icon = clusterIcon(count);
+    icon.options.className += " marker-stack";
+    var marker = L.marker([lat, lon], {icon: icon, title: title, alt: title, keyboard: true});
+    marker.bindPopup(function () {
+      var box = el("div", null, "atlas-popup-stack");
+      box.appendChild(el("p", labels.stackHeading.replace("%s", formatCount(count)), "atlas-popup-heading"));
+      var list = el("ul");
+      points.forEach(function (p) {
+        var entry = el("li");
+        entry.appendChild(popupFor(items[p[3]], data.categories[p[2]], data, labels));
+        list.appendChild(entry);
+      });
+      box.appendChild(list);
+      return box;
+    }, POPUP);
+    marker.on("add", function () { marker.getElement().setAttribute("aria-label", title); });
     keyboardPopup(marker);
     return marker;
   }
@@ -261,7 +315,7 @@
   function clustered(map, dataId) {
     var data = readData(dataId);
     if (!data) return;
-    var labels = data.labels || {protected: "", distance: "%s km", cluster: "%s"};
+    var labels = data.labels || {protected: "", distance: "%s km", cluster: "%s", stack: "%s", stackHeading: "%s"};
     var layer = L.layerGroup().addTo(map);
     var container = map.getContainer();
     var latest = 0, ready = false;
@@ -297,8 +351,15 @@
         var key = "c" + c.slice(0, 3).join(",");
         next[key] = shown[key] || clusterMarker(c);
       });
-      answer.points.forEach(function (p) {
-        var item = answer.items[p[3]], key = "p" + [item[0], p[0], p[1]].join(",");
+      stacks(map, answer.points).forEach(function (group) {
+        var points = group.points;
+        if (points.length > 1) {
+          var ids = points.map(function (p) { return answer.items[p[3]][0] + "@" + p[0] + "," + p[1]; });
+          var stackKey = "s" + ids.join(";");
+          next[stackKey] = shown[stackKey] || stackMarker(points, answer.items, data, labels);
+          return;
+        }
+        var p = points[0], item = answer.items[p[3]], key = "p" + [item[0], p[0], p[1]].join(",");
         next[key] = shown[key] || offerMarker(p, item, data, labels);
       });
       Object.keys(shown).forEach(function (key) { if (!next[key]) layer.removeLayer(shown[key]); });
