@@ -82,6 +82,8 @@ class Defaults:
     CURATION_DUE_SOON_DAYS = 30
     # Review interval of an organisation (offers take theirs from their categories).
     CURATION_ORG_REVIEW_MONTHS = 12
+    # Days before an offer's valid_to ("Gültig bis") that it appears in the owner's review queue.
+    CURATION_EXPIRY_NOTICE_DAYS = 30
     # Public "Fehler melden": accepted reports per sender (keyed IP hash) and in total per window of seconds.
     REPORT_RATE_LIMIT = 5
     REPORT_GLOBAL_LIMIT = 200

@@ -18,10 +18,11 @@ from .models import (
     service_jobcenter,
     service_taxonomy,
 )
+from .validity import in_force_condition
 
 
 def public_condition():
-    """SQL condition for offers anonymous visitors may see."""
+    """SQL condition for offers anonymous visitors may see (today: validity is checked per call, not stored)."""
     parent = aliased(TaxonomyTerm)
     internal_category = (
         select(service_taxonomy.c.service_id)
@@ -34,6 +35,7 @@ def public_condition():
         Service.visibility == "public",
         Service.archived_at.is_(None),
         Service.status != "beendet",
+        in_force_condition(),
         Organization.visibility == "public",
         Organization.archived_at.is_(None),
         ~exists(internal_category),

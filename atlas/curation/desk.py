@@ -36,6 +36,7 @@ def _queue_for(person: User) -> list:
         today(),
         current_app.config["CURATION_DUE_SOON_DAYS"],
         current_app.config["CURATION_ORG_REVIEW_MONTHS"],
+        current_app.config["CURATION_EXPIRY_NOTICE_DAYS"],
     )
 
 

@@ -27,6 +27,12 @@ class QueueItem:
     due: date | None
     task: ReviewTask | None = None
     never_verified: bool = False
+    # An offer's valid_to when it ends within the notice period or has passed while the offer is still "aktiv".
+    expires: date | None = None
+
+    def expired(self, today: date) -> bool:
+        """True when the offer's validity ended before today (it is no longer shown publicly)."""
+        return self.expires is not None and self.expires < today
 
     @property
     def is_service(self) -> bool:
@@ -63,9 +69,9 @@ def _owned(model: Any, user: User) -> Any:
 
 
 def review_queue(
-    session: Session, user: User, today: date, soon_days: int = 30, org_months: int = 12
+    session: Session, user: User, today: date, soon_days: int = 30, org_months: int = 12, expiry_days: int = 30
 ) -> list[QueueItem]:
-    """Everything a coordinator should look at, most urgent first."""
+    """Everything a coordinator should look at, most urgent first (offers ending within `expiry_days` included)."""
     tasks = list(
         session.scalars(
             select(ReviewTask)
@@ -99,15 +105,35 @@ def review_queue(
                 ),
             )
         for entry in session.scalars(stmt):
+            ends = _ending(entry, today, expiry_days)
             if (model, entry.id) in with_overdue_task:
+                _note_ending(items, entry, ends)
                 continue
             due = review_due(entry, org_months)
             days = (due - today).days
             if days <= 0:
-                items.append(QueueItem("overdue", entry, due, never_verified=entry.assured_date is None))
+                items.append(QueueItem("overdue", entry, due, never_verified=entry.assured_date is None, expires=ends))
+            elif ends is not None:  # the end is the more pressing date: extend or end the offer
+                items.append(QueueItem("overdue" if ends < today else "due_soon", entry, ends, expires=ends))
             elif days <= soon_days:
                 items.append(QueueItem("due_soon", entry, due))
     return sorted(items, key=lambda item: _urgency(item, today))
+
+
+def _ending(entry: Organization | Service, today: date, expiry_days: int) -> date | None:
+    """An active offer's valid_to when it has passed or comes within `expiry_days`; else None."""
+    if not isinstance(entry, Service) or entry.valid_to is None or entry.status != "aktiv":
+        return None
+    return entry.valid_to if (entry.valid_to - today).days <= expiry_days else None
+
+
+def _note_ending(items: list[QueueItem], entry: Organization | Service, ends: date | None) -> None:
+    """Add the end date to the entry's overdue task line (one line per entry)."""
+    if ends is None:
+        return
+    for item in items:
+        if item.entry is entry and item.group == "overdue":
+            item.expires = ends
 
 
 def _urgency(item: QueueItem, today: date) -> tuple:

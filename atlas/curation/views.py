@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from wtforms import Field, FieldList, SelectChoice
 
+from .. import validity
 from ..audit import set_actor
 from ..auth import login_manager, role_required
 from ..db import get_session
@@ -72,8 +73,8 @@ def acting(session: Session) -> User:
 
 
 def today() -> date:
-    """Today's date (one place, so tests and views agree)."""
-    return date.today()
+    """Today's date in Europe/Berlin (one place, so tests and views agree)."""
+    return validity.today()
 
 
 def get_or_404(model: Any, ident: int) -> Any:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Location, Region, Service, ServiceAtLocation, TaxonomyTerm, jobcenter_region, service_taxonomy
 from ..queries import ListFilters, services_query
+from ..validity import in_force_condition
 
 EARTH_KM = 6371.0088
 
@@ -51,9 +52,9 @@ def atlas_gemeinden(session: Session) -> list[Region]:
 
 
 def _active_sites():
-    """(gemeinde, term, parent term, service, lat, lon) of active offers at physical, current locations."""
-    active = services_query(True, ListFilters()).where(Service.status == "aktiv").with_only_columns(Service.id) \
-        .order_by(None)
+    """(gemeinde, term, parent term, service, lat, lon) of active, in-force offers at physical, current locations."""
+    active = services_query(True, ListFilters()).where(Service.status == "aktiv", in_force_condition()) \
+        .with_only_columns(Service.id).order_by(None)
     return (select(Location.gemeinde_id, TaxonomyTerm.id, TaxonomyTerm.parent_id, Service.id,
                    Location.latitude, Location.longitude)
             .select_from(Service)

@@ -21,6 +21,7 @@ from markupsafe import Markup
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from .. import validity
 from ..models import (Address, AuditLog, Location, Organization, Phone, Region, Service, ServiceAtLocation,
                       TaxonomyTerm, address_line, service_taxonomy)
 from ..privacy import public_position, shown_precision
@@ -245,7 +246,8 @@ def data_version(session: Session) -> str:
         *(select(func.max(model.updated_at)).scalar_subquery() for model in (Service, Organization, Location)),
         select(func.count(Service.id)).scalar_subquery(),
     )).one()
-    return hashlib.sha1(repr(tuple(row)).encode()).hexdigest()[:16]
+    # The day is part of it: offers enter and leave the public map at midnight without any write (atlas.validity).
+    return hashlib.sha1(repr((tuple(row), validity.today())).encode()).hexdigest()[:16]
 
 
 @dataclass

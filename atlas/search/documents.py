@@ -25,6 +25,7 @@ def layout_version() -> str:
     """Identifies the document layout; an index written with another layout is rebuilt."""
     codes = "|".join(",".join(v) for v in BIT_VOCABS.values()) + "|" + ",".join(STATUS_CODES)
     codes += "|positions:atlas.privacy-1"  # public points come from atlas.privacy (changed: rebuild)
+    codes += "|validity-1"  # valid_from/valid_to as day numbers, checked against today at query time
     return f"{ANALYSIS_VERSION}-{hashlib.sha1(codes.encode()).hexdigest()[:10]}"
 
 
@@ -126,6 +127,9 @@ def document(service: Service) -> IndexDoc:
         "short_notice": bool(service.short_notice),
         "supra": bool(service.supra_regional),
         "assured": service.assured_date.toordinal() if service.assured_date else 0,
+        # Day numbers, 0 when open-ended: the ranker compares them with today, so no re-index is needed at midnight.
+        "valid_from": service.valid_from.toordinal() if service.valid_from else 0,
+        "valid_to": service.valid_to.toordinal() if service.valid_to else 0,
         **{name: mask(name, getattr(service, column)) for name, column in BIT_FIELDS.items()},
     }
     sets = {

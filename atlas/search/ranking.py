@@ -10,6 +10,7 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
+from .. import validity
 from . import documents
 from .index import Snapshot
 from .params import SearchParams
@@ -65,10 +66,23 @@ class Ranker:
         self.size = snap.size
         self.live = max(snap.live_count, 1)
         self.match = Match()
+        self._in_force: np.ndarray | None = None
         # Anonymous callers: every score, correction, "relaxed" and unmatched hint comes from public offers only.
-        self.visible = None if internal or snap.size == 0 else snap.alive & snap.attrs["public"].astype(bool)
+        self.visible = None if internal or snap.size == 0 else (snap.alive & snap.attrs["public"].astype(bool)
+                                                                & self.in_force())
         if self.visible is not None:
             self.live = max(int(self.visible.sum()), 1)
+
+    def in_force(self) -> np.ndarray:
+        """Documents whose validity period includes today (Europe/Berlin)."""
+        if self._in_force is not None:
+            return self._in_force
+        day = validity.today().toordinal()
+        zeros = np.zeros(self.size, dtype=np.int64)
+        start = self.snap.attrs.get("valid_from", zeros).astype(np.int64)
+        end = self.snap.attrs.get("valid_to", zeros).astype(np.int64)
+        self._in_force = (start <= day) & ((end == 0) | (end >= day))
+        return self._in_force
 
     # -- text ------------------------------------------------------------------------------------------------
 
@@ -182,11 +196,11 @@ class Ranker:
             return mask
         variant = "all" if self.internal else "pub"
         if not self.internal:
-            mask &= attrs["public"].astype(bool)
+            mask &= attrs["public"].astype(bool) & self.in_force()
         if not params.include_archived:
             mask &= ~attrs["archived"].astype(bool)
-        if not params.include_inactive:
-            mask &= attrs["active"].astype(bool)
+        if not params.include_inactive:  # staff: paused, expired and not yet valid offers only on request
+            mask &= attrs["active"].astype(bool) & self.in_force()
         if params.categories:
             mask &= self._members("category", params.categories)
         if params.gemeinden:

@@ -16,6 +16,7 @@ from ..models import AuditLog, Organization, Service
 from ..params import int_arg, str_arg
 from ..presenters import service_view
 from ..review import open_tasks_for
+from ..validity import in_force
 from ..maps import offer_map
 from ..queries import ListFilters, page, public_gemeinden, services_query, top_categories, with_details
 
@@ -68,5 +69,5 @@ def service(service_id: int) -> Any:
         select(AuditLog).where(AuditLog.entity_type == "service", AuditLog.entity_id == found.id)
         .order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(20)).all()
     view = service_view(found, internal=True, lang=current_lang())
-    return render_template("staff/service.html", s=view, public=found.is_public, history=history,
+    return render_template("staff/service.html", s=view, public=found.is_public and in_force(found), history=history,
                            tasks=open_tasks_for(session, found), offer_map=offer_map(view))

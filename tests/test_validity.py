@@ -1,0 +1,166 @@
+"""Time-bound offers (issue 11, part 1): valid_from/valid_to hold everywhere, evaluated per request in Berlin."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from conftest import login, service_id
+
+import atlas.search
+from atlas import validity
+from atlas.audit import set_actor
+from atlas.db import get_session
+from atlas.importers.export import Exporter
+from atlas.models import Service, User
+
+NAME = "Schuldnerberatung Lichtblick"
+DAY = date(2027, 3, 15)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """An injected clock: set `clock.day` to move "today" (Europe/Berlin) for every check."""
+    class Clock:
+        day = DAY
+
+    monkeypatch.setattr(validity, "today", lambda: Clock.day)
+    return Clock
+
+
+def set_period(app, start: date | None, end: date | None, name: str = NAME) -> int:
+    with app.app_context():
+        session = get_session()
+        set_actor(session, "test")
+        service = session.scalar(sa.select(Service).where(Service.name == name))
+        service.valid_from, service.valid_to = start, end
+        session.commit()
+        atlas.search.sync(session)
+        return service.id
+
+
+def public_sightings(client, sid: int) -> dict[str, bool]:
+    """Where an anonymous visitor meets the offer: list, search, detail page, API, map, export, count."""
+    listing = client.get("/karte", query_string={"ansicht": "liste"}).get_data(as_text=True)
+    searched = client.get("/angebote", query_string={"q": "Schuldnerberatung"}).get_data(as_text=True)
+    api = client.get("/api/v1/services").get_json()
+    found = client.get("/api/v1/services", query_string={"q": "Schuldnerberatung"}).get_json()
+    markers = client.get("/karte/daten", query_string={"bbox": "50,6,53,9", "zoom": "16"}).get_json()
+    with client.application.app_context():
+        exported = [s["name"] for s in Exporter(get_session(), internal=False).service_records()]
+    return {
+        "list": NAME in listing,
+        "search": NAME in searched,
+        "detail": client.get(f"/angebote/{sid}").status_code == 200,
+        "api": any(item["name"] == NAME for item in api["contents"]),
+        "api_search": any(item["name"] == NAME for item in found["contents"]),
+        "map": any(item[0] == sid for item in markers["items"]),
+        "export": NAME in exported,
+    }
+
+
+def test_an_offer_is_public_only_within_its_period_without_any_write(app, clock):
+    app.config["MAP_CACHE_SECONDS"] = 0  # in production a marker set may outlive midnight by these seconds
+    client = app.test_client()
+    sid = set_period(app, date(2027, 3, 16), date(2027, 3, 31))
+    clock.day = date(2027, 3, 15)  # the day before it starts
+    assert not any(public_sightings(client, sid).values())
+    clock.day = date(2027, 3, 16)  # its first day: no edit, no re-index, no job
+    assert all(public_sightings(client, sid).values())
+    clock.day = date(2027, 3, 31)  # the last day still counts
+    assert all(public_sightings(client, sid).values())
+    clock.day = date(2027, 4, 1)
+    assert not any(public_sightings(client, sid).values())
+
+
+def test_the_home_page_count_follows_the_period(app, clock):
+    client = app.test_client()
+
+    def count() -> str:
+        import re
+
+        return re.search(r"(\d+)\s+Angebot", client.get("/").get_data(as_text=True)).group(1)
+
+    before = int(count())
+    set_period(app, None, date(2027, 3, 14))
+    assert int(count()) == before - 1
+
+
+def test_today_is_the_date_in_berlin(monkeypatch):
+    """At 23:30 UTC on 31 March it is already 1 April in Berlin (summer time): an offer valid to 31 March has ended."""
+    class Fixed(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime(2027, 3, 31, 23, 30, tzinfo=UTC).astimezone(tz)
+
+    monkeypatch.setattr(validity, "datetime", Fixed)
+    assert validity.today() == date(2027, 4, 1)
+    assert validity.state(None, date(2027, 3, 31)) == "expired"
+    assert validity.state(date(2027, 4, 1), None) is None
+
+
+def test_staff_search_leaves_out_expired_offers_unless_asked_and_marks_them(app, clock):
+    hit = f'id="treffer-{set_period(app, None, date(2027, 3, 1))}"'  # the name itself is split by <mark>
+    staff = app.test_client()
+    assert login(staff, "lotsin@atlas.example").status_code == 302
+    page = staff.get("/suche", query_string={"q": "Schuldnerberatung"}).get_data(as_text=True)
+    assert hit not in page
+    page = staff.get("/suche", query_string={"q": "Schuldnerberatung", "include_inactive": "1"}).get_data(as_text=True)
+    assert hit in page and "abgelaufen am 01.03.2027" in page
+    assert "Außerhalb der Gültigkeit: kann nicht ausgedruckt werden." in page
+    detail = staff.get(f"/intern/angebote/{service_id(app, NAME)}").get_data(as_text=True)
+    assert "abgelaufen am 01.03.2027" in detail and "nicht öffentlich und nicht in der Suche" in detail
+
+
+def test_a_future_offer_is_marked_for_staff(app, clock):
+    set_period(app, date(2027, 5, 1), None)
+    staff = app.test_client()
+    assert login(staff, "koordination@atlas.example").status_code == 302
+    page = staff.get("/suche", query_string={"q": "Schuldnerberatung", "include_inactive": "1"}).get_data(as_text=True)
+    assert "gilt erst ab 01.05.2027" in page
+    listing = staff.get("/verwaltung/angebote").get_data(as_text=True)
+    assert "gilt erst ab 01.05.2027" in listing
+
+
+def own_everything(app) -> None:
+    """Make the coordinator the owner of the offer, so it lands in their queue."""
+    with app.app_context():
+        session = get_session()
+        set_actor(session, "test")
+        kim = session.scalar(sa.select(User).where(User.email == "koordination@atlas.example"))
+        service = session.scalar(sa.select(Service).where(Service.name == NAME))
+        service.owner, service.assured_date = kim, DAY  # freshly verified: only the end brings it to the queue
+        session.commit()
+
+
+@pytest.mark.parametrize("notice, end, expected", [
+    (30, DAY + timedelta(days=20), "Läuft am 04.04.2027 ab"),
+    (30, DAY + timedelta(days=40), None),
+    (60, DAY + timedelta(days=40), "Läuft am 24.04.2027 ab"),
+    (30, DAY - timedelta(days=2), "Seit 13.03.2027 abgelaufen"),
+])
+def test_the_owner_is_told_before_an_offer_ends(app, clock, notice, end, expected):
+    app.config["CURATION_EXPIRY_NOTICE_DAYS"] = notice
+    own_everything(app)
+    set_period(app, None, end)
+    client = app.test_client()
+    assert login(client, "koordination@atlas.example").status_code == 302
+    queue = client.get("/verwaltung/pruefliste").get_data(as_text=True)
+    if expected is None:
+        assert NAME not in queue
+    else:
+        assert NAME in queue and expected in queue
+
+
+def test_an_ended_offer_leaves_the_queue_once_it_is_ended(app, clock):
+    own_everything(app)
+    set_period(app, None, DAY - timedelta(days=2))
+    with app.app_context():
+        session = get_session()
+        set_actor(session, "test")
+        session.scalar(sa.select(Service).where(Service.name == NAME)).status = "beendet"
+        session.commit()
+    client = app.test_client()
+    assert login(client, "koordination@atlas.example").status_code == 302
+    assert NAME not in client.get("/verwaltung/pruefliste").get_data(as_text=True)
