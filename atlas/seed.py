@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -18,6 +18,7 @@ from .audit import set_actor
 from .geocoding import offline_lookup
 from .models import (
     Address,
+    AuditLog,
     Contact,
     Jobcenter,
     Location,
@@ -49,13 +50,15 @@ class SeedReport:
 
     created: Counter = field(default_factory=Counter)
     updated: Counter = field(default_factory=Counter)
+    kept: Counter = field(default_factory=Counter)  # demo entries someone edited: left as they are
 
     def summary(self) -> str:
         """One line per kind of record."""
-        kinds = sorted(set(self.created) | set(self.updated))
+        kinds = sorted(set(self.created) | set(self.updated) | set(self.kept))
         if not kinds:
             return "nothing changed"
-        return ", ".join(f"{k}: {self.created[k]} new, {self.updated[k]} updated" for k in kinds)
+        return ", ".join(f"{k}: {self.created[k]} new, {self.updated[k]} updated"
+                         + (f", {self.kept[k]} kept (edited by someone)" if self.kept[k] else "") for k in kinds)
 
 
 def read_json(path: Path) -> dict[str, Any]:
@@ -287,9 +290,31 @@ class _Context:
         self.regions = {r.slug: r for r in session.scalars(select(Region))}
         self.jobcenters = {j.slug: j for j in session.scalars(select(Jobcenter))}
         self.users = {u.email: u for u in session.scalars(select(User))}
+        self.edited = _edited_by_people(session)
 
     def user(self, email: str | None) -> User | None:
         return self.users.get(email.lower()) if email else None
+
+    def kept(self, table: str, row: Any, *children: tuple[str, list[Any]]) -> bool:
+        """True when someone other than the seed changed this demo row or one of its child rows."""
+        if row is None or row.id is None:
+            return False
+        return row.id in self.edited[table] or any(
+            child.id in self.edited[kind] for kind, rows in children for child in rows if child.id is not None)
+
+
+# Tables of demo entries whose rows the seed never changes once a person (or the importer, the checker ...) has.
+DEMO_TABLES = ("organization", "location", "address", "phone", "contact", "schedule", "service", "service_at_location")
+
+
+def _edited_by_people(session: Session) -> defaultdict[str, set[int]]:
+    """Ids per table of rows with an audit entry by anyone but the seed."""
+    edited: defaultdict[str, set[int]] = defaultdict(set)
+    rows = session.execute(select(AuditLog.entity_type, AuditLog.entity_id).distinct()
+                           .where(AuditLog.actor != "seed", AuditLog.entity_type.in_(DEMO_TABLES)))
+    for table, entity_id in rows:
+        edited[table].add(entity_id)
+    return edited
 
 
 def _entry_values(item: dict[str, Any], ctx: _Context) -> dict[str, Any]:
@@ -341,8 +366,13 @@ def load_organisation(session: Session, item: dict[str, Any], ctx: _Context, rep
         "email": item.get("email"), "website": item.get("website"), "legal_status": item.get("legal_status"),
         "sector": item.get("sector"), "is_employer": bool(item.get("is_employer", False)), "source_id": item["key"],
     }
-    org = _upsert(session, report, "organisations", Organization,
-                  (Organization.source_name == SOURCE) & (Organization.source_id == item["key"]), values)
+    where = (Organization.source_name == SOURCE) & (Organization.source_id == item["key"])
+    org = session.scalar(select(Organization).where(where))
+    if ctx.kept("organization", org, ("phone", org.phones if org else []), ("contact", org.contacts if org else [])):
+        report.kept["organisations"] += 1
+        _children(session, org, item, ctx, report)
+        return
+    org = _upsert(session, report, "organisations", Organization, where, values)
     changed = _replace_children(org.phones, _phones(item.get("phones")), _phone_key)
     contacts = [Contact(name=c["name"], title=c.get("title"), department=c.get("department"), email=c.get("email"),
                         phone=c.get("phone")) for c in item.get("contacts") or []]
@@ -350,6 +380,10 @@ def load_organisation(session: Session, item: dict[str, Any], ctx: _Context, rep
                                                                    c.email or "", c.phone or ""))
     if changed and org.id is not None:
         report.updated["organisation children"] += 1
+    _children(session, org, item, ctx, report)
+
+
+def _children(session: Session, org: Organization, item: dict[str, Any], ctx: _Context, report: SeedReport) -> None:
     locations = {loc["key"]: _location(session, org, item["key"], loc, ctx, report) for loc in item.get("locations") or []}
     for svc in item.get("services") or []:
         _service(session, org, item["key"], svc, locations, ctx, report)
@@ -377,8 +411,13 @@ def _location(session: Session, org: Organization, org_key: str, item: dict[str,
         "address_precision": item.get("address_precision") or "exakt", "gemeinde": gemeinde,
         "source_name": SOURCE, "source_id": source_id,
     }
-    loc = _upsert(session, report, "locations", Location,
-                  (Location.source_name == SOURCE) & (Location.source_id == source_id), values)
+    where = (Location.source_name == SOURCE) & (Location.source_id == source_id)
+    loc = session.scalar(select(Location).where(where))
+    if loc is not None and ctx.kept("location", loc, ("address", [loc.address] if loc.address else []),
+                                    ("phone", loc.phones), ("schedule", loc.schedules)):
+        report.kept["locations"] += 1
+        return loc
+    loc = _upsert(session, report, "locations", Location, where, values)
     if loc.geocoded_at is None and geo_source:
         loc.geocoded_at = utcnow()
     if physical:
@@ -419,6 +458,10 @@ def _service(session: Session, org: Organization, org_key: str, item: dict[str, 
     if not item.get("owner"):
         values["owner"], values["deputy"] = None, None
     svc = session.scalar(select(Service).where(Service.source_name == SOURCE, Service.source_id == source_id))
+    if ctx.kept("service", svc, ("phone", svc.phones if svc else []), ("schedule", svc.schedules if svc else []),
+                ("service_at_location", svc.service_at_locations if svc else [])):
+        report.kept["services"] += 1
+        return
     if svc is not None and sorted(t.slug for t in svc.categories) == [t.slug for t in values["categories"]]:
         values.pop("categories")
     if svc is not None and sorted(j.slug for j in svc.jobcenters) == [j.slug for j in values["jobcenters"]]:

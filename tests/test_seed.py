@@ -133,3 +133,37 @@ def test_not_utf8_seed(empty_app, tmp_path):
     (seeds / "demo" / "kaputt.json").write_bytes('{"organisations": [{"name": "Träger"}]}'.encode("cp1252"))
     with empty_app.app_context(), pytest.raises(SeedError, match="not UTF-8"):
         seed(get_session(), seeds)
+
+
+def test_seed_never_changes_a_demo_entry_someone_edited(empty_app, tmp_path):
+    """Changed seed files update untouched demo entries; an entry a coordinator edited keeps the edit."""
+    from atlas.audit import set_actor
+
+    seeds = tmp_path / "seeds"
+    shutil.copytree(SEEDS, seeds, ignore=shutil.ignore_patterns("gazetteer"))
+    path = sorted((seeds / "demo").glob("*.json"))[0]
+    data = json.loads(path.read_text(encoding="utf-8"))
+    org = next(o for o in data["organisations"] if len(o.get("services") or []) >= 2)
+    mine, other = org["services"][:2]
+
+    def offer(session, item):
+        return session.scalar(sa.select(Service).where(Service.source_id == f"{org['key']}/{item['key']}"))
+
+    with empty_app.app_context():
+        session = get_session()
+        seed(session, seeds)
+        session.commit()
+        set_actor(session, "koordination@atlas.example")
+        offer(session, mine).waiting_time = "ca. 2 Wochen (von Hand bestätigt)"
+        session.commit()
+        mine["description"], mine["waiting_time"] = "Neuer Text aus den Seeds", "keine"
+        other["description"] = "Auch neu aus den Seeds"
+        path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        report = seed(session, seeds)
+        session.commit()
+        kept, updated = offer(session, mine), offer(session, other)
+        assert kept.waiting_time == "ca. 2 Wochen (von Hand bestätigt)"
+        assert kept.description != "Neuer Text aus den Seeds"
+        assert updated.description == "Auch neu aus den Seeds"
+        assert report.kept["services"] == 1 and report.updated["services"] == 1
+        assert "services: 0 new, 1 updated, 1 kept (edited by someone)" in report.summary()
