@@ -15,10 +15,13 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..maps.data import distance_km
 from ..models import Service
 from ..params import parse_id
+from ..plain import km, public_cost, public_label
 from ..presenters import service_view
 from ..queries import public_condition, with_details
+from .params import Origin
 
 if TYPE_CHECKING:
     from fpdf import FPDF
@@ -87,7 +90,52 @@ def _first_sentences(text: str | None, limit: int = 260) -> str:
     return text[: cut + 1] if cut > 80 else text[:limit].rsplit(" ", 1)[0] + " …"
 
 
-def entry(view: dict[str, Any], url: str, plain: bool) -> Entry:
+def _hours(view: dict[str, Any], locations: list[dict[str, Any]]) -> list[str]:
+    """Opening hours: the offer's own, then each site's, named by the site when there is more than one place."""
+    own = [h["text"] for h in view["schedules"]]
+    sites = [(loc, [h["text"] for h in loc["schedules"]]) for loc in locations if loc["schedules"]]
+    named = len(sites) > 1 or (own and sites)
+    return own + [f"{_site_name(loc)}: {'; '.join(texts)}" if named else "; ".join(texts) for loc, texts in sites]
+
+
+def _site_name(loc: dict[str, Any]) -> str:
+    return loc["name"] or loc["address_line"] or _("ohne Adresse")
+
+
+def _distance_km(locations: list[dict[str, Any]], origin: Origin | None) -> float | None:
+    """Kilometres from the participant's place to the nearest public site (None without a place or a site)."""
+    if origin is None:
+        return None
+    found = [distance_km(origin.latitude, origin.longitude, loc["latitude"], loc["longitude"])
+             for loc in locations if loc["latitude"] is not None]
+    return min(found) if found else None
+
+
+def _stand(day: str | None) -> str:
+    return _(" (Stand %(d)s)", d=_datum(day)) if day else ""
+
+
+def _datum(day: str) -> str:
+    return date.fromisoformat(day[:10]).strftime("%d.%m.%Y")
+
+
+def _facts(view: dict[str, Any], plain: bool) -> list[tuple[str, str]]:
+    """Waiting time and intake with the dates they were confirmed, and when the whole entry was last checked."""
+    atlas = view["atlas"]
+    facts: list[tuple[str, str]] = []
+    if atlas["waiting_time"]:
+        facts.append((_("Wie lange warten Sie?") if plain else _("Wartezeit:"),
+                      atlas["waiting_time"] + _stand(atlas["waiting_time_confirmed_at"])))
+    if atlas["intake_status"] != "unbekannt":
+        facts.append((_("Nimmt das Angebot neue Leute auf?") if plain else _("Aufnahme:"),
+                      public_label("INTAKE_STATUS", atlas["intake_status"])
+                      + _stand(atlas["intake_status_confirmed_at"])))
+    if view["assured_date"]:
+        facts.append((_("Geprüft am:") if plain else _("Angaben geprüft am:"), _datum(view["assured_date"])))
+    return facts
+
+
+def entry(view: dict[str, Any], url: str, plain: bool, origin: Origin | None = None) -> Entry:
     """The handout sections of one offer (a public service view), in German or Leichte Sprache."""
     locations = [sal["location"] for sal in view["service_at_locations"]]
     addresses = [loc["address_line"] for loc in locations if loc["address_line"]]
@@ -95,13 +143,16 @@ def entry(view: dict[str, Any], url: str, plain: bool) -> Entry:
     ways = [loc["transportation"] for loc in locations if loc["transportation"]]
     phones = [p["number"] for p in view["phones"] + [p for loc in locations for p in loc["phones"]]
               + view["organization"]["phones"]]
-    hours = [h["text"] for h in view["schedules"] + [h for loc in locations for h in loc["schedules"]]]
+    hours = _hours(view, locations)
     codes = [c["code"] for c in view["atlas"]["cost_options"]]
+    distance = _distance_km(locations, origin)
     sections: list[tuple[str, str]] = []
     if plain:
         summary = view["atlas"]["summary_plain"] or _first_sentences(view["description"], 160)
         sections.append((_("Worum geht es?"), summary))
         sections.append((_("Hier ist es:"), "\n".join(addresses) or _("Das Angebot hat keinen festen Ort.")))
+        if distance is not None:
+            sections.append((_("Wie weit ist es?"), _("%(km)s km von %(place)s", km=km(distance), place=origin.label)))
         if protected:
             sections.append(("", _("Die genaue Adresse bekommen Sie am Telefon.")))
         if ways:
@@ -110,6 +161,7 @@ def entry(view: dict[str, Any], url: str, plain: bool) -> Entry:
             sections.append((_("Sie können anrufen:"), "\n".join(dict.fromkeys(phones))))
         if hours:
             sections.append((_("Wann ist offen?"), "\n".join(hours)))
+        sections += _facts(view, plain)
         if codes:
             sections.append((_("Was kostet es?"), _cost_plain(codes)))
         sections.append((_("Mehr Infos:"), _("Scannen Sie den Code mit dem Handy. Oder gehen Sie auf diese Seite:")
@@ -120,6 +172,8 @@ def entry(view: dict[str, Any], url: str, plain: bool) -> Entry:
         if text:
             sections.append((_("Worum es geht:"), text))
         sections.append((_("Adresse:"), "\n".join(addresses) or _("ohne festen Ort (telefonisch oder online)")))
+        if distance is not None:
+            sections.append((_("Entfernung:"), _("%(km)s km von %(place)s", km=km(distance), place=origin.label)))
         if protected:
             sections.append(("", _("Die genaue Adresse wird zum Schutz nicht veröffentlicht. Bitte vorher anrufen.")))
         if ways:
@@ -130,20 +184,26 @@ def entry(view: dict[str, Any], url: str, plain: bool) -> Entry:
             sections.append((_("E-Mail:"), view["email"] or view["organization"]["email"]))
         if hours:
             sections.append((_("Öffnungszeiten:"), "\n".join(hours)))
-        cost = ", ".join(c["label"] for c in view["atlas"]["cost_options"])
-        if view["fees_description"]:
-            cost = f"{cost}. {view['fees_description']}" if cost else view["fees_description"]
+        sections += _facts(view, plain)
+        cost = public_cost(view["atlas"]["cost_options"], view["fees_description"])
         if cost:
             sections.append((_("Kosten:"), cost))
         sections.append((_("Mehr im Internet:"), url))
     return Entry(view["name"], sections, url, segno.make(url, error="m"))
 
 
-def entries(session: Session, ids: list[int], base_url: str, plain: bool) -> list[Entry]:
+def entries(session: Session, ids: list[int], base_url: str, plain: bool, origin: Origin | None = None) -> list[Entry]:
     """The handout entries in German (the handout is for the participant, whatever the UI language)."""
     with force_locale("de"):
-        return [entry(service_view(s, internal=False, lang="de"), f"{base_url}/angebote/{s.id}", plain)
+        return [entry(service_view(s, internal=False, lang="de"), f"{base_url}/angebote/{s.id}", plain, origin)
                 for s in load_public(session, ids)]
+
+
+def data_date(session: Session, ids: list[int]) -> date | None:
+    """The day the printed entries were last changed or checked (the handout's "Stand der Angaben")."""
+    days = [d for s in load_public(session, ids) for d in (s.updated_at.date() if s.updated_at else None,
+                                                           s.assured_date) if d is not None]
+    return max(days) if days else None
 
 
 @cache
@@ -173,6 +233,29 @@ def _handout_class() -> type:
     return _Handout
 
 
+QR_SIZE = 30.0
+
+
+def _pdf_entry(pdf: FPDF, item: Entry, body: int) -> None:
+    """One offer: a rule, the QR code at the right, the name and its sections beside it."""
+    top = pdf.get_y()
+    pdf.set_draw_color(160, 160, 160)
+    pdf.line(pdf.l_margin, top, pdf.w - pdf.r_margin, top)
+    pdf.ln(2)
+    _qr(pdf, item.qr, pdf.w - pdf.r_margin - QR_SIZE, pdf.get_y(), QR_SIZE)
+    width = pdf.w - pdf.l_margin - pdf.r_margin - QR_SIZE - 4
+    pdf.set_font(pdf.font_name, "B", body + 3)
+    pdf.multi_cell(width, body * 0.55, pdf.clean(item.name), new_x="LMARGIN", new_y="NEXT")
+    for label, text in item.sections:
+        if label:
+            pdf.set_font(pdf.font_name, "B", body)
+            pdf.multi_cell(width, body * 0.5, pdf.clean(label), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(pdf.font_name, "", body)
+        pdf.multi_cell(width, body * 0.5, pdf.clean(text), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_y(max(pdf.get_y(), top + QR_SIZE + 6))
+    pdf.ln(3)
+
+
 def _qr(pdf: FPDF, code: segno.QRCode, x: float, y: float, size: float) -> None:
     rows = list(code.matrix)
     module = size / (len(rows) + 4)
@@ -182,8 +265,16 @@ def _qr(pdf: FPDF, code: segno.QRCode, x: float, y: float, size: float) -> None:
                 pdf.rect(x + (c + 2) * module, y + (r + 2) * module, module, module, style="F")
 
 
-def pdf_bytes(items: list[Entry], title: str, plain: bool, font: str | None) -> bytes:
-    """The handout as a PDF: one block per offer with a QR code to its public page."""
+def stand_line(printed: date, data_day: date | None) -> str:
+    """"Gedruckt am …" and the date of the printed data (its last change or check)."""
+    line = _("Gedruckt am %(date)s", date=printed.strftime("%d.%m.%Y"))
+    if data_day is not None:
+        line += " · " + _("Stand der Angaben: %(date)s", date=data_day.strftime("%d.%m.%Y"))
+    return line
+
+
+def pdf_bytes(items: list[Entry], title: str, plain: bool, font: str | None, stand: str) -> bytes:
+    """The handout as a PDF: one block per offer with a QR code to its public page, never split across pages."""
     with force_locale("de"):
         pdf = _handout_class()(font)
         pdf.set_title(title)
@@ -193,29 +284,15 @@ def pdf_bytes(items: list[Entry], title: str, plain: bool, font: str | None) -> 
         pdf.set_font(pdf.font_name, "B", 18 if plain else 16)
         pdf.multi_cell(0, 9, pdf.clean(title), new_x="LMARGIN", new_y="NEXT")
         pdf.set_font(pdf.font_name, "", 10)
-        pdf.multi_cell(0, 6, pdf.clean(_("Stand: %(date)s", date=date.today().strftime("%d.%m.%Y"))),
-                       new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 6, pdf.clean(stand), new_x="LMARGIN", new_y="NEXT")
         pdf.ln(3)
-        qr_size = 30.0
         for item in items:
-            if pdf.get_y() > pdf.h - 90:
+            # A block that would not fit moves to the next page whole (measured on a throw-away copy first).
+            with pdf.offset_rendering() as trial:
+                _pdf_entry(trial, item, body)
+            if trial.page_break_triggered:
                 pdf.add_page()
-            top = pdf.get_y()
-            pdf.set_draw_color(160, 160, 160)
-            pdf.line(pdf.l_margin, top, pdf.w - pdf.r_margin, top)
-            pdf.ln(2)
-            _qr(pdf, item.qr, pdf.w - pdf.r_margin - qr_size, pdf.get_y(), qr_size)
-            width = pdf.w - pdf.l_margin - pdf.r_margin - qr_size - 4
-            pdf.set_font(pdf.font_name, "B", body + 3)
-            pdf.multi_cell(width, body * 0.55, pdf.clean(item.name), new_x="LMARGIN", new_y="NEXT")
-            for label, text in item.sections:
-                if label:
-                    pdf.set_font(pdf.font_name, "B", body)
-                    pdf.multi_cell(width, body * 0.5, pdf.clean(label), new_x="LMARGIN", new_y="NEXT")
-                pdf.set_font(pdf.font_name, "", body)
-                pdf.multi_cell(width, body * 0.5, pdf.clean(text), new_x="LMARGIN", new_y="NEXT")
-            pdf.set_y(max(pdf.get_y(), top + qr_size + 6))
-            pdf.ln(3)
+            _pdf_entry(pdf, item, body)
         out = io.BytesIO()
         pdf.output(out)
         return out.getvalue()

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import format_decimal
+from flask_babel import force_locale, format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import delete, func, select
 
-from .. import vocab
+from .. import validity, vocab
 from ..audit import set_actor
 from ..auth import role_required
 from ..db import get_session
@@ -23,7 +22,7 @@ from ..queries import top_categories
 from . import handout
 from .analysis import fold
 from .models import SearchMiss
-from .params import SearchParams, parse_search_params, query_args
+from .params import Origin, SearchParams, parse_search_params, query_args, resolve_place
 from .service import SearchPage, marked, search
 from .sync import keeper
 from .synonyms import SynonymError, load_rules, parse_rules, save_rules, seed_rules
@@ -111,9 +110,17 @@ def suggestions() -> Any:
     return {"suggestions": list(unique.values())[:10]}
 
 
-def _handout_request() -> tuple[list[int], bool]:
+def _handout_request() -> tuple[list[int], bool, Origin | None, str]:
+    """Offer ids, Leichte Sprache or not, the participant's place (for distances) and a problem with that place."""
     ids = handout.parse_ids(request.args.getlist("ids") + request.args.getlist("id"))
-    return ids, request.args.get("sprache") == "leicht"
+    near = (request.args.get("near") or "").strip()[:100]
+    origin, problem = None, ""
+    if near:
+        try:
+            origin = resolve_place(get_session(), near)
+        except ParamError as exc:
+            problem = str(exc)
+    return ids, request.args.get("sprache") == "leicht", origin, problem
 
 
 def _base_url() -> str:
@@ -124,22 +131,28 @@ def _base_url() -> str:
 @role_required()
 def shortlist_print() -> Any:
     """Print view of the shortlist for the participant: public fields only, German or Leichte Sprache."""
-    ids, plain = _handout_request()
-    items = handout.entries(get_session(), ids, _base_url(), plain)
+    ids, plain, origin, problem = _handout_request()
+    session = get_session()
+    items = handout.entries(session, ids, _base_url(), plain, origin)
+    with force_locale("de"):  # the handout is for the participant, in German whatever the UI language
+        stand = handout.stand_line(validity.today(), handout.data_date(session, ids))
     return render_template("search/handout.html", items=items, plain=plain, ids=ids, left_out=len(ids) - len(items),
-                           today=date.today())
+                           stand=stand, near=request.args.get("near", "")[:100], place_problem=problem)
 
 
 @bp.route("/suche/merkliste.pdf")
 @role_required()
 def shortlist_pdf() -> Any:
     """The shortlist as a PDF download."""
-    ids, plain = _handout_request()
-    items = handout.entries(get_session(), ids, _base_url(), plain)
+    ids, plain, origin, _problem = _handout_request()
+    session = get_session()
+    items = handout.entries(session, ids, _base_url(), plain, origin)
     if not items:
         abort(404, _("Auf der Merkliste steht kein öffentliches Angebot."))
     title = "Angebote für Sie" if plain else "Adressen und Angebote"
-    data = handout.pdf_bytes(items, title, plain, current_app.config.get("SEARCH_PDF_FONT"))
+    with force_locale("de"):
+        stand = handout.stand_line(validity.today(), handout.data_date(session, ids))
+    data = handout.pdf_bytes(items, title, plain, current_app.config.get("SEARCH_PDF_FONT"), stand)
     name = "angebote-leichte-sprache.pdf" if plain else "angebote.pdf"
     return Response(data, mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private, no-store"})

@@ -1,0 +1,117 @@
+"""The handout tells the truth (issue 11, part 4): waiting time, intake and check dates, distance, hours per site,
+no doubled texts, the data's date, and no offer split across two PDF pages."""
+
+from __future__ import annotations
+
+import re
+import zlib
+from datetime import date
+
+import sqlalchemy as sa
+from conftest import login
+
+from atlas.audit import set_actor
+from atlas.db import get_session
+from atlas.models import Address, Location, Organization, Region, Schedule, Service, ServiceAtLocation, TaxonomyTerm
+
+NAME = "Schuldnerberatung Lichtblick"
+
+
+def pdf_pages(data: bytes) -> list[str]:
+    """The text of each page of a PDF written with the built-in font (one content stream per page)."""
+    pages = []
+    for stream in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
+        try:
+            content = zlib.decompress(stream).decode("latin-1")
+        except zlib.error:
+            continue
+        strings = re.findall(r"\(((?:\\.|[^\\)])*)\)\s*Tj", content)
+        if strings:
+            pages.append(" ".join(s.replace("\\(", "(").replace("\\)", ")") for s in strings))
+    return pages
+
+
+def prepare(app) -> int:
+    """The Lichtblick debt counselling with dated facts, a second site with its own hours and a doubled cost text."""
+    with app.app_context():
+        session = get_session()
+        set_actor(session, "test")
+        service = session.scalar(sa.select(Service).where(Service.name == NAME))
+        service.waiting_time, service.waiting_time_confirmed_at = "ca. 6 Wochen", date(2026, 11, 2)
+        service.intake_status, service.intake_status_confirmed_at = "warteliste", date(2026, 11, 3)
+        service.assured_date = date(2026, 10, 1)
+        service.cost_options, service.fees_description = ["kostenlos"], "Kostenlos."
+        home = service.locations[0]
+        home.schedules = [Schedule(byday="MO,TU", opens_at="09:00", closes_at="12:00")]
+        witten = session.scalar(sa.select(Region).where(Region.slug == "witten"))
+        second = Location(organization=service.organization, name="Außenstelle Annen", latitude=witten.latitude,
+                          longitude=witten.longitude + 0.02, geo_precision="exakt", geo_source="manuell",
+                          gemeinde=witten, address=Address(address_1="Annenstraße 5", city="Witten",
+                                                           postal_code="58453"),
+                          schedules=[Schedule(byday="TH", opens_at="14:00", closes_at="16:00")])
+        service.service_at_locations.append(ServiceAtLocation(location=second))
+        session.commit()
+        return service.id
+
+
+def test_the_handout_names_dates_distance_and_hours_per_site(app):
+    sid = prepare(app)
+    staff = app.test_client()
+    assert login(staff, "lotsin@atlas.example").status_code == 302
+    html = staff.get("/suche/merkliste", query_string={"ids": sid, "near": "Witten"}).get_data(as_text=True)
+    for expected in ("Wartezeit:", "ca. 6 Wochen (Stand 02.11.2026)", "Aufnahme:", "(Stand 03.11.2026)",
+                     "Angaben geprüft am:", "01.10.2026", "Entfernung:", "km von Witten",
+                     "Haus am Markt: Montag", "Außenstelle Annen: Donnerstag", "Gedruckt am", "Stand der Angaben:"):
+        assert expected in html, expected
+    entry = html[html.index('class="handout-item"'):html.index('</article>')]
+    assert len(re.findall("kostenlos", entry, re.I)) == 1  # "Kostenlos" once, not "kostenlos. Kostenlos."
+    plain = staff.get("/suche/merkliste", query_string={"ids": sid, "near": "Witten", "sprache": "leicht"})
+    for expected in ("Wie lange warten Sie?", "Nimmt das Angebot neue Leute auf?", "Wie weit ist es?", "Geprüft am:"):
+        assert expected in plain.get_data(as_text=True), expected
+    app.config["SEARCH_PDF_FONT"] = None  # the built-in font keeps the text readable in the file
+    pdf = staff.get("/suche/merkliste.pdf", query_string={"ids": sid, "near": "Witten"})
+    text = " ".join(pdf_pages(pdf.data))
+    for expected in ("ca. 6 Wochen (Stand 02.11.2026)", "Angaben gepr", "km von Witten", "Außenstelle Annen: ",
+                     "Gedruckt am", "Stand der Angaben: "):
+        assert expected.encode("latin-1").decode("latin-1") in text, expected
+
+
+def test_a_place_the_atlas_does_not_know_is_named_and_the_rest_prints(app):
+    sid = prepare(app)
+    staff = app.test_client()
+    assert login(staff, "lotsin@atlas.example").status_code == 302
+    response = staff.get("/suche/merkliste", query_string={"ids": sid, "near": "Atlantis"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Den Ort „Atlantis“ kennen wir nicht." in html
+    assert "Die Entfernungen fehlen deshalb." in html and "Entfernung:" not in html and "Wartezeit:" in html
+
+
+def test_no_offer_is_split_across_two_pdf_pages(app):
+    with app.app_context():
+        session = get_session()
+        set_actor(session, "test")
+        term = session.scalar(sa.select(TaxonomyTerm).where(TaxonomyTerm.slug == "selbsthilfe"))
+        witten = session.scalar(sa.select(Region).where(Region.slug == "witten"))
+        ids = []
+        for i in range(14):
+            org = Organization(name=f"Verein {i:02d}")
+            loc = Location(organization=org, latitude=witten.latitude, longitude=witten.longitude,
+                           geo_precision="exakt", geo_source="manuell", gemeinde=witten,
+                           address=Address(address_1=f"Weg {i}", city="Witten", postal_code="58452"))
+            service = Service(organization=org, name=f"Gruppe{i:02d}", categories=[term],
+                              summary_plain="Wir treffen uns jede Woche. Wir reden über das, was uns bewegt. " * (1 + i % 6),
+                              waiting_time="keine", service_at_locations=[ServiceAtLocation(location=loc)])
+            session.add(service)
+            session.flush()
+            ids.append(service.id)
+        session.commit()
+    staff = app.test_client()
+    assert login(staff, "lotsin@atlas.example").status_code == 302
+    app.config["SEARCH_PDF_FONT"] = None
+    pages = pdf_pages(staff.get("/suche/merkliste.pdf", query_string={"ids": ",".join(map(str, ids)),
+                                                                        "sprache": "leicht"}).data)
+    assert len(pages) >= 3
+    for i, sid in enumerate(ids):
+        start = [n for n, page in enumerate(pages) if f"Gruppe{i:02d}" in page]
+        end = [n for n, page in enumerate(pages) if f"/angebote/{sid}" in page]
+        assert start and start == end, (i, start, end)  # the name and the offer's last line share a page
