@@ -10,6 +10,7 @@ from datetime import date, datetime
 
 from flask import Flask
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import ColumnElement, and_, or_
 
 from .models import Service
@@ -63,6 +64,35 @@ def validity_note(entry: dict | Service) -> str:
     return ""
 
 
+def ago(value: date | str | None, day: date | None = None) -> str:
+    """How long ago a date was, in words ("vor 14 Monaten"); months up to two years, so age is easy to compare."""
+    then = _as_date(value)
+    if then is None:
+        return ""
+    day = day or today()
+    days = (day - then).days
+    months = (day.year - then.year) * 12 + day.month - then.month - (day.day < then.day)
+    if days <= 0:
+        return _("heute")
+    if months < 1:
+        return ngettext("vor %(num)s Tag", "vor %(num)s Tagen", days)
+    if months < 24:
+        return ngettext("vor %(num)s Monat", "vor %(num)s Monaten", months)
+    return ngettext("vor %(num)s Jahr", "vor %(num)s Jahren", months // 12)
+
+
+def review_overdue(assured: date | str | None, interval_months: int | None, day: date | None = None) -> bool:
+    """True when the last check is older than the review interval (never checked counts as overdue)."""
+    then = _as_date(assured)
+    if then is None:
+        return True
+    day = day or today()
+    months = (day.year - then.year) * 12 + day.month - then.month - (day.day < then.day)
+    return interval_months is not None and months >= interval_months
+
+
 def init_app(app: Flask) -> None:
-    """Make the staff mark available to templates."""
+    """Make the staff marks available to templates."""
     app.jinja_env.globals["validity_note"] = validity_note
+    app.jinja_env.globals["ago"] = ago
+    app.jinja_env.globals["review_overdue"] = review_overdue

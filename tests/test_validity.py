@@ -164,3 +164,33 @@ def test_an_ended_offer_leaves_the_queue_once_it_is_ended(app, clock):
     client = app.test_client()
     assert login(client, "koordination@atlas.example").status_code == 302
     assert NAME not in client.get("/verwaltung/pruefliste").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("then, expected", [
+    (date(2027, 3, 15), "heute"), (date(2027, 3, 14), "vor 1 Tag"), (date(2027, 2, 20), "vor 23 Tagen"),
+    (date(2027, 2, 15), "vor 1 Monat"), (date(2026, 1, 10), "vor 14 Monaten"), (date(2025, 3, 16), "vor 23 Monaten"),
+    (date(2024, 3, 15), "vor 3 Jahren"),
+])
+def test_age_in_words(app, then, expected):
+    with app.test_request_context():
+        assert validity.ago(then, DAY) == expected
+
+
+def test_a_staff_result_card_shows_dated_facts_and_an_overdue_check_in_words(app, clock):
+    with app.app_context():
+        session = get_session()
+        set_actor(session, "test")
+        service = session.scalar(sa.select(Service).where(Service.name == NAME))
+        service.waiting_time, service.waiting_time_confirmed_at = "ca. 6 Wochen", date(2027, 1, 12)
+        service.intake_status, service.intake_status_confirmed_at = "warteliste", date(2027, 2, 1)
+        service.assured_date = date(2026, 1, 10)  # 14 months before the clock's day: beyond a 12-month interval
+        interval = service.review_interval_months
+        session.commit()
+        atlas.search.sync(session)
+    staff = app.test_client()
+    assert login(staff, "lotsin@atlas.example").status_code == 302
+    page = staff.get("/suche", query_string={"q": "Schuldnerberatung"}).get_data(as_text=True)
+    assert "Aufnahme: Warteliste · Stand 01.02.2027" in page
+    assert "Wartezeit: ca. 6 Wochen · Stand 12.01.2027" in page
+    assert "geprüft vor 14 Monaten (10.01.2026)" in page
+    assert ("Prüfung überfällig" in page) == (interval <= 14)
