@@ -84,6 +84,8 @@ class Defaults:
     CURATION_ORG_REVIEW_MONTHS = 12
     # Days before an offer's valid_to ("Gültig bis") that it appears in the owner's review queue.
     CURATION_EXPIRY_NOTICE_DAYS = 30
+    # Maximum age in days of the volatile facts before an offer counts as "Prüfung überfällig" (atlas.freshness).
+    FRESHNESS_FACT_MAX_DAYS = {"waiting_time": 120, "intake_status": 120, "opening_hours": 365}
     # Public "Fehler melden": accepted reports per sender (keyed IP hash) and in total per window of seconds.
     REPORT_RATE_LIMIT = 5
     REPORT_GLOBAL_LIMIT = 200

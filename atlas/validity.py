@@ -81,18 +81,7 @@ def ago(value: date | str | None, day: date | None = None) -> str:
     return ngettext("vor %(num)s Jahr", "vor %(num)s Jahren", months // 12)
 
 
-def review_overdue(assured: date | str | None, interval_months: int | None, day: date | None = None) -> bool:
-    """True when the last check is older than the review interval (never checked counts as overdue)."""
-    then = _as_date(assured)
-    if then is None:
-        return True
-    day = day or today()
-    months = (day.year - then.year) * 12 + day.month - then.month - (day.day < then.day)
-    return interval_months is not None and months >= interval_months
-
-
 def init_app(app: Flask) -> None:
     """Make the staff marks available to templates."""
     app.jinja_env.globals["validity_note"] = validity_note
     app.jinja_env.globals["ago"] = ago
-    app.jinja_env.globals["review_overdue"] = review_overdue

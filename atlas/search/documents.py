@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from .. import vocab
+from .. import freshness, vocab
+from ..curation.queue import add_months
 from ..models import Location, Region, Service, ServiceAtLocation, TaxonomyTerm
 from ..privacy import location_position
 from .analysis import ANALYSIS_VERSION, analyse, fold
@@ -26,6 +27,7 @@ def layout_version() -> str:
     codes = "|".join(",".join(v) for v in BIT_VOCABS.values()) + "|" + ",".join(STATUS_CODES)
     codes += "|positions:atlas.privacy-1"  # public points come from atlas.privacy (changed: rebuild)
     codes += "|validity-1"  # valid_from/valid_to as day numbers, checked against today at query time
+    codes += "|freshness-1"  # review due day and the facts' confirmation days (atlas.freshness)
     return f"{ANALYSIS_VERSION}-{hashlib.sha1(codes.encode()).hexdigest()[:10]}"
 
 
@@ -56,8 +58,10 @@ def load_services(session: Session, ids: list[int]) -> list[Service]:
         selectinload(Service.organization),
         selectinload(Service.categories).selectinload(TaxonomyTerm.parent),
         selectinload(Service.jobcenters),
+        selectinload(Service.schedules),
         selectinload(Service.service_at_locations).selectinload(ServiceAtLocation.location).options(
-            selectinload(Location.address), selectinload(Location.gemeinde).selectinload(Region.parent)),
+            selectinload(Location.address), selectinload(Location.gemeinde).selectinload(Region.parent),
+            selectinload(Location.schedules)),
     )
     return list(session.scalars(stmt))
 
@@ -127,6 +131,15 @@ def document(service: Service) -> IndexDoc:
         "short_notice": bool(service.short_notice),
         "supra": bool(service.supra_regional),
         "assured": service.assured_date.toordinal() if service.assured_date else 0,
+        # Freshness inputs as day numbers (0: never): the verdict itself depends on today, so it is made per query.
+        "review_due": freshness.day(add_months(service.assured_date, service.review_interval_months)
+                                    if service.assured_date else None),
+        "wait_conf": freshness.day(service.waiting_time_confirmed_at),
+        "intake_conf": freshness.day(service.intake_status_confirmed_at),
+        "hours_conf": freshness.day(service.opening_hours_confirmed_at),
+        "has_wait": bool(service.waiting_time),
+        "has_intake": service.intake_status not in (None, "unbekannt"),
+        "has_hours": bool(service.schedules) or any(loc.schedules for loc in locations),
         # Day numbers, 0 when open-ended: the ranker compares them with today, so no re-index is needed at midnight.
         "valid_from": service.valid_from.toordinal() if service.valid_from else 0,
         "valid_to": service.valid_to.toordinal() if service.valid_to else 0,

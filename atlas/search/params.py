@@ -30,6 +30,7 @@ MAX_PAGE = 10_000
 
 # Parameter names: the page /suche and GET /api/v1/services share them, so a page URL's query string works in the API.
 BOOLEAN_PARAMS = {"easy_language": "easy_language", "accepting": "accepting", "short_notice": "short_notice",
+                  "current_only": "current_only",
                   "include_inactive": "include_inactive", "include_archived": "include_archived"}
 
 
@@ -61,6 +62,7 @@ class SearchParams:
     easy_language: bool = False
     accepting: bool = False
     short_notice: bool = False
+    current_only: bool = False  # leave out offers whose check is overdue or whose details are being checked
     verified_months: int | None = None
     include_inactive: bool = False
     include_archived: bool = False

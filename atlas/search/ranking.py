@@ -10,7 +10,7 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from .. import validity
+from .. import freshness, validity
 from . import documents
 from .index import Snapshot
 from .params import SearchParams
@@ -41,6 +41,10 @@ class Match:
     no_words: bool = False
 
 
+# Ranking weight per freshness verdict, indexed by its code.
+DEMOTION = np.array([freshness.DEMOTION[code] for code in sorted(freshness.DEMOTION)])
+
+
 @dataclass
 class Ranked:
     """One page of ranked offers: ids in order with score and distance, and the total number of hits."""
@@ -50,6 +54,7 @@ class Ranked:
     distances: list[float | None]
     total: int
     match: Match
+    freshness: list[int] = field(default_factory=list)  # each hit's verdict (atlas.freshness codes)
 
 
 def max_typos(word: str) -> int:
@@ -60,9 +65,11 @@ def max_typos(word: str) -> int:
 class Ranker:
     """Runs one search on one snapshot."""
 
-    def __init__(self, snap: Snapshot, internal: bool) -> None:
+    def __init__(self, snap: Snapshot, internal: bool, fresh: freshness.Inputs | None = None) -> None:
         self.snap = snap
         self.internal = internal
+        self.fresh = fresh
+        self._verdicts: np.ndarray | None = None
         self.size = snap.size
         self.live = max(snap.live_count, 1)
         self.match = Match()
@@ -72,6 +79,24 @@ class Ranker:
                                                                 & self.in_force())
         if self.visible is not None:
             self.live = max(int(self.visible.sum()), 1)
+
+    def verdicts(self) -> np.ndarray:
+        """Each document's freshness verdict today (atlas.freshness codes); all "aktuell" without inputs."""
+        if self._verdicts is not None:
+            return self._verdicts
+        attrs, zeros = self.snap.attrs, np.zeros(self.size, dtype=np.int64)
+        if self.fresh is None or "review_due" not in attrs:
+            self._verdicts = zeros
+            return zeros
+        doubt = np.isin(self.snap.sid, np.fromiter(self.fresh.doubt, dtype=np.int64, count=len(self.fresh.doubt)))
+        self._verdicts = freshness.verdicts(
+            self.fresh.today, attrs["review_due"], {"waiting_time": attrs.get("wait_conf", zeros),
+                                                    "intake_status": attrs.get("intake_conf", zeros),
+                                                    "opening_hours": attrs.get("hours_conf", zeros)},
+            attrs["assured"], {"waiting_time": attrs.get("has_wait", zeros), "intake_status": attrs.get("has_intake", zeros),
+                               "opening_hours": attrs.get("has_hours", zeros)},
+            self.fresh.max_days, doubt, self.fresh.soon_days)
+        return self._verdicts
 
     def in_force(self) -> np.ndarray:
         """Documents whose validity period includes today (Europe/Berlin)."""
@@ -222,6 +247,8 @@ class Ranker:
             mask &= attrs["intake_open"].astype(bool)
         if params.short_notice:
             mask &= attrs["short_notice"].astype(bool)
+        if params.current_only:
+            mask &= self.verdicts() <= freshness.SOON
         if params.verified_months:
             today = date.today()
             months = today.year * 12 + today.month - 1 - params.verified_months
@@ -271,12 +298,15 @@ class Ranker:
         sids = self.snap.sid[page].tolist()
         blended = self._blend(page, score, distance, params, distance_weight, distance_scale)
         dists = [None if math.isnan(d) else round(float(d), 1) for d in distance[page]]
-        return Ranked(sids, [round(float(s), 4) for s in blended], dists, total, self.match)
+        return Ranked(sids, [round(float(s), 4) for s in blended], dists, total, self.match,
+                      self.verdicts()[page].tolist())
 
     def _blend(self, docs: np.ndarray, score: np.ndarray, distance: np.ndarray, params: SearchParams,
                weight: float, scale: float) -> np.ndarray:
         top = score.max() if score.size else 0.0
         relevance = score[docs] / top if top > 0 else np.zeros(len(docs))
+        # Stale or doubtful offers move down (never out): a referral should rest on current details.
+        relevance = relevance * DEMOTION[self.verdicts()[docs]]
         if params.origin is None:
             return relevance
         near = np.where(np.isnan(distance[docs]), 0.5, scale / (scale + np.nan_to_num(distance[docs])))

@@ -15,6 +15,7 @@ from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from .. import freshness
 from ..accounts import allow, client_key
 from ..hsds import api_service
 from ..models import Location, Organization, Service, ServiceAtLocation, utcnow
@@ -40,6 +41,7 @@ class Hit:
     text: list[tuple[str, bool]]
     public: bool = True
     record: dict[str, Any] | None = None  # the HSDS service (API searches only)
+    freshness: int = freshness.CURRENT  # the verdict (atlas.freshness); stale and doubtful hits rank lower
 
 
 @dataclass
@@ -75,7 +77,7 @@ def rank(session: Session, params: SearchParams, internal: bool) -> Ranked | Non
     slots = parse(params.text, synonym_table(session, keep), int(config["SEARCH_MAX_QUERY_WORDS"]))
     if params.text.strip() and not slots:
         return None
-    return Ranker(snap, internal).run(params, slots, float(config["SEARCH_DISTANCE_WEIGHT"]),
+    return Ranker(snap, internal, freshness.Inputs.of(session, config)).run(params, slots, float(config["SEARCH_DISTANCE_WEIGHT"]),
                                       float(config["SEARCH_DISTANCE_SCALE_KM"]))
 
 
@@ -91,14 +93,15 @@ def search(session: Session, params: SearchParams, internal: bool, lang: str, hs
     views = _load(session, ranked.sids, internal, params.include_archived, lang, hsds)
     terms = frozenset(ranked.match.terms)
     hits = []
-    for sid, score, distance in zip(ranked.sids, ranked.scores, ranked.distances):
+    verdicts = ranked.freshness or [freshness.CURRENT] * len(ranked.sids)
+    for sid, score, distance, verdict in zip(ranked.sids, ranked.scores, ranked.distances, verdicts):
         if sid not in views:
             continue
         view, public, record = views[sid]
         text = view["atlas"]["summary_plain"] or view["description"] or ""
         hits.append(Hit(view, distance, score, highlight(view["name"], terms) if terms else [(view["name"], False)],
                         highlight(snippet(text, terms), terms) if terms else [(snippet(text, terms), False)],
-                        public=public, record=record))
+                        public=public, record=record, freshness=verdict))
     if params.text.strip() and ranked.total == 0:
         record_miss(session, params.text, limited=not internal)
     return SearchPage(params, hits, ranked.total, ranked.match)
@@ -214,5 +217,6 @@ def api_item(hit: Hit, internal: bool, lang: str) -> dict[str, Any]:
     item = dict(hit.record or {})
     item["atlas"] = dict(item.get("atlas") or {})  # the cached record stays unchanged
     item["atlas"]["search"] = {"distance_km": hit.distance_km, "score": hit.score,
-                               "highlights": {"name": str(marked(hit.name)), "text": str(marked(hit.text))}}
+                               "highlights": {"name": str(marked(hit.name)), "text": str(marked(hit.text))},
+                               "freshness": freshness.CODES[hit.freshness]}
     return item

@@ -1,0 +1,102 @@
+"""One freshness verdict per offer: aktuell, bald prüfen, überfällig or "Angaben werden geprüft".
+
+The rules live here once. `verdicts()` works on numpy arrays (the search index holds every input as day numbers, so
+a query judges all offers at once without touching rows) and on single values (pages judging one offer):
+
+* **Angaben werden geprüft**: a visitor's report or a broken link is open for the offer or its organisation;
+* **überfällig**: the review is due (last check plus the review interval of its categories, or never checked), or a
+  volatile fact (waiting time, intake status, opening hours) is older than its maximum age
+  (`FRESHNESS_FACT_MAX_DAYS`); a fact counts as confirmed on its own date or the last whole check, whichever is later;
+* **bald prüfen**: one of those comes due within `CURATION_DUE_SOON_DAYS`;
+* **aktuell**: everything else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import numpy as np
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from . import validity
+from .models import ReviewTask, Service
+
+CURRENT, SOON, OVERDUE, IN_REVIEW = 0, 1, 2, 3
+CODES = {CURRENT: "aktuell", SOON: "bald_pruefen", OVERDUE: "ueberfaellig", IN_REVIEW: "in_pruefung"}
+LABELS = {CURRENT: _l("aktuell"), SOON: _l("bald prüfen"), OVERDUE: _l("Prüfung überfällig"),
+          IN_REVIEW: _l("Angaben werden geprüft")}
+FACTS = ("waiting_time", "intake_status", "opening_hours")
+DEFAULT_MAX_DAYS = {"waiting_time": 120, "intake_status": 120, "opening_hours": 365}
+# Open tasks that mean "what the atlas shows may be wrong right now".
+DOUBT_KINDS = ("public_report", "link_broken")
+# Ranking weight by verdict: stale and doubtful offers move down, they never disappear.
+DEMOTION = {CURRENT: 1.0, SOON: 1.0, OVERDUE: 0.95, IN_REVIEW: 0.8}
+
+
+def verdicts(today: int, review_due: Any, confirmed: dict[str, Any], assured: Any, has: dict[str, Any],
+             max_days: dict[str, int], in_review: Any, soon_days: int) -> np.ndarray:
+    """Verdict codes from day numbers (date.toordinal(); 0 = never): arrays for many offers or scalars for one."""
+    due = np.asarray(review_due, dtype=np.int64)
+    checked = np.asarray(assured, dtype=np.int64)
+    deadline = np.where(due > 0, due, 0)  # never checked: due since ever
+    for fact in FACTS:
+        fact_day = np.maximum(np.asarray(confirmed[fact], dtype=np.int64), checked)
+        fact_due = np.where(fact_day > 0, fact_day + max_days[fact], 0)
+        deadline = np.where(np.asarray(has[fact], dtype=bool), np.minimum(deadline, fact_due), deadline)
+    result = np.where(deadline < today, OVERDUE, np.where(deadline - today <= soon_days, SOON, CURRENT))
+    return np.where(np.asarray(in_review, dtype=bool), IN_REVIEW, result)
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What a verdict needs besides an offer's own dates: today, the limits and the offers in doubt right now."""
+
+    today: int
+    max_days: dict[str, int]
+    soon_days: int
+    doubt: frozenset[int] = frozenset()
+
+    @classmethod
+    def of(cls, session: Session, config: Any) -> Inputs:
+        """Today's inputs from the app's settings and one query for open reports and broken links."""
+        return cls(validity.today().toordinal(), max_days(config), int(config["CURATION_DUE_SOON_DAYS"]),
+                   frozenset(in_review_ids(session)))
+
+
+def max_days(config: Any) -> dict[str, int]:
+    """The maximum age of each volatile fact in days (configurable per fact)."""
+    return DEFAULT_MAX_DAYS | {k: int(v) for k, v in (config.get("FRESHNESS_FACT_MAX_DAYS") or {}).items()}
+
+
+def in_review_ids(session: Session, service_ids: Iterable[int] | None = None) -> set[int]:
+    """Offers with an open report or broken link, their own or their organisation's (one query)."""
+    open_doubt = (ReviewTask.resolved_at.is_(None)) & ReviewTask.kind.in_(DOUBT_KINDS)
+    stmt = (select(Service.id).join(ReviewTask, or_(ReviewTask.service_id == Service.id,
+                                                    ReviewTask.organization_id == Service.organization_id))
+            .where(open_doubt).distinct())
+    if service_ids is not None:
+        stmt = stmt.where(Service.id.in_(list(service_ids)))
+    return set(session.scalars(stmt))
+
+
+def day(value: date | str | None) -> int:
+    """A date (or ISO string) as a day number; 0 for none."""
+    if not value:
+        return 0
+    return (value if isinstance(value, date) else date.fromisoformat(str(value)[:10])).toordinal()
+
+
+def label(code: int) -> str:
+    """The verdict in the UI language."""
+    return str(LABELS[int(code)])
+
+
+def init_app(app: Flask) -> None:
+    """Make the verdict's label available to templates."""
+    app.jinja_env.globals["freshness_label"] = label

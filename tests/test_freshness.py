@@ -1,0 +1,105 @@
+"""One freshness verdict per offer (issue 11, parts 2 and 3): the rules, ranking demotion, the filter, the cards."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+import sqlalchemy as sa
+from conftest import login
+
+import atlas.search
+from atlas import freshness, validity
+from atlas.audit import set_actor
+from atlas.db import get_session
+from atlas.models import Service
+from atlas.review import open_task
+
+DAY = date(2027, 3, 15)
+T = DAY.toordinal()
+LIMITS = {"waiting_time": 120, "intake_status": 120, "opening_hours": 365}
+NONE = {f: 0 for f in freshness.FACTS}
+NO = {f: False for f in freshness.FACTS}
+
+
+def judge(review_due=T + 100, confirmed=NONE, assured=T - 30, has=NO, doubt=False) -> int:
+    return int(freshness.verdicts(T, review_due, confirmed, assured, has, LIMITS, doubt, 30))
+
+
+def test_the_rules_on_single_offers():
+    assert judge() == freshness.CURRENT
+    assert judge(review_due=T + 20) == freshness.SOON
+    assert judge(review_due=T - 1) == freshness.OVERDUE
+    assert judge(review_due=0, assured=0) == freshness.OVERDUE  # never checked
+    waiting = NO | {"waiting_time": True}
+    assert judge(has=waiting, confirmed=NONE | {"waiting_time": T - 130}, assured=T - 200) == freshness.OVERDUE
+    # a later whole check confirms the fact too
+    assert judge(has=waiting, confirmed=NONE | {"waiting_time": T - 130}, assured=T - 10) == freshness.CURRENT
+    assert judge(has=waiting, confirmed=NONE | {"waiting_time": T - 100}, assured=T - 200) == freshness.SOON
+    assert judge(has=NO, confirmed=NONE | {"waiting_time": T - 900}) == freshness.CURRENT  # no waiting time given
+    assert judge(doubt=True) == freshness.IN_REVIEW
+
+
+def test_the_rules_on_arrays_match_the_single_answers():
+    due = [T + 100, T + 20, T - 1, 0]
+    got = freshness.verdicts(T, due, {f: [0] * 4 for f in freshness.FACTS}, [T - 30, T - 30, T - 30, 0],
+                             {f: [False] * 4 for f in freshness.FACTS}, LIMITS, [False, False, False, True], 30)
+    assert got.tolist() == [freshness.CURRENT, freshness.SOON, freshness.OVERDUE, freshness.IN_REVIEW]
+
+
+@pytest.fixture
+def two_offers(app, monkeypatch):
+    """Two offers that match "Lichtblick" alike: one freshly checked, one checked 23 months ago."""
+    monkeypatch.setattr(validity, "today", lambda: DAY)
+    with app.app_context():
+        session = get_session()
+        set_actor(session, "test")
+        fresh = session.scalar(sa.select(Service).where(Service.name == "Frauenschutz Lichtblick"))
+        stale = session.scalar(sa.select(Service).where(Service.name == "Schuldnerberatung Lichtblick"))
+        fresh.assured_date, stale.assured_date = DAY - timedelta(days=10), DAY - timedelta(days=700)
+        session.commit()
+        atlas.search.sync(session)
+        return fresh.id, stale.id
+
+
+def order(client, **params) -> list[int]:
+    body = client.get("/api/v1/services", query_string={"q": "Lichtblick"} | params).get_json()
+    return [item["atlas"]["id"] for item in body["contents"]], body
+
+
+def test_a_stale_offer_ranks_lower_says_why_and_can_be_filtered_out(app, two_offers):
+    fresh, stale = two_offers
+    staff = app.test_client()
+    assert login(staff, "lotsin@atlas.example").status_code == 302
+    ids, body = order(staff)
+    assert ids.index(fresh) < ids.index(stale)
+    verdicts = {item["atlas"]["id"]: item["atlas"]["search"]["freshness"] for item in body["contents"]}
+    assert verdicts[stale] == "ueberfaellig" and verdicts[fresh] == "aktuell"
+    ids, _ = order(staff, current_only="1")
+    assert fresh in ids and stale not in ids
+    page = staff.get("/suche", query_string={"q": "Lichtblick"}).get_data(as_text=True)
+    assert "geprüft vor 23 Monaten" in page and "Prüfung überfällig (deshalb weiter unten)" in page
+
+
+def test_an_open_report_or_broken_link_marks_the_offer_as_being_checked(app, two_offers):
+    fresh, stale = two_offers
+    with app.app_context():
+        session = get_session()
+        set_actor(session, "test")
+        open_task(session, "link_broken", session.get(Service, fresh), "Link defekt", source_ref="link:x")
+        session.commit()
+    staff = app.test_client()
+    assert login(staff, "lotsin@atlas.example").status_code == 302
+    ids, body = order(staff)
+    verdicts = {item["atlas"]["id"]: item["atlas"]["search"]["freshness"] for item in body["contents"]}
+    assert verdicts[fresh] == "in_pruefung"  # no re-index needed: doubt is read per query
+    assert fresh not in order(staff, current_only="1")[0]
+    page = staff.get("/suche", query_string={"q": "Lichtblick"}).get_data(as_text=True)
+    assert "Angaben werden geprüft (deshalb weiter unten)" in page
+
+
+def test_bad_filter_values_get_a_german_400(app):
+    staff = app.test_client()
+    assert login(staff, "lotsin@atlas.example").status_code == 302
+    response = staff.get("/api/v1/services", query_string={"q": "Lichtblick", "current_only": "vielleicht"})
+    assert response.status_code == 400 and "current_only" in response.get_data(as_text=True)
