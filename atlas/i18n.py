@@ -112,6 +112,17 @@ def datum(value: str | date | datetime | None) -> str:
     return format_date(value, format="medium")
 
 
+def monat(value: str | date | datetime | None) -> str:
+    """Month and year in the UI language ("März 2026"): how old a check is, without false precision."""
+    if not value:
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.rstrip("Z"))
+    if isinstance(value, datetime):
+        value = value.date()
+    return format_date(value, format="MMMM yyyy")
+
+
 def init_app(app: Flask) -> None:
     """Register Babel with the locale selector and the lang-keeping URL defaults."""
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
@@ -125,3 +136,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["choice_fields"] = choice_fields
     app.jinja_env.globals["content_lang"] = content_lang
     app.jinja_env.filters["datum"] = datum
+    app.jinja_env.filters["monat"] = monat

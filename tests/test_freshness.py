@@ -103,3 +103,20 @@ def test_bad_filter_values_get_a_german_400(app):
     assert login(staff, "lotsin@atlas.example").status_code == 302
     response = staff.get("/api/v1/services", query_string={"q": "Lichtblick", "current_only": "vielleicht"})
     assert response.status_code == 400 and "current_only" in response.get_data(as_text=True)
+
+
+def test_public_pages_say_when_checked_and_that_details_are_being_checked(app, two_offers):
+    fresh, _stale = two_offers
+    client = app.test_client()
+    page = client.get(f"/angebote/{fresh}").get_data(as_text=True)
+    assert "im März 2027" in page and "werden gerade überprüft" not in page
+    with app.app_context():
+        session = get_session()
+        set_actor(session, "test")
+        open_task(session, "public_report", session.get(Service, fresh), "Fehlermeldung", source_ref="report:1")
+        session.commit()
+    page = client.get(f"/angebote/{fresh}").get_data(as_text=True)
+    assert "Einige Angaben werden gerade überprüft. Bitte fragen Sie vorher nach." in page
+    listing = client.get("/angebote", query_string={"q": "Lichtblick"}).get_data(as_text=True)
+    assert "zuletzt geprüft im März 2027" in listing and "werden gerade überprüft" in listing
+    assert "Fehlermeldung" not in page + listing  # what was reported stays internal

@@ -91,7 +91,7 @@ def test_public_pages_pass_axe(demo_app, viewport):
 def test_offer_page_on_a_phone(demo_app):
     with live_server(demo_app) as url, browser_page(url, viewport=PHONE) as page:
         page.goto("/angebote?q=Suchtmedizinische+Sprechstunde")
-        page.locator(".offer-card h3 a").first.click()
+        page.locator(".offer-card", has_text="58453 Witten").locator("h3 a").first.click()
         reach = page.locator(".reach")
         expect(reach.get_by_role("link", name="Weg dorthin")).to_have_attribute("href", "geo:0,0?q=Annenstra%C3%9Fe%20112%2C%2058453%20Witten")
         expect(reach.locator("a.tel").first).to_have_attribute("href", "tel:+4923025554337")

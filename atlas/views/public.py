@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, abort, render_template, request
 from sqlalchemy import func, select
 
+from .. import freshness
 from ..db import get_session
 from ..i18n import current_lang
 from ..models import Service
@@ -51,4 +52,6 @@ def service(service_id: int) -> Any:
     lang = current_lang()
     view = service_view(found, internal=False, lang=lang)
     categories = [t.public_label(lang) for t in found.categories if not t.internal_only]
-    return render_template("public/service.html", s=view, offer_map=offer_map(view), categories=categories)
+    checking = bool(freshness.in_review_ids(session, [found.id]))
+    return render_template("public/service.html", s=view, offer_map=offer_map(view), categories=categories,
+                           checking=checking)
