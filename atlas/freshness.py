@@ -13,15 +13,16 @@ a query judges all offers at once without touching rows) and on single values (p
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import numpy as np
-from flask import Flask
+from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import validity
@@ -35,6 +36,8 @@ FACTS = ("waiting_time", "intake_status", "opening_hours")
 DEFAULT_MAX_DAYS = {"waiting_time": 120, "intake_status": 120, "opening_hours": 365}
 # Open tasks that mean "what the atlas shows may be wrong right now".
 DOUBT_KINDS = ("public_report", "link_broken")
+# Seconds a process reuses the set of offers in doubt: a report counts in the search within this time.
+INPUTS_TTL = 5.0
 # Ranking weight by verdict: stale and doubtful offers move down, they never disappear.
 DEMOTION = {CURRENT: 1.0, SOON: 1.0, OVERDUE: 0.95, IN_REVIEW: 0.8}
 
@@ -64,9 +67,15 @@ class Inputs:
 
     @classmethod
     def of(cls, session: Session, config: Any) -> Inputs:
-        """Today's inputs from the app's settings and one query for open reports and broken links."""
-        return cls(validity.today().toordinal(), max_days(config), int(config["CURATION_DUE_SOON_DAYS"]),
-                   frozenset(in_review_ids(session)))
+        """Today's inputs from the app's settings and open reports and broken links, re-read every few seconds."""
+        cache = current_app.extensions.setdefault("atlas.freshness", {})
+        today = validity.today().toordinal()
+        found = cache.get("inputs")
+        if found is not None and found[1].today == today and time.monotonic() - found[0] < INPUTS_TTL:
+            return found[1]
+        inputs = cls(today, max_days(config), int(config["CURATION_DUE_SOON_DAYS"]), frozenset(in_review_ids(session)))
+        cache["inputs"] = (time.monotonic(), inputs)
+        return inputs
 
 
 def max_days(config: Any) -> dict[str, int]:
@@ -76,13 +85,15 @@ def max_days(config: Any) -> dict[str, int]:
 
 def in_review_ids(session: Session, service_ids: Iterable[int] | None = None) -> set[int]:
     """Offers with an open report or broken link, their own or their organisation's (one query)."""
-    open_doubt = (ReviewTask.resolved_at.is_(None)) & ReviewTask.kind.in_(DOUBT_KINDS)
-    stmt = (select(Service.id).join(ReviewTask, or_(ReviewTask.service_id == Service.id,
-                                                    ReviewTask.organization_id == Service.organization_id))
-            .where(open_doubt).distinct())
+    rows = session.execute(select(ReviewTask.service_id, ReviewTask.organization_id)
+                           .where(ReviewTask.resolved_at.is_(None), ReviewTask.kind.in_(DOUBT_KINDS))).all()
+    found = {sid for sid, _org in rows if sid is not None}
+    orgs = {org for _sid, org in rows if org is not None}
+    if orgs:  # an organisation's report or broken link puts each of its offers in doubt
+        found |= set(session.scalars(select(Service.id).where(Service.organization_id.in_(orgs))))
     if service_ids is not None:
-        stmt = stmt.where(Service.id.in_(list(service_ids)))
-    return set(session.scalars(stmt))
+        found &= set(service_ids)
+    return found
 
 
 def day(value: date | str | None) -> int:

@@ -37,6 +37,9 @@ from sqlalchemy import insert, select  # noqa: E402
 from werkzeug.datastructures import MultiDict  # noqa: E402
 
 from atlas import create_app, schema  # noqa: E402
+from flask import current_app  # noqa: E402
+
+from atlas import freshness  # noqa: E402
 from atlas import models as m  # noqa: E402
 from atlas.db import get_session  # noqa: E402
 from atlas.search import analysis  # noqa: E402
@@ -327,6 +330,30 @@ def other_process_latency(app: Any, token: str, sid: int) -> float:
     return found_at - float(out.strip().splitlines()[-1])
 
 
+def freshness_cost(session: Any, queries: list[dict[str, str]]) -> dict[str, list[float]]:
+    """The same text queries with and without the freshness verdict, interleaved (issue 11: at most +10 %).
+
+    300 open broken-link tasks make the per-query "in doubt" look-up realistic."""
+    sids = list(session.scalars(select(m.Service.id).order_by(m.Service.id).limit(300)))
+    for sid in sids:
+        session.add(m.ReviewTask(kind="link_broken", title="Link defekt", service_id=sid))
+    session.commit()
+    times: dict[str, list[float]] = {"without freshness": [], "with freshness": [], "with 'nur aktuelle' filter": [],
+                                     "with freshness, inputs re-read (once per 5 s)": []}
+    real = freshness.Inputs.of
+    for q in queries * 2:
+        plain = parse_search_params(MultiDict(q), session, True)
+        current = parse_search_params(MultiDict(q | {"current_only": "1"}), session, True)
+        freshness.Inputs.of = classmethod(lambda cls, s, c: None)  # type: ignore[method-assign]
+        times["without freshness"].append(timed(lambda: rank(session, plain, True)))
+        freshness.Inputs.of = real  # type: ignore[method-assign]
+        times["with freshness"].append(timed(lambda: rank(session, plain, True)))
+        times["with 'nur aktuelle' filter"].append(timed(lambda: rank(session, current, True)))
+        current_app.extensions.pop("atlas.freshness", None)  # what the first search after the 5 s pays
+        times["with freshness, inputs re-read (once per 5 s)"].append(timed(lambda: rank(session, plain, True)))
+    return times
+
+
 def run_size(n: int, procs: int) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix=f"atlas-bench-{n}-"))
     app = create_app({"TESTING": True, "SECRET_KEY": "bench", "DATABASE_URL": f"sqlite:///{tmp / 'atlas.sqlite'}",
@@ -365,6 +392,7 @@ def run_size(n: int, procs: int) -> dict[str, Any]:
                                    "fts_p50": statistics.median(fts_times[cls]),
                                    "fts_p95": percentile(fts_times[cls], 95)} for cls in mix}
         result["first_query_ms"] = cold
+        result["freshness"] = freshness_cost(session, mix["text only"])
         # Incremental update: edit, commit, sync, and the next search finds it.
         latencies = []
         active = list(session.scalars(select(m.Service.id).where(m.Service.status == "aktiv").order_by(m.Service.id)
@@ -400,6 +428,14 @@ def report(results: list[dict[str, Any]]) -> str:
             lines.append(f"| {r['n']:,} | {cls} | {c['atlas_p50']:.1f} | {c['atlas_p95']:.1f} | {c['atlas_p99']:.1f} | "
                          f"{c['atlas_max']:.1f} | {c['fts_p50']:.1f} | "
                          f"{c['fts_p95']:.1f} | {c['atlas_p95'] / max(c['fts_p95'], 0.01):.1f}× |")
+    lines += ["", "| offers | freshness (text queries, interleaved) | p50 ms | p95 ms | p99 ms | max ms | p50 vs without |",
+              "|---:|---|---:|---:|---:|---:|---:|"]
+    for r in results:
+        base = statistics.median(r["freshness"]["without freshness"])
+        for label, values in r["freshness"].items():
+            lines.append(f"| {r['n']:,} | {label} | {statistics.median(values):.1f} | {percentile(values, 95):.1f} | "
+                         f"{percentile(values, 99):.1f} | {max(values):.1f} | "
+                         f"{(statistics.median(values) / base - 1) * 100:+.0f} % |")
     lines += ["", "| offers | full build atlas s | full build FTS5 s | incremental update (slowest of 5) ms | edit in other process → found s "
               "| first query after build ms (text / typo) | API end to end p50 / p95 / p99 / max ms |", "|---:|---:|---:|---:|---:|---:|---|"]
     for r in results:

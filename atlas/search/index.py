@@ -435,6 +435,7 @@ class Snapshot:
     def __init__(self, store: IndexStore, name: str, generation: int, leaves: list[tuple[str, Any, int]],
                  reader: Any = None, state: dict[str, Any] | None = None, hidden: Iterable[int] = (),
                  overlay: MemorySegment | None = None, base: Snapshot | None = None) -> None:
+        self.verdict_cache: tuple[Any, Any] | None = None  # (freshness inputs, verdicts): ranking.Ranker.verdicts
         self.store = store
         self.name = name
         self.generation = generation

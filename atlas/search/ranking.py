@@ -88,6 +88,11 @@ class Ranker:
         if self.fresh is None or "review_due" not in attrs:
             self._verdicts = zeros
             return zeros
+        # One verdict array per snapshot and inputs: searches within the inputs' few seconds share it.
+        cached = getattr(self.snap, "verdict_cache", None)
+        if cached is not None and cached[0] is self.fresh:
+            self._verdicts = cached[1]
+            return cached[1]
         doubt = np.isin(self.snap.sid, np.fromiter(self.fresh.doubt, dtype=np.int64, count=len(self.fresh.doubt)))
         self._verdicts = freshness.verdicts(
             self.fresh.today, attrs["review_due"], {"waiting_time": attrs.get("wait_conf", zeros),
@@ -96,6 +101,7 @@ class Ranker:
             attrs["assured"], {"waiting_time": attrs.get("has_wait", zeros), "intake_status": attrs.get("has_intake", zeros),
                                "opening_hours": attrs.get("has_hours", zeros)},
             self.fresh.max_days, doubt, self.fresh.soon_days)
+        self.snap.verdict_cache = (self.fresh, self._verdicts)
         return self._verdicts
 
     def in_force(self) -> np.ndarray:
