@@ -490,3 +490,26 @@ def test_staff_search_map_spreads_offers_at_one_place(app):
         page.keyboard.press("Enter")
         expect(page.locator(".leaflet-popup strong a")).to_have_text(re.compile(r"Suchtberatung Hemer \d"))
         assert page.console_errors == []
+
+
+def test_staff_search_map_popup_shows_dated_facts(app):
+    """The staff search's map popup gives what a referral rests on: intake and waiting time with dates, the check."""
+    from datetime import date
+
+    add_offers(app, 1, "hemer", "suchtberatung", names=["Faktenberatung Hemer"])
+    with app.app_context():
+        session = get_session()
+        service = session.scalar(sa.select(Service).where(Service.name == "Faktenberatung Hemer"))
+        service.intake_status, service.intake_status_confirmed_at = "warteliste", date(2026, 11, 2)
+        service.waiting_time, service.waiting_time_confirmed_at = "ca. 6 Wochen", date(2026, 11, 3)
+        session.commit()
+    with live_server(app) as url, browser_page(url) as page:
+        log_in(page, "lotsin@atlas.example")
+        page.goto("/suche?q=Faktenberatung&ansicht=karte")
+        expect(page.locator(".folium-map")).to_have_attribute("data-ready", "1")
+        page.locator(".atlas-marker").first.click()
+        popup = page.locator(".leaflet-popup")
+        expect(popup.locator(".atlas-popup-facts")).to_have_text(
+            ["Aufnahme: Warteliste · Stand 02.11.2026", "Wartezeit: ca. 6 Wochen · Stand 03.11.2026",
+             re.compile(r"⚠ noch nie geprüft – Prüfung überfällig")])
+        assert page.console_errors == []

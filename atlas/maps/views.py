@@ -22,14 +22,16 @@ from sqlalchemy import exists, select
 from . import coverage
 from . import data as maps
 from .clustering import BBoxError, cluster, parse_bbox, parse_zoom
+from .. import freshness, vocab
 from ..auth import role_required
 from ..db import get_session
 from ..geocoding import find_gemeinde, gazetteer
-from ..i18n import current_lang
+from ..i18n import current_lang, datum
 from ..importers.export import safe_cell
 from ..models import Location, Region, Service, ServiceAtLocation, TaxonomyTerm
 from ..params import ParamError, int_arg, str_arg
 from ..presenters import service_view
+from ..validity import ago
 from ..queries import ListFilters, public_gemeinden, services_query, top_categories, with_details
 
 bp = Blueprint("maps", __name__)
@@ -350,6 +352,27 @@ def coverage_csv() -> Any:
 SEARCH_MAP_LIMIT = 5000
 
 
+def fact_lines(session: Any, ids: list[int], verdicts: dict[int, int]) -> dict[str, str]:
+    """Per offer the line a Lots*in decides by: intake and waiting time with their dates, the last check, the verdict."""
+    rows = session.execute(select(Service.id, Service.intake_status, Service.intake_status_confirmed_at,
+                                  Service.waiting_time, Service.waiting_time_confirmed_at, Service.assured_date)
+                           .where(Service.id.in_(ids)))
+    lines = {}
+    for sid, intake, intake_at, waiting, waiting_at, assured in rows:
+        parts = []
+        if intake and intake != "unbekannt":
+            parts.append(_("Aufnahme:") + " " + vocab.label(vocab.INTAKE_STATUS, intake, current_lang())
+                         + (" · " + _("Stand %(d)s", d=datum(intake_at)) if intake_at else ""))
+        if waiting:
+            parts.append(_("Wartezeit:") + " " + waiting + (" · " + _("Stand %(d)s", d=datum(waiting_at)) if waiting_at else ""))
+        checked = _("geprüft %(ago)s (%(d)s)", ago=ago(assured), d=datum(assured)) if assured else _("noch nie geprüft")
+        verdict = verdicts.get(sid, freshness.CURRENT)
+        parts.append(("⚠ " if verdict >= freshness.OVERDUE else "") + checked
+                     + (" – " + freshness.label(verdict) if verdict else ""))
+        lines[str(sid)] = " | ".join(parts)
+    return lines
+
+
 def search_map(params: Any) -> dict[str, Any]:
     """Map context for the staff search: every hit (up to SEARCH_MAP_LIMIT) as a marker, distances from its origin."""
     from dataclasses import replace
@@ -366,6 +389,8 @@ def search_map(params: Any) -> dict[str, Any]:
     items = maps.markers(session, select(Service.id).where(Service.id.in_(ids)), True, origin, params.radius_km)
     data = maps.marker_data(items, url_for("staff.service", service_id=0).removesuffix("0") + "{id}", categories,
                             origin, params.radius_km) | {"labels": labels()}
+    verdicts = dict(zip(ranked.sids, ranked.freshness)) if ranked is not None else {}
+    data["facts"] = fact_lines(session, ids, verdicts)
     data["fit"] = maps.fit_bounds(data["points"], origin or current_app.config["MAP_CENTER"])
     return {"map": maps.map_with_layers(current_app.config, [("markers", "atlas-markers")]),
             "data": maps.script_json(data), "count": len(items), "legend": maps.category_legend(tops, lang),

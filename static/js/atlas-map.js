@@ -146,6 +146,9 @@
     if (item[6] !== null && item[6] !== undefined) {
       box.appendChild(el("div", labels.distance.replace("%s", formatKm(item[6]))));
     }
+    /* The staff search's map: intake and waiting time with their dates, the last check (server-made text) */
+    var facts = data.facts && data.facts[String(item[0])];
+    if (facts) facts.split(" | ").forEach(function (line) { box.appendChild(el("div", line, "atlas-popup-facts")); });
     return box;
   }
 
