@@ -86,6 +86,8 @@ class Defaults:
     CURATION_EXPIRY_NOTICE_DAYS = 30
     # Maximum age in days of the volatile facts before an offer counts as "Prüfung überfällig" (atlas.freshness).
     FRESHNESS_FACT_MAX_DAYS = {"waiting_time": 120, "intake_status": 120, "opening_hours": 365}
+    # Stricter limits for some categories (slug: {fact: days}); a parent's limit holds for its sub-categories.
+    FRESHNESS_FACT_MAX_DAYS_BY_CATEGORY = {"psychotherapie": {"waiting_time": 60, "intake_status": 60}}
     # Public "Fehler melden": accepted reports per sender (keyed IP hash) and in total per window of seconds.
     REPORT_RATE_LIMIT = 5
     REPORT_GLOBAL_LIMIT = 200

@@ -64,6 +64,8 @@ class Inputs:
     max_days: dict[str, int]
     soon_days: int
     doubt: frozenset[int] = frozenset()
+    # Shorter maximum ages for the offers of some categories: {slug: {fact: days}}.
+    by_category: tuple[tuple[str, tuple[tuple[str, int], ...]], ...] = ()
 
     @classmethod
     def of(cls, session: Session, config: Any) -> Inputs:
@@ -73,7 +75,8 @@ class Inputs:
         found = cache.get("inputs")
         if found is not None and found[1].today == today and time.monotonic() - found[0] < INPUTS_TTL:
             return found[1]
-        inputs = cls(today, max_days(config), int(config["CURATION_DUE_SOON_DAYS"]), frozenset(in_review_ids(session)))
+        inputs = cls(today, max_days(config), int(config["CURATION_DUE_SOON_DAYS"]), frozenset(in_review_ids(session)),
+                     tuple((slug, tuple(sorted(limits.items()))) for slug, limits in category_limits(config).items()))
         cache["inputs"] = (time.monotonic(), inputs)
         return inputs
 
@@ -81,6 +84,21 @@ class Inputs:
 def max_days(config: Any) -> dict[str, int]:
     """The maximum age of each volatile fact in days (configurable per fact)."""
     return DEFAULT_MAX_DAYS | {k: int(v) for k, v in (config.get("FRESHNESS_FACT_MAX_DAYS") or {}).items()}
+
+
+def category_limits(config: Any) -> dict[str, dict[str, int]]:
+    """Per category slug, the facts whose maximum age differs from the default (FRESHNESS_FACT_MAX_DAYS_BY_CATEGORY)."""
+    return {slug: {fact: int(days) for fact, days in limits.items() if fact in FACTS}
+            for slug, limits in (config.get("FRESHNESS_FACT_MAX_DAYS_BY_CATEGORY") or {}).items()}
+
+
+def max_days_for(config: Any, slugs: Iterable[str]) -> dict[str, int]:
+    """The maximum ages for an offer in these categories (and their parents): the strictest limit wins."""
+    limits = max_days(config)
+    for slug, own in category_limits(config).items():
+        if slug in set(slugs):
+            limits = {fact: min(days, own.get(fact, days)) for fact, days in limits.items()}
+    return limits
 
 
 def in_review_ids(session: Session, service_ids: Iterable[int] | None = None) -> set[int]:

@@ -120,3 +120,29 @@ def test_public_pages_say_when_checked_and_that_details_are_being_checked(app, t
     listing = client.get("/angebote", query_string={"q": "Lichtblick"}).get_data(as_text=True)
     assert "zuletzt geprüft im März 2027" in listing and "werden gerade überprüft" in listing
     assert "Fehlermeldung" not in page + listing  # what was reported stays internal
+
+
+def test_a_category_can_have_a_stricter_limit_for_a_fact(app, monkeypatch):
+    """FRESHNESS_FACT_MAX_DAYS_BY_CATEGORY: 30 days for the waiting time of debt counselling, 120 for the rest."""
+    monkeypatch.setattr(validity, "today", lambda: DAY)
+    app.config["FRESHNESS_FACT_MAX_DAYS_BY_CATEGORY"] = {"schuldnerberatung": {"waiting_time": 30}}
+    with app.app_context():
+        session = get_session()
+        set_actor(session, "test")
+        debt = session.scalar(sa.select(Service).where(Service.name == "Schuldnerberatung Lichtblick"))
+        other = session.scalar(sa.select(Service).where(Service.name == "Frauenschutz Lichtblick"))
+        assert "schuldnerberatung" in {t.slug for t in debt.categories}
+        assert "schuldnerberatung" not in {t.slug for t in other.categories}
+        for service in (debt, other):
+            service.assured_date = DAY - timedelta(days=200)
+            service.waiting_time, service.waiting_time_confirmed_at = "ca. 2 Wochen", DAY - timedelta(days=40)
+        session.commit()
+        atlas.search.sync(session)
+        limits = freshness.max_days_for(app.config, ["schuldnerberatung", "beratung"])
+        assert limits["waiting_time"] == 30 and limits["intake_status"] == 120
+        debt_id, other_id = debt.id, other.id
+    staff = app.test_client()
+    assert login(staff, "lotsin@atlas.example").status_code == 302
+    _ids, body = order(staff)
+    verdicts = {item["atlas"]["id"]: item["atlas"]["search"]["freshness"] for item in body["contents"]}
+    assert verdicts[debt_id] == "ueberfaellig" and verdicts[other_id] == "aktuell"

@@ -100,9 +100,19 @@ class Ranker:
                                                     "opening_hours": attrs.get("hours_conf", zeros)},
             attrs["assured"], {"waiting_time": attrs.get("has_wait", zeros), "intake_status": attrs.get("has_intake", zeros),
                                "opening_hours": attrs.get("has_hours", zeros)},
-            self.fresh.max_days, doubt, self.fresh.soon_days)
+            self.fact_limits(), doubt, self.fresh.soon_days)
         self.snap.verdict_cache = (self.fresh, self._verdicts)
         return self._verdicts
+
+    def fact_limits(self) -> dict[str, Any]:
+        """Each fact's maximum age: the default, or per document the strictest limit of its categories."""
+        assert self.fresh is not None
+        limits: dict[str, Any] = dict(self.fresh.max_days)
+        for slug, own in self.fresh.by_category:
+            members = self._members("category", [slug])  # the index lists parents with their children's offers
+            for fact, days in own:
+                limits[fact] = np.where(members, np.minimum(limits[fact], days), limits[fact])
+        return limits
 
     def in_force(self) -> np.ndarray:
         """Documents whose validity period includes today (Europe/Berlin)."""
