@@ -168,3 +168,17 @@ def test_parent_organisation_is_linked(app, tmp_path):
     before = counts(app)
     assert run(app, package, "--source", "Beispiel").exit_code == 0
     assert counts(app) == before
+
+
+def test_a_period_that_ends_before_it_starts_is_reported_with_its_row(app, tmp_path):
+    package = tmp_path / "paket"
+    shutil.copytree(EXAMPLE, package)
+    table = package / "schedules.csv"
+    table.write_text(table.read_text(encoding="utf-8").replace("2026-01-01,2026-12-31", "2026-12-31,2026-01-01", 1),
+                     encoding="utf-8")
+    before = counts(app)
+    result = run(app, package, "--source", "Beispiel")
+    assert "„gültig bis“ (01.01.2026) liegt vor „gültig ab“ (31.12.2026)." in result.output, result.output
+    with app.app_context():
+        assert get_session().scalar(select(func.count(Schedule.id)).where(Schedule.valid_from > Schedule.valid_to)) == 0
+    assert result.exit_code == 1 and counts(app) == before  # refused as a whole: nothing half-written

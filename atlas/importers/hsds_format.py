@@ -281,6 +281,14 @@ def _float(value: Any) -> float | None:
     return float(text.replace(",", ".")) if text is not None else None
 
 
+def _check_period(start: date | None, end: date | None, errors: list[str]) -> bool:
+    """False (with a German message) when "valid to" lies before "valid from"."""
+    if start is not None and end is not None and end < start:
+        errors.append(f"„gültig bis“ ({end:%d.%m.%Y}) liegt vor „gültig ab“ ({start:%d.%m.%Y}).")
+        return False
+    return True
+
+
 def _date(value: Any, field: str, errors: list[str]) -> date | None:
     text = _text(value)
     if text is None:
@@ -551,10 +559,12 @@ def _schedule(h: dict[str, Any], errors: list[str]) -> ScheduleData | None:
     for key, limit in (("wkst", 2), ("byweekno", 200), ("bymonthday", 200), ("notes", None),
                        ("attending_type", 100), ("schedule_link", 2000)):
         extra[key] = _text(h.get(key), limit)
+    start, end = _date(h.get("valid_from"), "gültig ab", errors), _date(h.get("valid_to"), "gültig bis", errors)
+    if not _check_period(start, end, errors):
+        return None
     return ScheduleData(byday=byday, opens_at=times[0], closes_at=times[1], description=_text(h.get("description"), 300),
                         freq=freq if freq in ("WEEKLY", "MONTHLY") else "WEEKLY",
-                        valid_from=_date(h.get("valid_from"), "gültig ab", errors),
-                        valid_to=_date(h.get("valid_to"), "gültig bis", errors), uuid=_uuid(h.get("id")),
+                        valid_from=start, valid_to=end, uuid=_uuid(h.get("id")),
                         extra={k: v for k, v in extra.items() if v is not None})
 
 
@@ -638,6 +648,7 @@ def _service_record(s: dict[str, Any], row: int, orgs: dict, locations: dict, by
     for key in DATE_FIELDS:
         if _text(s.get(key)):
             fields[key] = _date(s.get(key), key, errors)
+    _check_period(fields.get("valid_from"), fields.get("valid_to"), errors)
     for key in BOOL_FIELDS - {"is_employer"}:
         if key in s:
             fields[key] = _bool(s.get(key))
