@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from .. import freshness
 from ..auth import role_required
 from ..checker.advice import state_label
 from ..db import get_session
@@ -37,6 +38,7 @@ def _queue_for(person: User) -> list:
         current_app.config["CURATION_DUE_SOON_DAYS"],
         current_app.config["CURATION_ORG_REVIEW_MONTHS"],
         current_app.config["CURATION_EXPIRY_NOTICE_DAYS"],
+        freshness.max_days(current_app.config),
     )
 
 
