@@ -32,8 +32,13 @@ class QueueItem:
     expires: date | None = None
     # Volatile facts older than their maximum age: (fact, last confirmed or None), one line each.
     stale: list[tuple[str, date | None]] = field(default_factory=list)
-    # True when stale facts are the only reason for the line (the whole check is not yet due).
-    stale_only: bool = False
+    # Why an entry without a task is listed: "review" (check due), "stale" (only facts) or "ending" (only its end).
+    reason: str = "review"
+
+    @property
+    def stale_only(self) -> bool:
+        """True when stale facts are the only reason for the line (the whole check is not yet due)."""
+        return self.reason == "stale"
 
     def expired(self, today: date) -> bool:
         """True when the offer's validity ended before today (it is no longer shown publicly)."""
@@ -126,12 +131,20 @@ def review_queue(
                                        stale=stale))
             elif stale:  # a stale fact is overdue work of its own, though the whole check is not yet due
                 items.append(QueueItem("overdue", entry, _stale_since(entry, stale, max_days), expires=ends,
-                                       stale=stale, stale_only=True))
+                                       stale=stale, reason="stale"))
             elif ends is not None:  # the end is the more pressing date: extend or end the offer
-                items.append(QueueItem("overdue" if ends < today else "due_soon", entry, ends, expires=ends))
+                items.append(QueueItem("overdue" if ends < today else "due_soon", entry, ends, expires=ends,
+                                       reason="ending"))
             elif days <= soon_days:
                 items.append(QueueItem("due_soon", entry, due))
     return sorted(items, key=lambda item: _urgency(item, today))
+
+
+def queue_for(session: Session, user: User, today: date, config: Any) -> list[QueueItem]:
+    """A coordinator's queue with the app's settings (the queue page, the start page and the digest use this)."""
+    return review_queue(session, user, today, int(config["CURATION_DUE_SOON_DAYS"]),
+                        int(config["CURATION_ORG_REVIEW_MONTHS"]), int(config["CURATION_EXPIRY_NOTICE_DAYS"]),
+                        freshness.max_days(config))
 
 
 def _ending(entry: Organization | Service, today: date, expiry_days: int) -> date | None:
