@@ -14,6 +14,7 @@ from atlas.db import get_session
 from atlas.models import Organization, Service, TaxonomyTerm, User
 
 DAY = date(2026, 12, 3)
+SLUG = "schuldnerberatung"
 
 
 @pytest.fixture
@@ -38,7 +39,7 @@ def stale_offer(app, checked_days: int = 130) -> int:
                       assured_date=DAY - timedelta(days=checked_days), waiting_time="etwa 6 Wochen",
                       waiting_time_confirmed_at=DAY - timedelta(days=130), intake_status="offen",
                       intake_status_confirmed_at=DAY - timedelta(days=10),
-                      categories=[session.scalar(sa.select(TaxonomyTerm).where(TaxonomyTerm.slug == "schuldnerberatung"))])
+                      categories=[session.scalar(sa.select(TaxonomyTerm).where(TaxonomyTerm.slug == SLUG))])
         session.add_all([org, svc])
         session.commit()
         return svc.id
@@ -64,12 +65,14 @@ def test_a_stale_waiting_time_puts_the_offer_in_the_queue_until_confirmed(app, c
     assert "Wartezeit seit" not in coordinator_client.get("/verwaltung/pruefliste").get_data(as_text=True)
 
 
-def test_a_whole_check_confirms_the_facts_too(app, coordinator_client, clock):
+def test_angaben_pruefen_confirms_the_facts_too(app, coordinator_client, clock):
     sid = stale_offer(app)
-    with app.app_context():
-        session = get_session()
-        session.get(Service, sid).assured_date = DAY
-        session.commit()
+    token = csrf_token(coordinator_client, f"/verwaltung/angebote/{sid}")
+    version = load(app, Service, sid, "version_id")["version_id"]
+    response = coordinator_client.post(f"/verwaltung/angebote/{sid}/pruefen",
+                                       data={"csrf_token": token, "version_id": version, "geprueft": "besteht"})
+    assert response.status_code == 302
+    assert load(app, Service, sid, "assured_date")["assured_date"] == DAY
     assert queue_lines(app, sid) == []
 
 

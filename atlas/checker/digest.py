@@ -125,8 +125,8 @@ def render(digest: Digest, config: Any, today: date) -> EmailMessage:
         if items := digest.sections.get(key):
             lines += [f"{title} ({len(items)}):", *[f"  - {item}" for item in items], ""]
     if base:
-        lines += [f"Ihre Prüfliste: {base}/verwaltung/pruefliste", f"Alle Links mit Hinweisen: {base}/verwaltung/links",
-                  ""]
+        lines += [f"Ihre Prüfliste: {base}/verwaltung/pruefliste",
+                  f"Alle Links mit Hinweisen: {base}/verwaltung/links", ""]
     lines += ["Diese E-Mail wurde automatisch erstellt."]
     message = EmailMessage()
     message["Subject"] = f"{config['SITE_NAME']}: {summary}"

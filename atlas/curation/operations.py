@@ -373,9 +373,9 @@ def confirm_changed_facts(service: Service, before: dict[str, tuple[Any, date | 
     dated = []
     for fact, (value, confirmed) in fact_state(service).items():
         old_value, old_confirmed = before[fact]
-        # A date typed in by hand wins; an emptied or "unbekannt" fact confirms nothing.
-        if value == old_value or confirmed != old_confirmed or fact in unconfirmed or value in (None, "", [],
-                                                                                                  "unbekannt"):
+        unset = value in (None, "", [], "unbekannt")  # an emptied or unknown fact confirms nothing
+        # A date typed in by hand in the same save wins over today.
+        if value == old_value or confirmed != old_confirmed or fact in unconfirmed or unset:
             continue
         setattr(service, f"{fact}_confirmed_at", today)
         dated.append(fact)
