@@ -100,6 +100,9 @@ def test_saving_a_changed_intake_status_confirms_it_today(app, coordinator_clien
 def test_changed_but_not_confirmed_keeps_the_old_date(app, coordinator_client, clock):
     sid = stale_offer(app)
     path = f"/verwaltung/angebote/{sid}"
+    form = coordinator_client.get(path).get_data(as_text=True)
+    for fact in ("waiting_time", "intake_status", "opening_hours"):
+        assert f'<label for="{fact}_unconfirmed">noch nicht bestätigt (nur geändert)</label>' in form
     changes = {"waiting_time": "etwa 3 Monate", "waiting_time_unconfirmed": "y"}
     assert submit(coordinator_client, path, changes).status_code == 302
     got = load(app, Service, sid, "waiting_time", "waiting_time_confirmed_at")
