@@ -131,3 +131,19 @@ def test_a_date_typed_by_hand_wins_over_today(app, coordinator_client, clock):
     changes = {"waiting_time": "etwa 2 Wochen", "waiting_time_confirmed_at": "01.11.2026"}
     assert submit(coordinator_client, f"/verwaltung/angebote/{sid}", changes).status_code == 302
     assert load(app, Service, sid, "waiting_time_confirmed_at")["waiting_time_confirmed_at"] == date(2026, 11, 1)
+
+
+@pytest.mark.parametrize("age", [119, 120, 121, 400])
+def test_queue_rule_and_search_verdict_agree(age):
+    from atlas import freshness
+
+    confirmed = DAY - timedelta(days=age)
+    svc = Service(name="x", waiting_time="6 Wochen", waiting_time_confirmed_at=confirmed, intake_status="unbekannt")
+    limits = freshness.DEFAULT_MAX_DAYS
+    stale = freshness.stale_facts(svc, DAY, limits)
+    verdict = freshness.verdicts(DAY.toordinal(), DAY.toordinal() + 300,
+                                 {"waiting_time": confirmed.toordinal(), "intake_status": 0, "opening_hours": 0}, 0,
+                                 {"waiting_time": True, "intake_status": False, "opening_hours": False},
+                                 limits, False, 0)
+    assert bool(stale) == (int(verdict) == freshness.OVERDUE)
+    assert bool(stale) == (age > 120)
