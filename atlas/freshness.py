@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -33,6 +34,7 @@ CODES = {CURRENT: "aktuell", SOON: "bald_pruefen", OVERDUE: "ueberfaellig", IN_R
 LABELS = {CURRENT: _l("aktuell"), SOON: _l("bald prüfen"), OVERDUE: _l("Prüfung überfällig"),
           IN_REVIEW: _l("Angaben werden geprüft")}
 FACTS = ("waiting_time", "intake_status", "opening_hours")
+FACT_LABELS = {"waiting_time": _l("Wartezeit"), "intake_status": _l("Aufnahme"), "opening_hours": _l("Öffnungszeiten")}
 DEFAULT_MAX_DAYS = {"waiting_time": 120, "intake_status": 120, "opening_hours": 365}
 # Open tasks that mean "what the atlas shows may be wrong right now".
 DOUBT_KINDS = ("public_report", "link_broken")
@@ -94,9 +96,14 @@ def category_limits(config: Any) -> dict[str, dict[str, int]]:
 
 def max_days_for(config: Any, slugs: Iterable[str]) -> dict[str, int]:
     """The maximum ages for an offer in these categories (and their parents): the strictest limit wins."""
-    limits = max_days(config)
-    for slug, own in category_limits(config).items():
-        if slug in set(slugs):
+    return strictest(max_days(config), category_limits(config), set(slugs))
+
+
+def strictest(defaults: dict[str, int], by_category: dict[str, dict[str, int]], slugs: set[str]) -> dict[str, int]:
+    """Each fact's default maximum age, lowered by the limits of the categories in `slugs`."""
+    limits = dict(defaults)
+    for slug, own in by_category.items():
+        if slug in slugs:
             limits = {fact: min(days, own.get(fact, days)) for fact, days in limits.items()}
     return limits
 
@@ -114,6 +121,48 @@ def in_review_ids(session: Session, service_ids: Iterable[int] | None = None) ->
     return found
 
 
+def has_fact(service: Service, fact: str) -> bool:
+    """True when the offer states the fact at all (an unset fact never goes stale); same rule as the search index."""
+    if fact == "waiting_time":
+        return bool(service.waiting_time)
+    if fact == "intake_status":
+        return service.intake_status not in (None, "unbekannt")
+    return bool(service.schedules) or any(sal.location is not None and sal.location.schedules
+                                          for sal in service.service_at_locations)
+
+
+def fact_confirmed(service: Service, fact: str) -> date | None:
+    """When a fact was last confirmed: its own date or the last whole check, whichever is later."""
+    dates = [d for d in (getattr(service, f"{fact}_confirmed_at"), service.assured_date) if d is not None]
+    return max(dates) if dates else None
+
+
+def stale_facts(service: Service, today: date, max_days: dict[str, int]) -> list[tuple[str, date | None]]:
+    """The offer's set facts older than their maximum age, each with the date it was last confirmed (None: never)."""
+    stale = []
+    for fact in FACTS:
+        if not has_fact(service, fact):
+            continue
+        confirmed = fact_confirmed(service, fact)
+        if confirmed is None or (today - confirmed).days > max_days[fact]:
+            stale.append((fact, confirmed))
+    return stale
+
+
+def stale_line(fact: str, confirmed: date | None, today: date) -> str:
+    """One queue line for a stale fact: "Wartezeit seit 4 Monaten nicht bestätigt"."""
+    name = str(FACT_LABELS[fact])
+    if confirmed is None:
+        return str(_l("%(fact)s noch nie bestätigt", fact=name))
+    months = (today.year - confirmed.year) * 12 + today.month - confirmed.month - (today.day < confirmed.day)
+    if months < 1:
+        days = (today - confirmed).days
+        return ngettext("%(fact)s seit %(num)s Tag nicht bestätigt", "%(fact)s seit %(num)s Tagen nicht bestätigt",
+                        days, fact=name)
+    return ngettext("%(fact)s seit %(num)s Monat nicht bestätigt", "%(fact)s seit %(num)s Monaten nicht bestätigt",
+                    months, fact=name)
+
+
 def day(value: date | str | None) -> int:
     """A date (or ISO string) as a day number; 0 for none."""
     if not value:
@@ -129,3 +178,4 @@ def label(code: int) -> str:
 def init_app(app: Flask) -> None:
     """Make the verdict's label available to templates."""
     app.jinja_env.globals["freshness_label"] = label
+    app.jinja_env.globals["stale_line"] = stale_line

@@ -298,11 +298,11 @@ def test_digest_goes_to_each_owner_over_smtp(app, smtp_server, tmp_path):
     mine = [m for m in inbox.messages if m["To"] == owner.email]
     assert len(mine) == 1
     body = mine[0].get_payload(decode=True).decode("utf-8")
-    assert mine[0]["Subject"].startswith("Netzwerkatlas: 1 defekte Links")
+    assert mine[0]["Subject"].startswith("Netzwerkatlas: ") and " gemeldet, " in mine[0]["Subject"]
     assert "Schuldnerberatung Lichtblick (Beratungsstelle Lichtblick e. V.)" in body
-    assert "not a web address – keine gültige Adresse" in body
+    assert "Defekte Links (" in body and "not a web address – keine gültige Adresse" in body
     assert f"https://atlas.example/intern/angebote/{svc.id}" in body
-    assert "Einträge mit fälliger Prüfung" in body
+    assert "Überfällige Prüfungen (" in body
 
 
 def test_digest_reports_smtp_failures_and_missing_configuration(app):
@@ -322,4 +322,4 @@ def test_digest_reports_smtp_failures_and_missing_configuration(app):
     result = app.test_cli_runner().invoke(args=["link-digest"])
     assert result.exit_code == 1 and "failed" in result.output and "Traceback" not in result.output
     dry = app.test_cli_runner().invoke(args=["link-digest", "--dry-run"])
-    assert dry.exit_code == 0 and "Einträge mit fälliger Prüfung" in dry.output
+    assert dry.exit_code == 0 and "Überfällige Prüfungen" in dry.output

@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..cli import _database_error, _require_schema
 from ..db import get_session
-from ..models import utcnow
+from .. import validity
 from . import workers
 from .digest import DigestError, build_digests, render, send_digests
 from .process import exec_scheduler
@@ -84,19 +84,20 @@ def scheduler_command() -> None:
 @with_appcontext
 @click.option("--dry-run", is_flag=True, help="Print the e-mails instead of sending them.")
 def link_digest_command(dry_run: bool) -> None:
-    """E-mail each owner their broken links, links to check by hand and overdue entries."""
+    """E-mail each owner their review queue: links, reports, overdue and stale entries, offers ending soon."""
     _require_schema()
     session = get_session()
     config = current_app.config
     if dry_run:
-        digests = build_digests(session, config)
+        today = validity.today()
+        digests = build_digests(session, config, today)
         for digest in digests:
-            message = render(digest, config, utcnow().date())
+            message = render(digest, config, today)
             click.echo(f"To: {message['To']}\nSubject: {message['Subject']}\n\n{message.get_content()}\n")
         click.echo(f"{len(digests)} e-mail(s) would be sent.")
         return
     try:
-        sent = send_digests(session, config, utcnow().date())
+        sent = send_digests(session, config, validity.today())
     except DigestError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{sent} e-mail(s) sent.")

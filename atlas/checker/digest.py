@@ -1,4 +1,4 @@
-"""Digest e-mail: each owner gets their entries with broken links, links to check by hand, and overdue reviews."""
+"""Digest e-mail: each owner gets their review queue, section by section, so its counts are the queue's counts."""
 
 from __future__ import annotations
 
@@ -10,13 +10,27 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
 
+from flask_babel import force_locale
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
-from ..models import Organization, ReviewTask, Service, User
-from .advice import KIND_LABELS
-from .flags import entries_of
-from .models import Link
+from .. import validity
+from ..curation.queue import QueueItem, queue_counts, queue_for
+from ..freshness import stale_line
+from ..models import Organization, Service, User
+
+# The e-mail's sections in the queue's order of urgency; every queue item lands in exactly one of them.
+SECTIONS = (
+    ("link_broken", "Defekte Links"),
+    ("link_changed", "Geänderte Links (bitte ansehen)"),
+    ("public_report", "Fehlermeldungen von Besucherinnen und Besuchern"),
+    ("task", "Weitere Aufgaben"),
+    ("overdue", "Überfällige Prüfungen"),
+    ("stale", "Veraltete Angaben"),
+    ("ending", "Angebote, die ablaufen"),
+    ("due_soon", "Bald fällige Prüfungen"),
+)
+LINK_KINDS = ("link_broken", "link_changed")
 
 
 class DigestError(RuntimeError):
@@ -25,80 +39,97 @@ class DigestError(RuntimeError):
 
 @dataclass
 class Digest:
-    """One owner's list."""
+    """One owner's queue as e-mail lines, by section."""
 
     user: User
-    broken: list[str] = field(default_factory=list)
-    manual: list[str] = field(default_factory=list)
-    overdue: list[str] = field(default_factory=list)
+    items: list[QueueItem] = field(default_factory=list)
+    sections: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Items per queue group (flagged, overdue, due_soon): the numbers of the owner's queue page."""
+        return queue_counts(self.items)
 
     @property
     def empty(self) -> bool:
-        return not (self.broken or self.manual or self.overdue)
+        return not self.items
 
 
-def _entry_line(entry: Organization | Service, base: str | None) -> str:
+def section_of(item: QueueItem) -> str:
+    """The e-mail section of one queue item."""
+    if item.task is not None:
+        return item.task.kind if item.task.kind in LINK_KINDS + ("public_report",) else (
+            "overdue" if item.task.kind == "overdue" else "task")
+    if item.reason in ("stale", "ending"):
+        return item.reason
+    return "overdue" if item.group == "overdue" else "due_soon"
+
+
+def _entry_line(entry: Organization | Service, base: str | None, note: str = "") -> str:
     if isinstance(entry, Service):
         name = f"{entry.name} ({entry.organization.name})"
         where = f"{base}/intern/angebote/{entry.id}" if base else None
     else:
         name = f"{entry.name} (Organisation)"
-        where = None
-    return f"{name}" + (f"\n    {where}" if where else "")
+        where = f"{base}/verwaltung/organisationen/{entry.id}" if base else None
+    return f"{name}{note}" + (f"\n    {where}" if where else "")
 
 
-def _owner(entry: Organization | Service) -> User | None:
-    return entry.effective_owner if isinstance(entry, Service) else entry.owner
+def _day(value: date) -> str:
+    return value.strftime("%d.%m.%Y")
 
 
-def build_digests(session: Session, config: Any) -> list[Digest]:
-    """Collect each active owner's items (owners with nothing to do get no e-mail)."""
+def item_line(item: QueueItem, base: str | None, today: date) -> str:
+    """One entry of the e-mail: the entry, what is wrong and (for links) the address."""
+    task = item.task
+    note = ""
+    if (task is None or task.kind == "overdue") and item.reason == "review" and item.due is not None:
+        note = f" ({'fällig seit' if item.due <= today else 'fällig am'} {_day(item.due)})"
+    line = _entry_line(item.entry, base, note)
+    if task is not None and task.kind in LINK_KINDS:
+        line += f"\n    {task.detail or task.title}"  # the detail names the field, the address and the finding
+    elif task is not None and task.kind != "overdue":
+        line += f"\n    {task.title} (seit {_day(task.created_at.date())})"
+    for fact, confirmed in item.stale:
+        line += f"\n    {stale_line(fact, confirmed, today)}"
+    if item.expires is not None:
+        line += f"\n    {'abgelaufen am' if item.expires < today else 'läuft ab am'} {_day(item.expires)}"
+    return line
+
+
+def build_digests(session: Session, config: Any, today: date | None = None) -> list[Digest]:
+    """Each active owner's review queue (the same items as the queue page); owners with nothing to do get none."""
+    today = today or validity.today()
     base = (config.get("PUBLIC_BASE_URL") or "").rstrip("/") or None
-    digests: dict[int, Digest] = {}
-
-    def digest_for(user: User | None) -> Digest | None:
-        if user is None or not user.active or not user.email:
-            return None
-        return digests.setdefault(user.id, Digest(user))
-
-    links = session.scalars(select(Link).where(Link.state.in_(("broken", "manual_check")))
-                            .options(selectinload(Link.usages)).order_by(Link.url))
-    for link in links:
-        label = KIND_LABELS.get(link.kind or "ok", link.kind or "")
-        for entry, _usage in entries_of(session, list(link.usages)):
-            digest = digest_for(_owner(entry))
-            if digest is not None:
-                line = f"{_entry_line(entry, base)}\n    {link.url} – {label}"
-                (digest.broken if link.state == "broken" else digest.manual).append(line)
-    tasks = session.scalars(select(ReviewTask).where(ReviewTask.kind == "overdue", ReviewTask.resolved_at.is_(None))
-                            .order_by(ReviewTask.due_date))
-    for task in tasks:
-        entry = task.service or task.organization
-        if entry is None or entry.archived_at is not None:
+    digests = []
+    for user in session.scalars(select(User).where(User.active.is_(True)).order_by(User.id)):
+        if not user.email:
             continue
-        digest = digest_for(task.assignee or _owner(entry))
-        if digest is not None:
-            since = f" (fällig seit {task.due_date.strftime('%d.%m.%Y')})" if task.due_date else ""
-            digest.overdue.append(_entry_line(entry, base) + since)
-    return [d for d in digests.values() if not d.empty]
+        digest = Digest(user, queue_for(session, user, today, config))
+        with force_locale("de"):  # staff e-mail is German, also outside a request (cron, scheduler)
+            for item in digest.items:
+                digest.sections.setdefault(section_of(item), []).append(item_line(item, base, today))
+        if not digest.empty:
+            digests.append(digest)
+    return digests
 
 
 def render(digest: Digest, config: Any, today: date) -> EmailMessage:
     """The plain-text e-mail for one owner (German: it goes to staff)."""
     base = (config.get("PUBLIC_BASE_URL") or "").rstrip("/")
-    sections = [("Defekte Links", digest.broken), ("Links, die Sie bitte von Hand prüfen", digest.manual),
-                ("Einträge mit fälliger Prüfung", digest.overdue)]
+    counts = digest.counts
+    summary = f"{counts['flagged']} gemeldet, {counts['overdue']} überfällig, {counts['due_soon']} bald fällig"
     lines = [f"Guten Tag {digest.user.display_name},", "",
-             f"hier ist Ihre Übersicht aus dem {config['SITE_NAME']} vom {today.strftime('%d.%m.%Y')}.", ""]
-    for title, items in sections:
-        if items:
+             f"hier ist Ihre Prüfliste aus dem {config['SITE_NAME']} vom {_day(today)}: {summary}.", ""]
+    for key, title in SECTIONS:
+        if items := digest.sections.get(key):
             lines += [f"{title} ({len(items)}):", *[f"  - {item}" for item in items], ""]
     if base:
-        lines += [f"Alle Links mit Hinweisen: {base}/verwaltung/links", ""]
+        lines += [f"Ihre Prüfliste: {base}/verwaltung/pruefliste",
+                  f"Alle Links mit Hinweisen: {base}/verwaltung/links", ""]
     lines += ["Diese E-Mail wurde automatisch erstellt."]
     message = EmailMessage()
-    message["Subject"] = (f"{config['SITE_NAME']}: {len(digest.broken)} defekte Links, {len(digest.manual)} "
-                          f"zum Prüfen, {len(digest.overdue)} fällige Einträge")
+    message["Subject"] = f"{config['SITE_NAME']}: {summary}"
     message["From"] = config["MAIL_FROM"]
     message["To"] = digest.user.email
     message["Date"] = formatdate(localtime=True)
@@ -111,7 +142,7 @@ def send_digests(session: Session, config: Any, today: date) -> int:
     """Send every owner's digest over one SMTP connection; returns how many were sent."""
     if not config.get("MAIL_SERVER"):
         raise DigestError("MAIL_SERVER is not configured; no e-mail can be sent.")
-    messages = [render(d, config, today) for d in build_digests(session, config)]
+    messages = [render(d, config, today) for d in build_digests(session, config, today)]
     if not messages:
         return 0
     host, port, timeout = config["MAIL_SERVER"], config["MAIL_PORT"], config["MAIL_TIMEOUT"]

@@ -176,9 +176,10 @@ class CheckerScheduler:
         log.info("due links: %s checked, %s", run.checked, run.counts)
 
     def _digest(self, session: Session) -> None:
+        from .. import validity
         from .digest import send_digests
 
-        sent = send_digests(session, self.config, utcnow().date())
+        sent = send_digests(session, self.config, validity.today())
         log.info("digest: %s e-mails sent", sent)
 
     def recover(self) -> None:

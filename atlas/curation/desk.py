@@ -23,21 +23,14 @@ from . import operations as ops
 from .forms import NoteForm
 from .models import PublicReport
 from .ownership import count_without_owner, responsible
-from .queue import GROUPS, SORTS, QueueFilter, narrow, queue_counts, review_queue
+from .queue import GROUPS, SORTS, QueueFilter, narrow, queue_counts, queue_for
 from .views import ENTRY_MODELS, _safe_back, acting, bp, edit_url, get_or_404, me, today
 
 QUEUE_PAGE = 20
 
 
 def _queue_for(person: User) -> list:
-    return review_queue(
-        get_session(),
-        person,
-        today(),
-        current_app.config["CURATION_DUE_SOON_DAYS"],
-        current_app.config["CURATION_ORG_REVIEW_MONTHS"],
-        current_app.config["CURATION_EXPIRY_NOTICE_DAYS"],
-    )
+    return queue_for(get_session(), person, today(), current_app.config)
 
 
 @bp.route("/")

@@ -537,6 +537,10 @@ class ServiceForm(EntryForm):
     opening_hours_confirmed_at = date_field(
         L["opening_hours_confirmed_at"], _l("Wann zuletzt geprüft, ob die Zeiten stimmen?")
     )
+    # Saving a changed fact confirms it today; these boxes leave the date as it is (changed, not yet confirmed).
+    waiting_time_unconfirmed = BooleanField(_l("noch nicht bestätigt (nur geändert)"))
+    intake_status_unconfirmed = BooleanField(_l("noch nicht bestätigt (nur geändert)"))
+    opening_hours_unconfirmed = BooleanField(_l("noch nicht bestätigt (nur geändert)"))
     delivery_format = Select(
         L["delivery_format"],
         choices=vchoices(vocab.DELIVERY_FORMAT, blank=True),

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..auth import UserError
+from ..freshness import FACTS as FACT_NAMES
 from ..geocoding import find_gemeinde, gazetteer, gemeinde_for_postcode, geocode_location
 from ..models import (
     Address,
@@ -357,6 +358,28 @@ def confirm_fact(service: Service, fact: str, today: date) -> None:
         raise CurationError(f"Unbekannte Angabe: {fact}")
     setattr(service, FACTS[fact], today)
     touch(service)
+
+
+def fact_state(service: Service) -> dict[str, tuple[Any, date | None]]:
+    """Each volatile fact's value (opening hours: the offer's own time rows) and its confirmed-on date."""
+    hours = sorted((tuple(getattr(s, f) for f in SCHEDULE_FIELDS) for s in service.schedules), key=repr)
+    values = {"waiting_time": service.waiting_time, "intake_status": service.intake_status, "opening_hours": hours}
+    return {fact: (value, getattr(service, f"{fact}_confirmed_at")) for fact, value in values.items()}
+
+
+def confirm_changed_facts(service: Service, before: dict[str, tuple[Any, date | None]], unconfirmed: set[str],
+                          today: date) -> list[str]:
+    """Date a fact that was saved with a new value today, unless marked unconfirmed; returns the facts dated."""
+    dated = []
+    for fact, (value, confirmed) in fact_state(service).items():
+        old_value, old_confirmed = before[fact]
+        unset = value in (None, "", [], "unbekannt")  # an emptied or unknown fact confirms nothing
+        # A date typed in by hand in the same save wins over today.
+        if value == old_value or confirmed != old_confirmed or fact in unconfirmed or unset:
+            continue
+        setattr(service, f"{fact}_confirmed_at", today)
+        dated.append(fact)
+    return dated
 
 
 def archive(entry: Entry | Location) -> None:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from ..models import Organization, ReviewTask, Service, ServiceAtLocation, TaxonomyTerm, User
+from .. import freshness
+from ..models import Location, Organization, ReviewTask, Service, ServiceAtLocation, TaxonomyTerm, User
 
 GROUPS = ("flagged", "overdue", "due_soon")
 SORTS = ("dringlichkeit", "faelligkeit", "name")
@@ -29,6 +30,15 @@ class QueueItem:
     never_verified: bool = False
     # An offer's valid_to when it ends within the notice period or has passed while the offer is still "aktiv".
     expires: date | None = None
+    # Volatile facts older than their maximum age: (fact, last confirmed or None), one line each.
+    stale: list[tuple[str, date | None]] = field(default_factory=list)
+    # Why an entry without a task is listed: "review" (check due), "stale" (only facts) or "ending" (only its end).
+    reason: str = "review"
+
+    @property
+    def stale_only(self) -> bool:
+        """True when stale facts are the only reason for the line (the whole check is not yet due)."""
+        return self.reason == "stale"
 
     def expired(self, today: date) -> bool:
         """True when the offer's validity ended before today (it is no longer shown publicly)."""
@@ -69,9 +79,17 @@ def _owned(model: Any, user: User) -> Any:
 
 
 def review_queue(
-    session: Session, user: User, today: date, soon_days: int = 30, org_months: int = 12, expiry_days: int = 30
+    session: Session, user: User, today: date, soon_days: int = 30, org_months: int = 12, expiry_days: int = 30,
+    fact_max_days: dict[str, int] | None = None, category_limits: dict[str, dict[str, int]] | None = None,
 ) -> list[QueueItem]:
-    """Everything a coordinator should look at, most urgent first (offers ending within `expiry_days` included)."""
+    """Everything a coordinator should look at, most urgent first (ending offers and stale facts included)."""
+    defaults = freshness.DEFAULT_MAX_DAYS | (fact_max_days or {})
+
+    def limits_of(service: Service) -> dict[str, int]:
+        """The strictest maximum ages of the offer's categories and their parents (same rule as the search)."""
+        slugs = {t.slug for t in service.categories} | {t.parent.slug for t in service.categories if t.parent}
+        return freshness.strictest(defaults, category_limits or {}, slugs)
+
     tasks = list(
         session.scalars(
             select(ReviewTask)
@@ -95,7 +113,9 @@ def review_queue(
         if model is Service:
             stmt = stmt.where(Service.status != "beendet").options(
                 selectinload(Service.categories).selectinload(TaxonomyTerm.parent),
-                selectinload(Service.service_at_locations).selectinload(ServiceAtLocation.location),
+                selectinload(Service.schedules),
+                selectinload(Service.service_at_locations).selectinload(ServiceAtLocation.location)
+                .selectinload(Location.schedules),
             )
         else:
             stmt = stmt.options(
@@ -106,18 +126,32 @@ def review_queue(
             )
         for entry in session.scalars(stmt):
             ends = _ending(entry, today, expiry_days)
+            max_days = limits_of(entry) if model is Service else defaults
+            stale = freshness.stale_facts(entry, today, max_days) if model is Service else []
             if (model, entry.id) in with_overdue_task:
-                _note_ending(items, entry, ends)
+                _note_overdue(items, entry, ends, stale)
                 continue
             due = review_due(entry, org_months)
             days = (due - today).days
             if days <= 0:
-                items.append(QueueItem("overdue", entry, due, never_verified=entry.assured_date is None, expires=ends))
+                items.append(QueueItem("overdue", entry, due, never_verified=entry.assured_date is None, expires=ends,
+                                       stale=stale))
+            elif stale:  # a stale fact is overdue work of its own, though the whole check is not yet due
+                items.append(QueueItem("overdue", entry, _stale_since(entry, stale, max_days), expires=ends,
+                                       stale=stale, reason="stale"))
             elif ends is not None:  # the end is the more pressing date: extend or end the offer
-                items.append(QueueItem("overdue" if ends < today else "due_soon", entry, ends, expires=ends))
+                items.append(QueueItem("overdue" if ends < today else "due_soon", entry, ends, expires=ends,
+                                       reason="ending"))
             elif days <= soon_days:
                 items.append(QueueItem("due_soon", entry, due))
     return sorted(items, key=lambda item: _urgency(item, today))
+
+
+def queue_for(session: Session, user: User, today: date, config: Any) -> list[QueueItem]:
+    """A coordinator's queue with the app's settings (the queue page, the start page and the digest use this)."""
+    return review_queue(session, user, today, int(config["CURATION_DUE_SOON_DAYS"]),
+                        int(config["CURATION_ORG_REVIEW_MONTHS"]), int(config["CURATION_EXPIRY_NOTICE_DAYS"]),
+                        freshness.max_days(config), freshness.category_limits(config))
 
 
 def _ending(entry: Organization | Service, today: date, expiry_days: int) -> date | None:
@@ -127,13 +161,21 @@ def _ending(entry: Organization | Service, today: date, expiry_days: int) -> dat
     return entry.valid_to if (entry.valid_to - today).days <= expiry_days else None
 
 
-def _note_ending(items: list[QueueItem], entry: Organization | Service, ends: date | None) -> None:
-    """Add the end date to the entry's overdue task line (one line per entry)."""
-    if ends is None:
-        return
+def _note_overdue(items: list[QueueItem], entry: Organization | Service, ends: date | None,
+                  stale: list[tuple[str, date | None]]) -> None:
+    """Add the end date and stale facts to the entry's overdue task line (one line per entry)."""
     for item in items:
         if item.entry is entry and item.group == "overdue":
-            item.expires = ends
+            item.expires = ends or item.expires
+            item.stale = stale
+
+
+def _stale_since(entry: Service, stale: list[tuple[str, date | None]], max_days: dict[str, int]) -> date:
+    """The day the first of the stale facts went stale (never confirmed: since the offer was created)."""
+    return min(
+        confirmed + timedelta(days=max_days[fact] + 1) if confirmed else entry.created_at.date()
+        for fact, confirmed in stale
+    )
 
 
 def _urgency(item: QueueItem, today: date) -> tuple:

@@ -529,6 +529,7 @@ def _service_form(svc: Service | None) -> ServiceForm:
 
 def _apply_service(session: Session, form: ServiceForm, svc: Service) -> None:
     with session.no_autoflush:
+        before = ops.fact_state(svc)
         ops.assign(svc, {name: form[name].data for name in ops.SERVICE_FIELDS})
         if svc.organization_id != form.organization_id.data:
             ops.link(svc, "organization", session.get(Organization, form.organization_id.data))
@@ -536,6 +537,8 @@ def _apply_service(session: Session, form: ServiceForm, svc: Service) -> None:
         ops.set_terms(session, svc, form.categories.data or [], form.jobcenters.data or [])
         apply_rows(session, svc, form)
         ops.set_locations(session, svc, form.locations.data or [])
+        unconfirmed = {fact for fact in ops.FACT_NAMES if form[f"{fact}_unconfirmed"].data}
+        ops.confirm_changed_facts(svc, before, unconfirmed, today())
         if request.form.get("aktuell") in ops.FACTS:  # "… ist aktuell" beside a fact: save and confirm it today
             ops.confirm_fact(svc, request.form["aktuell"], today())
         ops.touch_if_changed(session, svc)
