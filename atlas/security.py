@@ -14,9 +14,11 @@ from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import BadRequest
 
 from .errors import handle_http
+from .inline import csp_hashes
 
-# style-src 'self': no style attributes or <style> elements; scripts set styles through the CSSOM, which CSP allows.
-POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:{tiles}; font-src 'self'; "
+# style-src 'self' plus the hashes of the page's own inline elements (atlas/inline.py): no style attributes and no
+# other <style> or <script> elements; scripts set styles through the CSSOM, which CSP allows.
+POLICY = ("default-src 'self'; script-src 'self'{scripts}; style-src 'self'{styles}; img-src 'self' data:{tiles}; font-src 'self'; "
           "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors {frame}")
 
 
@@ -28,7 +30,9 @@ def content_security_policy(framing_allowed: bool) -> str:
         parts = urlsplit(tiles.replace("{s}", "a"))
         host = parts.netloc.replace("a.", "*.", 1) if "{s}" in tiles else parts.netloc
         origin = f" {parts.scheme}://{host}"
-    return POLICY.format(tiles=origin, frame="*" if framing_allowed else "'self'")
+    return POLICY.format(tiles=origin, frame="*" if framing_allowed else "'self'",
+                         scripts="".join(" " + h for h in csp_hashes("script")),
+                         styles="".join(" " + h for h in csp_hashes("style")))
 
 
 def add_headers(response: Response) -> Response:

@@ -2,6 +2,7 @@
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -13,6 +14,9 @@ from atlas.models import Address, Location, Organization, Region, Service, Servi
 
 
 NAME, ADDRESS, PROTECTED, DISTANCE = 1, 3, 4, 6  # positions in an item of the marker data
+
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
 
 
 def map_data(html: str, data_id: str = "atlas-markers") -> dict:
@@ -55,13 +59,28 @@ def test_public_map_lists_the_same_entries_as_the_markers(client):
 def test_map_assets_are_local(client):
     html = client.get("/karte").get_data(as_text=True)
     loaded = re.findall(r'<(?:script|link|img|iframe)\b[^>]*?(?:src|href)="([^"]+)"', html)
+    loaded += [u for u in re.findall(r"url\(([^)]+)\)", html) if not u.startswith("#")]
     assert loaded and all(s.startswith("/static/") for s in loaded), loaded
-    for asset in ("vendor/leaflet/leaflet.js", "js/atlas-map.js"):
-        assert f"/static/{asset}" in html
+    for asset in ("vendor/leaflet/leaflet.js", "js/atlas-map.js"):  # inline on the public map, still served
+        text = (STATIC / asset).read_text(encoding="utf-8")
+        assert f"<script>{text}</script>" in html and f"/static/{asset}" not in html
         assert client.get(f"/static/{asset}").status_code == 200
-    assert "leaflet.markercluster.js" not in html  # clusters come from the server
-    assert "atlas-markers" in html and '"items"' not in html  # the page itself ships no markers
+    assert "leaflet.markercluster.js" not in html and "L.MarkerClusterGroup" not in html  # clusters: server
     assert "user-scalable=no" not in html  # folium's zoom-blocking viewport must not leak in
+
+
+def test_public_map_carries_its_opening_section(client):
+    config = markers_of(client, "/karte")
+    first = config["first"]
+    assert first and all(k.isdigit() and 0 <= int(k) <= 14 for k in first)
+    for zoom, answer in first.items():
+        # the same markers as /karte/daten gives for a wide section at that zoom (grid cells are anchored)
+        wide = section(client, config, zoom=int(zoom)).get_json()
+        assert answer["total"] == wide["total"] == len(config["items"])
+        shown = sum(c[2] for c in answer["clusters"]) + len(answer["points"])
+        assert shown == sum(c[2] for c in wide["clusters"]) + len(wide["points"]) == answer["total"], zoom
+    staff_or_list = client.get("/karte?ansicht=liste").get_data(as_text=True)
+    assert '"first"' not in staff_or_list
 
 
 def test_tiles_come_from_config(make_app, app):
@@ -344,7 +363,7 @@ def test_embed_says_so_when_category_or_region_is_unknown(client):
     response = client.get("/karte/embed?kategorie=gibtsnicht")
     html = response.get_data(as_text=True)
     assert response.status_code == 400 and "Den Bereich „gibtsnicht“ gibt es nicht." in html
-    assert "folium-map" not in html and "atlas-map.js" not in html
+    assert 'class="folium-map"' not in html and "<script" not in html
     response = client.get("/karte/embed?region=atlantis&lang=en")
     assert "There is no town or district called “atlantis”." in response.get_data(as_text=True)
     assert "folium-map" in client.get("/karte/embed?region=witten").get_data(as_text=True)

@@ -1,8 +1,9 @@
 """Map pages: the public map with its list, the embeddable map, the staff map and the coverage view.
 
-Big maps ship no markers with the page: the browser asks `/karte/daten` (public, embed) or `/intern/karte/daten`
-(staff) for the visible section at its zoom level and gets clusters and single markers (see clustering.py),
-with an ETag by data version.
+Big maps ship no full marker set with the page: the browser asks `/karte/daten` (public, embed) or
+`/intern/karte/daten` (staff) for the visible section at its zoom level and gets clusters and single markers (see
+clustering.py), with an ETag by data version. The public map and the embed also carry their opening section in the
+page, so the first markers need no second round trip.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sqlalchemy import exists, select
 
 from . import coverage
 from . import data as maps
-from .clustering import BBoxError, cluster, parse_bbox, parse_zoom
+from .clustering import MAX_LAT_SPAN, MAX_LON_SPAN, BBox, BBoxError, cluster, parse_bbox, parse_zoom
 from .. import freshness, vocab
 from ..auth import role_required
 from ..db import get_session
@@ -36,6 +37,9 @@ from ..queries import ListFilters, public_gemeinden, services_query, top_categor
 
 bp = Blueprint("maps", __name__)
 RADII = (5, 10, 25, 50)
+# Map sizes in px (width, height) the opening view is prepared for: a small phone's frame, a wide desktop frame.
+SMALLEST_MAP = (280, 240)
+LARGEST_MAP = (1600, 1000)
 
 
 def labels() -> dict[str, str]:
@@ -109,8 +113,10 @@ def marker_set(filters: ListFilters, internal: bool, near: tuple[float, float] |
         version, maps.markers(session, maps.offer_ids(filters, internal), internal, near, radius)))[1]
 
 
-def map_page_data(filters: ListFilters, internal: bool, detail_endpoint: str, data_url: str) -> dict[str, Any]:
-    """Everything a map page with its equivalent list needs; the markers themselves come from `data_url`."""
+def map_page_data(filters: ListFilters, internal: bool, detail_endpoint: str, data_url: str,
+                  first: bool = False) -> dict[str, Any]:
+    """Everything a map page with its equivalent list needs; markers come from `data_url` (with `first`, the
+    opening section's also in the page)."""
     session = get_session()
     near, near_label, error = resolve_near(str_arg("nahe", 100))
     radius = radius_arg() if near else None
@@ -124,6 +130,8 @@ def map_page_data(filters: ListFilters, internal: bool, detail_endpoint: str, da
               "fallback": maps.FALLBACK_COLOR, "near": list(near) if near else None, "radius_km": radius,
               "total": len(markers.items), "labels": labels(),
               "fit": markers.fit(near or current_app.config["MAP_CENTER"])}
+    if first:
+        config["first"] = first_sections(markers, config["fit"])
     return {
         "map": maps.map_with_layers(current_app.config, [("clustered", "atlas-markers")]),
         "data": maps.script_json(config), "items": markers.items, "category_labels": categories,
@@ -139,6 +147,53 @@ def page_of(items: list[Any], size: int = LIST_ON_MAP_PAGE) -> dict[str, Any]:
     total_pages = max(1, math.ceil(len(items) / size))
     number = min(int_arg("seite", 1, 1), total_pages)
     return {"shown": items[(number - 1) * size:number * size], "page_number": number, "total_pages": total_pages}
+
+
+def section_answer(markers: maps.MarkerSet, bbox: BBox, zoom: int, limit: int) -> dict[str, Any]:
+    """The clusters and single markers of one section at one zoom level, as /karte/daten answers."""
+    shown = cluster(markers.lat, markers.lon, bbox, zoom, limit)
+    items = [markers.items[i] for i in shown.singles.tolist()]
+    return {"version": markers.version, "total": len(markers.items), "zoom": shown.zoom, "clusters": shown.clusters,
+            "points": [[m[4], m[5], m[3], i] for i, m in enumerate(items)],
+            "items": [[m[0], m[1], m[2], m[6], m[7], m[8], m[9]] for m in items]}
+
+
+def opening_zooms(fit: list[list[float]]) -> range:
+    """The zoom levels at which the map script's fitBounds (padding 24 px, maxZoom 14) may open `fit`."""
+    (south, west), (north, east) = fit
+    lon_span = max(east - west, 1e-6)
+    lat_span = max(_mercator(north) - _mercator(south), 1e-6)
+
+    def zoom(width: int, height: int) -> int:
+        scale = min((width - 48) * 360 / (256 * lon_span), (height - 48) * 360 / (256 * lat_span))
+        return max(0, min(14, math.floor(math.log2(scale))))
+
+    return range(zoom(*SMALLEST_MAP), zoom(*LARGEST_MAP) + 1)
+
+
+def _mercator(lat: float) -> float:
+    """Web Mercator y of a latitude, in degrees of longitude."""
+    return math.degrees(math.log(math.tan(math.pi / 4 + math.radians(lat) / 2)))
+
+
+def first_sections(markers: maps.MarkerSet, fit: list[list[float]] | None) -> dict[str, Any]:
+    """Answers for the map's opening section at each zoom it may open with, keyed by zoom.
+
+    They travel in the page, so the first markers need no request of their own (a full round trip on a slow
+    network); the script still asks /karte/daten for its exact section afterwards.
+    """
+    if not fit:
+        return {}
+    limit = int(current_app.config["MAP_MAX_MARKERS"])
+    lat, lon = (fit[0][0] + fit[1][0]) / 2, (fit[0][1] + fit[1][1]) / 2
+    answers = {}
+    for zoom in opening_zooms(fit):
+        half_lon = min(LARGEST_MAP[0] / 2 * 360 / (256 * 2 ** zoom), MAX_LON_SPAN / 2)
+        half_lat = min(half_lon * math.cos(math.radians(lat)), MAX_LAT_SPAN / 2)
+        bbox = BBox(max(-90.0, lat - half_lat), max(-180.0, lon - half_lon), min(90.0, lat + half_lat),
+                    min(180.0, lon + half_lon))
+        answers[str(zoom)] = section_answer(markers, bbox, zoom, limit)
+    return answers
 
 
 def marker_response(filters: ListFilters, internal: bool) -> Any:
@@ -162,12 +217,7 @@ def marker_response(filters: ListFilters, internal: bool) -> Any:
     cache_control = "private, no-cache" if internal else "public, max-age=0, must-revalidate"
     if etag in request.if_none_match:
         return Response(status=304, headers={"ETag": f'"{etag}"', "Cache-Control": cache_control})
-    shown = cluster(markers.lat, markers.lon, bbox, zoom, limit)
-    items = [markers.items[i] for i in shown.singles.tolist()]
-    body = {"version": markers.version, "total": len(markers.items), "zoom": shown.zoom, "clusters": shown.clusters,
-            "points": [[m[4], m[5], m[3], i] for i, m in enumerate(items)],
-            "items": [[m[0], m[1], m[2], m[6], m[7], m[8], m[9]] for m in items]}
-    response = current_app.json.response(body)
+    response = current_app.json.response(section_answer(markers, bbox, zoom, limit))
     response.headers["ETag"] = f'"{etag}"'
     response.headers["Cache-Control"] = cache_control
     return response
@@ -223,7 +273,7 @@ def public_map() -> Any:
     if unknown:
         raise ParamError(unknown)
     context = map_page_data(public_filters(), internal=False, detail_endpoint="public.service",
-                            data_url=url_for("maps.public_data", **data_args()))
+                            data_url=url_for("maps.public_data", **data_args()), first=view == "karte")
     context |= page_of(context["items"])
     args = {k: v for k, v in request.args.items() if k not in ("ansicht", "seite")}
     links = {"embed_url": url_for("maps.embed", kategorie=category or None, _external=True),
@@ -253,7 +303,7 @@ def embed() -> Any:
     if unknown:  # said inside the frame, instead of silently showing every offer
         return render_template("map/embed_unknown.html", message=unknown), 400
     context = map_page_data(public_filters(), internal=False, detail_endpoint="public.service",
-                            data_url=url_for("maps.public_data", **data_args()))
+                            data_url=url_for("maps.public_data", **data_args()), first=True)
     return render_template("map/embed.html", **context, **page_of(context["items"]))
 
 

@@ -400,6 +400,9 @@
       map.setView(data.near, 11, {animate: false});
     }
     map.on("moveend", load);
+    /* The page carries the opening section at the zooms it may open with: shown at once, no round trip first. */
+    var first = data.first && data.first[String(map.getZoom())];
+    if (first) show(first);
     load();
   }
 
