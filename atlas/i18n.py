@@ -101,26 +101,20 @@ def content_lang() -> Markup:
     return Markup(' lang="de"') if current_lang() != "de" else Markup("")
 
 
-def datum(value: str | date | datetime | None) -> str:
-    """Format a date (or ISO date string) in the UI language's medium style."""
-    if not value:
-        return ""
+def _day(value: str | date | datetime) -> date:
     if isinstance(value, str):
         value = datetime.fromisoformat(value.rstrip("Z"))
-    if isinstance(value, datetime):
-        value = value.date()
-    return format_date(value, format="medium")
+    return value.date() if isinstance(value, datetime) else value
+
+
+def datum(value: str | date | datetime | None) -> str:
+    """Format a date (or ISO date string) in the UI language's medium style."""
+    return format_date(_day(value), format="medium") if value else ""
 
 
 def monat(value: str | date | datetime | None) -> str:
     """Month and year in the UI language ("März 2026"): how old a check is, without false precision."""
-    if not value:
-        return ""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value.rstrip("Z"))
-    if isinstance(value, datetime):
-        value = value.date()
-    return format_date(value, format="MMMM yyyy")
+    return format_date(_day(value), format="MMMM yyyy") if value else ""
 
 
 def init_app(app: Flask) -> None:
