@@ -18,6 +18,7 @@ AUDITED = (
     m.Phone,
     m.Contact,
     m.Schedule,
+    m.ServiceSession,
     m.ServiceAtLocation,
     m.TaxonomyTerm,
     m.Region,

@@ -15,6 +15,7 @@ from . import vocab
 from .models import Location, Organization, Phone, Schedule, Service, TaxonomyTerm
 from .presenters import iso
 from .privacy import location_position, public_text, shown_precision
+from .sessions import hsds_schedules
 
 PROFILE_URI = "https://atlas.example/hsds-profile/de-atlas"
 NAMESPACE = uuid.UUID("6f1c9a52-3a1e-4d0c-9a54-2a7f3b0e9c11")
@@ -250,7 +251,8 @@ def service_record(service: Service, internal: bool, lang: str = "de") -> dict[s
         "alert": service.alert, "last_modified": iso(service.updated_at),
         "organization": organization_record(service.organization, internal),
         "phones": phones(service.phones, internal, service_id=sid),
-        "schedules": schedules(service.schedules, service_id=sid),
+        # Opening hours, then the dated sessions as bounded weekly runs (dtstart, until, count).
+        "schedules": schedules(service.schedules, service_id=sid) + hsds_schedules(service.sessions, sid),
         "service_at_locations": [
             compact({"id": derived_id("sal", sid, loc.uuid), "service_id": sid, "location_id": loc.uuid,
                      "description": sal.description, "location": location_record(loc, internal)})

@@ -402,6 +402,9 @@ class Service(EntryMixin, Base):
     phones: Mapped[list[Phone]] = relationship(back_populates="service", cascade="all, delete-orphan")
     schedules: Mapped[list[Schedule]] = relationship(back_populates="service", cascade="all, delete-orphan")
     contacts: Mapped[list[Contact]] = relationship(back_populates="service", cascade="all, delete-orphan")
+    sessions: Mapped[list[ServiceSession]] = relationship(
+        back_populates="service", cascade="all, delete-orphan",
+        order_by="(ServiceSession.starts_on, ServiceSession.start_time, ServiceSession.id)")
 
     @validates("url")
     def _url_rule(self, key: str, value: str | None) -> str | None:
@@ -640,6 +643,30 @@ class Schedule(Base):
 
     service: Mapped[Service | None] = relationship(back_populates="schedules")
     location: Mapped[Location | None] = relationship(back_populates="schedules")
+
+
+class ServiceSession(Base):
+    """One dated session of a course, group or event (Termin): a local date and wall-clock times in Europe/Berlin."""
+
+    __tablename__ = "service_session"
+    __table_args__ = (
+        CheckConstraint("start_time IS NULL OR end_time IS NULL OR start_time < end_time", name="starts_before_ends"),
+        CheckConstraint("end_time IS NULL OR start_time IS NOT NULL", name="end_needs_start"),
+        one_of("seats", vocab.SESSION_SEATS),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), default=new_uuid)
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"), index=True)
+    # Wall-clock date and "HH:MM" times, never UTC instants: a session at 10:00 stays at 10:00 across DST changes.
+    starts_on: Mapped[date] = mapped_column(Date, index=True)
+    start_time: Mapped[str | None] = mapped_column(String(5))
+    end_time: Mapped[str | None] = mapped_column(String(5))
+    place: Mapped[str | None] = mapped_column(String(300))
+    seats: Mapped[str] = mapped_column(String(20), default="unbekannt")
+    registration_note: Mapped[str | None] = mapped_column(String(500))
+
+    service: Mapped[Service] = relationship(back_populates="sessions")
 
 
 class AuditLog(Base):

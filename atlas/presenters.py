@@ -6,8 +6,9 @@ from datetime import date, datetime
 from typing import Any
 
 from . import vocab
-from .models import Location, Organization, Phone, Schedule, Service, TaxonomyTerm
+from .models import Location, Organization, Phone, Schedule, Service, ServiceSession, TaxonomyTerm
 from .privacy import location_position, public_text, shown_precision
+from .sessions import is_upcoming
 
 
 def iso(value: date | datetime | None) -> str | None:
@@ -160,6 +161,24 @@ def _internal_entry_fields(entry: Organization | Service) -> dict[str, Any]:
     }
 
 
+SESSIONS_SHOWN = 12
+
+
+def session_view(item: ServiceSession, lang: str) -> dict[str, Any]:
+    """A dated session with its labels (its "when" is worded at render time: "heute", "morgen")."""
+    return {"id": item.uuid, "starts_on": iso(item.starts_on), "start_time": item.start_time,
+            "end_time": item.end_time, "place": item.place, "seats": item.seats,
+            "seats_label": "" if item.seats == "unbekannt" else vocab.label(vocab.SESSION_SEATS, item.seats, lang),
+            "registration_note": item.registration_note}
+
+
+def session_fields(items: list[ServiceSession], lang: str) -> dict[str, Any]:
+    """The sessions still ahead (the first SESSIONS_SHOWN) and how many more there are."""
+    ahead = [s for s in items if is_upcoming(s)]
+    return {"sessions": [session_view(s, lang) for s in ahead[:SESSIONS_SHOWN]],
+            "sessions_more": max(0, len(ahead) - SESSIONS_SHOWN)}
+
+
 def service_view(service: Service, internal: bool, lang: str = "de") -> dict[str, Any]:
     """HSDS 3.0 service with its organisation, locations and the atlas DE profile fields."""
     locations = [loc for loc in service.locations if internal or (loc.visibility == "public" and loc.archived_at is None)]
@@ -215,6 +234,7 @@ def service_view(service: Service, internal: bool, lang: str = "de") -> dict[str
             "short_notice": service.short_notice,
             "supra_regional": service.supra_regional,
             "jobcenters": [jc.slug for jc in service.jobcenters],
+            **session_fields(service.sessions, lang),
         },
     }
     if internal:

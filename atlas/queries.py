@@ -52,6 +52,7 @@ def with_details(stmt: Select) -> Select:
             selectinload(Location.schedules)),
         selectinload(Service.phones),
         selectinload(Service.schedules),
+        selectinload(Service.sessions),
         selectinload(Service.jobcenters),
     )
 

@@ -28,11 +28,13 @@ from .models import (
     Schedule,
     Service,
     ServiceAtLocation,
+    ServiceSession,
     TaxonomyTerm,
     User,
     utcnow,
 )
 from .safetext import clean_url
+from .sessions import weekly
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 SOURCE = "demo"
@@ -107,11 +109,29 @@ def _hours(items: Any, where: str, errors: list[str]) -> None:
         days = str(h.get("byday", "")).split(",")
         if not days or not set(days) <= DAYS:
             errors.append(f"{at}: byday {h.get('byday')!r} must list MO,TU,WE,TH,FR,SA,SU")
-        for k in ("opens_at", "closes_at"):
-            if h.get(k) is not None and not TIME_RE.match(str(h[k])):
-                errors.append(f"{at}: {k} {h[k]!r} is not a time (HH:MM)")
-        if h.get("opens_at") and h.get("closes_at") and h["opens_at"] >= h["closes_at"]:
-            errors.append(f"{at}: opens_at must be before closes_at")
+        _times(h, "opens_at", "closes_at", at, errors)
+
+
+def _times(item: dict[str, Any], start: str, end: str, at: str, errors: list[str]) -> None:
+    for k in (start, end):
+        if item.get(k) is not None and not TIME_RE.match(str(item[k])):
+            errors.append(f"{at}: {k} {item[k]!r} is not a time (HH:MM)")
+    if item.get(start) and item.get(end) and item[start] >= item[end]:
+        errors.append(f"{at}: {start} must be before {end}")
+
+
+def _session_items(items: Any, where: str, errors: list[str]) -> None:
+    for i, t in enumerate(items or []):
+        at = f"{where}.sessions[{i}]"
+        before = len(errors)
+        _date(t.get("date") or t.get("weekly_from"), f"{at}.date", errors)
+        _date(t.get("weekly_until"), f"{at}.weekly_until", errors)
+        if not (t.get("date") or t.get("weekly_from")):
+            errors.append(f"{at}: give a date (or weekly_from and weekly_until)")
+        elif len(errors) == before and t.get("weekly_until") and t["weekly_until"] < t["weekly_from"]:
+            errors.append(f"{at}: weekly_until is before weekly_from")
+        _times(t, "start_time", "end_time", at, errors)
+        _one(t.get("seats", "unbekannt"), vocab.SESSION_SEATS, f"{at}.seats", errors)
 
 
 def _url(item: dict[str, Any], key: str, where: str, errors: list[str]) -> None:
@@ -198,6 +218,7 @@ def _validate_service(svc: dict[str, Any], at: str, loc_keys: set, known: dict[s
         errors.append(f"{at}: minimum_age is above maximum_age")
     errors.extend(_people_errors(svc, at, known))
     _hours(svc.get("opening_hours"), at, errors)
+    _session_items(svc.get("sessions"), at, errors)
     return errors
 
 
@@ -304,7 +325,8 @@ class _Context:
 
 
 # Tables of demo entries whose rows the seed never changes once a person (or the importer, the checker ...) has.
-DEMO_TABLES = ("organization", "location", "address", "phone", "contact", "schedule", "service", "service_at_location")
+DEMO_TABLES = ("organization", "location", "address", "phone", "contact", "schedule", "service_session", "service",
+               "service_at_location")
 
 
 def _edited_by_people(session: Session) -> defaultdict[str, set[int]]:
@@ -349,6 +371,21 @@ def _phones(items: list[dict[str, Any]]) -> list[Phone]:
 def _schedules(items: list[dict[str, Any]]) -> list[Schedule]:
     return [Schedule(byday=h["byday"], opens_at=h.get("opens_at"), closes_at=h.get("closes_at"),
                      description=h.get("description")) for h in items or []]
+
+
+def _sessions(items: list[dict[str, Any]]) -> list[ServiceSession]:
+    found = []
+    for t in items or []:
+        first = _d(t.get("date") or t.get("weekly_from"))
+        days = weekly(first, _d(t["weekly_until"])) if t.get("weekly_until") else [first]
+        found += [ServiceSession(starts_on=day, start_time=t.get("start_time"), end_time=t.get("end_time"),
+                                 place=t.get("place"), seats=t.get("seats", "unbekannt"),
+                                 registration_note=t.get("registration_note")) for day in days]
+    return found
+
+
+def _session_key(s: ServiceSession) -> tuple:
+    return (s.starts_on, s.start_time or "", s.end_time or "", s.place or "", s.seats, s.registration_note or "")
 
 
 def _phone_key(p: Phone) -> tuple:
@@ -459,6 +496,7 @@ def _service(session: Session, org: Organization, org_key: str, item: dict[str, 
         values["owner"], values["deputy"] = None, None
     svc = session.scalar(select(Service).where(Service.source_name == SOURCE, Service.source_id == source_id))
     if ctx.kept("service", svc, ("phone", svc.phones if svc else []), ("schedule", svc.schedules if svc else []),
+                ("service_session", svc.sessions if svc else []),
                 ("service_at_location", svc.service_at_locations if svc else [])):
         report.kept["services"] += 1
         return
@@ -473,6 +511,7 @@ def _service(session: Session, org: Organization, org_key: str, item: dict[str, 
         svc.service_at_locations[:] = [ServiceAtLocation(location=loc) for loc in wanted]
     _replace_children(svc.phones, _phones(item.get("phones")), _phone_key)
     _replace_children(svc.schedules, _schedules(item.get("opening_hours")), _schedule_key)
+    _replace_children(svc.sessions, _sessions(item.get("sessions")), _session_key)
 
 
 def demo_files(seeds_dir: Path) -> list[Path]:

@@ -146,6 +146,14 @@ REGION_KINDS = {
     "gemeinde": ("Gemeinde", "municipality"),
 }
 
+# Places left at a dated session (course date, group meeting, event).
+SESSION_SEATS = {
+    "unbekannt": ("keine Angabe", "not stated"),
+    "frei": ("Plätze frei", "places available"),
+    "wenige": ("nur noch wenige Plätze", "few places left"),
+    "ausgebucht": ("ausgebucht", "fully booked"),
+}
+
 WEEKDAYS = {
     "MO": ("Montag", "Monday"),
     "TU": ("Dienstag", "Tuesday"),

@@ -43,12 +43,14 @@ from ..i18n import current_lang
 from ..models import User
 from ..params import parse_id
 from ..safetext import UrlError, control_characters, normalise_url
+from ..sessions import MAX_SERIES
 from .labels import FIELD_LABELS as L
 from .ownership import person_error
 
 # Upper bound for long free texts: generous for real descriptions, refuses pasted novels and junk.
 LONG_TEXT = 20000
 MAX_ROWS = 50
+MAX_SESSION_ROWS = 200  # a weekly group over two years
 TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 NONE_CHOICE = 0
@@ -350,6 +352,41 @@ def _check_time(field: Field) -> None:
             raise ValidationError(_("Bitte eine Uhrzeit wie 09:00 eingeben."))
 
 
+class SessionRow(RowForm):
+    """One dated session of a course, group or event; a new row can repeat weekly."""
+
+    KEY_FIELDS = ("starts_on", "start_time", "end_time", "place", "registration_note", "repeat_until")
+    starts_on = GermanDateField(_l("Datum"), validators=[
+        DataRequired(_l("Bitte das Datum des Termins eingeben (oder die Zeile leeren)."))])
+    start_time = StringField(_l("Beginn"), filters=[strip_nul], validators=[Optional()],
+                             description=_l("z. B. 18:00"))
+    end_time = StringField(_l("Ende"), filters=[strip_nul], validators=[Optional()])
+    place = text(_l("Ort, wenn abweichend"), 300, description=_l("z. B. Turnhalle, Raum 2 oder „online“"))
+    seats = Select(_l("Plätze"), choices=vchoices(vocab.SESSION_SEATS), default="unbekannt")
+    registration_note = text(_l("Anmeldung"), 500, description=_l("z. B. Anmeldung bis 10.01. unter 02331 …"))
+    repeat_until = date_field(_l("wöchentlich wiederholen bis"),
+                              _l("Nur beim Anlegen: legt jede Woche am selben Wochentag einen Termin an."))
+
+    def validate_start_time(self, field: Field) -> None:
+        _check_time(field)
+
+    def validate_end_time(self, field: Field) -> None:
+        _check_time(field)
+        if field.data and not self.start_time.data:
+            raise ValidationError(_("Bitte auch den Beginn eingeben."))
+        if field.data and TIME_RE.match(self.start_time.data or "") and field.data <= self.start_time.data:
+            raise ValidationError(_("Der Termin muss nach seinem Beginn enden."))
+
+    def validate_repeat_until(self, field: Field) -> None:
+        if not field.data or not self.starts_on.data:
+            return
+        if field.data < self.starts_on.data:
+            raise ValidationError(_("„Wiederholen bis“ darf nicht vor dem Datum liegen."))
+        if (field.data - self.starts_on.data).days // 7 + 1 > MAX_SERIES:
+            raise ValidationError(_("Höchstens %(n)s Termine auf einmal – bitte ein früheres Ende wählen.",
+                                    n=MAX_SERIES))
+
+
 class ContactRow(RowForm):
     """A named contact person (always internal)."""
 
@@ -552,6 +589,7 @@ class ServiceForm(EntryForm):
     short_notice = BooleanField(L["short_notice"], description=_l("Termine meist innerhalb weniger Tage."))
     phones = FieldList(FormField(PhoneRow), _l("Telefonnummern"), max_entries=MAX_ROWS)
     schedules = FieldList(FormField(ScheduleRow), _l("Zeiten"), max_entries=MAX_ROWS)
+    sessions = FieldList(FormField(SessionRow), _l("Termine"), max_entries=MAX_SESSION_ROWS)
     contacts = FieldList(FormField(ContactRow), _l("Ansprechpersonen"), max_entries=MAX_ROWS)
 
     def validate_categories(self, field: Field) -> None:

@@ -21,6 +21,7 @@ from ..models import (
     Phone,
     Region,
     Schedule,
+    ServiceSession,
     Service,
     TaxonomyTerm,
     User,
@@ -34,6 +35,7 @@ CHILDREN = {
     "service": {
         "phone": "service_id",
         "schedule": "service_id",
+        "service_session": "service_id",
         "contact": "service_id",
         "service_at_location": "service_id",
     },
@@ -63,6 +65,7 @@ NOT_RESTORED = {
 COLLECTION_MODELS = {"categories": TaxonomyTerm, "jobcenters": Jobcenter}
 DATE_FIELDS = {
     "assured_date",
+    "starts_on",
     "valid_from",
     "valid_to",
     "waiting_time_confirmed_at",
@@ -79,7 +82,7 @@ REFERENCES = {
     "location_id": Location,
     "service_id": Service,
 }
-RESTORABLE_ROWS = {"phone": Phone, "schedule": Schedule, "contact": Contact}
+RESTORABLE_ROWS = {"phone": Phone, "schedule": Schedule, "service_session": ServiceSession, "contact": Contact}
 
 
 @dataclass
@@ -115,6 +118,7 @@ def child_ids(record: Record) -> dict[str, set[int]]:
         return {
             "phone": {p.id for p in record.phones},
             "schedule": {s.id for s in record.schedules},
+            "service_session": {s.id for s in record.sessions},
             "contact": {c.id for c in record.contacts},
             "service_at_location": {s.id for s in record.service_at_locations},
         }

@@ -104,6 +104,12 @@ FIELD_LABELS = {
     "active": _l("aktiv"),
     "merged_from": _l("Zusammengeführt aus"),
     "merged_into": _l("Zusammengeführt in"),
+    "starts_on": _l("Datum"),
+    "start_time": _l("Beginn"),
+    "end_time": _l("Ende"),
+    "place": _l("Ort"),
+    "seats": _l("Plätze"),
+    "registration_note": _l("Anmeldung"),
 }
 
 ENTITY_LABELS = {
@@ -114,6 +120,7 @@ ENTITY_LABELS = {
     "phone": _l("Telefonnummer"),
     "contact": _l("Ansprechperson"),
     "schedule": _l("Öffnungszeit"),
+    "service_session": _l("Termin"),
     "service_at_location": _l("Angebot am Standort"),
     "taxonomy_term": _l("Kategorie"),
     "region": _l("Region"),
@@ -137,6 +144,7 @@ CODED_FIELDS = {
     "role": vocab.ROLES,
     "kind": vocab.REGION_KINDS,
     "type": vocab.PHONE_TYPES,
+    "seats": vocab.SESSION_SEATS,
     **vocab.LIST_FIELDS,
 }
 

@@ -95,6 +95,7 @@ ADDRESS_FIELDS = ("address_1", "address_2", "postal_code", "city")
 PHONE_FIELDS = ("number", "extension", "type", "description", "visibility")
 SCHEDULE_FIELDS = ("byday", "opens_at", "closes_at", "freq", "valid_from", "valid_to", "description")
 CONTACT_FIELDS = ("name", "title", "department", "email", "phone")
+SESSION_FIELDS = ("starts_on", "start_time", "end_time", "place", "seats", "registration_note")
 # Volatile facts with their own "confirmed on" date (URL word -> column).
 FACTS = {
     "wartezeit": "waiting_time_confirmed_at",

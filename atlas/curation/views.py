@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from wtforms import Field, FieldList, SelectChoice
 
-from .. import validity
+from .. import sessions, validity
 from ..audit import set_actor
 from ..auth import login_manager, role_required
 from ..db import get_session
@@ -27,6 +27,7 @@ from ..models import (
     Phone,
     Schedule,
     Service,
+    ServiceSession,
     TaxonomyTerm,
     User,
 )
@@ -246,6 +247,26 @@ def schedule_rows(schedules: list[Schedule]) -> list[dict[str, Any]]:
     return rows
 
 
+def session_rows(items: list[ServiceSession]) -> list[dict[str, Any]]:
+    """Session rows for a form: from two weeks back on (older ones stay stored, for history and export)."""
+    since = sessions.now().date() - timedelta(days=14)
+    return [{"id": s.id, **{k: getattr(s, k) if k == "starts_on" else getattr(s, k) or "" for k in ops.SESSION_FIELDS}}
+            for s in items if s.starts_on >= since]
+
+
+def read_sessions(fieldlist: FieldList) -> list[ops.RowData]:
+    """Submitted session rows; a new row with "wöchentlich wiederholen bis" becomes one row per week."""
+    rows = []
+    for entry, row in zip(fieldlist.entries, read_rows(fieldlist, ops.SESSION_FIELDS)):
+        until = entry.form.repeat_until.data
+        if row.id is None and until and not row.remove and not row.blank and row.values["starts_on"]:
+            rows += [ops.RowData(None, False, row.values | {"starts_on": day})
+                     for day in sessions.weekly(row.values["starts_on"], until)]
+        else:
+            rows.append(row)
+    return rows
+
+
 def contact_rows(contacts: list[Contact]) -> list[dict[str, Any]]:
     """Contact rows for a form."""
     return [
@@ -256,7 +277,7 @@ def contact_rows(contacts: list[Contact]) -> list[dict[str, Any]]:
 
 def add_blank_rows(form: Any, count: int = BLANK_ROWS) -> None:
     """Offer empty rows for new phones, hours and contacts (no JavaScript needed)."""
-    for name in ("phones", "schedules", "contacts"):
+    for name in ("phones", "schedules", "sessions", "contacts"):
         if name in form:
             # One empty row below existing ones keeps the form short; an empty list gets the full count.
             for _i in range(1 if form[name].entries and count > 1 else count):
@@ -285,6 +306,8 @@ def apply_rows(session: Session, owner: Organization | Service | Location, form:
         ops.sync_rows(owner.phones, read_rows(form.phones, ops.PHONE_FIELDS), Phone, **key)
     if "schedules" in form:
         ops.sync_rows(owner.schedules, read_rows(form.schedules, ops.SCHEDULE_FIELDS), Schedule, **key)
+    if "sessions" in form:
+        ops.sync_rows(owner.sessions, read_sessions(form.sessions), ServiceSession, **key)
     if "contacts" in form:
         ops.sync_rows(owner.contacts, read_rows(form.contacts, ops.CONTACT_FIELDS), Contact, **key)
 
@@ -513,6 +536,7 @@ def _service_form(svc: Service | None) -> ServiceForm:
             "locations": [s.location_id for s in svc.service_at_locations],
             "phones": phone_rows(svc.phones),
             "schedules": schedule_rows(svc.schedules),
+            "sessions": session_rows(svc.sessions),
             "contacts": contact_rows(svc.contacts),
         }
         for name in (

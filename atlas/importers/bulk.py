@@ -23,6 +23,7 @@ from ..models import (
     Schedule,
     Service,
     ServiceAtLocation,
+    ServiceSession,
     new_uuid,
     service_jobcenter,
     service_taxonomy,
@@ -208,6 +209,8 @@ class BulkCreator:
         self.insert(ServiceAtLocation, links)
         self._phones([(("service_id", sid), row.record.phones) for sid, row in zip(ids, rows)])
         self._schedules([(("service_id", sid), row.record.schedules) for sid, row in zip(ids, rows)])
+        self.insert(ServiceSession, [{"service_id": sid, "uuid": new_uuid(), **s.values()}
+                                     for sid, row in zip(ids, rows) for s in row.record.sessions])
         self._contacts([(("service_id", sid), row.record.contacts) for sid, row in zip(ids, rows)])
 
     # -- children ----------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from ..models import (
 )
 from ..review import open_task
 from .bulk import BulkCreator
+from ..sessions import apply_sessions
 from .children import apply_phones, apply_schedules
 from .mapping import remember
 from .models import ImportRun
@@ -200,6 +201,7 @@ class Committer:
                 svc.jobcenters = wanted
         apply_phones(svc.phones, record.phones)
         apply_schedules(svc.schedules, record.schedules)
+        apply_sessions(svc.sessions, record.sessions)
         _replace(svc.contacts, [_contact(c) for c in record.contacts], _contact_key)
         if record.locations:
             wanted = {id(loc): (loc, data.link_description)

@@ -12,6 +12,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .. import vocab
+from ..sessions import is_series, series_sessions
 from .files import check_size, decode_text, human_size, load_json, read_bytes
 from .hsds import (
     BOOL_FIELDS,
@@ -678,7 +679,10 @@ def _service_record(s: dict[str, Any], row: int, orgs: dict, locations: dict, by
         data.link_description = _text(sal.get("description"))
         record.locations.append(data)
     record.phones = [_phone(p, errors) for p in by["svc_phones"].get(sid or "", []) if _text(p.get("number"))]
-    record.schedules = [h for h in (_schedule(x, errors) for x in by["svc_schedules"].get(sid or "", [])) if h]
+    given = by["svc_schedules"].get(sid or "", [])
+    # A bounded weekly run (dtstart with until or count) is a course's dates, not opening hours.
+    record.schedules = [h for h in (_schedule(x, errors) for x in given if not is_series(x)) if h]
+    record.sessions = [d for x in given if is_series(x) for d in series_sessions(x, errors)]
     record.contacts = [_contact(c, by) for c in by["svc_contacts"].get(sid or "", []) if _text(c.get("name"))]
     documents = [_text(d.get("document"), 2000) for d in by["documents"].get(sid or "", [])]
     if documents or "required_documents" in s:

@@ -17,6 +17,7 @@ from ..duplicates import Candidate, DuplicateIndex, Hit, address_keys, normalise
 from ..duplicates import normalise_url
 from ..geocoding import fold
 from ..models import Jobcenter, Location, Organization, Region, Service, ServiceAtLocation, TaxonomyTerm, User
+from ..sessions import sessions_differ
 from .children import match_phones, match_schedules
 from .records import (
     OPTIONAL_CATEGORY,
@@ -50,7 +51,8 @@ GERMANY = (47.2, 55.1, 5.8, 15.1)
 FIELD_NAMES = {"name": "Name", "description": "Beschreibung", "url": "Web", "email": "E-Mail",
                "internal_note": "interne Notiz", "categories": "Kategorien", "phones": "Telefon",
                "address": "Adresse", "organization": "Träger", "status": "Status", "visibility": "Sichtbarkeit",
-               "languages": "Sprachen", "schedules": "Öffnungszeiten"}
+               "languages": "Sprachen", "schedules": "Öffnungszeiten",
+               "sessions": "Termine"}
 
 
 @dataclass
@@ -267,7 +269,8 @@ class Context:
         wanted = {r.uuid for r in records if r.uuid} | {r.organization.uuid for r in records if r.organization.uuid}
         site_uuids = {loc.uuid for r in records for loc in (*r.locations, *r.site_only) if loc.uuid}
         service_options = (selectinload(Service.categories), selectinload(Service.phones),
-                           selectinload(Service.schedules), selectinload(Service.contacts),
+                           selectinload(Service.schedules), selectinload(Service.sessions),
+                           selectinload(Service.contacts),
                            selectinload(Service.jobcenters), selectinload(Service.organization),
                            selectinload(Service.service_at_locations).selectinload(ServiceAtLocation.location)
                            .selectinload(Location.address))
@@ -597,6 +600,8 @@ def service_changes(service: Service, record: ImportRecord, slugs: list[str]) ->
         changed.append("phones")
     if match_schedules(service.schedules, record.schedules).differs:
         changed.append("schedules")
+    if sessions_differ(service.sessions, record.sessions):
+        changed.append("sessions")
     if record.jobcenters and sorted(j.slug for j in service.jobcenters) != sorted(set(record.jobcenters)):
         changed.append("jobcenters")
     # A site given without an address leaves the stored address alone (protected sites export none).

@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
+from ..sessions import SessionData
+
 
 SCHEDULE_EXTRA = ("dtstart", "until", "count", "interval", "wkst", "byweekno", "bymonthday", "notes", "attending_type",
                   "schedule_link")
@@ -139,6 +141,8 @@ class ImportRecord:
     jobcenters: list[str] = field(default_factory=list)
     phones: list[PhoneData] = field(default_factory=list)
     schedules: list[ScheduleData] = field(default_factory=list)
+    # Dated sessions (HSDS schedules that are bounded weekly runs): see atlas.sessions.
+    sessions: list[SessionData] = field(default_factory=list)
     contacts: list[ContactData] = field(default_factory=list)
     owner: str | None = None
     deputy: str | None = None

@@ -14,8 +14,8 @@ from .service import api_item, search
 
 # Without any of these the API keeps its plain list behaviour (sorted by name, SQL filters only).
 SEARCH_KEYS = {"q", "search", "near", "radius_km", "kreis", "cost", "channel", "accessibility", "language",
-               "easy_language", "accepting", "short_notice", "current_only", "verified_within_months", "include_inactive",
-               "include_archived", "include_supra_regional", "sort"}
+               "easy_language", "accepting", "short_notice", "current_only", "verified_within_months",
+               "starts_within_weeks", "include_inactive", "include_archived", "include_supra_regional", "sort"}
 
 
 def search_requested(args: MultiDict) -> bool:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from .. import freshness, vocab
+from .. import freshness, sessions, validity, vocab
 from ..curation.queue import add_months
 from ..models import Location, Region, Service, ServiceAtLocation, TaxonomyTerm
 from ..privacy import location_position
@@ -28,6 +28,7 @@ def layout_version() -> str:
     codes += "|positions:atlas.privacy-1"  # public points come from atlas.privacy (changed: rebuild)
     codes += "|validity-1"  # valid_from/valid_to as day numbers, checked against today at query time
     codes += "|freshness-1"  # review due day and the facts' confirmation days (atlas.freshness)
+    codes += "|sessions-1"  # the days of dated sessions, matched against a date window at query time
     return f"{ANALYSIS_VERSION}-{hashlib.sha1(codes.encode()).hexdigest()[:10]}"
 
 
@@ -59,6 +60,7 @@ def load_services(session: Session, ids: list[int]) -> list[Service]:
         selectinload(Service.categories).selectinload(TaxonomyTerm.parent),
         selectinload(Service.jobcenters),
         selectinload(Service.schedules),
+        selectinload(Service.sessions),
         selectinload(Service.service_at_locations).selectinload(ServiceAtLocation.location).options(
             selectinload(Location.address), selectinload(Location.gemeinde).selectinload(Region.parent),
             selectinload(Location.schedules)),
@@ -152,6 +154,8 @@ def document(service: Service) -> IndexDoc:
         "gemeinde_pub": sorted({loc.gemeinde.slug for loc in public_locations if loc.gemeinde}),
         "kreis_all": sorted({k.slug for loc in locations if loc.gemeinde and (k := loc.gemeinde.ancestor("kreis"))}),
         "kreis_pub": sorted({k.slug for loc in public_locations if loc.gemeinde and (k := loc.gemeinde.ancestor("kreis"))}),
+        # Past days never match a "begins within N weeks" window again, so they are left out.
+        "session_day": sessions.index_days(service.sessions, validity.today()),
     }
     points = {
         "all": [(loc.latitude, loc.longitude) for loc in locations if loc.latitude is not None],

@@ -21,12 +21,14 @@ from ..params import parse_id
 from ..plain import km, public_cost, public_label
 from ..presenters import service_view
 from ..queries import public_condition, with_details
+from ..sessions import ahead, describe_view
 from .params import Origin
 
 if TYPE_CHECKING:
     from fpdf import FPDF
 
 MAX_ITEMS = 30
+HANDOUT_SESSIONS = 3  # the next dates of a course; the rest are on the offer's page (QR code)
 VOUCHERS = {"gkv_gutschein", "avgs"}
 PAYING = {"selbstzahler", "zuzahlung"}
 LATIN1_FALLBACK = str.maketrans({"–": "-", "—": "-", "„": '"', "“": '"', "”": '"', "‚": "'", "‘": "'", "’": "'",
@@ -144,6 +146,7 @@ def entry(view: dict[str, Any], url: str, plain: bool, origin: Origin | None = N
     phones = [p["number"] for p in view["phones"] + [p for loc in locations for p in loc["phones"]]
               + view["organization"]["phones"]]
     hours = _hours(view, locations)
+    dates = [describe_view(s, relative=False) for s in ahead(view)[:HANDOUT_SESSIONS]]  # paper outlives "morgen"
     codes = [c["code"] for c in view["atlas"]["cost_options"]]
     distance = _distance_km(locations, origin)
     sections: list[tuple[str, str]] = []
@@ -161,6 +164,8 @@ def entry(view: dict[str, Any], url: str, plain: bool, origin: Origin | None = N
             sections.append((_("Sie können anrufen:"), "\n".join(dict.fromkeys(phones))))
         if hours:
             sections.append((_("Wann ist offen?"), "\n".join(hours)))
+        if dates:
+            sections.append((_("Die nächsten Termine:"), "\n".join(dates)))
         sections += _facts(view, plain)
         if codes:
             sections.append((_("Was kostet es?"), _cost_plain(codes)))
@@ -184,6 +189,8 @@ def entry(view: dict[str, Any], url: str, plain: bool, origin: Origin | None = N
             sections.append((_("E-Mail:"), view["email"] or view["organization"]["email"]))
         if hours:
             sections.append((_("Öffnungszeiten:"), "\n".join(hours)))
+        if dates:
+            sections.append((_("Nächste Termine:"), "\n".join(dates)))
         sections += _facts(view, plain)
         cost = public_cost(view["atlas"]["cost_options"], view["fees_description"])
         if cost:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
-from .. import vocab
+from .. import sessions, vocab
 from ..geocoding import find_gemeinde, gazetteer
 from ..models import Jobcenter, Region, TaxonomyTerm
 from ..params import ParamError
@@ -64,6 +64,7 @@ class SearchParams:
     short_notice: bool = False
     current_only: bool = False  # leave out offers whose check is overdue or whose details are being checked
     verified_months: int | None = None
+    starts_within_weeks: int | None = None  # only offers with a dated session from today to N weeks ahead
     include_inactive: bool = False
     include_archived: bool = False
     include_supra: bool = True
@@ -207,6 +208,8 @@ def parse_search_params(args: MultiDict, session: Session, internal: bool, per_p
     months = args.get("verified_within_months", "").strip()
     if months:
         params.verified_months = _int(args, "verified_within_months", 12, 1, 120)
+    if args.get("starts_within_weeks", "").strip():
+        params.starts_within_weeks = _int(args, "starts_within_weeks", 4, 1, sessions.MAX_WEEKS)
     sort = args.get("sort", "").strip().lower()
     if sort and sort not in SORTS:
         raise ParamError(_("Die Sortierung „%(value)s“ gibt es nicht. Erlaubt: relevance, distance, name, verified.",
@@ -241,6 +244,8 @@ def query_args(params: SearchParams) -> dict[str, Any]:
         args["include_supra_regional"] = "0"
     if params.verified_months:
         args["verified_within_months"] = params.verified_months
+    if params.starts_within_weeks:
+        args["starts_within_weeks"] = params.starts_within_weeks
     if params.sort:
         args["sort"] = params.sort
     return args

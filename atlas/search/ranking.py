@@ -10,7 +10,7 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from .. import freshness, validity
+from .. import freshness, sessions, validity
 from . import documents
 from .index import Snapshot
 from .params import SearchParams
@@ -265,6 +265,8 @@ class Ranker:
             mask &= attrs["short_notice"].astype(bool)
         if params.current_only:
             mask &= self.verdicts() <= freshness.SOON
+        if params.starts_within_weeks:
+            mask &= self._members("session_day", sessions.window_days(params.starts_within_weeks))
         if params.verified_months:
             today = date.today()
             months = today.year * 12 + today.month - 1 - params.verified_months
