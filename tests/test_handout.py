@@ -115,3 +115,33 @@ def test_no_offer_is_split_across_two_pdf_pages(app):
         start = [n for n, page in enumerate(pages) if f"Gruppe{i:02d}" in page]
         end = [n for n, page in enumerate(pages) if f"/angebote/{sid}" in page]
         assert start and start == end, (i, start, end)  # the name and the offer's last line share a page
+
+
+def test_in_the_browser_the_card_and_the_downloaded_pdf_carry_the_facts(app):
+    """A Lots*in's walk: the result card shows waiting time, intake, check and distance; the PDF says the same."""
+    from pathlib import Path
+
+    from browser import browser_page, live_server
+    from playwright.sync_api import expect
+
+    sid = prepare(app)
+    app.config["SEARCH_PDF_FONT"] = None  # the built-in font keeps the text readable in the file
+    with live_server(app) as url, browser_page(url) as page:
+        page.goto("/login")
+        page.get_by_label("E-Mail-Adresse").fill("lotsin@atlas.example")
+        page.get_by_label("Passwort").fill("correct horse battery")
+        page.get_by_role("button", name="Anmelden").click()
+        page.goto("/suche?q=Schuldnerberatung&near=Witten")
+        card = page.locator("li.result").filter(has=page.locator(f"#treffer-{sid}"))
+        facts = card.locator(".facts-line")
+        expect(facts).to_contain_text("Wartezeit: ca. 6 Wochen · Stand 02.11.2026")
+        expect(facts).to_contain_text("Aufnahme: Warteliste · Stand 03.11.2026")
+        expect(facts).to_contain_text("(01.10.2026)")
+        expect(card.locator(".distance")).to_contain_text("km entfernt")
+        card.get_by_label("Auf die Merkliste").check()
+        with page.expect_download() as download:
+            page.get_by_role("button", name="PDF herunterladen").click()
+        text = " ".join(pdf_pages(Path(download.value.path()).read_bytes()))
+        for expected in ("ca. 6 Wochen (Stand 02.11.2026)", "(Stand 03.11.2026)", "01.10.2026", "km von Witten"):
+            assert expected in text, (expected, text[:800])
+        assert page.console_errors == []
