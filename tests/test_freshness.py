@@ -146,3 +146,39 @@ def test_a_category_can_have_a_stricter_limit_for_a_fact(app, monkeypatch):
     _ids, body = order(staff)
     verdicts = {item["atlas"]["id"]: item["atlas"]["search"]["freshness"] for item in body["contents"]}
     assert verdicts[debt_id] == "ueberfaellig" and verdicts[other_id] == "aktuell"
+
+
+def test_the_staff_card_names_link_problems_with_their_age(app, two_offers):
+    from datetime import datetime
+
+    from atlas.checker.models import Link, LinkUsage
+    from atlas.models import Organization, utcnow
+
+    fresh, stale = two_offers
+    with app.app_context():
+        session = get_session()
+        down = utcnow() - timedelta(days=3)
+        site = Link(url_key="a" * 64, url="https://frauenschutz.example/", host="frauenschutz.example", state="broken",
+                    first_failure_at=down)
+        manual = Link(url_key="b" * 64, url="https://lichtblick.example/", host="lichtblick.example",
+                      state="manual_check", first_failure_at=datetime(2026, 1, 1))
+        fine = Link(url_key="c" * 64, url="https://ok.example/", host="ok.example", state="broken",
+                    first_failure_at=down, override_state="ok")  # a coordinator said it is fine
+        session.add_all([site, manual, fine])
+        session.flush()
+        org = session.get(Service, stale).organization_id
+        session.add_all([LinkUsage(link_id=site.id, entity_type="service", entity_id=fresh, field="url", raw_url=site.url),
+                         LinkUsage(link_id=manual.id, entity_type="organization", entity_id=org, field="website",
+                                   raw_url=manual.url),
+                         LinkUsage(link_id=fine.id, entity_type="service", entity_id=stale, field="description",
+                                   raw_url=fine.url)])
+        session.commit()
+        assert session.get(Organization, org) is not None
+    staff = app.test_client()
+    assert login(staff, "lotsin@atlas.example").status_code == 302
+    page = staff.get("/suche", query_string={"q": "Lichtblick"}).get_data(as_text=True)
+    cards = {int(m): html for html in page.split('<li class="card result">')[1:]
+             for m in [html.split('id="treffer-')[1].split('"')[0]]}
+    assert "⚠ </span>Website seit 3 Tagen nicht erreichbar" in cards[fresh]
+    assert "Website bitte von Hand prüfen" in cards[stale]  # its organisation's site
+    assert "nicht erreichbar" not in cards[stale]  # the link marked as fine says nothing

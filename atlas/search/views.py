@@ -13,6 +13,7 @@ from sqlalchemy import delete, func, select
 from .. import validity, vocab
 from ..audit import set_actor
 from ..auth import role_required
+from ..checker import link_notes
 from ..db import get_session
 from ..i18n import current_lang
 from ..models import Region
@@ -74,8 +75,10 @@ def search_page() -> Any:
     args = query_args(params)
     view = "karte" if request.args.get("ansicht") == "karte" else "liste"
     result_map = search_map(params) if view == "karte" and result is not None else None
+    links = link_notes(session, [hit.view["atlas"]["id"] for hit in result.hits]) if result else {}
     return render_template(
         "search/search.html", params=params, result=result, error=error, args=args, view=view, result_map=result_map,
+        link_notes=links,
         api_url=url_for("api.services", **args, per_page=current_app.config["API_MAX_PER_PAGE"]),
         marked=marked, km=km, **filter_choices()), status
 
