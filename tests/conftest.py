@@ -94,8 +94,11 @@ def make_app(tmp_path: Path, database_url: str) -> Iterator[Callable[..., Flask]
     apps: list[Flask] = []
 
     def make(**overrides) -> Flask:
+        # Searches are lexical unless a test turns meaning on (tests/test_semantic.py, the relevance harness):
+        # exact result lists stay exact, and no test pays for the model by accident.
         config = {"TESTING": True, "SECRET_KEY": "test-secret", "DATABASE_URL": database_url,
-                  "INSTANCE_PATH": str(tmp_path / "instance"), "NOMINATIM_URL": None} | overrides
+                  "INSTANCE_PATH": str(tmp_path / "instance"), "NOMINATIM_URL": None,
+                  "SEARCH_SEMANTIC": "off"} | overrides
         app = create_app(config)
         apps.append(app)
         return app

@@ -44,5 +44,6 @@ def search_response(internal: bool) -> dict[str, Any]:
             "sort": params.effective_sort,
             "corrections": page.match.corrections,
             "relaxed": page.match.relaxed,
+            "by_meaning": page.match.by_meaning,
         },
     }

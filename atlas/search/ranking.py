@@ -39,6 +39,20 @@ class Match:
     unmatched: list[str] = field(default_factory=list)
     relaxed: bool = False
     no_words: bool = False
+    by_meaning: bool = False  # no offer holds the words: every hit was found by meaning alone
+
+
+RRF_K = 60  # the usual reciprocal-rank-fusion constant: ranks matter, raw scores of the two systems never meet
+
+
+@dataclass
+class Semantic:
+    """The semantic side of one search: each document's cosine to the query (-1 without a vector)."""
+
+    cosine: np.ndarray
+    weight: float = 1.0
+    top: int = 20
+    margin: float = 0.04
 
 
 # Ranking weight per freshness verdict, indexed by its code.
@@ -65,8 +79,10 @@ def max_typos(word: str) -> int:
 class Ranker:
     """Runs one search on one snapshot."""
 
-    def __init__(self, snap: Snapshot, internal: bool, fresh: freshness.Inputs | None = None) -> None:
+    def __init__(self, snap: Snapshot, internal: bool, fresh: freshness.Inputs | None = None,
+                 semantic: Semantic | None = None) -> None:
         self.snap = snap
+        self.semantic = semantic
         self.internal = internal
         self.fresh = fresh
         self._verdicts: np.ndarray | None = None
@@ -299,15 +315,19 @@ class Ranker:
             return Ranked([], [], [], 0, self.match)
         mask = self.filter_mask(params)
         score = np.zeros(self.size)
+        matched = None
         if slots:
             score, matched = self.text_scores(slots)
-            mask &= matched
         distance = self.distances(params)
         if params.origin is not None and params.radius_km is not None:
             inside = distance <= params.radius_km
             if params.include_supra:
                 inside |= np.isnan(distance) & self.snap.attrs["supra"].astype(bool)
             mask &= inside
+        if matched is not None:
+            if self.semantic is not None:
+                score, matched = self.fuse(score, matched, mask, self.semantic)
+            mask &= matched
         candidates = np.flatnonzero(mask)
         total = len(candidates)
         order = self._order(candidates, params, score, distance, distance_weight, distance_scale)
@@ -318,6 +338,27 @@ class Ranker:
         dists = [None if math.isnan(d) else round(float(d), 1) for d in distance[page]]
         return Ranked(sids, [round(float(s), 4) for s in blended], dists, total, self.match,
                       self.verdicts()[page].tolist())
+
+    def fuse(self, score: np.ndarray, matched: np.ndarray, mask: np.ndarray,
+             semantic: Semantic) -> tuple[np.ndarray, np.ndarray]:
+        """Reciprocal-rank fusion: the lexical order and the best `top` offers by meaning, each by its rank."""
+        fused = np.zeros(self.size)
+        lexical = np.flatnonzero(matched & mask)
+        floor = -1.0
+        if len(lexical):
+            ranked = lexical[np.argsort(-score[lexical], kind="stable")]
+            fused[ranked] += 1.0 / (RRF_K + np.arange(1, len(ranked) + 1))
+            # An offer found by meaning alone must be as close to the query as the best word matches are: a name
+            # typed exactly stays a short list, a vague or foreign query (weak or no word matches) gets company.
+            floor = float(semantic.cosine[ranked[:3]].min()) - semantic.margin
+        pool = np.flatnonzero(mask & (semantic.cosine > -1))
+        if len(pool):
+            best = pool[np.argsort(-semantic.cosine[pool], kind="stable")][:semantic.top]
+            fused[best] += semantic.weight / (RRF_K + np.arange(1, len(best) + 1))
+            matched = matched.copy()
+            matched[best[semantic.cosine[best] >= floor]] = True
+            self.match.by_meaning = not len(lexical)
+        return fused, matched
 
     def _blend(self, docs: np.ndarray, score: np.ndarray, distance: np.ndarray, params: SearchParams,
                weight: float, scale: float) -> np.ndarray:

@@ -25,7 +25,8 @@ from .analysis import highlight, snippet
 from .models import SearchMiss
 from .params import SearchParams
 from .query import SynonymTable, normalise, parse
-from .ranking import Match, Ranked, Ranker
+from . import semantic
+from .ranking import Match, Ranked, Ranker, Semantic
 from .sync import Keeper, keeper
 from .synonyms import load_rules
 
@@ -77,8 +78,22 @@ def rank(session: Session, params: SearchParams, internal: bool) -> Ranked | Non
     slots = parse(params.text, synonym_table(session, keep), int(config["SEARCH_MAX_QUERY_WORDS"]))
     if params.text.strip() and not slots:
         return None
-    return Ranker(snap, internal, freshness.Inputs.of(session, config)).run(params, slots, float(config["SEARCH_DISTANCE_WEIGHT"]),
-                                      float(config["SEARCH_DISTANCE_SCALE_KM"]))
+    ranker = Ranker(snap, internal, freshness.Inputs.of(session, config), meaning(keep, snap, params.text, config))
+    return ranker.run(params, slots, float(config["SEARCH_DISTANCE_WEIGHT"]), float(config["SEARCH_DISTANCE_SCALE_KM"]))
+
+
+def meaning(keep: Keeper, snap: Any, text: str, config: Any) -> Semantic | None:
+    """The semantic side of a text search, or None (lexical only: no model, no vectors yet, or no text)."""
+    if not text.strip() or snap.size == 0:
+        return None
+    vector = semantic.query_vector(text, config)
+    if vector is None:
+        return None
+    cosine = semantic.store_for(keep.store.root).scores(snap.sid, vector)
+    if cosine is None:
+        return None
+    return Semantic(cosine, float(config["SEARCH_SEMANTIC_WEIGHT"]), int(config["SEARCH_SEMANTIC_TOP"]),
+                    float(config["SEARCH_SEMANTIC_MARGIN"]))
 
 
 def search(session: Session, params: SearchParams, internal: bool, lang: str, hsds: bool = False) -> SearchPage:

