@@ -117,3 +117,30 @@ def test_words_nobody_uses_get_offers_by_meaning_and_say_so(app, client, staff_c
     exact = client.get("/api/v1/services", query_string={"q": "Schuldnerberatung Lichtblick"}).get_json()
     assert exact["search"]["by_meaning"] is False
     assert exact["contents"][0]["name"] == "Schuldnerberatung Lichtblick"
+
+
+def test_the_indexer_loop_embeds_every_offer_without_waiting_between_rounds(app, monkeypatch):
+    import importlib
+    import threading
+    import time
+
+    sync = importlib.import_module("atlas.search.sync")  # the package exports a function of the same name
+    monkeypatch.setattr(sync, "SEMANTIC_POLL", 3600.0)  # a pause between rounds would never end within the test
+    monkeypatch.setattr(semantic, "BATCH", 2)
+    app.config |= {"SEARCH_SEMANTIC": "auto", "SEARCH_SEMANTIC_BATCH_SECONDS": 0.0}  # one batch per round
+    with app.app_context():
+        session = get_session()
+        store = semantic.store_for(keeper().store.root)
+        total = session.scalar(sa.select(sa.func.count(Service.id)).where(Service.archived_at.is_(None)))
+    assert total > 2 * semantic.BATCH  # several rounds are needed
+    stop = threading.Event()
+    worker = threading.Thread(target=sync.run_indexer, args=(app, stop, 0.05))
+    worker.start()
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(store.load()[1]) < total:
+            time.sleep(0.1)
+        assert len(store.load()[1]) == total
+    finally:
+        stop.set()
+        worker.join(timeout=30)

@@ -471,8 +471,10 @@ def run_indexer(app: Flask, stop: threading.Event | None = None, poll: float | N
                 try:
                     changed = keep.step(session)
                     if semantic.enabled(app.config) and (changed or time.monotonic() >= meaning_due):
-                        changed += embed_round(app, session, keep)
-                        meaning_due = time.monotonic() + SEMANTIC_POLL
+                        embedded = embed_round(app, session, keep)
+                        changed += embedded
+                        # While offers wait for their vector, the next round follows at once (after the index's).
+                        meaning_due = 0.0 if embedded else time.monotonic() + SEMANTIC_POLL
                 except (OSError, TimeoutError, SQLAlchemyError) as exc:
                     app.logger.warning("search indexer: %s", exc)
                     changed = 0
