@@ -95,7 +95,7 @@ def module_app(tmp_path_factory, name: str, suffix: str, load) -> Iterator[Flask
     else:
         url = f"sqlite:///{tmp / 'atlas.sqlite'}"
     app = create_app({"TESTING": True, "SECRET_KEY": "test-secret", "DATABASE_URL": url,
-                      "INSTANCE_PATH": str(tmp / "instance"), "NOMINATIM_URL": None})
+                      "INSTANCE_PATH": str(tmp / "instance"), "NOMINATIM_URL": None, "SEARCH_SEMANTIC": "off"})
     schema.upgrade(app.extensions["atlas.engine"])
     load(app)
     yield app

@@ -8,6 +8,10 @@ from .analysis import TOKEN_RE, query_words, split_compound, stem
 from .synonyms import Rule
 
 SYNONYM_BOOST = 0.8
+# Words that say "soon" rather than what is needed (folded): they become a boost on offers available at short
+# notice or taking people now, instead of words an offer must contain.
+TIME_WORDS = frozenset({"bald", "sofort", "kurzfristig", "heute", "dringend", "schnell", "schnellstmoglich",
+                        "zeitnah", "umgehend", "asap", "soon", "urgent", "today"})
 
 
 @dataclass(frozen=True)
@@ -67,9 +71,16 @@ class SynonymTable:
         return 0, []
 
 
+def urgent(text: str, max_words: int) -> bool:
+    """True when the query asks for something soon ("Schuldnerberatung bald", "heute Nacht Schlafplatz")."""
+    return any(w in TIME_WORDS for w in query_words(text, max_words))
+
+
 def parse(text: str, synonyms: SynonymTable, max_words: int) -> list[Slot]:
-    """Slots for a query text; words that are not searchable (symbols, emoji, operators) are dropped."""
-    words = [Word(w, stem(w)) for w in query_words(text, max_words)]
+    """Slots for a query text; symbols, emoji and operators are dropped, and time words when other words remain."""
+    found = query_words(text, max_words)
+    found = [w for w in found if w not in TIME_WORDS] or found
+    words = [Word(w, stem(w)) for w in found]
     stems = [w.stem for w in words]
     slots: list[Slot] = []
     i = 0

@@ -24,7 +24,7 @@ from ..queries import public_condition, with_details
 from .analysis import highlight, snippet
 from .models import SearchMiss
 from .params import SearchParams
-from .query import SynonymTable, normalise, parse
+from .query import SynonymTable, normalise, parse, urgent
 from . import semantic
 from .ranking import Match, Ranked, Ranker, Semantic
 from .sync import Keeper, keeper
@@ -78,7 +78,8 @@ def rank(session: Session, params: SearchParams, internal: bool) -> Ranked | Non
     slots = parse(params.text, synonym_table(session, keep), int(config["SEARCH_MAX_QUERY_WORDS"]))
     if params.text.strip() and not slots:
         return None
-    ranker = Ranker(snap, internal, freshness.Inputs.of(session, config), meaning(keep, snap, params.text, config))
+    ranker = Ranker(snap, internal, freshness.Inputs.of(session, config), meaning(keep, snap, params.text, config),
+                    urgent(params.text, int(config["SEARCH_MAX_QUERY_WORDS"])))
     return ranker.run(params, slots, float(config["SEARCH_DISTANCE_WEIGHT"]), float(config["SEARCH_DISTANCE_SCALE_KM"]))
 
 
