@@ -13,8 +13,6 @@ from typing import Any, Iterable
 from flask import Flask
 from flask_babel import format_date
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, and_, func, or_, select
-from sqlalchemy.orm import Session
 
 from . import vocab
 from .models import ServiceSession
@@ -34,43 +32,18 @@ def _moment(at: datetime | None) -> tuple[date, str]:
     return at.date(), at.strftime("%H:%M")
 
 
-def upcoming_condition(at: datetime | None = None) -> ColumnElement[bool]:
-    """SQL: the session has not ended yet (one without times counts until the end of its day)."""
-    day, clock = _moment(at)
-    ends = func.coalesce(ServiceSession.end_time, ServiceSession.start_time, "24:00")
-    return or_(ServiceSession.starts_on > day, and_(ServiceSession.starts_on == day, ends > clock))
+def _fields(item: Any) -> tuple[Any, date]:
+    """A session as model or presented dict: its field getter and its date."""
+    get = item.get if isinstance(item, dict) else lambda key: getattr(item, key)
+    starts_on = get("starts_on")
+    return get, starts_on if isinstance(starts_on, date) else date.fromisoformat(str(starts_on))
 
 
 def is_upcoming(item: Any, at: datetime | None = None) -> bool:
-    """True when the session (model or dict) has not ended yet."""
+    """True when the session (model or dict) has not ended yet (one without times counts until its day ends)."""
     day, clock = _moment(at)
-    get = item.get if isinstance(item, dict) else lambda key: getattr(item, key)
-    starts_on = get("starts_on")
-    starts_on = starts_on if isinstance(starts_on, date) else date.fromisoformat(str(starts_on))
+    get, starts_on = _fields(item)
     return starts_on > day or (starts_on == day and (get("end_time") or get("start_time") or "24:00") > clock)
-
-
-def upcoming(session: Session, service_ids: Iterable[int], at: datetime | None = None,
-             limit: int = 1) -> dict[int, list[ServiceSession]]:
-    """The next `limit` sessions of each offer, by offer id (offers without one are left out)."""
-    ids = sorted(set(service_ids))
-    if not ids:
-        return {}
-    rows = session.scalars(
-        select(ServiceSession).where(ServiceSession.service_id.in_(ids), upcoming_condition(at))
-        .order_by(ServiceSession.service_id, ServiceSession.starts_on, ServiceSession.start_time, ServiceSession.id))
-    found: dict[int, list[ServiceSession]] = {}
-    for row in rows:
-        bucket = found.setdefault(row.service_id, [])
-        if len(bucket) < limit:
-            bucket.append(row)
-    return found
-
-
-def count_upcoming(session: Session, service_id: int, at: datetime | None = None) -> int:
-    """How many sessions of one offer are still ahead."""
-    return session.scalar(select(func.count(ServiceSession.id)).where(
-        ServiceSession.service_id == service_id, upcoming_condition(at))) or 0
 
 
 def window_days(weeks: int, at: datetime | None = None) -> list[str]:
@@ -97,9 +70,7 @@ def weekly(start: date, until: date, limit: int = MAX_SERIES) -> list[date]:
 
 def when(item: Any, at: datetime | None = None, relative: bool = True) -> str:
     """"heute, 18:00–19:30 Uhr", "morgen, 10:00 Uhr" or "Di., 12.01.2027, 18:00–19:30 Uhr" (always so on paper)."""
-    get = item.get if isinstance(item, dict) else lambda key: getattr(item, key)
-    starts_on = get("starts_on")
-    starts_on = starts_on if isinstance(starts_on, date) else date.fromisoformat(str(starts_on))
+    get, starts_on = _fields(item)
     today, _clock = _moment(at)
     if relative and starts_on == today:
         day = _("heute")

@@ -48,7 +48,7 @@ def add_sessions(app, rows: list[dict], name: str = NAME) -> int:
 
 def ahead(app, sid: int) -> list[tuple[str, str | None]]:
     with app.app_context():
-        found = sessions.upcoming(get_session(), [sid], limit=10).get(sid, [])
+        found = [s for s in get_session().get(Service, sid).sessions if sessions.is_upcoming(s)]
         return [(s.starts_on.isoformat(), s.start_time) for s in found]
 
 
