@@ -226,6 +226,12 @@ class Defaults:
     # that of the best three word matches minus this margin (without word matches: always).
     SEARCH_SEMANTIC_MARGIN = 0.04
     SEARCH_SEMANTIC_BATCH_SECONDS = 1.5
+    # Crisis safety (atlas.search.crisis): offers of these categories come first, up to this many, when a search
+    # signals danger; CRISIS_NUMBERS replaces the built-in nationwide numbers (a list of {"name", "number", "note",
+    # "kinds"}, kinds from leben, gewalt, notfall, krise).
+    SEARCH_CRISIS_CATEGORIES = ("krisenhilfe",)
+    SEARCH_CRISIS_PINNED = 5
+    CRISIS_NUMBERS: list[dict[str, object]] | None = None
     # Distinct zero-result search texts kept for coordinators (the least recent make room for new ones), and how
     # many new ones one sender (keyed address hash) may add per hour.
     SEARCH_MISSES_MAX = 5000

@@ -17,7 +17,7 @@ from flask.cli import with_appcontext
 
 from ..cli import _require_schema
 from ..db import get_session
-from . import models  # noqa: F401  (registers the tables)
+from . import language, models  # noqa: F401  (models registers the tables)
 from .sync import init_keeper, keeper, run_indexer, sync
 from .views import bp
 
@@ -70,5 +70,8 @@ def build_at_setup() -> str:
 def init_app(app: Flask) -> None:
     """Create the index keeper and register the CLI commands; no files are touched here."""
     init_keeper(app)
+    app.jinja_env.globals["crisis_numbers"] = lambda found: found.numbers(app.config["CRISIS_NUMBERS"])
+    app.jinja_env.globals.update(query_languages=language.query_languages, native_results=language.NATIVE,
+                                 right_to_left=language.RIGHT_TO_LEFT)
     app.cli.add_command(reindex_command)
     app.cli.add_command(indexer_command)

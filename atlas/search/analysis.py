@@ -24,7 +24,7 @@ diesem diesen dieser dieses dir doch dort du durch ein eine einem einen einer ei
 einiges einmal er es etwas euch euer eure eurem euren eurer eures fur gegen gewesen hab habe haben hat hatte hatten
 hier hin hinter ich ihm ihn ihnen ihr ihre ihrem ihren ihrer ihres im in indem ins ist jede jedem jeden jeder jedes
 jene jenem jenen jener jenes jetzt kann kein keine keinem keinen keiner keines konnen konnte machen man manche manchem
-manchen mancher manches mein meine meinem meinen meiner meines mich mir mit muss musste nach nicht nichts noch nun nur
+manchen mancher manches mehr mein meine meinem meinen meiner meines mich mir mit muss musste nach nicht nichts noch nun nur
 ob oder ohne sehr sein seine seinem seinen seiner seines selbst sich sie sind so solche solchem solchen solcher solches
 soll sollte sondern sonst uber um und uns unsere unserem unseren unser unseres unter viel vom von vor wahrend war waren
 warst was weg weil weiter welche welchem welchen welcher welches wenn werde werden wie wieder will wir wird wirst wo

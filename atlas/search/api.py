@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
+from flask import current_app, request
 from werkzeug.datastructures import MultiDict
 
 from ..db import get_session
 from ..i18n import current_lang
+from . import crisis
+from .language import query_languages
 from .params import parse_search_params
 from .service import api_item, search
 
@@ -45,5 +47,10 @@ def search_response(internal: bool) -> dict[str, Any]:
             "corrections": page.match.corrections,
             "relaxed": page.match.relaxed,
             "by_meaning": page.match.by_meaning,
+            # The offers are described in German; a query in another language says which one it seemed to be.
+            "query_languages": list(query_languages(params.text)),
+            "results_language": "de",
         },
+        # A search that signals danger: the numbers to call; hits marked `crisis_help` come first.
+        "crisis": crisis.api_view(page.crisis, current_app.config["CRISIS_NUMBERS"]),
     }

@@ -12,6 +12,7 @@ from werkzeug.datastructures import MultiDict
 
 from ..models import TaxonomyTerm
 from ..params import ParamError
+from .crisis import Crisis, detect
 from .params import SearchParams, parse_search_params
 from .places import PlaceSplit, split_place, suggest_places
 from .service import SearchPage, search
@@ -63,6 +64,7 @@ class PublicResult:
     place_suggestions: list[str] = field(default_factory=list)
     wider: dict[str, Any] | None = None
     place_label: str = ""
+    crisis: Crisis | None = None  # shown even when the place is unknown
 
 
 def read_query(args: MultiDict) -> PublicQuery:
@@ -115,7 +117,7 @@ def run(session: Session, args: MultiDict, lang: str) -> PublicResult:
     _check_category(session, query.category)
     if not query.place:
         query.split = split_place(session, query.text)
-    result = PublicResult(query)
+    result = PublicResult(query, crisis=detect(query.text))
     if not query.asked:
         return result
     try:

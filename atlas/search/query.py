@@ -43,7 +43,8 @@ class Slot:
     alternatives: tuple[Alternative, ...]
 
 
-def _phrase(text: str) -> tuple[Word, ...]:
+def phrase(text: str) -> tuple[Word, ...]:
+    """The words of a text with their stems."""
     return tuple(Word(w, stem(w)) for w in query_words(text, 8))
 
 
@@ -53,11 +54,11 @@ class SynonymTable:
     def __init__(self, rules: list[Rule]) -> None:
         self.entries: dict[tuple[str, ...], list[tuple[tuple[Word, ...], float]]] = {}
         for rule in rules:
-            phrases = [p for p in map(_phrase, rule.terms) if p]
-            targets = [p for p in map(_phrase, rule.expands_to) if p]
-            for phrase in phrases:
-                others = targets if rule.expands_to else [p for p in phrases if p != phrase]
-                key = tuple(w.stem for w in phrase)
+            phrases = [p for p in map(phrase, rule.terms) if p]
+            targets = [p for p in map(phrase, rule.expands_to) if p]
+            for words in phrases:
+                others = targets if rule.expands_to else [p for p in phrases if p != words]
+                key = tuple(w.stem for w in words)
                 bucket = self.entries.setdefault(key, [])
                 bucket.extend((o, SYNONYM_BOOST) for o in others if (o, SYNONYM_BOOST) not in bucket)
         self.longest = max((len(k) for k in self.entries), default=0)

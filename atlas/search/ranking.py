@@ -61,6 +61,15 @@ DEMOTION = np.array([freshness.DEMOTION[code] for code in sorted(freshness.DEMOT
 
 
 @dataclass
+class Pin:
+    """Offers that come first whatever the order: up to `limit` of these categories (crisis help), best first."""
+
+    categories: tuple[str, ...]
+    words: tuple[Word, ...]  # words that order the pinned offers, besides the search's own
+    limit: int = 5
+
+
+@dataclass
 class Ranked:
     """One page of ranked offers: ids in order with score and distance, and the total number of hits."""
 
@@ -70,6 +79,8 @@ class Ranked:
     total: int
     match: Match
     freshness: list[int] = field(default_factory=list)  # each hit's verdict (atlas.freshness codes)
+    pinned: list[bool] = field(default_factory=list)  # each hit: shown first as crisis help
+    words: list[list[str]] = field(default_factory=list)  # each hit: the parts of the query (slot labels) it holds
 
 
 def max_typos(word: str) -> int:
@@ -81,8 +92,9 @@ class Ranker:
     """Runs one search on one snapshot."""
 
     def __init__(self, snap: Snapshot, internal: bool, fresh: freshness.Inputs | None = None,
-                 semantic: Semantic | None = None, urgent: bool = False) -> None:
+                 semantic: Semantic | None = None, urgent: bool = False, pin: Pin | None = None) -> None:
         self.snap = snap
+        self.pin = pin
         self.semantic = semantic
         self.urgent = urgent
         self.internal = internal
@@ -92,6 +104,8 @@ class Ranker:
         self.live = max(snap.live_count, 1)
         self.match = Match()
         self._in_force: np.ndarray | None = None
+        self.slot_labels: list[str] = []
+        self.slot_hits: np.ndarray | None = None  # slots x documents: which query part each document holds
         # Anonymous callers: every score, correction, "relaxed" and unmatched hint comes from public offers only.
         self.visible = None if internal or snap.size == 0 else (snap.alive & snap.attrs["public"].astype(bool)
                                                                 & self.in_force())
@@ -228,6 +242,8 @@ class Ranker:
                 self.match.unmatched.append(slot.label)
             slot_scores.append(best)
         stacked = np.vstack(slot_scores)
+        self.slot_labels = [slot.label for slot in slots]
+        self.slot_hits = stacked > 0
         matched_count = (stacked > 0).sum(axis=0)
         score = stacked.sum(axis=0)
         every = matched_count == len(slots)
@@ -320,6 +336,8 @@ class Ranker:
         matched = None
         if slots:
             score, matched = self.text_scores(slots)
+        elif params.text.strip():
+            matched = np.zeros(self.size, dtype=bool)  # no searchable word: only meaning and pinned help can find
         distance = self.distances(params)
         if params.origin is not None and params.radius_km is not None:
             inside = distance <= params.radius_km
@@ -329,17 +347,52 @@ class Ranker:
         if matched is not None:
             if self.semantic is not None:
                 score, matched = self.fuse(score, matched, mask, self.semantic)
+        pinned = self._pinned(params, mask, score, distance, distance_weight, distance_scale)
+        if matched is not None:
             mask &= matched
+        mask[pinned] = False
         candidates = np.flatnonzero(mask)
-        total = len(candidates)
-        order = self._order(candidates, params, score, distance, distance_weight, distance_scale)
+        total = len(candidates) + len(pinned)
         start = (params.page - 1) * params.per_page
-        page = order[start:start + params.per_page]
+        rest = params.page * params.per_page - len(pinned)
+        order = self._order(candidates, params, score, distance, distance_weight, distance_scale, max(rest, 1))
+        page = np.concatenate([pinned, order])[start:start + params.per_page].astype(np.int64)
         sids = self.snap.sid[page].tolist()
         blended = self._blend(page, score, distance, params, distance_weight, distance_scale)
         dists = [None if math.isnan(d) else round(float(d), 1) for d in distance[page]]
         return Ranked(sids, [round(float(s), 4) for s in blended], dists, total, self.match,
-                      self.verdicts()[page].tolist())
+                      self.verdicts()[page].tolist(), np.isin(page, pinned).tolist(), self._words(page))
+
+    def _words(self, page: np.ndarray) -> list[list[str]]:
+        """The query parts each document of the page holds (empty: found by meaning, as crisis help or by filters)."""
+        if self.slot_hits is None:
+            return [[] for _ in page]
+        hits = self.slot_hits[:, page]
+        return [[label for label, hit in zip(self.slot_labels, hits[:, i]) if hit] for i in range(len(page))]
+
+    def _pinned(self, params: SearchParams, mask: np.ndarray, score: np.ndarray, distance: np.ndarray,
+                weight: float, scale: float) -> np.ndarray:
+        """The pinned offers in order: the search's words and the pin's own words, then distance."""
+        if self.pin is None:
+            return np.zeros(0, dtype=np.int64)
+        members = np.flatnonzero(self._members("category", list(self.pin.categories)) & mask)
+        if not len(members):
+            return members
+        searched = self.match
+        self.match = Match()  # the pin's words order the offers; they were not searched, so no highlights or notes
+        own = sum((self.word_scores(word) for word in self.pin.words), np.zeros(self.size))
+        self.match = searched
+        relevance = np.zeros(len(members))
+        for values in (own, score):
+            top = values[members].max()
+            if top > 0:
+                relevance += values[members] / top
+        relevance *= DEMOTION[self.verdicts()[members]]
+        if params.origin is not None:
+            # Telephone and online help (no site) counts as near: in a crisis it is the nearest help there is.
+            near = np.where(np.isnan(distance[members]), 1.0, scale / (scale + np.nan_to_num(distance[members])))
+            relevance = (1.0 - weight) * relevance + weight * near
+        return members[np.lexsort((members, -relevance))][:self.pin.limit]
 
     def fuse(self, score: np.ndarray, matched: np.ndarray, mask: np.ndarray,
              semantic: Semantic) -> tuple[np.ndarray, np.ndarray]:
@@ -378,7 +431,7 @@ class Ranker:
         return (1.0 - weight) * relevance + weight * near
 
     def _order(self, docs: np.ndarray, params: SearchParams, score: np.ndarray, distance: np.ndarray,
-               weight: float, scale: float) -> np.ndarray:
+               weight: float, scale: float, need: int) -> np.ndarray:
         """The candidates in the requested order; only the part up to the requested page is sorted."""
         if not len(docs):
             return docs
@@ -391,7 +444,6 @@ class Ranker:
             primary = np.nan_to_num(distance[docs], nan=np.inf) - score[docs] * 1e-9
         else:
             primary = -self._blend(docs, score, distance, params, weight, scale)
-        need = params.page * params.per_page
         if len(docs) > max(4 * need, 20_000):
             keep = np.argpartition(primary, need - 1)[:need]
             docs, primary = docs[keep], primary[keep]

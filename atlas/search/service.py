@@ -22,11 +22,12 @@ from ..models import Location, Organization, Service, ServiceAtLocation, utcnow
 from ..presenters import service_view
 from ..queries import public_condition, with_details
 from .analysis import highlight, snippet
+from .explain import Explanation, Reasons, explain, typed_forms
 from .models import SearchMiss
 from .params import SearchParams
-from .query import SynonymTable, normalise, parse, urgent
-from . import semantic
-from .ranking import Match, Ranked, Ranker, Semantic
+from .query import SynonymTable, phrase, normalise, parse, urgent
+from . import crisis as crises, semantic
+from .ranking import Match, Pin, Ranked, Ranker, Semantic
 from .sync import Keeper, keeper
 from .synonyms import load_rules
 
@@ -43,6 +44,8 @@ class Hit:
     public: bool = True
     record: dict[str, Any] | None = None  # the HSDS service (API searches only)
     freshness: int = freshness.CURRENT  # the verdict (atlas.freshness); stale and doubtful hits rank lower
+    crisis: bool = False  # shown first because the search signals danger
+    why: Explanation = field(default_factory=Explanation)  # in the UI language (atlas.search.explain)
 
 
 @dataclass
@@ -53,6 +56,7 @@ class SearchPage:
     hits: list[Hit]
     total: int
     match: Match = field(default_factory=Match)
+    crisis: crises.Crisis | None = None  # the danger the search text signals: numbers and crisis help come first
 
     @property
     def total_pages(self) -> int:
@@ -71,16 +75,25 @@ def synonym_table(session: Session, keep: Keeper) -> SynonymTable:
 
 
 def rank(session: Session, params: SearchParams, internal: bool) -> Ranked | None:
-    """The ids of one page of hits and the total (None when the text holds no searchable word)."""
+    """The ids of one page of hits and the total (None when the text holds no searchable word and signals no crisis)."""
+    crisis = crises.detect(params.text)
     keep = keeper()
     snap = keep.fresh_snapshot(session)
     config = current_app.config
     slots = parse(params.text, synonym_table(session, keep), int(config["SEARCH_MAX_QUERY_WORDS"]))
-    if params.text.strip() and not slots:
+    if params.text.strip() and not slots and crisis is None:
         return None
     ranker = Ranker(snap, internal, freshness.Inputs.of(session, config), meaning(keep, snap, params.text, config),
-                    urgent(params.text, int(config["SEARCH_MAX_QUERY_WORDS"])))
+                    urgent(params.text, int(config["SEARCH_MAX_QUERY_WORDS"])), crisis_pin(crisis, config))
     return ranker.run(params, slots, float(config["SEARCH_DISTANCE_WEIGHT"]), float(config["SEARCH_DISTANCE_SCALE_KM"]))
+
+
+def crisis_pin(crisis: crises.Crisis | None, config: Any) -> Pin | None:
+    """Crisis help first: the configured crisis categories, ordered by the words of the signalled danger."""
+    if crisis is None or not config["SEARCH_CRISIS_CATEGORIES"]:
+        return None
+    words = tuple(word for text in crisis.words for word in phrase(text))
+    return Pin(tuple(config["SEARCH_CRISIS_CATEGORIES"]), words, int(config["SEARCH_CRISIS_PINNED"]))
 
 
 def meaning(keep: Keeper, snap: Any, text: str, config: Any) -> Semantic | None:
@@ -101,6 +114,7 @@ def search(session: Session, params: SearchParams, internal: bool, lang: str, hs
     """Search offers; public callers get public offers and fields only (checked in the index and again in SQL).
 
     With hsds, each hit also carries its HSDS service record (for the API), cached like the view."""
+    crisis = crises.detect(params.text)
     ranked = rank(session, params, internal)
     if ranked is None:
         # Only symbols, emoji or one-letter words: nothing to search for, so nothing is found.
@@ -110,17 +124,24 @@ def search(session: Session, params: SearchParams, internal: bool, lang: str, hs
     terms = frozenset(ranked.match.terms)
     hits = []
     verdicts = ranked.freshness or [freshness.CURRENT] * len(ranked.sids)
-    for sid, score, distance, verdict in zip(ranked.sids, ranked.scores, ranked.distances, verdicts):
+    pinned = ranked.pinned or [False] * len(ranked.sids)
+    words = ranked.words or [[] for _ in ranked.sids]
+    typed = typed_forms(params.text)
+    searched = bool(params.text.strip())
+    for sid, score, distance, verdict, first, held in zip(ranked.sids, ranked.scores, ranked.distances, verdicts,
+                                                           pinned, words):
         if sid not in views:
             continue
         view, public, record = views[sid]
         text = view["atlas"]["summary_plain"] or view["description"] or ""
         hits.append(Hit(view, distance, score, highlight(view["name"], terms) if terms else [(view["name"], False)],
                         highlight(snippet(text, terms), terms) if terms else [(snippet(text, terms), False)],
-                        public=public, record=record, freshness=verdict))
+                        public=public, record=record, freshness=verdict, crisis=first,
+                        why=explain(view, Reasons(tuple(held), first, searched and not held and not first, distance,
+                                                  params.origin is not None), typed)))
     if params.text.strip() and ranked.total == 0:
         record_miss(session, params.text, limited=not internal)
-    return SearchPage(params, hits, ranked.total, ranked.match)
+    return SearchPage(params, hits, ranked.total, ranked.match, crisis)
 
 
 class ViewCache:
@@ -234,5 +255,6 @@ def api_item(hit: Hit, internal: bool, lang: str) -> dict[str, Any]:
     item["atlas"] = dict(item.get("atlas") or {})  # the cached record stays unchanged
     item["atlas"]["search"] = {"distance_km": hit.distance_km, "score": hit.score,
                                "highlights": {"name": str(marked(hit.name)), "text": str(marked(hit.text))},
-                               "freshness": freshness.CODES[hit.freshness]}
+                               "freshness": freshness.CODES[hit.freshness], "crisis_help": hit.crisis,
+                               "why": str(hit.why)}
     return item

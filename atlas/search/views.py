@@ -22,6 +22,7 @@ from ..params import ParamError, parse_id
 from ..queries import top_categories
 from . import handout
 from .analysis import fold
+from .crisis import detect
 from .models import SearchMiss
 from .params import Origin, SearchParams, parse_search_params, query_args, resolve_place
 from .service import SearchPage, marked, search
@@ -78,6 +79,7 @@ def search_page() -> Any:
     links = link_notes(session, [hit.view["atlas"]["id"] for hit in result.hits]) if result else {}
     return render_template(
         "search/search.html", params=params, result=result, error=error, args=args, view=view, result_map=result_map,
+        crisis=result.crisis if result else detect(params.text),
         link_notes=links,
         api_url=url_for("api.services", **args, per_page=current_app.config["API_MAX_PER_PAGE"]),
         marked=marked, km=km, **filter_choices()), status
