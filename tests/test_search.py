@@ -119,6 +119,20 @@ def test_distance_is_blended_into_relevance(app):
     assert found(app, q="Schuldnerberatung", near="58636")[0] == "Schuldnerberatung der Caritas"
 
 
+def test_a_place_in_the_text_becomes_the_place(app, staff):
+    body = api(app, q="Schuldnerberatung Witten").get_json()
+    assert body["search"]["place_from_text"] == "Witten" and body["search"]["origin"]["label"].endswith("Witten")
+    assert body["contents"][0]["name"] == "Schuldnerberatung Lichtblick"  # the one in Witten, not the word
+    assert all(i["atlas"]["search"]["distance_km"] is not None for i in body["contents"][:2])
+    assert api(app, q="Schuldnerberatung Iserlohn").get_json()["contents"][0]["name"] == "Schuldnerberatung der Caritas"
+    as_word = api(app, q="Schuldnerberatung Witten", place_in_text="0").get_json()
+    assert as_word["search"]["place_from_text"] is None and as_word["search"]["origin"] is None
+    assert api(app, q="Schuldnerberatung Witten", near="58636").get_json()["search"]["place_from_text"] is None
+    html = staff.get("/suche", query_string={"q": "Schuldnerberatung Witten"}).get_data(as_text=True)
+    assert "Den Ort „Witten“ haben wir aus dem Suchtext genommen" in html and "place_in_text=0" in html
+    assert 'name="near" type="text" value="Witten"' in html or 'value="Witten"' in html
+
+
 def test_sort_orders(app):
     by_name = found(app, kreis="maerkischer-kreis", sort="name")
     assert by_name == sorted(by_name, key=str.casefold)

@@ -1,11 +1,14 @@
 """German analysis for search: folding, stems, compound parts, query parsing, synonyms and safe highlighting."""
 
+import json
+
 import pytest
 
 from atlas.search.analysis import analyse, fold, highlight, query_words, split_compound, stem
 from atlas.search.query import SynonymTable, normalise, parse
+from atlas.seed import SEEDS
 from atlas.search.service import marked
-from atlas.search.synonyms import Rule, SynonymError, parse_rules, seed_rules
+from atlas.search.synonyms import Need, Rule, SynonymError, parse_needs, parse_rules, seed_needs, seed_rules
 
 
 @pytest.mark.parametrize("spelling", ["Lüdenscheid", "Luedenscheid", "Ludenscheid", "LÜDENSCHEID"])
@@ -70,6 +73,38 @@ def test_shipped_synonym_file_covers_the_issue_examples():
                             ("Depression", "gesundheit"), ("Angst", "gesundheit")):
         alternatives = parse(typed, table, 12)[0].alternatives
         assert any(expected in [w.text for w in a.words] for a in alternatives), typed
+
+
+def test_need_words_give_their_query_part_categories_also_through_synonyms_and_phrases():
+    table = SynonymTable([Rule(("Hartz IV", "Bürgergeld"))],
+                         [Need(("Tafel", "Hunger"), ("materielle-hilfen",)), Need(("Bürgergeld",), ("sozialberatung",)),
+                          Need(("Wohnung verloren",), ("wohnungsnotfall",))])
+    assert [(s.label, s.categories) for s in parse("Tafel Witten", table, 12)] == [
+        ("tafel", ("materielle-hilfen",)), ("witten", ())]
+    assert parse("Hartz IV", table, 12)[0].categories == ("sozialberatung",)  # a synonym of a need word
+    slots = parse("Wohnung verloren Gevelsberg", table, 12)
+    assert [(s.label, s.categories) for s in slots] == [("wohnung verloren", ("wohnungsnotfall",)), ("gevelsberg", ())]
+    assert parse("Wohnung Gevelsberg", table, 12)[0].categories == ()
+
+
+def test_need_rows_parse_and_name_the_closest_category_for_a_typo():
+    slugs = {"materielle-hilfen": "Materielle Hilfen", "psyche": "Seelische Gesundheit"}
+    assert parse_needs("# Kommentar\nTafel, Hunger => materielle-hilfen\nAngst => PSYCHE", slugs) == [
+        Need(("Tafel", "Hunger"), ("materielle-hilfen",)), Need(("Angst",), ("psyche",))]
+    with pytest.raises(SynonymError) as err:
+        parse_needs("Tafel => materielle-hilfe\nnur Wörter\n=> psyche\na => psyche => b", slugs)
+    problems = err.value.problems
+    assert [p.split(":")[0] for p in problems] == ["Zeile 1", "Zeile 2", "Zeile 3", "Zeile 4"]
+    assert "Meinten Sie „materielle-hilfen“ (Materielle Hilfen)?" in problems[0]
+
+
+def test_the_shipped_need_table_names_only_categories_that_exist():
+    taxonomy = json.loads((SEEDS / "taxonomy.json").read_text(encoding="utf-8"))["terms"]
+    slugs = {t["slug"] for top in taxonomy for t in (top, *top.get("children", []))}
+    internal = {t["slug"] for top in taxonomy for t in (top, *top.get("children", [])) if t.get("internal_only")}
+    needs = seed_needs()
+    assert len(needs) >= 25
+    assert {c for n in needs for c in n.categories} <= slugs - internal
 
 
 def test_highlights_escape_everything_but_the_marks():

@@ -21,6 +21,7 @@ EXPECTED = {
     "checker.export_json": STAFF,
     **{endpoint: COORDINATOR for endpoint in (
         "account.all_tokens", "maps.coverage_page", "maps.coverage_csv", "search.misses", "search.synonyms",
+        "search.needs",
         "curation.start", "curation.archive", "curation.check", "curation.bulk_assign", "curation.unarchive", "curation.services",
         "curation.merge_services", "curation.service_edit", "curation.confirm_fact", "curation.service_history",
         "curation.service_new", "curation.resolve_task", "curation.jobcenter_edit", "curation.jobcenter_new",

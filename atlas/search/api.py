@@ -15,7 +15,7 @@ from .params import parse_search_params
 from .service import api_item, search
 
 # Without any of these the API keeps its plain list behaviour (sorted by name, SQL filters only).
-SEARCH_KEYS = {"q", "search", "near", "radius_km", "kreis", "cost", "channel", "accessibility", "language",
+SEARCH_KEYS = {"q", "search", "near", "place_in_text", "radius_km", "kreis", "cost", "channel", "accessibility", "language",
                "easy_language", "accepting", "short_notice", "current_only", "verified_within_months",
                "starts_within_weeks", "include_inactive", "include_archived", "include_supra_regional", "sort"}
 
@@ -43,6 +43,7 @@ def search_response(internal: bool) -> dict[str, Any]:
             "origin": {"label": params.origin.label, "latitude": params.origin.latitude,
                        "longitude": params.origin.longitude} if params.origin else None,
             "radius_km": params.radius_km,
+            "place_from_text": params.place_from_text or None,  # "Hausarzt Lüdenscheid": Lüdenscheid became `near`
             "sort": params.effective_sort,
             "corrections": page.match.corrections,
             "relaxed": page.match.relaxed,

@@ -1,4 +1,4 @@
-"""Tables of the search module: editable synonyms and zero-result query counts."""
+"""Tables of the search module: editable synonyms, the need table and zero-result query counts."""
 
 from __future__ import annotations
 
@@ -21,6 +21,20 @@ class SearchSynonym(Base):
     terms: Mapped[list[str]] = mapped_column(JSON, default=list)
     # One-way rule: searching any of `terms` also searches these ("Depression" => "psychische Gesundheit").
     expands_to: Mapped[list[str]] = mapped_column(JSON, default=list)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class SearchNeed(Base):
+    """One row of the need table: words of a need ("Tafel", "Hunger") and the categories that meet it."""
+
+    __tablename__ = "search_need"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Words or phrases people use for the need; any of them in a search also finds offers of `categories`.
+    terms: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Category slugs (a top-level slug stands for its whole area).
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
     position: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 

@@ -17,6 +17,7 @@ from .. import sessions, vocab
 from ..geocoding import find_gemeinde, gazetteer
 from ..models import Jobcenter, Region, TaxonomyTerm
 from ..params import ParamError
+from .places import split_place
 
 SORTS = {"relevance": "relevance", "relevanz": "relevance", "distance": "distance", "entfernung": "distance",
          "name": "name", "verified": "verified", "geprueft": "verified"}
@@ -71,6 +72,9 @@ class SearchParams:
     sort: str = ""
     page: int = 1
     per_page: int = 25
+    place_from_text: str = ""  # a place found in the search text and used as `near` ("Hausarzt Lüdenscheid")
+    typed: str = ""  # the search text as typed, before a place was taken from it
+    place_in_text: bool = True  # False: a place name in the text is a word like any other
 
     @property
     def effective_sort(self) -> str:
@@ -96,8 +100,10 @@ def _list(args: MultiDict, *names: str) -> list[str]:
     return list(dict.fromkeys(values))[:50]
 
 
-def _bool(args: MultiDict, name: str) -> bool:
+def _bool(args: MultiDict, name: str, default: bool = False) -> bool:
     raw = args.get(name, "").strip().lower()
+    if not raw:
+        return default
     if raw in TRUE:
         return True
     if raw in FALSE:
@@ -181,7 +187,13 @@ def parse_search_params(args: MultiDict, session: Session, internal: bool, per_p
     config = current_app.config
     params = SearchParams()
     params.text = (args.get("q") or args.get("search") or "")[: int(config["SEARCH_MAX_QUERY_LENGTH"])]
+    params.typed = params.text
     params.near = (args.get("near") or "").strip()[:100]
+    params.place_in_text = _bool(args, "place_in_text", default=True)
+    if not params.near and params.text.strip() and params.place_in_text:
+        found = split_place(session, params.text)
+        if found.place:
+            params.text, params.near, params.place_from_text = found.text, found.place, found.place
     if params.near:
         params.origin = resolve_place(session, params.near)
     radius = (args.get("radius_km") or "").strip()
@@ -230,6 +242,8 @@ def query_args(params: SearchParams) -> dict[str, Any]:
         args["q"] = params.text
     if params.near:
         args["near"] = params.near
+    if not params.place_in_text:
+        args["place_in_text"] = "0"
     if params.radius_km is not None:
         args["radius_km"] = f"{params.radius_km:g}"
     for name, values in (("category", params.categories), ("gemeinde", params.gemeinden), ("kreis", params.kreise),

@@ -1,11 +1,12 @@
-"""Turn a typed query into slots: each query word (or synonym phrase) with its alternatives."""
+"""Turn a typed query into slots: each query word (or synonym or need phrase) with its alternatives and need categories."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .analysis import TOKEN_RE, query_words, split_compound, stem
-from .synonyms import Rule
+from .synonyms import Need, Rule
 
 SYNONYM_BOOST = 0.8
 # Words that say "soon" rather than what is needed (folded): they become a boost on offers available at short
@@ -41,6 +42,7 @@ class Slot:
 
     label: str
     alternatives: tuple[Alternative, ...]
+    categories: tuple[str, ...] = ()  # the need table: offers of these categories meet this part too
 
 
 def phrase(text: str) -> tuple[Word, ...]:
@@ -49,9 +51,9 @@ def phrase(text: str) -> tuple[Word, ...]:
 
 
 class SynonymTable:
-    """Synonym rules compiled to stem phrases for matching query words."""
+    """Synonym rules and the need table, compiled to stem phrases for matching query words."""
 
-    def __init__(self, rules: list[Rule]) -> None:
+    def __init__(self, rules: list[Rule], needs: Iterable[Need] = ()) -> None:
         self.entries: dict[tuple[str, ...], list[tuple[tuple[Word, ...], float]]] = {}
         for rule in rules:
             phrases = [p for p in map(phrase, rule.terms) if p]
@@ -62,6 +64,12 @@ class SynonymTable:
                 bucket = self.entries.setdefault(key, [])
                 bucket.extend((o, SYNONYM_BOOST) for o in others if (o, SYNONYM_BOOST) not in bucket)
         self.longest = max((len(k) for k in self.entries), default=0)
+        self.needs: dict[tuple[str, ...], tuple[str, ...]] = {}
+        for need in needs:
+            for words in filter(None, map(phrase, need.terms)):
+                key = tuple(w.stem for w in words)
+                self.needs[key] = tuple(dict.fromkeys(self.needs.get(key, ()) + need.categories))
+        self.longest_need = max((len(k) for k in self.needs), default=0)
 
     def match(self, stems: list[str], start: int) -> tuple[int, list[tuple[tuple[Word, ...], float]]]:
         """The longest synonym phrase starting at a position: (length, alternatives), or (0, [])."""
@@ -70,6 +78,21 @@ class SynonymTable:
             if found:
                 return length, found
         return 0, []
+
+    def need(self, stems: list[str], start: int) -> tuple[int, tuple[str, ...]]:
+        """The longest need phrase starting at a position: (length, category slugs), or (0, ())."""
+        for length in range(min(self.longest_need, len(stems) - start), 0, -1):
+            found = self.needs.get(tuple(stems[start:start + length]))
+            if found:
+                return length, found
+        return 0, ()
+
+    def categories(self, alternatives: Iterable[tuple[Word, ...]]) -> tuple[str, ...]:
+        """The need categories of any of these phrases (a synonym of a need word meets the need too)."""
+        found: dict[str, None] = {}
+        for words in alternatives:
+            found.update(dict.fromkeys(self.needs.get(tuple(w.stem for w in words), ())))
+        return tuple(found)
 
 
 def urgent(text: str, max_words: int) -> bool:
@@ -87,14 +110,16 @@ def parse(text: str, synonyms: SynonymTable, max_words: int) -> list[Slot]:
     i = 0
     while i < len(words):
         length, alternatives = synonyms.match(stems, i)
-        if length:
-            typed = tuple(words[i:i + length])
-            slots.append(Slot(" ".join(w.text for w in typed),
-                              (Alternative(typed), *(Alternative(a, b) for a, b in alternatives))))
-            i += length
-        else:
-            slots.append(Slot(words[i].text, (Alternative((words[i],)),)))
-            i += 1
+        need_length, categories = synonyms.need(stems, i)
+        if need_length > length:  # the need phrase is longer ("Wohnung verloren"): it makes the part
+            length, alternatives = need_length, []
+        typed = tuple(words[i:i + max(length, 1)])
+        if need_length != length:
+            categories = ()
+        categories = categories or synonyms.categories([typed, *(a for a, _boost in alternatives)])
+        slots.append(Slot(" ".join(w.text for w in typed),
+                          (Alternative(typed), *(Alternative(a, b) for a, b in alternatives)), categories))
+        i += len(typed)
     return slots
 
 

@@ -25,6 +25,8 @@ PARTS_WEIGHT = 1.0
 PREFIX_FACTOR = 0.6
 COMPOUND_FACTOR = 0.8
 FUZZY_FACTOR = 0.5
+# An offer of a need's category that lacks the typed word scores this share of the part's best word match.
+NEED_FACTOR = 0.5
 MIN_PREFIX = 4
 MAX_PREFIX_TERMS = 60
 EARTH_KM = 6371.0088
@@ -238,6 +240,12 @@ class Ranker:
                     total += ws
                     complete &= ws > 0
                 np.maximum(best, np.where(complete, total, 0.0), out=best)
+            if slot.categories:
+                members = self._members("category", list(slot.categories)) & self.snap.alive
+                if self.visible is not None:
+                    members &= self.visible
+                floor = NEED_FACTOR * (best.max() if best.any() else 1.0)
+                np.maximum(best, np.where(members, floor, 0.0), out=best)
             if not best.any():
                 self.match.unmatched.append(slot.label)
             slot_scores.append(best)

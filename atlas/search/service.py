@@ -29,7 +29,7 @@ from .query import SynonymTable, phrase, normalise, parse, urgent
 from . import crisis as crises, semantic
 from .ranking import Match, Pin, Ranked, Ranker, Semantic
 from .sync import Keeper, keeper
-from .synonyms import load_rules
+from .synonyms import load_needs, load_rules
 
 
 @dataclass
@@ -65,11 +65,11 @@ class SearchPage:
 
 
 def synonym_table(session: Session, keep: Keeper) -> SynonymTable:
-    """The compiled synonyms, reloaded when the watermark says they changed."""
+    """The compiled synonyms and need table, reloaded when the watermark says they changed."""
     version = keep.watermark.synonyms if keep.watermark else None
     cached = getattr(keep, "synonym_cache", None)
     if cached is None or cached[0] != version:
-        cached = (version, SynonymTable(load_rules(session)))
+        cached = (version, SynonymTable(load_rules(session), load_needs(session)))
         keep.synonym_cache = cached  # type: ignore[attr-defined]
     return cached[1]
 

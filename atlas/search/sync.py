@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from .. import models as m
 from . import documents, semantic
 from .index import IndexStore, Snapshot
-from .models import SearchSynonym
+from .models import SearchNeed, SearchSynonym
 
 # Seconds between two looks for offers whose text changed without an index change (e.g. the model was installed).
 SEMANTIC_POLL = 10.0
@@ -47,7 +47,7 @@ BULK_SHARE = 0.5
 RECENT_MAX = 2000
 GAP_TTL = 300.0
 RELEVANT = (m.Service, m.Organization, m.Location, m.Address, m.ServiceAtLocation, m.TaxonomyTerm, m.Region,
-            m.Jobcenter, SearchSynonym)
+            m.Jobcenter, SearchSynonym, SearchNeed)
 
 # Engines whose process committed a relevant change since the last check ("searchable at once" locally).
 _dirty: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
@@ -59,7 +59,7 @@ class Watermark:
 
     audit_id: int
     updated: dict[str, str]
-    synonyms: tuple[int, int]
+    synonyms: tuple[int, ...]  # count and newest id of the synonym rules and of the need table
 
     def covered_by(self, state: dict[str, Any] | None) -> bool:
         """True when an index state holds every change up to this watermark."""
@@ -88,8 +88,11 @@ def _watermark(conn: Any) -> Watermark:
         *(select(func.max(model.updated_at)).scalar_subquery() for model in TIMESTAMPED.values()),
         select(func.count(SearchSynonym.id)).scalar_subquery(),
         select(func.max(SearchSynonym.id)).scalar_subquery(),
+        select(func.count(SearchNeed.id)).scalar_subquery(),
+        select(func.max(SearchNeed.id)).scalar_subquery(),
     )).one()
-    return Watermark(int(row[0] or 0), {t: _iso(v) for t, v in zip(TRACKED, row[1:4])}, (int(row[4] or 0), int(row[5] or 0)))
+    return Watermark(int(row[0] or 0), {t: _iso(v) for t, v in zip(TRACKED, row[1:4])},
+                     tuple(int(value or 0) for value in row[4:8]))
 
 
 def _initial_state(session: Session, wm: Watermark, count: int, skew: float) -> dict[str, Any]:

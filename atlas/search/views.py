@@ -27,7 +27,8 @@ from .models import SearchMiss
 from .params import Origin, SearchParams, parse_search_params, query_args, resolve_place
 from .service import SearchPage, marked, search
 from .sync import keeper
-from .synonyms import SynonymError, load_rules, parse_rules, save_rules, seed_rules
+from .synonyms import (SynonymError, load_needs, load_rules, parse_needs, parse_rules, save_needs, save_rules,
+                       seed_needs, seed_rules)
 
 bp = Blueprint("search", __name__)
 PAGE_SIZE = 20
@@ -188,6 +189,34 @@ def synonyms() -> Any:
             flash(_("%(n)s Synonym-Regeln gespeichert. Sie gelten ab der nächsten Suche.", n=len(rules)))
             return redirect(url_for("search.synonyms"))
     return render_template("search/synonyms.html", text=text, problems=problems), 400 if problems else 200
+
+
+@bp.route("/verwaltung/bedarfe", methods=["GET", "POST"])
+@role_required("coordinator")
+def needs() -> Any:
+    """Coordinators edit the need table (one need per line: words => category slugs)."""
+    session = get_session()
+    problems: list[str] = []
+    areas = top_categories(session, internal=True)
+    text = "\n".join(need.as_line() for need in load_needs(session))
+    if request.method == "POST":
+        set_actor(session, current_user.email, current_user.id)
+        if request.form.get("action") == "reset":
+            save_needs(session, seed_needs())
+            session.commit()
+            flash(_("Die mitgelieferte Bedarfstabelle ist wiederhergestellt."))
+            return redirect(url_for("search.needs"))
+        text = request.form.get("needs", "")[:100_000]
+        try:
+            rows = parse_needs(text, {term.slug: term.name for top in areas for term in (top, *top.children)})
+        except SynonymError as exc:
+            problems = exc.problems
+        else:
+            save_needs(session, rows)
+            session.commit()
+            flash(_("%(n)s Bedarfe gespeichert. Sie gelten ab der nächsten Suche.", n=len(rows)))
+            return redirect(url_for("search.needs"))
+    return render_template("search/needs.html", text=text, problems=problems, areas=areas), 400 if problems else 200
 
 
 @bp.route("/verwaltung/suchen-ohne-treffer", methods=["GET", "POST"])
