@@ -34,3 +34,23 @@ def test_small_phone_screen_has_no_horizontal_scroll(app):
         page.goto("/angebote")
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 360
+
+
+def test_a_crisis_search_shows_the_numbers_first_on_a_small_phone(app):
+    from axe import axe_problems
+
+    with live_server(app) as url, browser_page(url, viewport={"width": 360, "height": 640}) as page:
+        page.goto("/angebote?q=ich+will+nicht+mehr+leben")
+        box = page.locator(".crisis-box")
+        expect(box.get_by_role("heading", level=2)).to_have_text("Sie sind nicht allein. Hier bekommen Sie sofort Hilfe.")
+        call = box.locator('a[href="tel:112"]')
+        geometry = call.bounding_box()
+        assert geometry["y"] + geometry["height"] <= 640 and geometry["height"] >= 44  # on the first screen, big
+        call.focus()
+        expect(call).to_be_focused()
+        first = page.locator("#ergebnisse > li").first
+        expect(first.get_by_role("link").first).to_have_text("Krisentelefon rund um die Uhr")
+        expect(first.locator(".why")).to_contain_text("Hilfe in einer Krise")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        assert axe_problems(page) == []
+        screenshot(page, "public-crisis-phone")
