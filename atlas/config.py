@@ -220,7 +220,7 @@ class Defaults:
     SEARCH_SEMANTIC_MAX_CHARS = 300
     SEARCH_SEMANTIC_THREADS = 1
     SEARCH_SEMANTIC_INDEX_THREADS = 2  # the indexer process embeds offers with this many threads
-    SEARCH_SEMANTIC_WEIGHT = 1.0
+    SEARCH_SEMANTIC_WEIGHT = 0.85
     SEARCH_SEMANTIC_TOP = 20
     # An offer found by meaning alone joins the hits only when its closeness to the query (cosine) is at least
     # that of the best three word matches minus this margin (without word matches: always).

@@ -118,3 +118,11 @@ def test_misses_are_counted_under_a_normalised_text():
     assert normalise("  Schulden   IN   Witten!! ") == "schulden in witten"
     assert normalise("😀 \"") == ""
     assert len(normalise("x" * 10_000)) == 120
+
+
+def test_intent_words_are_dropped_when_other_words_remain():
+    table = SynonymTable([])
+    assert [s.label for s in parse("kiffen aufhören", table, 12)] == ["kiffen"]
+    assert [s.label for s in parse("Kur beantragen", table, 12)] == ["kur"]
+    assert [s.label for s in parse("Hilfe bei Schulden", table, 12)] == ["schulden"]
+    assert [s.label for s in parse("Hilfe", table, 12)] == ["hilfe"]  # alone it is all there is to search

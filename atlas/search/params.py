@@ -192,7 +192,7 @@ def parse_search_params(args: MultiDict, session: Session, internal: bool, per_p
     params.place_in_text = _bool(args, "place_in_text", default=True)
     if not params.near and params.text.strip() and params.place_in_text:
         found = split_place(session, params.text)
-        if found.place:
+        if found.place and found.text.strip():  # a place alone stays a word: the offers that name it
             params.text, params.near, params.place_from_text = found.text, found.place, found.place
     if params.near:
         params.origin = resolve_place(session, params.near)

@@ -13,6 +13,12 @@ SYNONYM_BOOST = 0.8
 # notice or taking people now, instead of words an offer must contain.
 TIME_WORDS = frozenset({"bald", "sofort", "kurzfristig", "heute", "dringend", "schnell", "schnellstmoglich",
                         "zeitnah", "umgehend", "asap", "soon", "urgent", "today"})
+# Words that say what the person wants to do about a need, not the need (folded): "kiffen aufhören", "Kur
+# beantragen", "Hilfe bei Schulden". Dropped like time words when other words remain, since every part of a
+# search must match and offers rarely say "aufhören".
+INTENT_WORDS = frozenset({"hilfe", "helfen", "hilft", "brauche", "brauchen", "suche", "suchen", "gesucht", "finden",
+                          "bekommen", "beantragen", "beantragt", "antragen", "aufhoren", "loswerden", "wegen",
+                          "moglich", "mochte", "mochten", "wo", "wer", "wie", "welche", "gibt"})
 
 
 @dataclass(frozen=True)
@@ -103,7 +109,7 @@ def urgent(text: str, max_words: int) -> bool:
 def parse(text: str, synonyms: SynonymTable, max_words: int) -> list[Slot]:
     """Slots for a query text; symbols, emoji and operators are dropped, and time words when other words remain."""
     found = query_words(text, max_words)
-    found = [w for w in found if w not in TIME_WORDS] or found
+    found = [w for w in found if w not in TIME_WORDS and w not in INTENT_WORDS] or found
     words = [Word(w, stem(w)) for w in found]
     stems = [w.stem for w in words]
     slots: list[Slot] = []
