@@ -113,12 +113,12 @@ def schedules(items: list[Schedule], **link: str) -> list[dict[str, Any]]:
     return [schedule_record(s, **link) for s in sorted(items, key=lambda x: x.id)]
 
 
-def contacts(items: list, internal: bool, **link: str) -> list[dict[str, Any]]:
-    """Named contact persons: staff personal data, internal only."""
+def contacts(owner: Any, internal: bool, **link: str) -> list[dict[str, Any]]:
+    """Named contact persons of an organisation or offer: staff personal data, internal only (never loaded else)."""
     if not internal:
         return []
     result = []
-    for c in sorted(items, key=lambda x: x.id):
+    for c in sorted(owner.contacts, key=lambda x: x.id):
         cid = c.uuid or derived_id("contact", str(c.id))
         result.append(compact({
             "id": cid, **link, "name": c.name, "title": c.title, "department": c.department, "email": c.email,
@@ -181,7 +181,7 @@ def organization_record(org: Organization, internal: bool, with_locations: bool 
         "year_incorporated": org.year_incorporated, "logo": org.logo, "uri": org.uri,
         "parent_organization_id": org.parent_organization.uuid if org.parent_organization_id else None,
         "phones": phones(org.phones, internal, organization_id=org.uuid),
-        "contacts": contacts(org.contacts, internal, organization_id=org.uuid),
+        "contacts": contacts(org, internal, organization_id=org.uuid),
         "sector": org.sector, "assured_date": iso(org.assured_date),
     }
     if with_locations:
@@ -268,7 +268,7 @@ def service_record(service: Service, internal: bool, lang: str = "de") -> dict[s
                           for jc in sorted(service.jobcenters, key=lambda j: j.slug)],
         "required_documents": [{"id": derived_id(sid, "document", str(n)), "service_id": sid, "document": doc}
                                for n, doc in enumerate(service.required_documents or [], start=1)],
-        "contacts": contacts(service.contacts, internal, service_id=sid),
+        "contacts": contacts(service, internal, service_id=sid),
         "attributes": attributes(service, internal, lang),
         # DE profile (documented in docs/hsds-profile/)
         **{name: iso(v) if isinstance(v, date) else v

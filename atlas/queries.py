@@ -48,7 +48,10 @@ def with_details(stmt: Select) -> Select:
         selectinload(Service.organization).selectinload(Organization.phones),
         selectinload(Service.categories).selectinload(TaxonomyTerm.parent),
         selectinload(Service.service_at_locations).selectinload(ServiceAtLocation.location).options(
-            selectinload(Location.address), selectinload(Location.gemeinde), selectinload(Location.phones),
+            selectinload(Location.address), selectinload(Location.phones),
+            # The HSDS address names the Bundesland: the Gemeinde's chain up to it (Kreis, Bezirk, Land).
+            selectinload(Location.gemeinde).selectinload(Region.parent).selectinload(Region.parent)
+            .selectinload(Region.parent),
             selectinload(Location.schedules)),
         selectinload(Service.phones),
         selectinload(Service.schedules),

@@ -58,27 +58,39 @@ class Explanation:
         return " · ".join(self.parts)
 
 
-def explain(view: dict[str, Any], reasons: Reasons, typed: dict[str, str]) -> Explanation:
-    """A hit's explanation in the UI language."""
-    parts: list[str] = []
-    if reasons.crisis:
-        parts.append(_("Hilfe in einer Krise"))
-    if reasons.words:
-        quoted = ", ".join(f"„{_typed(word, typed)}“" for word in reasons.words)
-        category = _category(view, reasons.words)
-        parts.append(_("passt zu %(words)s", words=quoted) + (f" → {category}" if category else ""))
-    elif reasons.by_meaning:
-        category = _category(view, ())
-        parts.append(_("ähnliche Bedeutung (KI-Suche)") + (f" → {category}" if category else ""))
-    atlas = view.get("atlas") or {}
-    found, parts = tuple(parts), []
-    if reasons.distance_km is not None:
-        parts.append(_("%(km)s km", km=km(reasons.distance_km)))
-    elif reasons.near_asked and atlas.get("supra_regional"):
-        parts.append(_("telefonisch oder online"))
-    intake = {"offen": _("Aufnahme offen"), "warteliste": _("Warteliste"), "aufnahmestopp": _("Aufnahmestopp")}
-    if atlas.get("intake_status") in intake:
-        parts.append(intake[atlas["intake_status"]])
-    if atlas.get("short_notice"):
-        parts.append(_("kurzfristig verfügbar"))
-    return Explanation(found, tuple(parts))
+class Explainer:
+    """Explains the hits of one search; the words are translated once per search, not once per hit."""
+
+    def __init__(self, typed_text: str) -> None:
+        self.typed = typed_forms(typed_text)
+        self.crisis = _("Hilfe in einer Krise")
+        self.matches = _("passt zu %(words)s")  # formatted below; gettext with variables would format per call
+        self.meaning = _("ähnliche Bedeutung (KI-Suche)")
+        self.km = _("%(km)s km")
+        self.remote = _("telefonisch oder online")
+        self.intake = {"offen": _("Aufnahme offen"), "warteliste": _("Warteliste"), "aufnahmestopp": _("Aufnahmestopp")}
+        self.short_notice = _("kurzfristig verfügbar")
+
+    def explain(self, view: dict[str, Any], reasons: Reasons) -> Explanation:
+        """A hit's explanation in the UI language."""
+        found: list[str] = []
+        if reasons.crisis:
+            found.append(self.crisis)
+        if reasons.words:
+            quoted = ", ".join(f"„{_typed(word, self.typed)}“" for word in reasons.words)
+            category = _category(view, reasons.words)
+            found.append(self.matches % {"words": quoted} + (f" → {category}" if category else ""))
+        elif reasons.by_meaning:
+            category = _category(view, ())
+            found.append(self.meaning + (f" → {category}" if category else ""))
+        atlas = view.get("atlas") or {}
+        facts: list[str] = []
+        if reasons.distance_km is not None:
+            facts.append(self.km % {"km": km(reasons.distance_km)})
+        elif reasons.near_asked and atlas.get("supra_regional"):
+            facts.append(self.remote)
+        if atlas.get("intake_status") in self.intake:
+            facts.append(self.intake[atlas["intake_status"]])
+        if atlas.get("short_notice"):
+            facts.append(self.short_notice)
+        return Explanation(tuple(found), tuple(facts))

@@ -22,7 +22,7 @@ from ..models import Location, Organization, Service, ServiceAtLocation, utcnow
 from ..presenters import service_view
 from ..queries import public_condition, with_details
 from .analysis import highlight, snippet
-from .explain import Explanation, Reasons, explain, typed_forms
+from .explain import Explainer, Explanation, Reasons
 from .models import SearchMiss
 from .params import SearchParams
 from .query import SynonymTable, phrase, normalise, parse, urgent
@@ -126,7 +126,7 @@ def search(session: Session, params: SearchParams, internal: bool, lang: str, hs
     verdicts = ranked.freshness or [freshness.CURRENT] * len(ranked.sids)
     pinned = ranked.pinned or [False] * len(ranked.sids)
     words = ranked.words or [[] for _ in ranked.sids]
-    typed = typed_forms(params.text)
+    explainer = Explainer(params.text)
     searched = bool(params.text.strip())
     for sid, score, distance, verdict, first, held in zip(ranked.sids, ranked.scores, ranked.distances, verdicts,
                                                            pinned, words):
@@ -137,8 +137,8 @@ def search(session: Session, params: SearchParams, internal: bool, lang: str, hs
         hits.append(Hit(view, distance, score, highlight(view["name"], terms) if terms else [(view["name"], False)],
                         highlight(snippet(text, terms), terms) if terms else [(snippet(text, terms), False)],
                         public=public, record=record, freshness=verdict, crisis=first,
-                        why=explain(view, Reasons(tuple(held), first, searched and not held and not first, distance,
-                                                  params.origin is not None), typed)))
+                        why=explainer.explain(view, Reasons(tuple(held), first, searched and not held and not first,
+                                                            distance, params.origin is not None))))
     if params.text.strip() and ranked.total == 0:
         record_miss(session, params.text, limited=not internal)
     return SearchPage(params, hits, ranked.total, ranked.match, crisis)
