@@ -9,11 +9,12 @@ so "Selbstmörder", "SELBSTMORD" and "selbstmord" look alike, and so do "бьё�
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+
+from . import analysis
 
 LIFE = "leben"  # suicidal thoughts, self-harm
 VIOLENCE = "gewalt"  # domestic and sexual violence, threats, stalking
@@ -110,10 +111,8 @@ NUMBERS = (
 
 
 def fold(text: str) -> str:
-    """Lower case without diacritics and with one apostrophe: the form patterns and search texts are compared in."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    plain = "".join(char for char in decomposed if not unicodedata.combining(char))
-    return re.sub(r"\s+", " ", re.sub(r"[’ʼ`´‘]", "'", plain)).strip()
+    """The search's folded form (analysis.fold) with one apostrophe and single spaces: patterns and texts meet here."""
+    return re.sub(r"\s+", " ", re.sub(r"[’ʼ`´‘]", "'", analysis.fold(text))).strip()
 
 
 COMPILED = {kind: re.compile("|".join(f"(?:{fold(p)})" for p in patterns)) for kind, patterns in PATTERNS.items()}

@@ -64,7 +64,11 @@ class PublicResult:
     place_suggestions: list[str] = field(default_factory=list)
     wider: dict[str, Any] | None = None
     place_label: str = ""
-    crisis: Crisis | None = None  # shown even when the place is unknown
+
+    @property
+    def crisis(self) -> Crisis | None:
+        """The danger the search signals; also when the search failed (an unknown place)."""
+        return self.page.crisis if self.page else detect(self.query.text)
 
 
 def read_query(args: MultiDict) -> PublicQuery:
@@ -93,7 +97,9 @@ def _check_category(session: Session, slug: str) -> None:
 
 
 def _engine_args(query: PublicQuery) -> MultiDict:
-    args: MultiDict = MultiDict({"q": query.words, "seite": str(query.page), "per_page": str(PER_PAGE)})
+    # The place was looked for in the text already (read_query/split_place): the engine must not look again.
+    args: MultiDict = MultiDict({"q": query.words, "seite": str(query.page), "per_page": str(PER_PAGE),
+                                 "place_in_text": "0"})
     if query.effective_place:
         args["near"] = query.effective_place
         if query.radius:
@@ -117,7 +123,7 @@ def run(session: Session, args: MultiDict, lang: str) -> PublicResult:
     _check_category(session, query.category)
     if not query.place:
         query.split = split_place(session, query.text)
-    result = PublicResult(query, crisis=detect(query.text))
+    result = PublicResult(query)
     if not query.asked:
         return result
     try:

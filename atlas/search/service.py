@@ -85,7 +85,9 @@ def rank(session: Session, params: SearchParams, internal: bool) -> Ranked | Non
         return None
     ranker = Ranker(snap, internal, freshness.Inputs.of(session, config), meaning(keep, snap, params.text, config),
                     urgent(params.text, int(config["SEARCH_MAX_QUERY_WORDS"])), crisis_pin(crisis, config))
-    return ranker.run(params, slots, float(config["SEARCH_DISTANCE_WEIGHT"]), float(config["SEARCH_DISTANCE_SCALE_KM"]))
+    ranked = ranker.run(params, slots, float(config["SEARCH_DISTANCE_WEIGHT"]), float(config["SEARCH_DISTANCE_SCALE_KM"]))
+    ranked.crisis = crisis
+    return ranked
 
 
 def crisis_pin(crisis: crises.Crisis | None, config: Any) -> Pin | None:
@@ -114,7 +116,6 @@ def search(session: Session, params: SearchParams, internal: bool, lang: str, hs
     """Search offers; public callers get public offers and fields only (checked in the index and again in SQL).
 
     With hsds, each hit also carries its HSDS service record (for the API), cached like the view."""
-    crisis = crises.detect(params.text)
     ranked = rank(session, params, internal)
     if ranked is None:
         # Only symbols, emoji or one-letter words: nothing to search for, so nothing is found.
@@ -141,7 +142,7 @@ def search(session: Session, params: SearchParams, internal: bool, lang: str, hs
                                                             distance, params.origin is not None))))
     if params.text.strip() and ranked.total == 0:
         record_miss(session, params.text, limited=not internal)
-    return SearchPage(params, hits, ranked.total, ranked.match, crisis)
+    return SearchPage(params, hits, ranked.total, ranked.match, ranked.crisis)
 
 
 class ViewCache:
