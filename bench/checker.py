@@ -12,7 +12,9 @@ latency), CPU per URL (atlas: its worker processes included) and peak RSS (the l
 p50/p95/p99/max latency per URL, and the load average before and after. atlas runs as its scheduler would with
 `CHECK_PROCESSES` = `--processes` (default 1, atlas's default: one process). Politeness pauses are off for all
 (our host interval 0, LinkChecker's per-host limit lifted with its documented "LinkChecker" response header), no
-retries (LinkChecker has none).
+retries (LinkChecker has none). The fleet runs on half the cores and every tool on the other half, as if
+the sites were on other machines (`--no-pin`: all share every core, and the fleet's own CPU then counts against
+the tool under test).
 
 Accuracy fleet (--mixed N): every failure mode the checker detects, 10-200 ms per request, each URL's expected
 finding known; reports correct findings and verdicts next to throughput and memory.
@@ -141,8 +143,10 @@ def make_handler(port: int):
     return handle
 
 
-def fleet_main(port: int, cert_dir: str, conn) -> None:
+def fleet_main(port: int, cert_dir: str, conn, cores: set[int] | None = None) -> None:
     """The fleet process: plain HTTP on every host, TLS flavours on extra ports of 127.0.0.2."""
+    if cores:
+        os.sched_setaffinity(0, cores)
     certs = make_certificates(cert_dir)
     handler = make_handler(port)
     webs = [FakeWeb(handler, [(f"127.0.0.{i}", port) for i in range(FIRST_HOST, LAST_HOST + 1)])]
@@ -242,7 +246,7 @@ def build_cases(count: int, port: int, read_timeout: float, deadline: float) -> 
 # -- running atlas's engine (in a child process, so its memory is measured alone) -----------------------------
 def child_ours(input_path: str, output_path: str) -> None:
     """Check the cases of a JSON-lines file (first line: the policy) and write the findings."""
-    from atlas.checker.engine import Engine, Item, Policy
+    from atlas.checker.engine import Engine, Item, Policy, freeze_startup
     from atlas.checker.workers import WorkerPool, processes_for
 
     imported_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # Python with the checker imported
@@ -254,6 +258,7 @@ def child_ours(input_path: str, output_path: str) -> None:
         for line in lines:
             c = json.loads(line)
             items.append(Item(c["id"], c["url"], c["prefer_head"], c["baseline_title"], c["baseline_text"]))
+    freeze_startup()  # as the scheduler's process does after its set-up
     results = {}
     started = time.monotonic()
     cpu = time.process_time()
@@ -301,6 +306,27 @@ def child_bare(input_path: str, output_path: str, concurrency: int, client: str 
     Path(output_path).write_text(json.dumps({"durations": durations}))
 
 
+def split_cores(pin: bool) -> tuple[set[int] | None, set[int] | None]:
+    """(fleet cores, tool cores): the fleet on half the cores, the tools on the rest; None when not pinned.
+
+    The sites a checker visits run on other machines. On a small machine an unpinned fleet competes with the
+    tool under test for the same cores, and the tool's share of the bound then measures the fleet as well.
+    """
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if not pin or len(cores) < 2:
+        return None, None
+    half = len(cores) // 2
+    return set(cores[:half]), set(cores[half:])
+
+
+TOOL_CORES: set[int] | None = None  # set by main(); every tool process runs on these cores
+
+
+def _pin_tool() -> None:
+    if TOOL_CORES:
+        os.sched_setaffinity(0, TOOL_CORES)
+
+
 def wait_with_rusage(proc: subprocess.Popen) -> tuple[int, float, int, float]:
     """Wait for a child; returns (exit code, monotonic exit time, peak RSS in KiB, CPU seconds)."""
     _, status, usage = os.wait4(proc.pid, 0)
@@ -315,7 +341,7 @@ def run_ours(cases: list[Case], policy: dict, workdir: Path) -> dict:
             out.write(json.dumps(case.__dict__) + "\n")
     started = time.monotonic()
     proc = subprocess.Popen([sys.executable, __file__, "--child", str(workdir / "ours-in.json"),
-                             str(workdir / "ours-out.json")], cwd=ROOT)
+                             str(workdir / "ours-out.json")], cwd=ROOT, preexec_fn=_pin_tool)
     code, ended, rss, cpu_total = wait_with_rusage(proc)
     if code:
         raise SystemExit(f"the atlas engine run failed with exit code {code}")
@@ -330,7 +356,8 @@ def run_bare(urls: list[str], concurrency: int, workdir: Path, client: str = "re
     (workdir / "bare-in.txt").write_text("\n".join(urls), encoding="utf-8")
     started = time.monotonic()
     proc = subprocess.Popen([sys.executable, __file__, "--bare-child", str(workdir / "bare-in.txt"),
-                             str(workdir / "bare-out.json"), str(concurrency), client], cwd=ROOT)
+                             str(workdir / "bare-out.json"), str(concurrency), client], cwd=ROOT,
+                            preexec_fn=_pin_tool)
     code, ended, rss, cpu_total = wait_with_rusage(proc)
     if code:
         raise SystemExit(f"the bare {client} loop failed with exit code {code}")
@@ -350,7 +377,8 @@ def run_linkchecker(cases: list[Case], concurrency: int, timeout: float, ca: str
     started = time.monotonic()
     with open(out_path, "w") as out, open(workdir / "linkchecker.err", "w") as err:
         proc = subprocess.Popen([exe, "-f", str(rc), "--no-status", "-r", "0", "-t", str(concurrency), "-v",
-                                 "-o", "csv", "--stdin"], stdin=subprocess.PIPE, stdout=out, stderr=err, text=True)
+                                 "-o", "csv", "--stdin"], stdin=subprocess.PIPE, stdout=out, stderr=err, text=True,
+                                preexec_fn=_pin_tool)
         assert proc.stdin is not None
         proc.stdin.write("\n".join(c.url for c in cases))
         proc.stdin.close()
@@ -419,6 +447,9 @@ def main() -> None:
     parser.add_argument("--no-linkchecker", action="store_true")
     parser.add_argument("--processes", type=int, default=1,
                         help="atlas's CHECK_PROCESSES (default 1, as atlas; 0: as atlas chooses for the cores)")
+    parser.add_argument("--no-pin", action="store_true",
+                        help="let the fleet and the tools share every core (default: the fleet on half the cores, "
+                             "the tools on the rest)")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--bare-child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -428,13 +459,18 @@ def main() -> None:
     if args.bare_child:
         child_bare(args.bare_child[0], args.bare_child[1], int(args.bare_child[2]), args.bare_child[3])
         return
+    global TOOL_CORES
     args.port = args.port or free_port()
+    fleet_cores, TOOL_CORES = split_cores(not args.no_pin)
     workdir = Path(tempfile.mkdtemp(prefix="atlas-bench-"))
     workdir.chmod(0o755)  # LinkChecker run as root drops to "nobody" and must still read its config
     parent, child = mp.Pipe()
-    fleet = mp.Process(target=fleet_main, args=(args.port, str(workdir), child), daemon=True)
+    fleet = mp.Process(target=fleet_main, args=(args.port, str(workdir), child, fleet_cores),
+                       daemon=True)
     fleet.start()
-    reports = [f"load average before: {load()}; CPU cores {os.cpu_count()}"]
+    pinning = (f"fleet pinned to cores {sorted(fleet_cores)}, every tool to {sorted(TOOL_CORES)}" if TOOL_CORES
+               else "fleet and tools share every core")
+    reports = [f"load average before: {load()}; CPU cores {os.cpu_count()}; {pinning}"]
     try:
         ready, ca = parent.recv()
         for conc in args.concurrency:

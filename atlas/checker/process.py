@@ -19,6 +19,7 @@ from flask import Flask
 
 from .. import audit, db
 from . import workers
+from .engine import freeze_startup
 from .lease import AlreadyRunning
 from .scheduler import CheckerScheduler
 
@@ -74,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     app = checker_app(data["config"], data["instance_path"])
+    freeze_startup()
     try:
         with workers.started(app.config):  # forked before the scheduler starts any thread
             CheckerScheduler(app).run()
