@@ -1,9 +1,11 @@
 """German analysis for search: folding, stems, compound parts, query parsing, synonyms and safe highlighting."""
 
 import json
+from pathlib import Path
 
 import pytest
 
+from atlas.search import analysis
 from atlas.search.analysis import analyse, fold, highlight, query_words, split_compound, stem
 from atlas.search.query import SynonymTable, normalise, parse
 from atlas.seed import SEEDS
@@ -126,3 +128,16 @@ def test_intent_words_are_dropped_when_other_words_remain():
     assert [s.label for s in parse("Kur beantragen", table, 12)] == ["kur"]
     assert [s.label for s in parse("Hilfe bei Schulden", table, 12)] == ["schulden"]
     assert [s.label for s in parse("Hilfe", table, 12)] == ["hilfe"]  # alone it is all there is to search
+
+
+def test_the_c_stemmer_gives_the_pure_python_stems_on_the_demo_vocabulary():
+    """PyStemmer (locked for CPython 3.11 on x86-64) must not change a stem, or indexes and queries would differ."""
+    pytest.importorskip("Stemmer")
+    from snowballstemmer.german_stemmer import GermanStemmer
+
+    text = " ".join(path.read_text(encoding="utf-8") for path in Path(SEEDS).rglob("*.json"))
+    words = {w for w in analysis.tokens(text) if len(w) >= 3 and not w.isdigit()}
+    assert len(words) > 3000
+    python = GermanStemmer()
+    assert type(analysis._stemmer).__module__ == "Stemmer"  # snowballstemmer picked the C stemmer
+    assert [w for w in sorted(words) if analysis._stemmer.stemWord(w) != python.stemWord(w)] == []

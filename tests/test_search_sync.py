@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+import whoosh.index
 from search_support import indexer, indexer_process, names, search_app, staff  # noqa: F401  (fixtures)
 from sqlalchemy import delete, select, update
 
@@ -483,3 +484,35 @@ def test_a_bulk_catch_up_builds_a_new_generation(search_app, monkeypatch):
         assert keeper().store.current_name() != name
         assert keeper().status(get_session())["in_sync"]
     assert found(search_app, "Zebrastreifen") == ["Zebrastreifen-Beratung"]
+
+
+def test_a_parallel_build_finds_what_a_single_process_build_finds(search_app, monkeypatch):
+    sync = sys.modules["atlas.search.sync"]
+    queries = ["Schulden", "Sucht", "Beratung", "Familienberatung", "Wohnen", "Sport"]
+
+    with search_app.app_context():
+        keeper().procs = 1
+        keeper().rebuild(get_session())
+    single = {q: found(search_app, q) for q in queries}
+    monkeypatch.setattr(sync, "PARALLEL_MIN", 5)  # 16 offers: built by two processes
+    monkeypatch.setattr(sys.modules["atlas.search.index"], "BUILD_BATCH", 4)  # in jobs of 4 offers
+    with search_app.app_context():
+        keeper().procs = 2
+        name = keeper().store.current_name()
+        assert keeper().rebuild(get_session()) == 16
+        assert keeper().store.current_name() != name
+        built = whoosh.index.open_dir(str(keeper().store.root / keeper().store.current_name()))
+        assert len(built._segments()) >= 2  # the sub-processes' segments, not one writer's
+        assert keeper().status(get_session())["in_sync"]
+    assert {q: found(search_app, q) for q in queries} == single
+    assert any(single.values())
+
+
+def test_build_processes_follow_the_setting_and_the_cores(monkeypatch):
+    sync = sys.modules["atlas.search.sync"]
+    monkeypatch.setattr(sync.os, "sched_getaffinity", lambda _pid: {0, 1, 2, 3})
+    assert sync.build_procs(0, 4000) == 1  # small builds stay in one process
+    assert sync.build_procs(0, 10_000) == 2  # auto: one per core, at most two
+    assert sync.build_procs(3, 10_000) == 3
+    monkeypatch.setattr(sync.os, "sched_getaffinity", lambda _pid: {0})
+    assert sync.build_procs(0, 10_000) == 1

@@ -47,6 +47,7 @@ EMPTY_IDS = np.zeros(0, dtype=np.int64)
 EMPTY_TF = np.zeros(0, dtype=np.float32)
 TOC_RE = re.compile(r"^_MAIN_(\d+)\.toc$")
 OPEN_ATTEMPTS = 5
+BUILD_BATCH = 100  # documents per job a parallel build hands to one of its processes
 
 
 @dataclass
@@ -153,7 +154,8 @@ class IndexStore:
         path = self.root / name
         path.mkdir(parents=True)
         ix = windex.create_in(str(path), _schema())
-        writer = ix.writer(procs=procs, limitmb=128, multisegment=procs > 1) if procs > 1 else ix.writer(limitmb=128)
+        writer = (ix.writer(procs=procs, limitmb=128, multisegment=True, batchsize=BUILD_BATCH) if procs > 1
+                  else ix.writer(limitmb=128))
         try:
             for doc in docs:
                 writer.add_document(**_whoosh_doc(doc))

@@ -15,6 +15,7 @@ audit log and the timestamps are written anyway.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 import weakref
@@ -268,6 +269,20 @@ def pending_offers(session: Session, state: dict[str, Any], wm: Watermark, limit
     return affected
 
 
+# Below this many offers a second build process costs more than it saves.
+PARALLEL_MIN = 5000
+
+
+def build_procs(setting: int, count: int) -> int:
+    """Processes for building `count` documents: the setting, where 0 means one per core, at most two."""
+    if count <= PARALLEL_MIN:
+        return 1
+    if setting > 0:
+        return setting
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(2, cores))
+
+
 class Keeper:
     """One process's view of the index. Web workers only read; `Indexer` (the indexer process) writes."""
 
@@ -407,30 +422,29 @@ class Keeper:
             self.store.apply(docs, [i for i in chunk if i not in found], target)
         return len(ids)
 
-    def rebuild(self, session: Session) -> int:
-        """Build a new index from scratch while searches go on, then switch to it; returns the document count."""
+    def _build(self, session: Session) -> tuple[str, int]:
+        """Write a new generation of every offer (not yet published); returns its name and document count."""
         with Session(bind=session.get_bind()) as work:
             wm = read_watermark(work)
             ids = documents.all_service_ids(work)
-            procs = self.procs if len(ids) > 5000 else 1
             state = _initial_state(work, wm, len(ids), self.skew)
-            name = self.store.create_generation(documents.iter_documents(work, ids), state, procs=procs)
+            procs = build_procs(self.procs, len(ids))
+            return self.store.create_generation(documents.iter_documents(work, ids), state, procs=procs), len(ids)
+
+    def rebuild(self, session: Session) -> int:
+        """Build a new index from scratch while searches go on, then switch to it; returns the document count."""
+        name, count = self._build(session)
         with self.store.write_lock(wait=60.0) as acquired:
             if not acquired:
                 self.store.discard(name)
                 raise TimeoutError("another process holds the search index lock for more than 60 s")
             self.store.publish(name)
-        return len(ids)
+        return count
 
     def _rebuild_locked(self, session: Session) -> int:
-        with Session(bind=session.get_bind()) as work:
-            wm = read_watermark(work)
-            ids = documents.all_service_ids(work)
-            state = _initial_state(work, wm, len(ids), self.skew)
-            procs = self.procs if len(ids) > 5000 else 1
-            name = self.store.create_generation(documents.iter_documents(work, ids), state, procs=procs)
+        name, count = self._build(session)
         self.store.publish(name)
-        return len(ids)
+        return count
 
     # -- reporting ---------------------------------------------------------------------------------------------
 
