@@ -516,3 +516,22 @@ def test_build_processes_follow_the_setting_and_the_cores(monkeypatch):
     assert sync.build_procs(3, 10_000) == 3
     monkeypatch.setattr(sync.os, "sched_getaffinity", lambda _pid: {0})
     assert sync.build_procs(0, 10_000) == 1
+
+
+def test_an_edit_after_a_bulk_write_with_one_timestamp_reindexes_only_that_offer(search_app, monkeypatch):
+    """A bulk import stamps all its rows alike; the edits after it must not re-index the rows it left behind."""
+    sync = sys.modules["atlas.search.sync"]
+    monkeypatch.setattr(sync, "RECENT_MAX", 3)  # 16 offers with one timestamp: too many to note one by one
+    with search_app.app_context():
+        session = get_session()
+        session.execute(update(Service).values(updated_at=utcnow()))
+        session.commit()
+        keeper().rebuild(session)
+    rename(search_app, "Familienberatung", "Zebrastreifen-Beratung")
+    with search_app.app_context():
+        assert keeper().sync(get_session()) == 1
+    rename(search_app, "Zebrastreifen-Beratung", "Zebrastreifen-Beratung II")  # within the clock-skew window
+    with search_app.app_context():
+        assert keeper().sync(get_session()) == 1
+        assert keeper().status(get_session())["in_sync"]
+    assert found(search_app, "Zebrastreifen") == ["Zebrastreifen-Beratung II"]

@@ -113,17 +113,17 @@ def _initial_state(session: Session, wm: Watermark, count: int, skew: float) -> 
 def _remember(state: dict[str, Any], kind: str, rows: list[tuple[int, str]], newest: str) -> None:
     """Note rows already indexed within the clock-skew window, so they are not indexed twice.
 
-    A bulk write puts thousands of rows into the window; then only the newest instant is noted and the window
-    starts there (the "floor") until newer rows arrive, which keeps the state file small.
+    A bulk write puts thousands of rows into the window, often all with one timestamp. Then no row is noted:
+    the newest instant becomes the "floor", and scans start just after it for as long as it lies inside their
+    window (later rows are noted one by one again). Every row at that instant was read in this same scan, so
+    none is missed; noting only some of them made the next edit re-index the rest (92,000 offers after a
+    100,000-offer import).
     """
     recent = state.setdefault("recent", {})
-    floor = state.setdefault("floor", {})
     if len(rows) > RECENT_MAX:
-        rows = [(rid, at) for rid, at in rows if at == newest]
-        floor[kind] = newest
-    else:
-        floor.pop(kind, None)
-    recent.update({f"{kind}:{rid}": at for rid, at in rows[:RECENT_MAX * 4]})
+        state.setdefault("floor", {})[kind] = newest
+        return
+    recent.update({f"{kind}:{rid}": at for rid, at in rows})
 
 
 def _values(changes: dict[str, Any], key: str) -> list[int]:
@@ -220,8 +220,10 @@ def _timestamp_changes(session: Session, state: dict[str, Any], skew: float, wm:
         if since:
             lower = datetime.fromisoformat(since) - timedelta(seconds=skew)
             floor = state.get("floor", {}).get(kind)
-            stmt = stmt.where(model.updated_at >= max(lower, datetime.fromisoformat(floor)) if floor else
-                              model.updated_at >= lower)
+            if floor and datetime.fromisoformat(floor) >= lower:
+                stmt = stmt.where(model.updated_at > datetime.fromisoformat(floor))  # its rows are all indexed
+            else:
+                stmt = stmt.where(model.updated_at >= lower)
         rows = [(rid, _iso(at)) for rid, at in session.execute(stmt)]
         changed = {rid for rid, iso in rows if recent.get(f"{kind}:{rid}") != iso}
         newest = max([since] + [iso for _rid, iso in rows])
