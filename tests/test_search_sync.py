@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import whoosh.index
+import whoosh.reading
 from search_support import indexer, indexer_process, names, search_app, staff  # noqa: F401  (fixtures)
 from sqlalchemy import delete, select, update
 
@@ -535,3 +536,51 @@ def test_an_edit_after_a_bulk_write_with_one_timestamp_reindexes_only_that_offer
         assert keeper().sync(get_session()) == 1
         assert keeper().status(get_session())["in_sync"]
     assert found(search_app, "Zebrastreifen") == ["Zebrastreifen-Beratung II"]
+
+
+def _arrays(snap) -> dict:
+    """What a snapshot holds per document, in comparable form."""
+    return {"sid": snap.sid.tolist(), "alive": snap.alive.tolist(), "names": snap.names,
+            "attrs": {k: v.tolist() for k, v in snap.attrs.items()},
+            "lengths": {k: v.tolist() for k, v in snap.lengths.items()},
+            "sets": {s: {v: d.tolist() for v, d in m.items()} for s, m in snap.sets.items()},
+            "points": {v: [a.tolist() for a in p] for v, p in snap.points.items()},
+            "words": snap.vocabulary("words"), "public_words": snap.vocabulary("public_words")}
+
+
+def test_fresh_processes_load_the_saved_segment_tables_instead_of_decoding_documents(search_app, monkeypatch):
+    index = sys.modules["atlas.search.index"]
+    with search_app.app_context():
+        assert atlas.search.sync(get_session()) == 16
+    rename(search_app, "Familienberatung", "Zebrastreifen-Beratung")  # a second segment, one deletion
+    with search_app.app_context():
+        assert atlas.search.sync(get_session()) == 1
+        store = keeper().store
+        name = store.current_name()
+        saved = sorted(p.stem for p in (store.root / name / index.TABLES).glob("*.pkl"))
+        segments = whoosh.index.open_dir(str(store.root / name))._segments()
+        assert saved == sorted(s.segment_id() for s in segments) and len(saved) >= 2
+    decoded = _arrays(index.IndexStore(store.root).snapshot())
+
+    def no_decoding(*_args, **_kwargs):
+        raise AssertionError("a stored document was decoded")
+
+    monkeypatch.setattr(whoosh.reading.SegmentReader, "stored_fields", no_decoding)
+    fresh = index.IndexStore(store.root).snapshot()  # what a new web worker opens
+    assert _arrays(fresh) == decoded
+    assert "zebrastreifen" in " ".join(fresh.vocabulary("public_words"))
+    live = [n for n, alive in zip(fresh.names, fresh.alive) if alive]  # names as sort keys
+    assert "zebrastreifen-beratung" in live and "familienberatung" not in live
+
+
+def test_a_damaged_segment_table_is_decoded_again(search_app):
+    index = sys.modules["atlas.search.index"]
+    with search_app.app_context():
+        atlas.search.sync(get_session())
+        store = keeper().store
+        folder = store.root / store.current_name() / index.TABLES
+    expected = _arrays(index.IndexStore(store.root).snapshot())
+    for table in folder.glob("*.pkl"):
+        table.write_bytes(b"not a table")
+    assert _arrays(index.IndexStore(store.root).snapshot()) == expected
+    assert "Schuldnerberatung der Caritas" in found(search_app, "Schulden")

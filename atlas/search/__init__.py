@@ -32,6 +32,7 @@ def reindex_command() -> None:
     started = time.perf_counter()
     try:
         count = keeper().rebuild(get_session())
+        keeper().write_tables()
     except TimeoutError as exc:
         raise click.ClickException(f"Search index not rebuilt: {exc}.") from None
     except OSError as exc:

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from .. import models as m
 from . import documents, semantic
-from .index import IndexStore, Snapshot
+from .index import IndexStore, Snapshot, toc_generation
 from .models import SearchNeed, SearchSynonym
 
 # Seconds between two looks for offers whose text changed without an index change (e.g. the model was installed).
@@ -303,6 +303,7 @@ class Keeper:
         self._memory: Snapshot | None = None
         self.watermark: Watermark | None = None
         self.fallback = False
+        self._tables_done: tuple[str, int] | None = None
 
     # -- reading (every search) --------------------------------------------------------------------------------
 
@@ -375,8 +376,30 @@ class Keeper:
                 raise TimeoutError("another process holds the search index lock for more than 60 s")
             state = self.store.read_state()
             if not _usable(state, read_watermark(session)):
-                return self._rebuild_locked(session)
-            return self.sync_locked(session, budget)
+                count = self._rebuild_locked(session)
+            else:
+                count = self.sync_locked(session, budget)
+        self.write_tables()
+        return count
+
+    def write_tables(self) -> int:
+        """Save the segment tables the published index lacks, so fresh web workers load instead of decode them.
+
+        Writers only (the indexer after each round, `sync`, `reindex`); one look at the table of contents when
+        nothing changed. Returns the number of tables written.
+        """
+        name = self.store.current_name()
+        if name is None:
+            return 0
+        mark = (name, toc_generation(self.store.root / name))
+        if mark == self._tables_done:
+            return 0
+        with self.store.write_lock(wait=1.0) as acquired:
+            if not acquired:
+                return 0  # a writer is busy: the next round saves them
+            written = self.store.write_tables(name)
+        self._tables_done = mark
+        return written
 
     def sync_locked(self, session: Session, budget: float | None) -> int:
         """Catch up from the index's state (caller holds the writer lock); stops after `budget` seconds.
@@ -489,6 +512,7 @@ def run_indexer(app: Flask, stop: threading.Event | None = None, poll: float | N
             with Session(bind=app.extensions["atlas.engine"]) as session:
                 try:
                     changed = keep.step(session)
+                    changed += keep.write_tables()
                     if semantic.enabled(app.config) and (changed or time.monotonic() >= meaning_due):
                         embedded = embed_round(app, session, keep)
                         changed += embedded
