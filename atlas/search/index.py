@@ -289,21 +289,17 @@ class IndexStore:
         """
         folder = self.root / name / TABLES
         folder.mkdir(exist_ok=True)
+        live, written = set(), 0
         ix = windex.open_dir(str(self.root / name))
         try:
-            reader = ix.reader()
-            try:
-                leaves = reader.leaf_readers() if reader.doc_count_all() else []
-                live, written = set(), 0
-                for leaf, _base in leaves:
+            with ix.reader() as reader:
+                for leaf, _base in reader.leaf_readers() if reader.doc_count_all() else []:
                     segid = leaf.segment().segment_id()
                     live.add(segid)
                     target = folder / f"{segid}.pkl"
                     if not target.exists():
                         _SegmentTable(leaf).save(target)
                         written += 1
-            finally:
-                reader.close()
         finally:
             ix.close()
         for stale in folder.glob("*.pkl"):
@@ -441,12 +437,7 @@ class _SegmentTable:
     SAVED = ("size", "sid", "attrs", "lengths", "names", "vocab", "word_offsets", "word_ids", "public", "sets",
              "points")
 
-    def __init__(self, leaf: Any = None, saved: dict[str, Any] | None = None) -> None:
-        if saved is not None:
-            for key in self.SAVED:
-                setattr(self, key, saved[key])
-            self.words: frozenset[str] = frozenset(self.vocab)
-            return
+    def __init__(self, leaf: Any) -> None:
         metas = [leaf.stored_fields(i).get("meta") or {} for i in range(leaf.doc_count_all())]
         self.size = len(metas)
         self.sid = np.array([m.get("sid", -1) for m in metas], dtype=np.int64)
@@ -465,7 +456,7 @@ class _SegmentTable:
         self.word_offsets = np.array(offsets, dtype=np.int64)
         self.word_ids = np.array(ids, dtype=np.int32)
         self.public = np.array([bool(m.get("attrs", {}).get("public")) for m in metas], dtype=bool)
-        self.words = frozenset(self.vocab)
+        self.words: frozenset[str] = frozenset(self.vocab)
         sets: dict[str, dict[str, list[int]]] = {}
         points: dict[str, tuple[list[int], list[float], list[float]]] = {}
         for docnum, meta in enumerate(metas):
@@ -504,11 +495,13 @@ class _SegmentTable:
         try:
             with path.open("rb") as source:
                 saved = pickle.load(source)  # noqa: S301 - written by this machine's indexer into its own directory
-            return cls(saved=saved)
-        except FileNotFoundError:
-            return None
+            table = cls.__new__(cls)
+            for key in cls.SAVED:
+                setattr(table, key, saved[key])
         except (OSError, pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError, AttributeError):
             return None
+        table.words = frozenset(table.vocab)
+        return table
 
 
 class Snapshot:

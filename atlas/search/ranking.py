@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from rapidfuzz import process
@@ -17,6 +17,9 @@ from .index import Snapshot
 from .params import SearchParams
 from .analysis import stem
 from .query import Slot, Word
+
+if TYPE_CHECKING:
+    from .crisis import Crisis
 
 K1 = 1.2
 B = 0.75
@@ -84,7 +87,7 @@ class Ranked:
     freshness: list[int] = field(default_factory=list)  # each hit's verdict (atlas.freshness codes)
     pinned: list[bool] = field(default_factory=list)  # each hit: shown first as crisis help
     words: list[list[str]] = field(default_factory=list)  # each hit: the parts of the query (slot labels) it holds
-    crisis: Any = None  # the danger the text signals (atlas.search.crisis.Crisis), set by the caller that detected it
+    crisis: Crisis | None = None  # the danger the text signals, set by the caller that detected it
 
 
 def max_typos(word: str) -> int:
