@@ -198,6 +198,10 @@ class Defaults:
     SEARCH_INDEX_BATCH = 500
     SEARCH_INDEX_BATCH_SECONDS = 2.0
     SEARCH_INDEX_POLL = 0.2
+    # The indexer process runs at this CPU priority at least (a nice value; 0: unchanged), so on a busy machine the
+    # web workers win the CPU; an edit costs the indexer milliseconds, so it stays searchable within seconds. Its
+    # embedding thread (semantic search) runs at the lowest priority (19) whenever this is above 0.
+    INDEXER_NICE = 10
     # Seconds the clocks of machines writing the database may differ (changes this close are looked at twice).
     SEARCH_CLOCK_SKEW = 5.0
     # Processes a full index build uses for more than 5,000 offers; 0: one per core, at most two (on two cores

@@ -584,3 +584,49 @@ def test_a_damaged_segment_table_is_decoded_again(search_app):
         table.write_bytes(b"not a table")
     assert _arrays(index.IndexStore(store.root).snapshot()) == expected
     assert "Schuldnerberatung der Caritas" in found(search_app, "Schulden")
+
+
+def test_the_indexer_process_yields_the_cpu_to_the_web_workers(search_app):
+    base = os.getpriority(os.PRIO_PROCESS, 0)  # the niceness this test runs with; a child starts with it
+    with indexer_process(search_app) as proc:
+        assert os.getpriority(os.PRIO_PROCESS, proc.pid) == max(base, 10)
+    with indexer_process(search_app, ATLAS_INDEXER_NICE="0") as proc:
+        assert os.getpriority(os.PRIO_PROCESS, proc.pid) == base
+
+
+def test_edits_reach_the_index_while_the_meaning_thread_is_busy_embedding(search_app, monkeypatch):
+    import importlib
+    import threading
+
+    import numpy as np
+
+    from atlas.search import semantic
+
+    sync_module = importlib.import_module("atlas.search.sync")  # the package exports a function of the same name
+    inside, release, niceness = threading.Event(), threading.Event(), []
+
+    def endless_batch(texts, threads):
+        niceness.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        inside.set()
+        release.wait(60)  # a batch of embeddings that lasts until the test ends
+        return np.full((len(texts), semantic.DIM), semantic.DIM ** -0.5, dtype=np.float32)
+
+    monkeypatch.setattr(semantic, "enabled", lambda config: True)
+    monkeypatch.setattr(semantic.MODEL, "passages", endless_batch)
+    monkeypatch.setattr(semantic.MODEL, "error", None)
+    with search_app.app_context():
+        atlas.search.sync(get_session())
+    stop = threading.Event()
+    worker = threading.Thread(target=sync_module.run_indexer, args=(search_app, stop, 0.05))
+    worker.start()
+    try:
+        assert inside.wait(30), "the meaning thread never started a batch"
+        rename(search_app, "Familienberatung", "Zebrastreifen-Beratung")
+        assert until_in_sync(search_app, limit=10.0) < 2.0  # the index itself holds the edit, not only the overlay
+        assert niceness == [19]  # embedding runs at the lowest CPU priority ...
+        assert os.getpriority(os.PRIO_PROCESS, worker.native_id) == os.getpriority(os.PRIO_PROCESS, 0)  # ... alone
+    finally:
+        release.set()
+        stop.set()
+        worker.join(timeout=30)
+    assert not worker.is_alive()

@@ -18,7 +18,7 @@ from flask.cli import with_appcontext
 from ..cli import _require_schema
 from ..db import get_session
 from . import language, models  # noqa: F401  (models registers the tables)
-from .sync import init_keeper, keeper, run_indexer, sync
+from .sync import init_keeper, keeper, lower_thread_priority, run_indexer, sync
 from .views import bp
 
 __all__ = ["bp", "build_at_setup", "init_app", "sync"]
@@ -55,7 +55,9 @@ def indexer_command(once: bool) -> None:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_args: stop.set())
-    click.echo(f"Search indexer follows the database ({keeper().store.root}); stop with Ctrl+C.")
+    nice = lower_thread_priority(int(app.config["INDEXER_NICE"])) if int(app.config["INDEXER_NICE"]) > 0 else 0
+    click.echo(f"Search indexer follows the database ({keeper().store.root}, CPU priority nice {nice}); "
+               "stop with Ctrl+C.")
     run_indexer(app, stop)
 
 

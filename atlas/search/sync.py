@@ -506,23 +506,64 @@ def run_indexer(app: Flask, stop: threading.Event | None = None, poll: float | N
     stop = stop or threading.Event()
     keep = keeper(app)
     poll = float(app.config["SEARCH_INDEX_POLL"]) if poll is None else poll
-    meaning_due = 0.0
+    wake = threading.Event()
+    meaning = None
+    if semantic.enabled(app.config):
+        # Embedding takes seconds per batch; in a thread of its own no edit ever waits behind it.
+        meaning = threading.Thread(target=follow_meaning, args=(app, keep, stop, wake), name="atlas-meaning",
+                                   daemon=True)
+        meaning.start()
+    try:
+        while not stop.is_set():
+            with app.app_context():
+                with Session(bind=app.extensions["atlas.engine"]) as session:
+                    try:
+                        changed = keep.step(session)
+                        changed += keep.write_tables()
+                    except (OSError, TimeoutError, SQLAlchemyError) as exc:
+                        app.logger.warning("search indexer: %s", exc)
+                        changed = 0
+            if changed:
+                wake.set()
+            else:
+                stop.wait(poll)
+    finally:
+        stop.set()
+        wake.set()
+        if meaning is not None:
+            meaning.join(timeout=30)
+
+
+def follow_meaning(app: Flask, keep: Keeper, stop: threading.Event, wake: threading.Event) -> None:
+    """The indexer's embedding loop: at the lowest CPU priority, a round after each change or every SEMANTIC_POLL s."""
+    if int(app.config["INDEXER_NICE"]) > 0:
+        lower_thread_priority(19)  # the least urgent work of all: the words are searchable already
     while not stop.is_set():
+        wake.clear()
         with app.app_context():
             with Session(bind=app.extensions["atlas.engine"]) as session:
                 try:
-                    changed = keep.step(session)
-                    changed += keep.write_tables()
-                    if semantic.enabled(app.config) and (changed or time.monotonic() >= meaning_due):
-                        embedded = embed_round(app, session, keep)
-                        changed += embedded
-                        # While offers wait for their vector, the next round follows at once (after the index's).
-                        meaning_due = 0.0 if embedded else time.monotonic() + SEMANTIC_POLL
-                except (OSError, TimeoutError, SQLAlchemyError) as exc:
-                    app.logger.warning("search indexer: %s", exc)
-                    changed = 0
-        if not changed:
-            stop.wait(poll)
+                    embedded = embed_round(app, session, keep)
+                except (OSError, SQLAlchemyError) as exc:
+                    app.logger.warning("semantic search: %s", exc)
+                    embedded = 0
+        if not embedded:  # while offers wait for their vector, the next round follows at once
+            wake.wait(SEMANTIC_POLL)
+
+
+def lower_thread_priority(nice: int) -> int:
+    """Raise the calling thread's nice value to `nice` (never lowers it); returns the value now in force."""
+    if not hasattr(os, "setpriority"):
+        return 0
+    # On Linux the nice value belongs to the thread, and threads started from here (the model's) inherit it.
+    tid = threading.get_native_id()
+    current = os.getpriority(os.PRIO_PROCESS, tid)
+    if nice > current:
+        try:
+            os.setpriority(os.PRIO_PROCESS, tid, nice)
+        except OSError:
+            return current
+    return os.getpriority(os.PRIO_PROCESS, tid)
 
 
 def embed_round(app: Flask, session: Session, keep: Keeper) -> int:
