@@ -80,3 +80,26 @@ def test_postgresql_url_uses_psycopg3(tmp_path):
 def test_factory_has_no_side_effects_on_the_database(tmp_path):
     create_app(base(tmp_path, TESTING=True))
     assert not (tmp_path / "x.sqlite").exists()
+
+
+def test_the_production_entry_point_keeps_numpy_to_one_blas_thread_per_worker(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ATLAS_", "OPENBLAS_", "OMP_"))}
+    env |= {"ATLAS_SECRET_KEY": "entry-point-test-secret", "ATLAS_INSTANCE_PATH": str(tmp_path),
+            "ATLAS_DATABASE_URL": f"sqlite:///{tmp_path / 'atlas.sqlite'}"}
+    code = ("import os, wsgi, numpy\n"
+            "numpy.ones((64, 64)) @ numpy.ones(64)\n"  # BLAS starts its threads by now
+            "print(os.environ['OPENBLAS_NUM_THREADS'], len(os.listdir('/proc/self/task')))")
+    threads = {}
+    for label, extra in (("entry point", {}), ("explicit setting", {"OPENBLAS_NUM_THREADS": "2"})):
+        out = subprocess.run([sys.executable, "-c", code], cwd=root, env=env | extra, capture_output=True, text=True,
+                             timeout=60, check=True).stdout.split()
+        threads[label] = (out[0], int(out[1]))
+    assert threads["entry point"][0] == "1" and threads["explicit setting"][0] == "2"  # an explicit setting wins
+    # With one BLAS thread no pool thread is started; with two, one is (on any machine: the count is explicit).
+    assert threads["entry point"][1] < threads["explicit setting"][1]
