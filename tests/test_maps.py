@@ -328,6 +328,40 @@ def test_marker_sections_have_etags_by_data_version(make_app, app):
     assert changed.status_code == 200 and changed.headers["ETag"] != etag and changed.get_json()["total"] == 3
 
 
+def test_after_edits_a_map_is_served_from_its_last_markers_while_one_thread_rebuilds_them(make_app, app,
+                                                                                          monkeypatch):
+    import time
+
+    from atlas.maps import data as map_data_module
+
+    fresh = make_app(MAP_CACHE_SECONDS=0.2)
+    client = fresh.test_client()
+    config = map_data(client.get("/karte").get_data(as_text=True))
+    first = section(client, config)
+    real, rebuilds = map_data_module.markers, []
+
+    def slow_markers(*args, **kwargs):
+        rebuilds.append(1)
+        time.sleep(1.5)  # a rebuild at 50,000 offers takes about this long
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(map_data_module, "markers", slow_markers)
+    add_offers(app, 1)
+    time.sleep(0.3)  # the cached markers are now older than MAP_CACHE_SECONDS and the data moved
+    for _ in range(3):
+        started = time.monotonic()
+        stale = section(client, config)
+        assert time.monotonic() - started < 1.0, "a request waited for the rebuild"
+        assert stale.get_json()["total"] == first.get_json()["total"] == 2
+        assert stale.headers["ETag"] == first.headers["ETag"]  # the version of the data actually served
+    deadline = time.monotonic() + 10
+    while section(client, config).get_json()["total"] != 3:
+        assert time.monotonic() < deadline, "the rebuilt markers never arrived"
+        time.sleep(0.1)
+    assert len(rebuilds) == 1  # one rebuild for all the requests that saw the old markers
+    assert section(client, config).headers["ETag"] != first.headers["ETag"]
+
+
 def test_grid_clustering_follows_the_zoom():
     import numpy as np
 

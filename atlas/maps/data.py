@@ -8,6 +8,7 @@ import math
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -282,30 +283,52 @@ def _distance_array(center: tuple[float, float], lat: np.ndarray, lon: np.ndarra
 
 
 class MarkerCache:
-    """Per-process values (marker sets) by key; rebuilt when the data version moved and the value is older than `ttl`.
+    """Per-process values (marker sets) by key, kept while the data version holds.
 
-    The ttl bounds the cost of busy editing (a new version every second) to one rebuild per ttl; the version in
-    the ETag is the one of the data actually served.
+    When the data moved, a value younger than `ttl` is still served, which bounds the cost of busy editing (a new
+    version every second). An older one is rebuilt in a background thread while requests go on with it (one
+    rebuild per key at a time), so no request waits for a rebuild once a value exists; `ttl` 0 rebuilds at once.
+    The version in the ETag is always the one of the data actually served.
     """
 
     def __init__(self, size: int = 32) -> None:
         self.size = size
         self._values: OrderedDict[tuple[Any, ...], tuple[str, float, Any]] = OrderedDict()
+        self._building: set[tuple[Any, ...]] = set()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[Any, ...], version: str, ttl: float, build: Any) -> tuple[str, Any]:
-        """(version, value) for `key`: cached, or fresh from `build()`."""
+    def get(self, key: tuple[Any, ...], version: str, ttl: float, build: Callable[[], Any],
+            background: Callable[[Callable[[], None]], None] | None = None) -> tuple[str, Any]:
+        """(version, value) for `key`: cached, or fresh from `build()`; `background(job)` runs a job in a thread."""
         with self._lock:
             cached = self._values.get(key)
             if cached is not None and (cached[0] == version or time.monotonic() - cached[1] < ttl):
                 self._values.move_to_end(key)
                 return cached[0], cached[2]
-        value = build()
+            if cached is None or ttl <= 0 or background is None:
+                served, start = None, False
+            else:  # the data moved and the value is older than ttl: serve it while one thread rebuilds it
+                served, start = (cached[0], cached[2]), key not in self._building
+                self._building.add(key)
+        if served is None:
+            return version, self._store(key, version, build())
+        if start:
+            background(lambda: self._rebuild(key, version, build))
+        return served
+
+    def _rebuild(self, key: tuple[Any, ...], version: str, build: Callable[[], Any]) -> None:
+        try:
+            self._store(key, version, build())
+        finally:
+            with self._lock:
+                self._building.discard(key)
+
+    def _store(self, key: tuple[Any, ...], version: str, value: Any) -> Any:
         with self._lock:
             self._values[key] = (version, time.monotonic(), value)
             while len(self._values) > self.size:
                 self._values.popitem(last=False)
-        return version, value
+        return value
 
     def clear(self) -> None:
         """Forget everything (benchmarks, tests)."""

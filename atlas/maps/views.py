@@ -12,6 +12,8 @@ import csv
 import hashlib
 import io
 import math
+import threading
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, render_template, request, url_for
@@ -87,12 +89,12 @@ def without_place(filters: ListFilters, internal: bool) -> list[dict[str, Any]]:
     def ids() -> list[int]:
         physical = exists(select(ServiceAtLocation.id).join(Location).where(
             ServiceAtLocation.service_id == Service.id, Location.location_type == "physical"))
-        return list(session.scalars(services_query(internal, filters).where(~physical)
-                                    .with_only_columns(Service.id).limit(LIST_ON_MAP_PAGE)))
+        return list(get_session().scalars(services_query(internal, filters).where(~physical)
+                                          .with_only_columns(Service.id).limit(LIST_ON_MAP_PAGE)))
 
     key = ("without place", internal, tuple(sorted(vars(filters).items())))
     ttl = float(current_app.config["MAP_CACHE_SECONDS"])
-    _version, found = marker_cache().get(key, maps.data_version(session), ttl, ids)
+    _version, found = marker_cache().get(key, maps.data_version(session), ttl, ids, in_background)
     stmt = with_details(services_query(internal, filters).where(Service.id.in_(found)))
     lang = current_lang()
     return [service_view(s, internal, lang) for s in session.scalars(stmt)]
@@ -106,11 +108,25 @@ def marker_cache() -> maps.MarkerCache:
 def marker_set(filters: ListFilters, internal: bool, near: tuple[float, float] | None,
                radius: int | None) -> maps.MarkerSet:
     """The markers of a filter set, from this process's cache while the data version holds."""
-    session = get_session()
     key = ("markers", internal, tuple(sorted(vars(filters).items())), near, radius)
-    version = maps.data_version(session)
-    return marker_cache().get(key, version, float(current_app.config["MAP_CACHE_SECONDS"]), lambda: maps.MarkerSet.of(
-        version, maps.markers(session, maps.offer_ids(filters, internal), internal, near, radius)))[1]
+    version = maps.data_version(get_session())
+
+    def build() -> maps.MarkerSet:  # get_session() inside: a rebuild may run in a thread of its own
+        return maps.MarkerSet.of(version, maps.markers(get_session(), maps.offer_ids(filters, internal), internal,
+                                                       near, radius))
+
+    return marker_cache().get(key, version, float(current_app.config["MAP_CACHE_SECONDS"]), build, in_background)[1]
+
+
+def in_background(job: Callable[[], None]) -> None:
+    """Run `job` in a daemon thread inside this app's context (with a database session of its own)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def run() -> None:
+        with app.app_context():
+            job()
+
+    threading.Thread(target=run, name="atlas-map-rebuild", daemon=True).start()
 
 
 def map_page_data(filters: ListFilters, internal: bool, detail_endpoint: str, data_url: str,
