@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -107,3 +108,13 @@ def screenshot(page, name: str, full_page: bool = True) -> Path:
         DOCS_IMG.mkdir(parents=True, exist_ok=True)
         (DOCS_IMG / f"{name}.png").write_bytes(path.read_bytes())
     return path
+
+
+def wait_until(check, seconds: float = 10) -> bool:
+    """Poll a condition from Python (page.wait_for_function evaluates strings, which the CSP forbids)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.1)
+    return False

@@ -3,7 +3,7 @@
 import re
 
 import pytest
-from browser import browser_page, live_server
+from browser import browser_page, live_server, wait_until
 
 pytestmark = pytest.mark.browser
 WATCH_CSP = """window.__csp = [];
@@ -31,7 +31,7 @@ def test_public_pages_are_styled_and_the_csp_blocks_nothing(app, viewport):
                 assert header != "rgba(0, 0, 0, 0)", path  # atlas.css applied
             if path.startswith("/angebote/"):
                 page.locator(".map-small").scroll_into_view_if_needed()
-                page.wait_for_function("performance.getEntriesByName('atlas-markers').length > 0")
+                assert wait_until(lambda: page.evaluate("performance.getEntriesByName('atlas-markers').length > 0"))
             assert page.evaluate("window.__csp") == [], path
         assert page.console_errors == [] and page.blocked_requests == []
 

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import sqlalchemy as sa
 from axe import axe_problems
-from browser import browser_page, live_server, screenshot
+from browser import browser_page, live_server, screenshot, wait_until
 from playwright.sync_api import expect
 
 from atlas.db import get_session
@@ -200,16 +200,6 @@ def test_coverage_fits_the_page_and_opens_on_the_region(app, width, height):
         expect(page.locator("th.chosen")).to_have_text("Schuldnerberatung")
         screenshot(page, f"coverage-{width}")
         assert page.console_errors == [] and page.blocked_requests == []
-
-
-def wait_until(check, seconds: float = 10) -> bool:
-    """Poll a condition from Python (page.wait_for_function evaluates strings, which the CSP forbids)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def focused(page) -> dict:
