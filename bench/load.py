@@ -2,6 +2,7 @@
 
 Run: .venv/bin/python bench/load.py [--db sqlite|postgresql|both] [--offers 10000] [--rates 20,40,60,80,100,120]
      [--step-seconds 20] [--workers 4] [--postgres-url postgresql://postgres@127.0.0.1:5432/postgres]
+     [--semantic auto|off]
 
 The mixed profile: public list and offer pages 40 %, API search 30 %, the public map 10 % (page and a marker
 section), staff search /suche 20 %. Requests arrive at a fixed rate whatever the answers take (open loop), and a
@@ -9,7 +10,9 @@ request's latency is measured from its planned start, so queueing is counted. Me
 edit every second (through the ORM in this process, like any other process would) and the time until the API
 finds it is measured; in the middle step a 5,000-row CSV import runs through `flask --app atlas import`.
 The rate is stepped up until p95 > 250 ms or any error; the highest rate held is printed. Baseline: the first
-step (lowest rate) of the same run.
+step (lowest rate) of the same run. With the local language model installed (--semantic auto), every offer is
+embedded at set-up like the search index is built, so only the import's offers wait for the indexer; the vectors
+of the generated offers are kept in ~/.cache/atlas-bench between runs (the first run spends about 7 minutes).
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from atlas import create_app, schema  # noqa: E402
 from atlas.auth import create_user  # noqa: E402
 from atlas.db import get_session  # noqa: E402
 from atlas.models import Service  # noqa: E402
+from atlas.search import semantic  # noqa: E402
 from atlas.search.sync import keeper  # noqa: E402
 from atlas.seed import seed  # noqa: E402
 
@@ -66,19 +70,20 @@ def load_avg() -> str:
     return " / ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
-def env_for(url: str, folder: Path) -> dict[str, str]:
+def env_for(url: str, folder: Path, semantic_mode: str) -> dict[str, str]:
     """Environment of the server, the indexer and the importer: the same database and index directory."""
     keep = {k: v for k, v in os.environ.items() if not k.startswith("ATLAS_")}
-    return keep | {"ATLAS_DATABASE_URL": url, "ATLAS_SECRET_KEY": "bench-secret-key-not-for-production",
+    return keep | {"ATLAS_SEARCH_SEMANTIC": semantic_mode, "ATLAS_DATABASE_URL": url,
+                   "ATLAS_SECRET_KEY": "bench-secret-key-not-for-production",
                    "ATLAS_SEARCH_INDEX_DIR": str(folder / "index"), "ATLAS_NOMINATIM_URL": "null",
                    "PYTHONPATH": str(ROOT)}
 
 
-def prepare(url: str, folder: Path, offers: int) -> tuple:
-    """Schema, seed, offers, a staff login, and the index built at set-up. Returns the app and the offer ids."""
+def prepare(url: str, folder: Path, offers: int, semantic_mode: str) -> tuple:
+    """Schema, seed, offers, a staff login, the index and the offers' vectors at set-up. Returns the app and ids."""
     app = create_app({"TESTING": True, "SECRET_KEY": "bench", "DATABASE_URL": url,
                       "INSTANCE_PATH": str(folder / "instance"), "SEARCH_INDEX_DIR": str(folder / "index"),
-                      "NOMINATIM_URL": None, "SEARCH_BUILD_PROCS": 2})
+                      "NOMINATIM_URL": None, "SEARCH_BUILD_PROCS": 2, "SEARCH_SEMANTIC": semantic_mode})
     schema.upgrade(app.extensions["atlas.engine"])
     with app.app_context():
         session = get_session()
@@ -92,9 +97,30 @@ def prepare(url: str, folder: Path, offers: int) -> tuple:
         started = time.perf_counter()
         keeper().rebuild(session)
         print(f"index built at set-up in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+        if semantic.enabled(app.config):
+            embed_at_setup(app, session, offers)
         ids = list(session.scalars(sa.select(Service.id).where(Service.status == "aktiv",
                                                                Service.visibility == "public")))
     return app, ids
+
+
+def embed_at_setup(app, session, offers: int) -> None:
+    """Every offer's vector, as an atlas in daily use has them (only an import's new offers wait for the indexer).
+
+    Embedding 10,000 offers takes minutes; the vectors of the generated offers are kept between runs in
+    ~/.cache/atlas-bench (the store re-checks every offer's text hash and embeds only what differs).
+    """
+    store = semantic.store_for(keeper().store.root)
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "atlas-bench" / f"vectors-{offers}"
+    if cache.is_dir() and not store.root.exists():
+        shutil.copytree(cache, store.root)
+    started = time.perf_counter()
+    done = semantic.refresh(session, store, app.config)
+    if done:
+        shutil.rmtree(cache, ignore_errors=True)
+        shutil.copytree(store.root, cache)
+    print(f"vectors at set-up: {done} offers embedded in {time.perf_counter() - started:.1f} s "
+          f"({len(store.load()[1])} stored)", file=sys.stderr)
 
 
 def start_server(env: dict[str, str], workers: int) -> tuple[subprocess.Popen, str]:
@@ -274,8 +300,8 @@ def run_step(base: str, profile: Profile, rate: float, seconds: float) -> Result
 
 def run_database(kind: str, url: str, args, folder: Path) -> list[str]:
     """The whole stepped run against one database; returns report lines."""
-    app, ids = prepare(url, folder, args.offers)
-    env = env_for(url, folder)
+    app, ids = prepare(url, folder, args.offers, args.semantic)
+    env = env_for(url, folder, args.semantic)
     indexer = start_indexer(env)
     server, base = start_server(env, args.workers)
     lines = []
@@ -301,9 +327,10 @@ def run_database(kind: str, url: str, args, folder: Path) -> list[str]:
         for number, rate in enumerate(rates):
             import_note = ""
             if number == min(2, len(rates) - 1) and importer is None:
+                import_log = open(folder / "import.log", "w+")  # noqa: SIM115  (read when it failed)
                 importer = subprocess.Popen([str(BIN / "flask"), "--app", "atlas", "import", str(csv_path),
                                              "--source", "Lastprobe"], cwd=ROOT, env=env,
-                                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                                            stdout=import_log, stderr=subprocess.STDOUT, text=True)
                 import_started = time.perf_counter()
                 import_note = " (5,000-row import started)"
             before = len(editor.delays)
@@ -313,6 +340,8 @@ def run_database(kind: str, url: str, args, folder: Path) -> list[str]:
             ok = s["p95"] <= P95_LIMIT_MS and not results.errors
             if importer is not None and importer.poll() is not None and "import" not in import_note:
                 import_note = f" (import done: exit {importer.returncode} after {time.perf_counter() - import_started:.0f} s)"
+                if importer.returncode:
+                    print("import failed:\n" + (folder / "import.log").read_text()[-3000:], file=sys.stderr)
                 importer_done = importer
                 importer = importer_done  # keep the handle; the note is printed once
             lines.append(f"| {kind} | {rate:.0f} | {len(results.all())} | {len(results.errors)} | {s['p50']:.0f} / "
@@ -354,6 +383,8 @@ def main() -> None:
     parser.add_argument("--rates", default="20,40,60,80,100,120,150")
     parser.add_argument("--step-seconds", type=float, default=20.0)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--semantic", choices=["auto", "off"], default="auto",
+                        help="SEARCH_SEMANTIC of the atlas under load (auto: the local model when installed)")
     parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
     lines = []

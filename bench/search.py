@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from rapidfuzz import process  # noqa: E402
 from rapidfuzz.distance import Levenshtein  # noqa: E402
-from sqlalchemy import insert, select  # noqa: E402
+from sqlalchemy import insert, select, text  # noqa: E402
 from werkzeug.datastructures import MultiDict  # noqa: E402
 
 from atlas import create_app, schema  # noqa: E402
@@ -165,6 +165,10 @@ def populate(session: Any, n: int, seed_value: int = 42) -> None:
         for start in range(0, len(rows), 5000):
             session.execute(insert(table), rows[start:start + 5000])
     session.execute(insert(m.service_taxonomy), cats)
+    if session.get_bind().dialect.name == "postgresql":  # the ids above were explicit: move the sequences past them
+        for table in ("organization", "location", "service"):
+            session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                 f"(SELECT max(id) FROM {table}))"))
     session.commit()
 
 
