@@ -9,6 +9,7 @@ from flask_babel import force_locale, format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import delete, func, select
+from sqlalchemy.orm import selectinload
 
 from .. import validity, vocab
 from ..audit import set_actor
@@ -43,7 +44,8 @@ def filter_choices() -> dict[str, Any]:
     """What the filter form offers: categories, Kreise with their Gemeinden, and the vocabularies."""
     session = get_session()
     lang = current_lang()
-    kreise = session.scalars(select(Region).where(Region.kind == "kreis").order_by(Region.name)).all()
+    kreise = session.scalars(select(Region).where(Region.kind == "kreis").order_by(Region.name)
+                             .options(selectinload(Region.children))).all()  # one query, not one per Kreis
 
     def labels(vocabulary: dict[str, tuple[str, str]]) -> list[tuple[str, str]]:
         return [(code, vocab.label(vocabulary, code, lang)) for code in vocabulary]
