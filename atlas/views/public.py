@@ -13,7 +13,7 @@ from ..i18n import current_lang
 from ..models import Service
 from ..maps import offer_map
 from ..presenters import service_view
-from ..queries import public_condition, top_categories, with_details
+from ..queries import public_condition, top_categories
 from ..search import public as public_search
 
 bp = Blueprint("public", __name__)
