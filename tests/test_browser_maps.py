@@ -3,7 +3,6 @@
 import re
 import struct
 import threading
-import time
 import zlib
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer

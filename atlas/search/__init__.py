@@ -55,7 +55,7 @@ def indexer_command(once: bool) -> None:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_args: stop.set())
-    nice = lower_thread_priority(int(app.config["INDEXER_NICE"])) if int(app.config["INDEXER_NICE"]) > 0 else 0
+    nice = lower_thread_priority(int(app.config["INDEXER_NICE"]))  # 0 or less leaves the priority as it is
     click.echo(f"Search indexer follows the database ({keeper().store.root}, CPU priority nice {nice}); "
                "stop with Ctrl+C.")
     run_indexer(app, stop)
