@@ -29,6 +29,7 @@ def layout_version() -> str:
     codes += "|validity-1"  # valid_from/valid_to as day numbers, checked against today at query time
     codes += "|freshness-1"  # review due day and the facts' confirmation days (atlas.freshness)
     codes += "|sessions-1"  # the days of dated sessions, matched against a date window at query time
+    codes += "|files-1"  # segments as plain files: readers copied each compound segment file into memory
     return f"{ANALYSIS_VERSION}-{hashlib.sha1(codes.encode()).hexdigest()[:10]}"
 
 

@@ -21,7 +21,6 @@ import heapq
 import itertools
 import json
 import os
-import pickle
 import re
 import shutil
 import threading
@@ -49,6 +48,7 @@ EMPTY_TF = np.zeros(0, dtype=np.float32)
 TOC_RE = re.compile(r"^_MAIN_(\d+)\.toc$")
 OPEN_ATTEMPTS = 5
 TABLES = "tables"  # per generation: one saved _SegmentTable per segment, named by the segment's id
+TABLE_SUFFIX = ".arrays"
 BUILD_BATCH = 100  # documents per job a parallel build hands to one of its processes
 
 
@@ -156,8 +156,8 @@ class IndexStore:
         path = self.root / name
         path.mkdir(parents=True)
         ix = windex.create_in(str(path), _schema())
-        writer = (ix.writer(procs=procs, limitmb=128, multisegment=True, batchsize=BUILD_BATCH) if procs > 1
-                  else ix.writer(limitmb=128))
+        writer = (ix.writer(procs=procs, limitmb=128, multisegment=True, batchsize=BUILD_BATCH, compound=False)
+                  if procs > 1 else ix.writer(limitmb=128, compound=False))
         try:
             for doc in docs:
                 writer.add_document(**_whoosh_doc(doc))
@@ -192,7 +192,7 @@ class IndexStore:
             raise FileNotFoundError("no published search index")
         ix = windex.open_dir(str(self.root / name))
         try:
-            writer = ix.writer(timeout=10.0)
+            writer = ix.writer(timeout=10.0, compound=False)
             try:
                 for sid in deletes:
                     writer.delete_by_term("sid", str(sid))
@@ -277,7 +277,7 @@ class IndexStore:
             return leaf.table
         table = self._tables.get(segid)
         if table is None:
-            table = _SegmentTable.load(self.root / name / TABLES / f"{segid}.pkl") or _SegmentTable(leaf)
+            table = _SegmentTable.load(self.root / name / TABLES / f"{segid}{TABLE_SUFFIX}") or _SegmentTable(leaf)
             self._tables[segid] = table
         return table
 
@@ -296,14 +296,14 @@ class IndexStore:
                 for leaf, _base in reader.leaf_readers() if reader.doc_count_all() else []:
                     segid = leaf.segment().segment_id()
                     live.add(segid)
-                    target = folder / f"{segid}.pkl"
+                    target = folder / f"{segid}{TABLE_SUFFIX}"
                     if not target.exists():
                         _SegmentTable(leaf).save(target)
                         written += 1
         finally:
             ix.close()
-        for stale in folder.glob("*.pkl"):
-            if stale.stem not in live:
+        for stale in folder.iterdir():
+            if stale.stem not in live or stale.suffix != TABLE_SUFFIX:
                 stale.unlink(missing_ok=True)
         return written
 
@@ -431,11 +431,9 @@ class _SegmentTable:
     """The stored attributes of one immutable segment as arrays (deletions are applied by the snapshot).
 
     Decoding a segment's stored documents is most of a fresh process's first search (9.8 s at 100,000 offers), so
-    the indexer saves each segment's table once (`IndexStore.write_tables`) and readers load that file.
+    the indexer saves each segment's table once (`IndexStore.write_tables`) and readers map that file read-only:
+    every worker shares the same pages of the page cache instead of holding its own copy.
     """
-
-    SAVED = ("size", "sid", "attrs", "lengths", "names", "vocab", "word_offsets", "word_ids", "public", "sets",
-             "points")
 
     def __init__(self, leaf: Any) -> None:
         metas = [leaf.stored_fields(i).get("meta") or {} for i in range(leaf.doc_count_all())]
@@ -444,7 +442,8 @@ class _SegmentTable:
         keys = sorted({k for m in metas for k in m.get("attrs", {})})
         self.attrs = {k: np.array([m.get("attrs", {}).get(k, 0) for m in metas]) for k in keys}
         self.lengths = {f: np.array([m.get("len", {}).get(f, 0) for m in metas], dtype=np.float32) for f in TEXT_FIELDS}
-        self.names = [m.get("name", "") for m in metas]
+        # Names as UTF-8 bytes: their byte order is the code point order of the strings, so numpy sorts them.
+        self.name_bytes = np.array([m.get("name", "").encode("utf-8") for m in metas], dtype=bytes)
         # Each document's plain words as numbers into one vocabulary (a compact file, and typo hints for
         # anonymous callers can take the words of live public offers only).
         numbers: dict[str, int] = {}
@@ -474,6 +473,11 @@ class _SegmentTable:
         self.points = {v: (np.array(d, dtype=np.int64), np.array(a, dtype=np.float64), np.array(o, dtype=np.float64))
                        for v, (d, a, o) in points.items()}
 
+    @property
+    def names(self) -> list[str]:
+        """Each document's name (its sort key)."""
+        return [n.decode("utf-8") for n in self.name_bytes.tolist()]
+
     def public_words(self, alive: np.ndarray) -> list[str]:
         """The plain words of this segment's live public documents (`alive`: its slice of the snapshot's mask)."""
         keep = self.public & alive
@@ -482,26 +486,88 @@ class _SegmentTable:
         entries = np.repeat(keep, np.diff(self.word_offsets))
         return [self.vocab[i] for i in np.unique(self.word_ids[entries]).tolist()]
 
+    def _arrays(self) -> dict[str, np.ndarray]:
+        """Every array of the table under a flat name (what `save` writes)."""
+        arrays = {"sid": self.sid, "name_bytes": self.name_bytes, "word_offsets": self.word_offsets,
+                  "word_ids": self.word_ids, "public": self.public}
+        arrays |= {f"attrs/{k}": v for k, v in self.attrs.items()}
+        arrays |= {f"lengths/{k}": v for k, v in self.lengths.items()}
+        for set_name, members in self.sets.items():
+            for number, docs in enumerate(members.values()):
+                arrays[f"sets/{set_name}/{number}"] = docs
+        for variant, columns in self.points.items():
+            for number, column in enumerate(columns):
+                arrays[f"points/{variant}/{number}"] = column
+        return arrays
+
     def save(self, path: Path) -> None:
-        """Write the table for readers (atomically: a reader sees the whole file or none)."""
+        """Write the table as one file of arrays for readers to map (atomically: a reader sees all of it or none).
+
+        Layout: 8 bytes header length, a JSON header (array names, dtypes, shapes, offsets; vocabulary; set
+        values), then the arrays, each at an offset divisible by 8.
+        """
+        arrays = self._arrays()
+        placed, offset = {}, 0
+        for key, array in arrays.items():
+            placed[key] = [array.dtype.str, list(array.shape), offset]
+            offset += -(-array.nbytes // 8) * 8
+        header = json.dumps({"size": self.size, "arrays": placed, "vocab": self.vocab,
+                             "sets": {s: list(m) for s, m in self.sets.items()}}).encode("utf-8")
+        start = -(-(8 + len(header)) // 8) * 8
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         with tmp.open("wb") as out:
-            pickle.dump({key: getattr(self, key) for key in self.SAVED}, out, protocol=pickle.HIGHEST_PROTOCOL)
+            out.write(len(header).to_bytes(8, "little") + header)
+            out.write(b"\0" * (start - 8 - len(header)))
+            for key, array in arrays.items():
+                out.seek(start + placed[key][2])
+                out.write(np.ascontiguousarray(array).tobytes())
+            out.truncate(start + offset)
         os.replace(tmp, path)
 
     @classmethod
     def load(cls, path: Path) -> _SegmentTable | None:
-        """The saved table, or None when there is none (or it cannot be read: then the reader decodes)."""
+        """The saved table mapped read-only (the page cache holds it once for all workers), or None when there is
+        none or it cannot be read: then the reader decodes the segment."""
         try:
             with path.open("rb") as source:
-                saved = pickle.load(source)  # noqa: S301 - written by this machine's indexer into its own directory
+                length = int.from_bytes(source.read(8), "little")
+                if length > path.stat().st_size - 8:
+                    return None
+                header = json.loads(source.read(length))
+            start = -(-(8 + length) // 8) * 8
+            raw = np.memmap(path, dtype=np.uint8, mode="r") if path.stat().st_size > start else np.zeros(0, np.uint8)
+            arrays = {}
+            for key, (dtype, shape, offset) in header["arrays"].items():
+                kind = np.dtype(dtype)
+                count = int(np.prod(shape)) if shape else 1
+                arrays[key] = raw[start + offset:start + offset + count * kind.itemsize].view(kind).reshape(shape)
             table = cls.__new__(cls)
-            for key in cls.SAVED:
-                setattr(table, key, saved[key])
-        except (OSError, pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError, AttributeError):
+            table.size = header["size"]
+            table.vocab = header["vocab"]
+            for key in ("sid", "name_bytes", "word_offsets", "word_ids", "public"):
+                setattr(table, key, arrays[key])
+            table.attrs = _group(arrays, "attrs")
+            table.lengths = _group(arrays, "lengths")
+            table.sets = {s: {value: arrays[f"sets/{s}/{n}"] for n, value in enumerate(values)}
+                          for s, values in header["sets"].items()}
+            table.points = {v: tuple(arrays[f"points/{v}/{n}"] for n in range(3))
+                            for v in {k.split("/")[1] for k in arrays if k.startswith("points/")}}
+        except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
             return None
         table.words = frozenset(table.vocab)
         return table
+
+
+def _join(parts: list[np.ndarray], empty: np.ndarray) -> np.ndarray:
+    """The parts one after another; a single part as it is (no copy)."""
+    if len(parts) == 1:
+        return parts[0]
+    return np.concatenate(parts) if parts else empty
+
+
+def _group(arrays: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
+    """The arrays saved under "<prefix>/<key>", by key."""
+    return {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith(prefix + "/")}
 
 
 class Snapshot:
@@ -531,7 +597,8 @@ class Snapshot:
                     deleted = [d for d in range(len(mask)) if leaf.is_deleted(d)]
                 mask[np.fromiter(deleted, dtype=np.int64, count=len(deleted))] = False
         self.alive = np.concatenate(alive) if alive else np.zeros(0, dtype=bool)
-        self.sid = np.concatenate([t.sid for t in tables]) if tables else EMPTY_IDS
+        # One segment's arrays are used as they are (mapped from its saved table, shared by the workers).
+        self.sid = _join([t.sid for t in tables], EMPTY_IDS)
         hidden_ids = np.fromiter(hidden, dtype=np.int64)
         if len(hidden_ids):
             # Offers that changed since the index was written: their indexed documents are replaced by fresh ones.
@@ -539,27 +606,25 @@ class Snapshot:
                                       for t, (_s, leaf, _b) in zip(tables, self.leaves)])
             self.alive &= ~(indexed & np.isin(self.sid, hidden_ids))
         keys = sorted({k for t in tables for k in t.attrs})
-        self.attrs = {k: np.concatenate([t.attrs.get(k, np.zeros(t.size)) for t in tables]) for k in keys}
-        self.lengths = {f: np.concatenate([t.lengths[f] for t in tables]) if tables else EMPTY_TF for f in TEXT_FIELDS}
+        self.attrs = {k: _join([t.attrs.get(k, np.zeros(t.size)) for t in tables], EMPTY_TF) for k in keys}
+        self.lengths = {f: _join([t.lengths[f] for t in tables], EMPTY_TF) for f in TEXT_FIELDS}
         live_count = int(self.alive.sum())
         self.avg_length = {f: float(self.lengths[f][self.alive].mean()) if live_count else 1.0 for f in TEXT_FIELDS}
-        self.names = [n for t in tables for n in t.names]
         bases = [base for _segid, _leaf, base in self.leaves]
         collected: dict[str, dict[str, list[np.ndarray]]] = {}
         for table, base in zip(tables, bases):
             for set_name, members in table.sets.items():
                 target = collected.setdefault(set_name, {})
                 for value, docs in members.items():
-                    target.setdefault(value, []).append(docs + base)
+                    target.setdefault(value, []).append(docs + base if base else docs)
         self.sets: dict[str, dict[str, np.ndarray]] = {
-            s: {v: np.concatenate(parts) if len(parts) > 1 else parts[0] for v, parts in m.items()}
-            for s, m in collected.items()}
+            s: {v: _join(parts, EMPTY_IDS) for v, parts in m.items()} for s, m in collected.items()}
         variants = {v for t in tables for v in t.points}
         self.points: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         for variant in variants:
-            pieces = [(t.points[variant][0] + base, t.points[variant][1], t.points[variant][2])
-                      for t, base in zip(tables, bases) if variant in t.points]
-            self.points[variant] = tuple(np.concatenate([p[i] for p in pieces]) for i in range(3))  # type: ignore[assignment]
+            pieces = [(t.points[variant][0] + base if base else t.points[variant][0], t.points[variant][1],
+                       t.points[variant][2]) for t, base in zip(tables, bases) if variant in t.points]
+            self.points[variant] = tuple(_join([p[i] for p in pieces], EMPTY_TF) for i in range(3))  # type: ignore[assignment]
         self._prefix_cache: dict[tuple[str, str], list[str]] = {}
         self._vocabulary: dict[str, list[str]] = {}
         self._by_sid: dict[int, int] | None = None
@@ -651,10 +716,16 @@ class Snapshot:
         """Offer ids of every live document."""
         return self.sid[self.alive]
 
+    @property
+    def names(self) -> list[str]:
+        """Each document's name (its sort key)."""
+        return [n for t in self._tables for n in t.names]
+
     def name_rank(self) -> np.ndarray:
         """Each document's position in name order (computed on first use)."""
         if self._name_rank is None:
-            order = sorted(range(self.size), key=self.names.__getitem__)
+            names = _join([t.name_bytes for t in self._tables], np.zeros(0, dtype="S1"))
+            order = np.argsort(names, kind="stable")  # UTF-8 byte order is the names' code point order
             rank = np.empty(self.size, dtype=np.int64)
             rank[np.array(order, dtype=np.int64)] = np.arange(self.size)
             self._name_rank = rank
