@@ -115,8 +115,9 @@ def embed_at_setup(app, session, offers: int) -> None:
     if cache.is_dir() and not store.root.exists():
         shutil.copytree(cache, store.root)
     started = time.perf_counter()
+    before = store.load()[0]
     done = semantic.refresh(session, store, app.config)
-    if done:
+    if store.load()[0] != before:  # embedded, or written again in the current format
         shutil.rmtree(cache, ignore_errors=True)
         shutil.copytree(store.root, cache)
     print(f"vectors at set-up: {done} offers embedded in {time.perf_counter() - started:.1f} s "

@@ -9,11 +9,14 @@ radius; filters only; typo). The same data and queries run through SQLite FTS5 (
 prefix index, fts5vocab + rapidfuzz for typos) in the same run as the baseline. Query latency is the engine
 part of a search (index check, ranking, filters, distance, ids and total of the first page); loading the 20
 offers of a page from the database is the same for both engines and reported once as "API end to end".
+A fresh process's first search and its memory (RSS, PSS, anonymous) after ten searches are measured beside a
+process that only created the app, as a web worker starts.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import random
@@ -315,6 +318,47 @@ with app.app_context():
 """
 
 
+FRESH = """
+import json, os, sys, time
+sys.path.insert(0, os.environ["ATLAS_ROOT"])
+from werkzeug.datastructures import MultiDict
+from atlas import create_app
+from atlas.db import get_session
+from atlas.search.params import parse_search_params
+from atlas.search.service import rank
+app = create_app({"SECRET_KEY": "x", "DATABASE_URL": os.environ["DB"], "INSTANCE_PATH": os.environ["INST"],
+                  "SEARCH_SEMANTIC": "off", "NOMINATIM_URL": None})
+
+def memory():
+    rollup = dict(line.split(":", 1) for line in open("/proc/self/smaps_rollup").read().splitlines()[1:])
+    return {k: int(rollup[k].split()[0]) / 1024 for k in ("Rss", "Pss", "Anonymous")}
+
+result = {"app": memory()}
+if os.environ["SEARCH"] == "1":
+    with app.test_request_context():
+        session = get_session()
+        start = time.perf_counter()
+        rank(session, parse_search_params(MultiDict({"q": "Schuldnerberatung"}), session, True), True)
+        result["first_ms"] = (time.perf_counter() - start) * 1000
+        for q in ("Sucht Alkohol", "Depression", "Familie Trennung", "Sport"):
+            rank(session, parse_search_params(MultiDict({"q": q, "near": "Iserlohn"}), session, True), True)
+            rank(session, parse_search_params(MultiDict({"q": q}), session, False), False)
+    result["searched"] = memory()
+print(json.dumps(result))
+"""
+
+
+def fresh_worker(app: Any) -> dict[str, Any]:
+    """A new process's first search and its memory after ten searches, beside one that only created the app."""
+    env = dict(os.environ, ATLAS_ROOT=str(ROOT), DB=app.config["DATABASE_URL"], INST=app.instance_path)
+    runs = {}
+    for search in ("0", "1"):
+        out = subprocess.run([sys.executable, "-c", FRESH], env=env | {"SEARCH": search}, capture_output=True,
+                             text=True, timeout=300, check=True).stdout
+        runs[search] = json.loads(out.strip().splitlines()[-1])
+    return {"first_ms": runs["1"]["first_ms"], "app": runs["0"]["app"], "searched": runs["1"]["searched"]}
+
+
 def other_process_latency(app: Any, token: str, sid: int) -> float:
     """Seconds from a commit in another process until a search in this process finds it."""
     env = dict(os.environ, ATLAS_ROOT=str(ROOT), DB=app.config["DATABASE_URL"], INST=app.instance_path, SID=str(sid),
@@ -377,6 +421,7 @@ def run_size(n: int, procs: int) -> dict[str, Any]:
         t = time.perf_counter()
         keeper().write_tables()  # what the indexer does after publishing; the first query below loads them
         result["tables_s"] = time.perf_counter() - t
+        result["fresh"] = fresh_worker(app)
         fts = Fts5Baseline(tmp / "fts.sqlite")
         result["fts_build_s"] = fts.build(session)
         mix = query_mix()
@@ -453,6 +498,14 @@ def report(results: list[dict[str, Any]]) -> str:
                      f"{r['incremental_ms']:.0f} | "
                      f"{r['other_process_s']:.2f} | {first.get('text only_first', 0):.0f} / {first.get('typo_first', 0):.0f} "
                      f"| {r['api_p50_ms']:.0f} / {r['api_p95_ms']:.0f} / {r['api_p99_ms']:.0f} / {r['api_max_ms']:.0f} |")
+    lines += ["", "| offers | fresh process: first search ms | RSS / PSS / anonymous MB, app only (baseline) "
+              "| RSS / PSS / anonymous MB after 10 searches | added by the index |", "|---:|---:|---|---|---:|"]
+    for r in results:
+        f = r["fresh"]
+        app_mb, searched = f["app"], f["searched"]
+        lines.append(f"| {r['n']:,} | {f['first_ms']:.0f} | {app_mb['Rss']:.0f} / {app_mb['Pss']:.0f} / "
+                     f"{app_mb['Anonymous']:.0f} | {searched['Rss']:.0f} / {searched['Pss']:.0f} / "
+                     f"{searched['Anonymous']:.0f} | {searched['Rss'] - app_mb['Rss']:+.0f} MB RSS |")
     return "\n".join(lines)
 
 

@@ -59,6 +59,51 @@ def test_meaning_finds_what_words_miss_and_words_still_lead(app, client):
     assert health["search"]["semantic"]["mode"] == "semantic"
 
 
+def test_workers_map_the_vectors_and_an_earlier_float16_store_is_rewritten_without_embedding(app, client, monkeypatch):
+    import json
+    import os
+
+    import numpy as np
+    embed_all(app)
+    with app.app_context():
+        store = semantic.store_for(keeper().store.root)
+        snap = keeper().store.snapshot()
+    gen, sids, vectors, _hashes = store.load()
+    assert isinstance(vectors, np.memmap) and vectors.dtype == np.float32  # one copy in the page cache for all
+    query = semantic.MODEL.query("Rechnungen kann ich nicht bezahlen", 1)
+    cosine = store.scores(snap.sid, query)
+    row = {sid: i for i, sid in enumerate(sids.tolist())}
+    expected = [float(vectors[row[sid]] @ query) if sid in row else -1.0 for sid in snap.sid.tolist()]
+    assert np.allclose(cosine, expected, atol=1e-5)
+    assert not any(getattr(part, "shape", ())[-1:] == (semantic.DIM,) for part in store._rows)  # no copy per worker
+
+    vectors = np.array(vectors)  # (the mapped file is replaced next)
+    np.save(store.root / "earlier.npy", vectors.astype(np.float16))  # what an earlier version wrote
+    os.replace(store.root / "earlier.npy", store.root / f"vectors-{gen}.npy")
+    hashes_file = store.root / f"hashes-{gen}.json"
+    state = json.loads(store.state_file.read_text()) | {"hashes": json.loads(hashes_file.read_text())}
+    hashes_file.unlink()  # an earlier version kept the text hashes in the state file
+    store.state_file.write_text(json.dumps(state))
+    os.utime(store.state_file, ns=(1, 1))  # readers notice a new state by its time stamp
+    _gen, _sids, old, _hashes = store.load()
+    assert old.dtype == np.float32
+    assert np.allclose(store.scores(snap.sid, query), expected, atol=2e-3)  # still searched meanwhile
+
+    def no_model(*_args, **_kwargs):
+        raise AssertionError("an offer was embedded again")
+
+    monkeypatch.setattr(semantic.MODEL, "passages", no_model)
+    with app.app_context():
+        assert semantic.refresh(get_session(), store, app.config) == 0
+    new_gen, new_sids, rewritten, _hashes = store.load()
+    assert new_gen == gen + 1 and isinstance(rewritten, np.memmap) and rewritten.dtype == np.float32
+    assert new_sids.tolist() == sids.tolist() and np.allclose(rewritten, vectors, atol=2e-3)
+    with app.app_context():
+        assert semantic.refresh(get_session(), store, app.config) == 0
+    assert store.load()[0] == new_gen  # written once, not on every round
+    assert "Schuldnerberatung Lichtblick" in names(client, q="Rechnungen kann ich nicht bezahlen")[:3]
+
+
 def test_a_search_never_embeds_offers_and_the_model_reads_only_the_allowed_length(app, client, monkeypatch):
     embed_all(app)
     seen: list[str] = []

@@ -109,10 +109,12 @@ def query_vector(text: str, config: Any) -> np.ndarray | None:
 
 
 class VectorStore:
-    """Offer vectors on disk: one generation of (sids, float16 vectors) plus each offer's text hash.
+    """Offer vectors on disk: one generation of (sids, float32 vectors) plus each offer's text hash.
 
     Written only by the indexer (new files, then the state file replaced atomically); readers memory-map the
-    generation the state file names and reload when it changes.
+    generation the state file names and reload when it changes. float32, because a query is one matrix-vector
+    product over the mapped file: BLAS needs float32 (float16 took 11x as long), and mapped pages are held once
+    in the page cache for all workers instead of once per worker.
     """
 
     def __init__(self, root: Path) -> None:
@@ -129,26 +131,41 @@ class VectorStore:
             return None
         return info.st_mtime_ns, info.st_size
 
-    def load(self) -> tuple[int, np.ndarray, np.ndarray, dict[str, str]]:
-        """(generation, sids, vectors, hashes); generation 0 and empty arrays when nothing is stored yet."""
+    def load(self, with_hashes: bool = False) -> tuple[int, np.ndarray, np.ndarray, dict[str, str]]:
+        """(generation, sids, vectors, hashes); generation 0 and empty arrays when nothing is stored yet.
+
+        The text hashes are read only when asked for (the indexer): web workers never need them, and at 100,000
+        offers they are 4 MB of JSON to parse and about 15 MB of memory in every worker after each round.
+        """
+        gen, sids, vectors, hashes = self._vectors()
+        if with_hashes and hashes is None:
+            try:
+                hashes = json.loads((self.root / f"hashes-{gen}.json").read_text(encoding="utf-8"))
+            except FileNotFoundError:
+                hashes = {}  # replaced by a newer generation meanwhile: everything counts as changed once
+        return gen, sids, vectors, hashes or {}
+
+    def _vectors(self) -> tuple[int, np.ndarray, np.ndarray, dict[str, str] | None]:
         stamp = self._stamp()
         loaded = self._loaded
         if loaded is not None and loaded[0] == stamp:
             return loaded[1:]
         with self._lock:
             if stamp is None:
-                empty = (0, np.zeros(0, np.int64), np.zeros((0, DIM), np.float16), {})
+                empty = (0, np.zeros(0, np.int64), np.zeros((0, DIM), np.float32), {})
                 self._loaded = (None, *empty)
                 return empty
             state = json.loads(self.state_file.read_text(encoding="utf-8"))
             if state.get("model") != MODEL_ID:  # another model's vectors are not comparable
-                empty = (0, np.zeros(0, np.int64), np.zeros((0, DIM), np.float16), {})
+                empty = (0, np.zeros(0, np.int64), np.zeros((0, DIM), np.float32), {})
                 self._loaded = (stamp, *empty)
                 return empty
             gen = int(state["generation"])
             sids = np.load(self.root / f"sids-{gen}.npy")
             vectors = np.load(self.root / f"vectors-{gen}.npy", mmap_mode="r")
-            self._loaded = (stamp, gen, sids, vectors, state.get("hashes", {}))
+            if vectors.dtype != np.float32:  # written by an earlier version: the indexer rewrites it soon
+                vectors = np.asarray(vectors, dtype=np.float32)
+            self._loaded = (stamp, gen, sids, vectors, state.get("hashes"))  # earlier versions kept them here
             return self._loaded[1:]
 
     def save(self, sids: np.ndarray, vectors: np.ndarray, hashes: dict[str, str]) -> int:
@@ -156,13 +173,19 @@ class VectorStore:
         self.root.mkdir(parents=True, exist_ok=True)
         gen, *_rest = self.load()
         gen += 1
-        np.save(self.root / f"sids-{gen}.npy", np.asarray(sids, dtype=np.int64))
-        np.save(self.root / f"vectors-{gen}.npy", np.asarray(vectors, dtype=np.float16))
+        for name, array in ((f"sids-{gen}.npy", np.asarray(sids, dtype=np.int64)),
+                            (f"vectors-{gen}.npy", np.asarray(vectors, dtype=np.float32))):
+            # A new file under the name, never the old one rewritten: a reader may still map a file of this name
+            # (after a model change the numbering starts again), and a mapping whose file shrinks kills its process.
+            part = self.root / f".{name}.{os.getpid()}.tmp"
+            with part.open("wb") as out:
+                np.save(out, array)
+            os.replace(part, self.root / name)
+        (self.root / f"hashes-{gen}.json").write_text(json.dumps(hashes), encoding="utf-8")
         tmp = self.root / f"state-{os.getpid()}.tmp"
-        tmp.write_text(json.dumps({"model": MODEL_ID, "generation": gen, "count": int(len(sids)),
-                                   "hashes": hashes}), encoding="utf-8")
+        tmp.write_text(json.dumps({"model": MODEL_ID, "generation": gen, "count": int(len(sids))}), encoding="utf-8")
         os.replace(tmp, self.state_file)
-        for old in self.root.glob("*-*.npy"):  # readers that still map an older one keep it until they reload
+        for old in [*self.root.glob("*-*.npy"), *self.root.glob("hashes-*.json")]:  # mapped ones stay readable
             if not old.stem.endswith(f"-{gen}") and not old.stem.endswith(f"-{gen - 1}"):
                 old.unlink(missing_ok=True)
         return gen
@@ -174,17 +197,15 @@ class VectorStore:
             return None
         aligned = self._rows
         if aligned is None or aligned[0] is not snap_sids or aligned[1] != gen:
-            # The vectors in the snapshot's document order, as float32, once per snapshot and generation:
-            # a query is then one matrix-vector product (about 1 ms at 10,000 offers).
+            # Each snapshot document's row in the store, once per snapshot and generation. The vectors are not
+            # copied into snapshot order: that copy was 15 MB per worker at 10,000 offers, 154 MB at 100,000.
             order = np.argsort(sids)
             pos = np.searchsorted(sids, snap_sids, sorter=order).clip(0, len(sids) - 1)
             found = order[pos]
-            have = sids[found] == snap_sids
-            matrix = np.zeros((len(snap_sids), DIM), dtype=np.float32)
-            matrix[have] = vectors[found[have]]
-            aligned = (snap_sids, gen, matrix, have)
+            aligned = (snap_sids, gen, found, sids[found] == snap_sids)
             self._rows = aligned
-        return np.where(aligned[3], aligned[2] @ vector, -1.0).astype(np.float32)
+        cosine = vectors @ np.asarray(vector, dtype=np.float32)  # about 1 ms at 10,000 offers
+        return np.where(aligned[3], cosine[aligned[2]], -1.0).astype(np.float32)
 
 
 _STORES: dict[str, VectorStore] = {}
@@ -223,11 +244,12 @@ def _digest(text: str) -> str:
 def refresh(session: Session, store: VectorStore, config: Any, budget: float | None = None) -> int:
     """Embed new and changed offers (within `budget` seconds; the next call goes on), drop removed ones."""
     texts = offer_texts(session)
-    _gen, sids, vectors, hashes = store.load()
+    _gen, sids, vectors, hashes = store.load(with_hashes=True)
     wanted = {sid: _digest(text) for sid, text in texts.items()}
     keep = [i for i, sid in enumerate(sids.tolist()) if hashes.get(str(sid)) == wanted.get(sid)]
     todo = [sid for sid in sorted(wanted) if str(sid) not in hashes or hashes[str(sid)] != wanted[sid]]
-    if not todo and len(keep) == len(sids):
+    earlier_format = len(sids) > 0 and not isinstance(vectors, np.memmap)  # float16: written again as float32
+    if not todo and len(keep) == len(sids) and not earlier_format:
         return 0
     new_sids, new_vectors, done = [], [], 0
     started = time.monotonic()
@@ -241,9 +263,9 @@ def refresh(session: Session, store: VectorStore, config: Any, budget: float | N
             break
     kept_sids = sids[keep] if keep else np.zeros(0, np.int64)
     all_sids = np.concatenate([kept_sids, np.asarray(new_sids, dtype=np.int64)])
-    parts = [np.asarray(vectors[keep], dtype=np.float16)] if keep else []
-    parts += [v.astype(np.float16) for v in new_vectors]
-    all_vectors = np.concatenate(parts) if parts else np.zeros((0, DIM), np.float16)
+    parts = [np.asarray(vectors[keep], dtype=np.float32)] if keep else []
+    parts += [v.astype(np.float32) for v in new_vectors]
+    all_vectors = np.concatenate(parts) if parts else np.zeros((0, DIM), np.float32)
     store.save(all_sids, all_vectors, {str(sid): wanted[sid] for sid in all_sids.tolist()})
     log.info("semantic search: %d offers embedded, %d to go", done, len(todo) - done)
     return done
@@ -251,7 +273,7 @@ def refresh(session: Session, store: VectorStore, config: Any, budget: float | N
 
 def pending(session: Session, store: VectorStore) -> int:
     """Offers still waiting for their vector (for /healthz and the indexer's progress line)."""
-    _gen, _sids, _vectors, hashes = store.load()
+    _gen, _sids, _vectors, hashes = store.load(with_hashes=True)
     texts = offer_texts(session)
     return sum(1 for sid, text in texts.items() if hashes.get(str(sid)) != _digest(text))
 
