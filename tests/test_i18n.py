@@ -63,3 +63,20 @@ def test_unknown_language_falls_back_to_german(client):
 def test_categories_are_translated(client):
     html = client.get("/?lang=en").get_data(as_text=True)
     assert "Help for your mind" in html and "Hilfe für die Seele" not in html and "Seelische Gesundheit" not in html
+
+
+def test_templates_follow_a_language_forced_within_the_request(app):
+    """Templates look their translations up once per request and language (atlas.i18n.translations)."""
+    from flask import render_template_string
+    from flask_babel import force_locale, refresh
+
+    page = "{{ _('Angebote') }}|{{ ngettext('%(num)s Angebot', '%(num)s Angebote', 2) }}"
+    with app.test_request_context("/?lang=de"):
+        assert render_template_string(page) == "Angebote|2 Angebote"
+        with force_locale("en"):
+            assert render_template_string(page) == "Offers|2 offers"
+        assert render_template_string(page) == "Angebote|2 Angebote"
+    with app.test_request_context("/?lang=en"):
+        assert render_template_string(page) == "Offers|2 offers"
+        refresh()  # what a language change in the middle of a request does
+        assert render_template_string(page) == "Offers|2 offers"
