@@ -535,7 +535,9 @@ class _SegmentTable:
                     return None
                 header = json.loads(source.read(length))
             start = -(-(8 + length) // 8) * 8
-            raw = np.memmap(path, dtype=np.uint8, mode="r") if path.stat().st_size > start else np.zeros(0, np.uint8)
+            # A plain ndarray view of the mapping: np.memmap results run Python hooks on every numpy operation.
+            raw = np.asarray(np.memmap(path, dtype=np.uint8, mode="r")) if path.stat().st_size > start \
+                else np.zeros(0, np.uint8)
             arrays = {}
             for key, (dtype, shape, offset) in header["arrays"].items():
                 kind = np.dtype(dtype)

@@ -122,6 +122,7 @@ class VectorStore:
         self.state_file = self.root / "state.json"
         self._loaded: tuple[Any, ...] | None = None  # (stamp, generation, sids, vectors, hashes)
         self._rows: tuple[Any, ...] | None = None  # (snapshot sids object, generation, rows)
+        self._hashes: tuple[int, dict[str, str]] | None = None  # (generation, text hashes): the indexer's only
         self._lock = threading.Lock()
 
     def _stamp(self) -> tuple[int, int] | None:
@@ -139,10 +140,13 @@ class VectorStore:
         """
         gen, sids, vectors, hashes = self._vectors()
         if with_hashes and hashes is None:
-            try:
-                hashes = json.loads((self.root / f"hashes-{gen}.json").read_text(encoding="utf-8"))
-            except FileNotFoundError:
-                hashes = {}  # replaced by a newer generation meanwhile: everything counts as changed once
+            if self._hashes is None or self._hashes[0] != gen:  # once per generation, not every round
+                try:
+                    found = json.loads((self.root / f"hashes-{gen}.json").read_text(encoding="utf-8"))
+                except FileNotFoundError:
+                    found = {}  # replaced by a newer generation meanwhile: everything counts as changed once
+                self._hashes = (gen, found)
+            hashes = self._hashes[1]
         return gen, sids, vectors, hashes or {}
 
     def _vectors(self) -> tuple[int, np.ndarray, np.ndarray, dict[str, str] | None]:
@@ -182,6 +186,7 @@ class VectorStore:
                 np.save(out, array)
             os.replace(part, self.root / name)
         (self.root / f"hashes-{gen}.json").write_text(json.dumps(hashes), encoding="utf-8")
+        self._hashes = (gen, dict(hashes))  # (generations restart after a model change: never reuse a stale one)
         tmp = self.root / f"state-{os.getpid()}.tmp"
         tmp.write_text(json.dumps({"model": MODEL_ID, "generation": gen, "count": int(len(sids))}), encoding="utf-8")
         os.replace(tmp, self.state_file)
