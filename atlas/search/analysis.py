@@ -170,7 +170,7 @@ def query_words(text: str, limit: int) -> list[str]:
 
 def token_spans(text: str) -> list[tuple[int, int, str]]:
     """(start, end, folded word) of every word in the original text, for highlighting."""
-    return [(m.start(), m.end(), fold(m.group(0))) for m in TOKEN_RE.finditer(text or "")]
+    return [(m.start(), m.end(), fold_word(m.group(0))) for m in TOKEN_RE.finditer(text or "")]
 
 
 def _is_hit(word: str, terms: frozenset[str], prefixes: tuple[str, ...]) -> bool:
