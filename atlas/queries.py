@@ -57,8 +57,17 @@ def _public_condition(day: date) -> ColumnElement[bool]:
     )
 
 
-def with_details(stmt: Select) -> Select:
-    """Eager-load what list pages and the API render, avoiding one query per row."""
+def with_details(stmt: Select, internal: bool = False) -> Select:
+    """Eager-load what list pages and the API render, avoiding one query per row (with internal: staff fields too)."""
+    if internal:
+        # Contacts, owners and who checked an offer: only staff views read them (8 lazy loads per offer otherwise,
+        # 40 queries for a page of 20 in /suche).
+        stmt = stmt.options(
+            selectinload(Service.contacts), selectinload(Service.owner), selectinload(Service.deputy),
+            selectinload(Service.assured_by),
+            selectinload(Service.organization).options(
+                selectinload(Organization.contacts), selectinload(Organization.owner),
+                selectinload(Organization.deputy), selectinload(Organization.assured_by)))
     return stmt.options(
         selectinload(Service.organization).selectinload(Organization.phones),
         selectinload(Service.categories).selectinload(TaxonomyTerm.parent),
@@ -122,10 +131,11 @@ def services_query(internal: bool, filters: ListFilters) -> Select:
     return stmt.order_by(func.lower(Service.name), Service.id)
 
 
-def page(session: Session, stmt: Select, number: int, size: int) -> tuple[list[Service], int]:
+def page(session: Session, stmt: Select, number: int, size: int,
+         internal: bool = False) -> tuple[list[Service], int]:
     """Return one page of a SELECT and the total count."""
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    rows = session.scalars(with_details(stmt).limit(size).offset((number - 1) * size)).all()
+    rows = session.scalars(with_details(stmt, internal).limit(size).offset((number - 1) * size)).all()
     return list(rows), total
 
 

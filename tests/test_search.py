@@ -305,3 +305,38 @@ def test_pdf_download_with_qr_code(app, staff):
     unicode_pdf = staff.get("/suche/merkliste.pdf", query_string={"ids": ids})
     assert unicode_pdf.status_code == 200 and unicode_pdf.data.startswith(b"%PDF")
     assert staff.get("/suche/merkliste.pdf", query_string={"ids": "999999"}).status_code == 404
+
+
+def test_a_page_of_hits_loads_its_offers_in_a_fixed_number_of_queries(app, staff):
+    """Staff and public result pages load their offers' details in the same queries for 1 hit as for many."""
+    import re
+    from collections import Counter
+
+    from sqlalchemy import event
+
+    engine = app.extensions["atlas.engine"]
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    def loads(client, path: str) -> Counter:
+        app.extensions.pop("atlas.search.views", None)  # every offer of the page comes from the database
+        statements.clear()
+        assert client.get(path).status_code == 200
+        tables = Counter(m.group(1) for s in statements if (m := re.search(r'\bFROM "?(\w+)', s)))
+        return Counter({t: n for t, n in tables.items()
+                        if t in {"contact", "phone", "schedule", "location", "address", "organization", "user"}})
+
+    few, many = "Schuldnerberatung der Caritas", "Beratung"
+    assert 1 <= len(found(app, q=few)) and len(found(app, q=many)) >= 5
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        for client, path in ((staff, "/suche?q="), (app.test_client(), API + "?q=")):
+            one, several = loads(client, path + few), loads(client, path + many)
+            # The same statements whatever the number of hits; only the people (owner, deputy, checked by) of
+            # offers and organisations are loaded when there are any: one statement each at most.
+            assert all(several[t] <= one[t] + (6 if t == "user" else 0) for t in several), (path, one, several)
+            assert several["contact"] <= (2 if client is staff else 0)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)

@@ -95,7 +95,7 @@ def without_place(filters: ListFilters, internal: bool) -> list[dict[str, Any]]:
     key = ("without place", internal, tuple(sorted(vars(filters).items())))
     ttl = float(current_app.config["MAP_CACHE_SECONDS"])
     _version, found = marker_cache().get(key, maps.data_version(session), ttl, ids, in_background)
-    stmt = with_details(services_query(internal, filters).where(Service.id.in_(found)))
+    stmt = with_details(services_query(internal, filters).where(Service.id.in_(found)), internal)
     lang = current_lang()
     return [service_view(s, internal, lang) for s in session.scalars(stmt)]
 

@@ -202,7 +202,7 @@ def _load(session: Session, sids: list[int], internal: bool, include_archived: b
     found = {sid: hit for sid, key in keys.items() if (hit := cache.get(key)) is not None}
     missing = [sid for sid in keys if sid not in found]
     if missing:
-        for service in session.scalars(with_details(select(Service)).where(Service.id.in_(missing))):
+        for service in session.scalars(with_details(select(Service), internal).where(Service.id.in_(missing))):
             view = (service_view(service, internal, lang), bool(service.is_public),
                     api_service(service, internal, lang) if hsds else None)
             cache.put(keys[service.id], view)

@@ -48,7 +48,7 @@ def services() -> Any:
                           jobcenter=str_arg("jobcenter", 120))
     number = int_arg("seite", 1, 1)
     size = 50
-    rows, total = page(session, services_query(True, filters), number, size)
+    rows, total = page(session, services_query(True, filters), number, size, internal=True)
     lang = current_lang()
     return render_template(
         "staff/services.html", services=[service_view(s, internal=True, lang=lang) for s in rows],
@@ -62,7 +62,7 @@ def services() -> Any:
 def service(service_id: int) -> Any:
     """One offer with every internal field, its contacts and its recent history."""
     session = get_session()
-    found = session.scalar(with_details(select(Service)).where(Service.id == service_id))
+    found = session.scalar(with_details(select(Service), internal=True).where(Service.id == service_id))
     if found is None:
         abort(404)
     history = session.scalars(
