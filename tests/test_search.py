@@ -1,7 +1,11 @@
 """Search through the API and the staff page: German analysis, every filter, ranking, privacy, bad input."""
 
+import re
+from collections import Counter
+
 import pytest
 from search_support import names, shared_app, shared_staff  # noqa: F401  (fixtures)
+from sqlalchemy import event
 
 
 API = "/api/v1/services"
@@ -309,11 +313,6 @@ def test_pdf_download_with_qr_code(app, staff):
 
 def test_a_page_of_hits_loads_its_offers_in_a_fixed_number_of_queries(app, staff):
     """Staff and public result pages load their offers' details in the same queries for 1 hit as for many."""
-    import re
-    from collections import Counter
-
-    from sqlalchemy import event
-
     engine = app.extensions["atlas.engine"]
     statements: list[str] = []
 

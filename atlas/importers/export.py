@@ -89,12 +89,8 @@ class Exporter:
     def __init__(self, session: Session, internal: bool) -> None:
         self.session = session
         self.internal = internal
-        stmt = with_details(select(Service).join(Service.organization)).options(
-            selectinload(Service.contacts), selectinload(Service.owner), selectinload(Service.deputy),
-            selectinload(Service.assured_by),
-            selectinload(Service.organization).options(selectinload(Organization.contacts),
-                                                       selectinload(Organization.owner),
-                                                       selectinload(Organization.deputy)))
+        # Contacts and owners are loaded for both exports: the internal columns read them, the public ones do not.
+        stmt = with_details(select(Service).join(Service.organization), internal=True)
         stmt = stmt.where(public_condition()) if not internal else stmt
         self.services: list[Service] = list(session.scalars(stmt.order_by(Service.id)))
         org_stmt = select(Organization).options(
