@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from conftest import csrf_token, login, service_id
 from curation_support import form_fields, ident, load, one, submit
 
-from atlas import schema
+from atlas import schema, validity
 from atlas.audit import set_actor
 from atlas.curation.models import ReviewCheck
 from atlas.db import get_session
@@ -70,7 +70,7 @@ def test_ist_aktuell_beside_the_waiting_time_saves_the_typed_value_and_confirms_
     assert response.status_code == 302
     assert load(app, Service, sid, "waiting_time", "waiting_time_confirmed_at") == {
         "waiting_time": "etwa 3 Wochen",
-        "waiting_time_confirmed_at": date.today(),
+        "waiting_time_confirmed_at": validity.today(),
     }
 
 
@@ -289,7 +289,7 @@ def test_check_view_shows_what_to_look_at_and_records_what_was_checked(app, coor
                                                "note": "angerufen", "next": "/verwaltung/pruefliste"})
     assert done.status_code == 302 and done.headers["Location"].endswith("/verwaltung/pruefliste")
     assert load(app, Service, sid, "assured_date", "waiting_time_confirmed_at") == {
-        "assured_date": date.today(), "waiting_time_confirmed_at": date.today()}
+        "assured_date": validity.today(), "waiting_time_confirmed_at": validity.today()}
     check = one(app, sa.select(ReviewCheck).where(ReviewCheck.service_id == sid))
     assert [i["key"] for i in check.items] == ["besteht", "wartezeit"] and check.note == "angerufen"
     stale = coordinator_client.post(path, data={"csrf_token": token, "version_id": version, "geprueft": ["besteht"]})
@@ -320,4 +320,4 @@ def test_check_view_of_an_organisation_uses_the_organisation_checklist(app, coor
     assert response.status_code == 302
     check = one(app, sa.select(ReviewCheck).where(ReviewCheck.organization_id == org))
     assert [i["key"] for i in check.items] == ["besteht"]  # unknown keys are not recorded
-    assert load(app, Organization, org, "assured_date")["assured_date"] == date.today()
+    assert load(app, Organization, org, "assured_date")["assured_date"] == validity.today()

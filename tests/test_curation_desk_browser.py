@@ -9,6 +9,7 @@ from browser import browser_page, live_server, screenshot
 from conftest import PASSWORD, service_id
 from playwright.sync_api import expect
 
+from atlas import validity
 from atlas.audit import set_actor
 from atlas.curation.models import ReviewCheck
 from atlas.db import get_session
@@ -85,7 +86,7 @@ def test_edit_the_waiting_time_and_confirm_it_within_one_screen(app):
         confirm.click()
         expect(page.locator(".flash-success")).to_contain_text("Gespeichert.")
         expect(page.get_by_label("Wartezeit", exact=True)).to_have_value("etwa 4 Wochen")
-        expect(page.get_by_label("Wartezeit bestätigt am")).to_have_value(date.today().isoformat())
+        expect(page.get_by_label("Wartezeit bestätigt am")).to_have_value(validity.today().isoformat())
         # The searchable multi-select: typing narrows the categories, ticking counts.
         page.locator(".save-bar a[href='#zielgruppe']").click()
         page.get_by_label("In der Liste suchen").first.fill("Sucht")
@@ -94,7 +95,7 @@ def test_edit_the_waiting_time_and_confirm_it_within_one_screen(app):
         assert page.console_errors == []
     with app.app_context():
         svc = get_session().get(Service, sid)
-        assert (svc.waiting_time, svc.waiting_time_confirmed_at) == ("etwa 4 Wochen", date.today())
+        assert (svc.waiting_time, svc.waiting_time_confirmed_at) == ("etwa 4 Wochen", validity.today())
 
 
 def test_restore_an_older_state_after_seeing_its_diff(app):
@@ -170,7 +171,7 @@ def test_work_through_three_queue_items_with_the_check_view(app):
         session = get_session()
         checks = session.scalars(sa.select(ReviewCheck).order_by(ReviewCheck.id)).all()
         assert [c.service.name for c in checks[:3]] == done and len(checks) == 4
-        assert all(c.service.assured_date == date.today() for c in checks)
+        assert all(c.service.assured_date == validity.today() for c in checks)
 
 
 def test_assign_ten_entries_to_a_new_owner(app):

@@ -7,13 +7,14 @@ import sqlalchemy as sa
 from conftest import csrf_token, service_id
 from curation_support import ident, load, submit
 
+from atlas import validity
 from atlas.audit import set_actor
 from atlas.curation.queue import add_months, review_queue
 from atlas.db import get_session
 from atlas.models import Organization, ReviewTask, Service, TaxonomyTerm, User, utcnow
 from atlas.review import open_task
 
-TODAY = date.today()
+TODAY = validity.today()
 
 
 def kim(session):

@@ -1,11 +1,12 @@
 """Search features that change data: archiving, verification dates, zero-result counts, synonyms, health."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from conftest import csrf_token
 from search_support import coordinator, names, search_app, staff  # noqa: F401  (fixtures)
 from sqlalchemy import select
 
+from atlas import validity
 from atlas.db import get_session
 from atlas.models import Service, utcnow
 from atlas.search.models import SearchMiss
@@ -24,7 +25,7 @@ def test_verified_within_months(search_app):
     with search_app.app_context():
         session = get_session()
         for name, days in (("Familienberatung", 30), ("Psychotherapeutische Sprechstunde", 400)):
-            session.scalar(select(Service).where(Service.name == name)).assured_date = date.today() - timedelta(days=days)
+            session.scalar(select(Service).where(Service.name == name)).assured_date = validity.today() - timedelta(days=days)
         session.commit()
     assert found(search_app, gemeinde="luedenscheid", verified_within_months="6") == ["Familienberatung"]
     assert len(found(search_app, gemeinde="luedenscheid", verified_within_months="24")) == 2
@@ -133,3 +134,33 @@ def test_presented_offers_follow_edits_of_their_organisation_and_location(search
         location.name = "Neues Haus"
         session.commit()
     assert first("Schuldnerberatung")["service_at_locations"][0]["location"]["name"] == "Neues Haus"
+
+
+def test_the_filter_lists_follow_new_areas_and_gemeinden_at_once(search_app, staff):
+    """The filter lists are cached by their rows: a new area or Gemeinde is offered on the next page."""
+    from atlas.models import Region, TaxonomyTerm
+
+    def options(html: str, select_id: str) -> str:
+        return html.split(f'<select id="{select_id}"', 1)[1].split("</select>", 1)[0]
+
+    before = staff.get("/suche").get_data(as_text=True)
+    assert 'value="schuldnerberatung"' in options(before, "category") and "Neuland" not in before
+    with search_app.app_context():
+        session = get_session()
+        parent = session.scalar(select(TaxonomyTerm).where(TaxonomyTerm.slug == "schuldnerberatung")).parent
+        session.add(TaxonomyTerm(slug="neue-hilfe", name="Neue Hilfe", name_en="New help", parent=parent,
+                                 internal_only=True, sort_order=999))
+        kreis = session.scalar(select(Region).where(Region.kind == "kreis").order_by(Region.name))
+        session.add(Region(kind="gemeinde", slug="neuland", name="Neuland", parent=kreis))
+        session.commit()
+        kreis_name = kreis.name
+    after = staff.get("/suche").get_data(as_text=True)
+    category = options(after, "category")
+    # Staff lists hold internal-only areas too, under their main area, in its order.
+    assert '<option value="neue-hilfe" >Neue Hilfe</option>' in category.replace("\n", "").replace("  ", "")
+    assert category.index('value="schuldnerberatung"') < category.index('value="neue-hilfe"')
+    gemeinde = options(after, "gemeinde")
+    group = gemeinde.split(f'<optgroup label="{kreis_name}">', 1)[1].split("</optgroup>", 1)[0]
+    assert 'value="neuland"' in group
+    english = staff.get("/suche", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert ">New help</option>" in options(english, "category")

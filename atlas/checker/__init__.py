@@ -10,7 +10,7 @@ import ipaddress
 from typing import Any
 
 from flask import Flask, render_template
-from sqlalchemy import exists, select
+from sqlalchemy import exists, select, union_all
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..db import ConfigError, get_session
@@ -107,17 +107,18 @@ def link_notes(session: Any, service_ids: list[int], now: Any = None) -> dict[in
 
     if not service_ids:
         return {}
-    owners = dict(session.execute(select(Service.id, Service.organization_id).where(Service.id.in_(service_ids))).all())
-    rows = session.execute(
-        select(LinkUsage.entity_type, LinkUsage.entity_id, LinkUsage.field, Link.state, Link.first_failure_at)
-        .join(Link, Link.id == LinkUsage.link_id)
-        .where(Link.state.in_(("broken", "manual_check")), Link.override_state.is_(None),
-               ((LinkUsage.entity_type == "service") & LinkUsage.entity_id.in_(list(owners)))
-               | ((LinkUsage.entity_type == "organization") & LinkUsage.entity_id.in_(set(owners.values()))))
-        .order_by(LinkUsage.entity_type.desc(), LinkUsage.field))
+    # One statement for both ways a link belongs to an offer: its own, or its organisation's.
+    found = [select(Service.id, LinkUsage.entity_type, LinkUsage.field, Link.state, Link.first_failure_at)
+             .join(LinkUsage, (LinkUsage.entity_type == kind) & (LinkUsage.entity_id == owner))
+             .join(Link, Link.id == LinkUsage.link_id)
+             .where(Service.id.in_(service_ids), Link.state.in_(("broken", "manual_check")),
+                    Link.override_state.is_(None))
+             for kind, owner in (("service", Service.id), ("organization", Service.organization_id))]
+    both = union_all(*found)
+    rows = session.execute(both.order_by(both.selected_columns.entity_type.desc(), both.selected_columns.field))
     today = (now or utcnow()).date()
     notes: dict[int, list[str]] = {}
-    for kind, entity_id, field, state, since in rows:
+    for sid, _kind, field, state, since in rows:
         what = _("Website") if field in ("url", "website") else _("Ein Link")
         days = (today - since.date()).days if since else 0
         if state == "manual_check":
@@ -127,8 +128,6 @@ def link_notes(session: Any, service_ids: list[int], now: Any = None) -> dict[in
         else:
             text = ngettext("%(what)s seit %(num)s Tag nicht erreichbar", "%(what)s seit %(num)s Tagen nicht erreichbar",
                             days, what=what)
-        for sid, org in owners.items():
-            if (kind == "service" and sid == entity_id) or (kind == "organization" and org == entity_id):
-                if text not in notes.setdefault(sid, []):
-                    notes[sid].append(text)
+        if text not in notes.setdefault(sid, []):
+            notes[sid].append(text)
     return notes

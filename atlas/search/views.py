@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
@@ -9,7 +11,7 @@ from flask_babel import force_locale, format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session
 
 from .. import validity, vocab
 from ..audit import set_actor
@@ -17,7 +19,7 @@ from ..auth import role_required
 from ..checker import link_notes
 from ..db import get_session
 from ..i18n import current_lang
-from ..models import Region
+from ..models import Region, TaxonomyTerm
 from ..maps import search_map
 from ..params import ParamError, parse_id
 from ..queries import top_categories
@@ -40,19 +42,52 @@ def km(value: float) -> str:
     return format_decimal(value, format="0.0")
 
 
+@dataclass(frozen=True)
+class Choice:
+    """One entry of a filter list (an area or a region) as plain data, with its sub-entries."""
+
+    slug: str
+    name: str
+    name_en: str = ""
+    children: tuple[Choice, ...] = ()
+
+    def label(self, lang: str = "de") -> str:
+        """The name in a UI language (as TaxonomyTerm.label)."""
+        return self.name_en if lang == "en" and self.name_en else self.name
+
+
+def choice_rows(session: Session) -> tuple[tuple, tuple]:
+    """The areas and regions the filter lists show, as plain rows in display order (two queries)."""
+    terms = session.execute(select(TaxonomyTerm.id, TaxonomyTerm.parent_id, TaxonomyTerm.slug, TaxonomyTerm.name,
+                                   TaxonomyTerm.name_en).order_by(TaxonomyTerm.sort_order, TaxonomyTerm.id)).all()
+    regions = session.execute(select(Region.id, Region.parent_id, Region.slug, Region.name, Region.kind)
+                              .order_by(Region.name, Region.id)).all()
+    return tuple(map(tuple, terms)), tuple(map(tuple, regions))
+
+
+@lru_cache(maxsize=8)
+def choice_tree(rows: tuple[tuple, tuple]) -> tuple[tuple[Choice, ...], tuple[Choice, ...]]:
+    """Areas with their children and Kreise with their Gemeinden; cached by the rows, so an edit shows at once."""
+    terms, regions = rows
+    areas = tuple(Choice(slug, name, name_en, tuple(Choice(s, n, e) for _, parent, s, n, e in terms if parent == id_))
+                  for id_, top, slug, name, name_en in terms if top is None)
+    kreise = tuple(Choice(slug, name, children=tuple(Choice(s, n) for _, parent, s, n, _k in regions if parent == id_))
+                   for id_, _p, slug, name, kind in regions if kind == "kreis")
+    return areas, tuple(k for k in kreise if k.children)
+
+
 def filter_choices() -> dict[str, Any]:
     """What the filter form offers: categories, Kreise with their Gemeinden, and the vocabularies."""
-    session = get_session()
     lang = current_lang()
-    kreise = session.scalars(select(Region).where(Region.kind == "kreis").order_by(Region.name)
-                             .options(selectinload(Region.children))).all()  # one query, not one per Kreis
+    # Plain data, not ORM objects: building ~200 objects per request cost more than the search itself (PostgreSQL).
+    areas, kreise = choice_tree(choice_rows(get_session()))
 
     def labels(vocabulary: dict[str, tuple[str, str]]) -> list[tuple[str, str]]:
         return [(code, vocab.label(vocabulary, code, lang)) for code in vocabulary]
 
     return {
-        "categories": top_categories(session, internal=True),
-        "kreise": [k for k in kreise if k.children],
+        "categories": areas,
+        "kreise": kreise,
         "cost_choices": [("kostenlos", vocab.label(vocab.COST_OPTIONS, "kostenlos", lang)), ("gutschein", _("mit Gutschein"))]
         + [c for c in labels(vocab.COST_OPTIONS) if c[0] not in ("kostenlos", "gkv_gutschein", "avgs")],
         "channel_choices": labels(vocab.CONTACT_CHANNELS),
