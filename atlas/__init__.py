@@ -65,5 +65,8 @@ def check_config(app: Flask) -> None:
     for key in ("PER_PAGE", "API_MAX_PER_PAGE"):
         if not isinstance(app.config[key], int) or app.config[key] < 1:
             raise ConfigError(f"{key} must be a positive whole number, not {app.config[key]!r}.")
+    for key in ("INDEXER_NICE", "IMPORT_NICE"):
+        if not isinstance(app.config[key], int) or not -20 <= app.config[key] <= 19:
+            raise ConfigError(f"{key} must be a nice value from -20 to 19 (0: unchanged), not {app.config[key]!r}.")
     if app.config["BABEL_DEFAULT_LOCALE"] not in app.config["LANGUAGES"]:
         raise ConfigError("BABEL_DEFAULT_LOCALE must be one of LANGUAGES.")

@@ -102,10 +102,11 @@ def make_app(tmp_path: Path, database_url: str) -> Iterator[Callable[..., Flask]
 
     def make(**overrides) -> Flask:
         # Searches are lexical unless a test turns meaning on (tests/test_semantic.py, the relevance harness):
-        # exact result lists stay exact, and no test pays for the model by accident.
+        # exact result lists stay exact, and no test pays for the model by accident. In-process imports keep the
+        # test run's CPU priority (tests/test_import_commit.py checks that an import lowers its own).
         config = {"TESTING": True, "SECRET_KEY": "test-secret", "DATABASE_URL": database_url,
                   "INSTANCE_PATH": str(tmp_path / "instance"), "NOMINATIM_URL": None,
-                  "SEARCH_SEMANTIC": "off"} | overrides
+                  "SEARCH_SEMANTIC": "off", "IMPORT_NICE": 0} | overrides
         app = create_app(config)
         apps.append(app)
         return app

@@ -61,7 +61,8 @@ def test_broken_instance_file_gives_clear_error(tmp_path):
         create_app(base(tmp_path, TESTING=True))
 
 
-@pytest.mark.parametrize("key,value", [("PER_PAGE", 0), ("API_MAX_PER_PAGE", "viele"), ("BABEL_DEFAULT_LOCALE", "fr")])
+@pytest.mark.parametrize("key,value", [("PER_PAGE", 0), ("API_MAX_PER_PAGE", "viele"), ("BABEL_DEFAULT_LOCALE", "fr"),
+                                       ("IMPORT_NICE", "niedrig"), ("INDEXER_NICE", 40), ("IMPORT_NICE", 2.5)])
 def test_invalid_values_are_refused(tmp_path, key, value):
     with pytest.raises(ConfigError, match=key):
         create_app(base(tmp_path, TESTING=True, **{key: value}))

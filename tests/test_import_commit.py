@@ -6,7 +6,10 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from atlas import schema
+from atlas.config import Defaults
 from atlas.db import get_session
+from atlas.importers import cli
 from atlas.importers.geocode import geocode_pending
 from atlas.importers.models import ImportRun
 from atlas.models import AuditLog, Location, Organization, ReviewTask, Service
@@ -175,3 +178,18 @@ def test_geocoding_offline_at_once_then_pending_with_nominatim(app, make_app, ht
         assert (first.geo_source, first.geo_precision, first.latitude) == ("nominatim", "exakt", 51.4391)
     result = online.test_cli_runner().invoke(args=["geocode-pending", "--limit", "10"])
     assert result.exit_code == 0 and "4 Standort(e) verortet" in result.output and "0 offen" in result.output
+
+
+def test_imports_run_at_a_lower_cpu_priority_than_the_web_workers(make_app, monkeypatch):
+    """`flask import` and the import worker lower their priority to IMPORT_NICE (default 10; 0 leaves it)."""
+    asked: list[int] = []
+    monkeypatch.setattr(cli, "lower_thread_priority", lambda nice: asked.append(nice) or nice)
+    for config, expected in (({}, 10), ({"IMPORT_NICE": 0}, 0)):
+        app = make_app(**({"IMPORT_NICE": 10} | config))
+        schema.upgrade(app.extensions["atlas.engine"])
+        asked.clear()
+        runner = app.test_cli_runner()
+        assert runner.invoke(args=["import", str(DATA / "netzwerkkarte_en.csv"), "--dry-run"]).exit_code == 0
+        assert runner.invoke(args=["import-worker", "--once"]).exit_code == 0
+        assert asked == [expected, expected]
+    assert Defaults.IMPORT_NICE == 10  # the product's default (tests/conftest.py sets 0 for in-process imports)

@@ -17,8 +17,9 @@ from flask.cli import with_appcontext
 
 from ..cli import _require_schema
 from ..db import get_session
+from ..priority import lower_thread_priority
 from . import language, models  # noqa: F401  (models registers the tables)
-from .sync import init_keeper, keeper, lower_thread_priority, run_indexer, sync
+from .sync import init_keeper, keeper, run_indexer, sync
 from .views import bp
 
 __all__ = ["bp", "build_at_setup", "init_app", "sync"]

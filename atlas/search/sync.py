@@ -31,6 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from .. import models as m
+from ..priority import lower_thread_priority
 from . import documents, semantic
 from .index import IndexStore, Snapshot, toc_generation
 from .models import SearchNeed, SearchSynonym
@@ -549,21 +550,6 @@ def follow_meaning(app: Flask, keep: Keeper, stop: threading.Event, wake: thread
                     embedded = 0
         if not embedded:  # while offers wait for their vector, the next round follows at once
             wake.wait(SEMANTIC_POLL)
-
-
-def lower_thread_priority(nice: int) -> int:
-    """Raise the calling thread's nice value to `nice` (never lowers it); returns the value now in force."""
-    if not hasattr(os, "setpriority"):
-        return 0
-    # On Linux the nice value belongs to the thread, and threads started from here (the model's) inherit it.
-    tid = threading.get_native_id()
-    current = os.getpriority(os.PRIO_PROCESS, tid)
-    if nice > current:
-        try:
-            os.setpriority(os.PRIO_PROCESS, tid, nice)
-        except OSError:
-            return current
-    return os.getpriority(os.PRIO_PROCESS, tid)
 
 
 def embed_round(app: Flask, session: Session, keep: Keeper) -> int:
