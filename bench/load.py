@@ -314,6 +314,10 @@ def run_database(kind: str, url: str, args, folder: Path) -> list[str]:
         warm = Profile(ids, profile.cookies, seed_value=99)
         with ThreadPoolExecutor(max_workers=args.workers * 2) as pool:  # warm-up: every worker opens the index
             list(pool.map(lambda q: requests.get(f"{base}/api/v1/services?q={q}", timeout=120), TEXT * 4))
+            # ... has the staff views of the presentation's queries (a worker builds each offer's view once per
+            # version: about 1.2 ms an offer; in-process figures for cold pages are in docs/performance.md) ...
+            list(pool.map(lambda q: requests.get(f"{base}/suche?q={q}", cookies=profile.cookies, timeout=120),
+                          TEXT * 4))
             # ... and fills its caches for every kind of request (marker sets, views, templates)
             list(pool.map(lambda item: requests.get(base + item[1], cookies=item[2], timeout=120),
                           [warm.next() for _ in range(200)]))
