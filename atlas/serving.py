@@ -78,6 +78,11 @@ def send_static(filename: str) -> Response:
     return response
 
 
+def favicon() -> Response:
+    """/favicon.ico, which browsers and feed readers ask for without a link: the site icon (a day in caches)."""
+    return send_from_directory(current_app.static_folder, "icon.svg", mimetype="image/svg+xml", max_age=86400)
+
+
 def init_app(app: Flask) -> None:
     """Install proxy support, compression, cookie security, HSTS and the hashed static route."""
     install_proxy_fix(app)
@@ -86,3 +91,4 @@ def init_app(app: Flask) -> None:
     app.after_request(add_hsts)
     app.url_defaults(add_static_version)
     app.view_functions["static"] = send_static
+    app.add_url_rule("/favicon.ico", "favicon", favicon)

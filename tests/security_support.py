@@ -11,7 +11,7 @@ from werkzeug.routing import Rule
 from atlas.db import get_session
 
 # Routes that serve files rather than pages, and routes that only redirect or need a multi-step state.
-NOT_A_PAGE = {"static", "healthz", "search.shortlist_pdf", "search.suggestions", "checker.export_csv",
+NOT_A_PAGE = {"static", "favicon", "healthz", "search.shortlist_pdf", "search.suggestions", "checker.export_csv",
               "checker.export_json", "importers.export", "importers.error_rows", "api.root", "api.services",
               "api.service", "api.taxonomy_terms", "maps.coverage_csv", "maps.public_data", "maps.staff_data",
               "importers.status"}

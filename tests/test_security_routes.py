@@ -12,7 +12,7 @@ EXPECTED = {
     "public.index": PUBLIC, "public.services": PUBLIC, "public.service": PUBLIC, "reports.report": PUBLIC,
     "api.root": PUBLIC, "api.services": PUBLIC, "api.service": PUBLIC, "api.taxonomy_terms": PUBLIC,
     "healthz": PUBLIC, "maps.public_map": PUBLIC, "maps.public_data": PUBLIC, "maps.embed": PUBLIC, "auth.login": PUBLIC, "auth.logout": PUBLIC,
-    "checker_about": PUBLIC, "static": PUBLIC,
+    "checker_about": PUBLIC, "static": PUBLIC, "favicon": PUBLIC,
     "staff.dashboard": STAFF, "staff.services": STAFF, "staff.service": STAFF, "maps.staff_map": STAFF,
     "maps.staff_data": STAFF,
     "account.account": STAFF, "account.create_api_token": STAFF, "account.revoke": STAFF,

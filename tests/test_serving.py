@@ -88,3 +88,14 @@ def test_changed_static_file_gets_a_new_url(make_app, tmp_path):
         second = url_for("static", filename="a.css")
         assert url_for("static", filename="missing.css") == "/static/missing.css"
     assert first != second and first.startswith("/static/a.css?v=")
+
+
+def test_the_site_icon_is_linked_and_served_at_favicon_ico(client):
+    """Every page links the icon (hashed, cached for a year); /favicon.ico answers instead of a 404 in the logs."""
+    html = client.get("/").get_data(as_text=True)
+    link = re.search(r'<link rel="icon" href="(/static/icon\.svg\?v=[0-9a-f]{12})" type="image/svg\+xml">', html)
+    assert link
+    assert client.get(link.group(1)).headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
+    assert icon.data == (STATIC / "icon.svg").read_bytes() and "max-age=86400" in icon.headers["Cache-Control"]
