@@ -18,14 +18,14 @@ from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Email, Length
 
 from . import accounts, vocab
-from .db import get_session
+from .db import get_session, try_write
 from .models import ApiToken, User, utcnow
 from .params import parse_id
 
@@ -120,8 +120,10 @@ def _load_user_from_token(req) -> User | None:
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(header[7:].strip())))
     if token is None or token.revoked_at is not None or not token.user.active:
         return None
-    token.last_used_at = utcnow()
-    session.commit()
+    now = utcnow()
+    if token.last_used_at is None or now - token.last_used_at > accounts.TOUCH_EVERY:
+        # Once a minute at most, and never waiting for another write's lock (as a log-in's last-seen time).
+        try_write(session.get_bind(), update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
     return token.user
 
 

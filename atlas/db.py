@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import click
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, MetaData, create_engine, event, text
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.sql import Executable
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 NAMING = {
@@ -41,11 +45,15 @@ def database_url(app: Flask) -> str:
     return url
 
 
+# Seconds a SQLite connection waits for the file's write lock before "database is locked".
+SQLITE_BUSY_SECONDS = 15
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine; SQLite gets foreign keys, WAL and a busy timeout."""
     try:
         if url.startswith("sqlite"):
-            engine = create_engine(url, connect_args={"timeout": 15})
+            engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS})
             event.listen(engine, "connect", _sqlite_pragmas)
             return engine
         return create_engine(url, pool_pre_ping=True)
@@ -101,6 +109,41 @@ def analyze_after_bulk(session: Session, rows: int) -> None:
     if rows >= BULK_ROWS and session.get_bind().dialect.name == "postgresql":
         for table in BULK_TABLES:
             session.execute(text(f'ANALYZE "{table}"'))
+
+
+@contextmanager
+def brief_wait(engine: Engine, wait_ms: int = 200) -> Iterator[Connection]:
+    """A connection whose writes wait at most `wait_ms` for a lock, then fail with OperationalError.
+
+    For bookkeeping a page view does on the side (a session's last-seen time, a token's last use, a search without
+    hits): on SQLite a bulk import holds the only write lock for its whole commit, and such a page waited 15 s for
+    it and then failed with a 500. The caller commits, or catches OperationalError and goes on without the write;
+    what it did not commit is rolled back.
+    """
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(wait_ms)}" if sqlite
+                             else f"SET lock_timeout = '{int(wait_ms)}ms'")
+        conn.commit()  # no transaction open: a Session bound to the connection begins and commits its own
+        try:
+            yield conn
+        finally:
+            conn.rollback()
+            # The connection goes back to the pool: later users wait as long as ever.
+            conn.exec_driver_sql(f"PRAGMA busy_timeout = {SQLITE_BUSY_SECONDS * 1000}" if sqlite
+                                 else "RESET lock_timeout")
+            conn.commit()
+
+
+def try_write(engine: Engine, statement: Executable) -> bool:
+    """Run one bookkeeping write if the database is free within a moment (see brief_wait); False when it was busy."""
+    try:
+        with brief_wait(engine) as conn:
+            conn.execute(statement)
+            conn.commit()
+    except OperationalError:
+        return False
+    return True
 
 
 def ping(engine: Engine) -> None:

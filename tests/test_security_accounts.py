@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -14,6 +16,7 @@ from atlas.auth import UserError, create_token, create_user, safe_next
 from atlas.curation.reports import form_token
 from atlas.db import get_session
 from atlas.models import ApiToken, User, utcnow
+from atlas.search.models import SearchMiss
 
 STRONG = "Blaue Kanne, schiefer Turm 47"
 
@@ -281,3 +284,52 @@ def test_deactivation_after_a_commit_still_ends_sessions(app, client):
         user.active = False
         session.commit()
     assert client.get("/intern/").status_code == 302
+
+
+@contextmanager
+def write_lock_held(app):
+    """Another process's long write (a bulk import's commit): SQLite's file lock, or PostgreSQL table locks."""
+    engine = app.extensions["atlas.engine"]
+    if engine.dialect.name == "sqlite":
+        other = sqlite3.connect(engine.url.database, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+    else:
+        with engine.connect() as other:
+            other.execute(sa.text("LOCK TABLE user_session, api_token, search_miss IN EXCLUSIVE MODE"))
+            yield
+            other.rollback()
+
+
+def test_page_views_never_wait_for_another_write_to_record_their_bookkeeping(app, client):
+    """A log-in's last-seen time, a token's last use and a search without hits are skipped while the lock is held."""
+    login(client, "lotsin@atlas.example")
+    header = {"Authorization": f"Bearer {staff_token(app)}"}
+    with app.app_context():
+        session = get_session()
+        session.execute(sa.update(UserSession).values(last_seen_at=utcnow() - timedelta(minutes=5)))
+        session.commit()
+        seen = session.scalar(sa.select(UserSession.last_seen_at))
+    with write_lock_held(app):
+        started = time.perf_counter()
+        assert client.get("/intern/").status_code == 200  # its last-seen time is due: it waited 15 s, then 500
+        assert app.test_client().get("/api/v1/services", headers=header).status_code == 200  # a token's first use
+        assert app.test_client().get("/api/v1/services", query_string={"q": "Quastenflosser"}).status_code == 200
+        assert time.perf_counter() - started < 3
+    with app.app_context():
+        session = get_session()
+        assert session.scalar(sa.select(UserSession.last_seen_at)) == seen
+        assert session.scalar(sa.select(ApiToken.last_used_at)) is None
+    # Once the lock is gone, the next requests record them.
+    assert client.get("/intern/").status_code == 200
+    assert app.test_client().get("/api/v1/services", headers=header).status_code == 200
+    assert app.test_client().get("/api/v1/services", query_string={"q": "Quastenflosser"}).status_code == 200
+    with app.app_context():
+        session = get_session()
+        assert session.scalar(sa.select(UserSession.last_seen_at)) > seen
+        assert session.scalar(sa.select(ApiToken.last_used_at)) is not None
+        assert session.scalar(sa.select(SearchMiss.count).where(SearchMiss.query == "quastenflosser")) == 1

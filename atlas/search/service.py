@@ -7,16 +7,18 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from flask import current_app, has_request_context
 from markupsafe import Markup, escape
 from sqlalchemy import Select, delete, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from .. import freshness
 from ..accounts import allow, client_key
+from ..db import brief_wait
 from ..hsds import api_service
 from ..models import Location, Organization, Service, ServiceAtLocation, utcnow
 from ..presenters import service_view
@@ -219,30 +221,38 @@ def record_miss(session: Session, text: str, limited: bool = True) -> None:
     query = normalise(text)
     if not query:
         return
-    config = current_app.config
     now = utcnow()
-    with Session(bind=session.get_bind()) as own:
-        try:
-            changed = own.execute(update(SearchMiss).where(SearchMiss.query == query)
-                                  .values(count=SearchMiss.count + 1, last_seen_at=now)).rowcount
-            if not changed:
-                if limited and has_request_context() and not allow(own, client_key("search-miss"),
-                                                       int(config["SEARCH_MISSES_PER_SENDER"]), 3600, now):
-                    own.commit()
-                    return
-                surplus = (own.scalar(select(func.count(SearchMiss.id))) or 0) - int(config["SEARCH_MISSES_MAX"]) + 1
-                if surplus > 0:
-                    oldest = (select(SearchMiss.id).order_by(SearchMiss.last_seen_at.is_not(None),
-                                                            SearchMiss.last_seen_at, SearchMiss.count, SearchMiss.id)
-                              .limit(surplus))
-                    own.execute(delete(SearchMiss).where(SearchMiss.id.in_(list(own.scalars(oldest)))))
-                own.add(SearchMiss(query=query, count=1, last_seen_at=now))
-            own.commit()
-        except IntegrityError:
-            own.rollback()
-            own.execute(update(SearchMiss).where(SearchMiss.query == query)
-                        .values(count=SearchMiss.count + 1, last_seen_at=now))
-            own.commit()
+    try:
+        with brief_wait(session.get_bind()) as conn, Session(bind=conn) as own:
+            _count_miss(own, query, limited, now)
+    except OperationalError:
+        pass  # another write holds the lock (a bulk import): the search answers without counting this miss
+
+
+def _count_miss(own: Session, query: str, limited: bool, now: datetime) -> None:
+    """record_miss's writes in `own`, committed."""
+    config = current_app.config
+    try:
+        changed = own.execute(update(SearchMiss).where(SearchMiss.query == query)
+                              .values(count=SearchMiss.count + 1, last_seen_at=now)).rowcount
+        if not changed:
+            if limited and has_request_context() and not allow(own, client_key("search-miss"),
+                                                   int(config["SEARCH_MISSES_PER_SENDER"]), 3600, now):
+                own.commit()
+                return
+            surplus = (own.scalar(select(func.count(SearchMiss.id))) or 0) - int(config["SEARCH_MISSES_MAX"]) + 1
+            if surplus > 0:
+                oldest = (select(SearchMiss.id).order_by(SearchMiss.last_seen_at.is_not(None),
+                                                        SearchMiss.last_seen_at, SearchMiss.count, SearchMiss.id)
+                          .limit(surplus))
+                own.execute(delete(SearchMiss).where(SearchMiss.id.in_(list(own.scalars(oldest)))))
+            own.add(SearchMiss(query=query, count=1, last_seen_at=now))
+        own.commit()
+    except IntegrityError:
+        own.rollback()
+        own.execute(update(SearchMiss).where(SearchMiss.query == query)
+                    .values(count=SearchMiss.count + 1, last_seen_at=now))
+        own.commit()
 
 
 def marked(segments: list[tuple[str, bool]]) -> Markup:
