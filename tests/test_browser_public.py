@@ -54,3 +54,13 @@ def test_a_crisis_search_shows_the_numbers_first_on_a_small_phone(app):
         assert page.evaluate("document.documentElement.scrollWidth") <= 360
         assert axe_problems(page) == []
         screenshot(page, "public-crisis-phone")
+
+
+def test_the_front_page_fields_line_up_on_a_desktop_screen(app):
+    with live_server(app) as url, browser_page(url, viewport={"width": 1280, "height": 900}) as page:
+        page.goto("/")
+        what, where = page.locator("#q").bounding_box(), page.locator("#ort").bounding_box()
+        button = page.locator("form.public-search button[type=submit]").bounding_box()
+        middle = [box["y"] + box["height"] / 2 for box in (what, where, button)]
+        assert max(middle) - min(middle) <= 3
+        assert where["x"] > what["x"] and button["x"] > where["x"]  # one row: what, where, search

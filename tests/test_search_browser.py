@@ -63,3 +63,19 @@ def test_search_radius_shortlist_and_print_view(search_app):
         screenshot(page, "search-handout-print")
         assert page.console_errors == []
         assert page.blocked_requests == []
+
+
+def test_staff_header_and_filter_boxes_keep_their_shape(search_app):
+    with live_server(search_app) as url, browser_page(url, viewport={"width": 1280, "height": 900}) as page:
+        page.goto("/login")
+        page.get_by_label("E-Mail-Adresse").fill("lotsin@atlas.example")
+        page.get_by_label("Passwort").fill(PASSWORD)
+        page.get_by_role("button", name="Anmelden").click()
+        page.goto("/suche?q=Beratung")
+        logout = page.get_by_role("button", name="Abmelden").bounding_box()
+        account = page.get_by_role("link", name="Mein Konto").bounding_box()
+        assert abs((logout["y"] + logout["height"] / 2) - (account["y"] + account["height"] / 2)) <= 2
+        page.locator("details.more-filters").evaluate("d => d.open = true")
+        sizes = page.eval_on_selector_all("fieldset.checks input[type=checkbox]",
+                                          "boxes => boxes.map(b => Math.round(b.getBoundingClientRect().width))")
+        assert sizes and len(set(sizes)) == 1  # a long label never squeezes its box

@@ -25,7 +25,8 @@ def test_verified_within_months(search_app):
     with search_app.app_context():
         session = get_session()
         for name, days in (("Familienberatung", 30), ("Psychotherapeutische Sprechstunde", 400)):
-            session.scalar(select(Service).where(Service.name == name)).assured_date = validity.today() - timedelta(days=days)
+            service = session.scalar(select(Service).where(Service.name == name))
+            service.assured_date = validity.today() - timedelta(days=days)
         session.commit()
     assert found(search_app, gemeinde="luedenscheid", verified_within_months="6") == ["Familienberatung"]
     assert len(found(search_app, gemeinde="luedenscheid", verified_within_months="24")) == 2
