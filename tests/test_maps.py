@@ -409,3 +409,15 @@ def test_public_map_uses_everyday_category_names_and_keeps_the_language(client):
     assert '<input type="hidden" name="lang" value="en">' in html and 'name="leicht" value="1"' in html
     german = client.get("/karte?kategorie=praevention").get_data(as_text=True)
     assert "Sport und Bewegung" in german and "Prävention und Bewegung" not in german
+
+
+def test_offer_map_names_the_places_around_its_sites_when_there_are_no_tiles(app, client, make_app):
+    from conftest import service_id
+    url = f"/angebote/{service_id(app, 'Schuldnerberatung Lichtblick')}"
+    labels = map_data(client.get(url).get_data(as_text=True), "atlas-place-labels")
+    names = [name for _lat, _lon, name in labels]
+    assert "Witten" in names  # the site is in Witten
+    assert all(abs(lat - 51.44) < 0.4 and abs(lon - 7.33) < 0.6 for lat, lon, _name in labels)  # only around it
+    tiled = make_app(MAP_TILE_URL="https://tiles.jobcenter.example/{z}/{x}/{y}.png", MAP_TILE_ATTRIBUTION="© Test")
+    html = tiled.test_client().get(url).get_data(as_text=True)
+    assert map_data(html, "atlas-place-labels") == []  # tiles name the places themselves

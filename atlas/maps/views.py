@@ -356,7 +356,18 @@ def offer_map(view: dict[str, Any]) -> dict[str, Any] | None:
     parts = maps.map_with_layers(current_app.config, [("offerLocations", "atlas-offer-locations")],
                                  center=(points[0]["lat"], points[0]["lon"]), zoom=13)
     return {"map": parts, "data": {"points": points, "color": maps.CATEGORY_COLORS.get(slug, maps.FALLBACK_COLOR)},
-            "place_labels": []}
+            "place_labels": [] if current_app.config.get("MAP_TILE_URL") else nearby_place_labels(get_session(), points)}
+
+
+def nearby_place_labels(session: Any, points: list[dict[str, Any]], margin: float = 0.15) -> list[list[Any]]:
+    """Names of the Gemeinden around an offer's sites: without map tiles, two dots on grey say nothing."""
+    lats, lons = [p["lat"] for p in points], [p["lon"] for p in points]
+    lon_margin = margin / max(math.cos(math.radians(sum(lats) / len(lats))), 0.2)
+    return maps.place_labels(session.scalars(
+        select(Region).where(Region.kind == "gemeinde",
+                             Region.latitude.between(min(lats) - margin, max(lats) + margin),
+                             Region.longitude.between(min(lons) - lon_margin, max(lons) + lon_margin))
+        .order_by(Region.name)))
 
 
 def km_label(value: float) -> str:
