@@ -189,8 +189,12 @@ def test_assign_ten_entries_to_a_new_owner(app):
         page.goto("/verwaltung/angebote?eigene=ohne")
         boxes = page.locator("input[name=eintrag]")
         assert boxes.count() >= 10
+        bar = page.locator("form#bulk")
+        assert bar.evaluate("b => getComputedStyle(b).position") == "static"  # nothing ticked: it covers no row
         for i in range(10):
             boxes.nth(i).check()
+        assert bar.evaluate("b => getComputedStyle(b).position") == "sticky"
+        assert in_viewport(page, "form#bulk button[type=submit]")  # ticked: the button is at hand
         page.get_by_label("Neue verantwortliche Person").select_option(value=str(murat.id))
         screenshot(page, "curation-bulk", full_page=False)
         page.get_by_role("button", name="Angekreuzten zuweisen").click()
