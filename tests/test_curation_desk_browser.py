@@ -244,3 +244,17 @@ def test_organisation_and_location_forms_fit_the_same_way(app, kind):
         page.locator(".save-bar button[type=submit]").click()
         expect(page.locator(".flash-success").first).to_be_visible()
         assert page.console_errors == []
+
+
+def test_lists_scroll_sideways_on_a_phone_instead_of_breaking_words(app):
+    with live_server(app) as url, browser_page(url, {"width": 360, "height": 740}) as page:
+        log_in(page)
+        for path in ("/verwaltung/nutzer", "/verwaltung/angebote"):
+            page.goto(path)
+            assert page.evaluate("document.documentElement.scrollWidth") <= 360, path  # the page never widens
+            box = page.locator(".table-scroll").first
+            assert box.evaluate("b => b.scrollWidth > b.clientWidth"), path  # the list scrolls in its box
+        page.goto("/verwaltung/nutzer")
+        lines = page.eval_on_selector_all("table.list tbody td:nth-child(2)", """cells => cells.map(c => {
+            const range = document.createRange(); range.selectNodeContents(c); return range.getClientRects().length; })""")
+        assert lines and max(lines) <= 2  # "Lots*in / Mitarbeitende" may wrap once; no word broken letter by letter
