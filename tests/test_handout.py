@@ -31,6 +31,19 @@ def pdf_pages(data: bytes) -> list[str]:
     return pages
 
 
+def pdf_lines(data: bytes) -> list[str]:
+    """The printed lines of a PDF written with the built-in font: text pieces joined by their baseline."""
+    lines: dict[tuple[int, str], list[str]] = {}
+    for page, stream in enumerate(re.findall(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S)):
+        try:
+            content = zlib.decompress(stream).decode("latin-1")
+        except zlib.error:
+            continue
+        for y, text in re.findall(r"BT [\d.]+ ([\d.]+) Td \(((?:\\.|[^\\)])*)\) Tj", content):
+            lines.setdefault((page, y), []).append(text.replace("\\(", "(").replace("\\)", ")"))
+    return ["".join(parts) for parts in lines.values()]
+
+
 def prepare(app) -> int:
     """The Lichtblick debt counselling with dated facts, a second site with its own hours and a doubled cost text."""
     with app.app_context():
@@ -74,6 +87,9 @@ def test_the_handout_names_dates_distance_and_hours_per_site(app):
     for expected in ("ca. 6 Wochen (Stand 02.11.2026)", "Angaben gepr", "km von Witten", "Außenstelle Annen: ",
                      "Gedruckt am", "Stand der Angaben: "):
         assert expected.encode("latin-1").decode("latin-1") in text, expected
+    assert "Wartezeit: ca. 6 Wochen (Stand 02.11.2026)" in pdf_lines(pdf.data)  # label and value share a line
+    easy = pdf_lines(staff.get("/suche/merkliste.pdf", query_string={"ids": sid, "near": "Witten", "sprache": "leicht"}).data)
+    assert "Wie lange warten Sie?" in easy and "ca. 6 Wochen (Stand 02.11.2026)" in easy  # Leichte Sprache: own lines
 
 
 def test_a_place_the_atlas_does_not_know_is_named_and_the_rest_prints(app):

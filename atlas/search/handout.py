@@ -243,22 +243,35 @@ def _handout_class() -> type:
 QR_SIZE = 30.0
 
 
-def _pdf_entry(pdf: FPDF, item: Entry, body: int) -> None:
-    """One offer: a rule, the QR code at the right, the name and its sections beside it."""
+def _pdf_entry(pdf: FPDF, item: Entry, body: int, inline_labels: bool) -> None:
+    """One offer: a rule, the QR code at the right, the name and its sections beside it (left-aligned, never
+    justified: stretched gaps are hard to read)."""
     top = pdf.get_y()
     pdf.set_draw_color(160, 160, 160)
     pdf.line(pdf.l_margin, top, pdf.w - pdf.r_margin, top)
     pdf.ln(2)
     _qr(pdf, item.qr, pdf.w - pdf.r_margin - QR_SIZE, pdf.get_y(), QR_SIZE)
-    width = pdf.w - pdf.l_margin - pdf.r_margin - QR_SIZE - 4
-    pdf.set_font(pdf.font_name, "B", body + 3)
-    pdf.multi_cell(width, body * 0.55, pdf.clean(item.name), new_x="LMARGIN", new_y="NEXT")
-    for label, text in item.sections:
-        if label:
-            pdf.set_font(pdf.font_name, "B", body)
-            pdf.multi_cell(width, body * 0.5, pdf.clean(label), new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font(pdf.font_name, "", body)
-        pdf.multi_cell(width, body * 0.5, pdf.clean(text), new_x="LMARGIN", new_y="NEXT")
+    margin = pdf.r_margin
+    pdf.set_right_margin(margin + QR_SIZE + 4)  # the text column ends before the QR code
+    try:
+        pdf.set_font(pdf.font_name, "B", body + 3)
+        pdf.multi_cell(0, body * 0.55, pdf.clean(item.name), align="L", new_x="LMARGIN", new_y="NEXT")
+        line = body * 0.5
+        for label, text in item.sections:
+            if label and inline_labels:  # "Telefon: +49 …" on one line: half the paper of label-above-text
+                pdf.set_font(pdf.font_name, "B", body)
+                pdf.write(line, pdf.clean(label) + " ")
+                pdf.set_font(pdf.font_name, "", body)
+                pdf.write(line, pdf.clean(text))
+                pdf.ln(line)
+                continue
+            if label:
+                pdf.set_font(pdf.font_name, "B", body)
+                pdf.multi_cell(0, line, pdf.clean(label), align="L", new_x="LMARGIN", new_y="NEXT")
+            pdf.set_font(pdf.font_name, "", body)
+            pdf.multi_cell(0, line, pdf.clean(text), align="L", new_x="LMARGIN", new_y="NEXT")
+    finally:
+        pdf.set_right_margin(margin)
     pdf.set_y(max(pdf.get_y(), top + QR_SIZE + 6))
     pdf.ln(3)
 
@@ -289,17 +302,17 @@ def pdf_bytes(items: list[Entry], title: str, plain: bool, font: str | None, sta
         pdf.add_page()
         body = 13 if plain else 11
         pdf.set_font(pdf.font_name, "B", 18 if plain else 16)
-        pdf.multi_cell(0, 9, pdf.clean(title), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 9, pdf.clean(title), align="L", new_x="LMARGIN", new_y="NEXT")
         pdf.set_font(pdf.font_name, "", 10)
-        pdf.multi_cell(0, 6, pdf.clean(stand), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 6, pdf.clean(stand), align="L", new_x="LMARGIN", new_y="NEXT")
         pdf.ln(3)
         for item in items:
             # A block that would not fit moves to the next page whole (measured on a throw-away copy first).
             with pdf.offset_rendering() as trial:
-                _pdf_entry(trial, item, body)
+                _pdf_entry(trial, item, body, inline_labels=not plain)
             if trial.page_break_triggered:
                 pdf.add_page()
-            _pdf_entry(pdf, item, body)
+            _pdf_entry(pdf, item, body, inline_labels=not plain)
         out = io.BytesIO()
         pdf.output(out)
         return out.getvalue()
