@@ -161,3 +161,24 @@ def test_in_the_browser_the_card_and_the_downloaded_pdf_carry_the_facts(app):
         for expected in ("ca. 6 Wochen (Stand 02.11.2026)", "(Stand 03.11.2026)", "01.10.2026", "km von Witten"):
             assert expected in text, (expected, text[:800])
         assert page.console_errors == []
+
+
+def test_the_printed_handout_sets_label_beside_value_and_easy_language_below(app):
+    from browser import browser_page, live_server
+
+    sid = prepare(app)
+    with live_server(app) as url, browser_page(url) as page:
+        page.goto("/login")
+        page.get_by_label("E-Mail-Adresse").fill("lotsin@atlas.example")
+        page.get_by_label("Passwort").fill("correct horse battery")
+        page.get_by_role("button", name="Anmelden").click()
+        page.emulate_media(media="print")
+        tops = """item => [...item.querySelectorAll('dt')].map(dt => [dt.getBoundingClientRect().top,
+                                                                dt.nextElementSibling.getBoundingClientRect().top])"""
+        page.goto(f"/suche/merkliste?ids={sid}&near=Witten&sprache=de")
+        pairs = page.locator(".handout-item").first.evaluate(tops)
+        assert pairs and all(abs(dt - dd) < 1 for dt, dd in pairs)  # "Telefon:  +49 …" on one line
+        page.goto(f"/suche/merkliste?ids={sid}&near=Witten&sprache=leicht")
+        pairs = page.locator(".handout-item").first.evaluate(tops)
+        assert pairs and all(dd > dt for dt, dd in pairs)  # the question above its answer
+        assert page.console_errors == []
