@@ -64,3 +64,16 @@ def test_the_front_page_fields_line_up_on_a_desktop_screen(app):
         middle = [box["y"] + box["height"] / 2 for box in (what, where, button)]
         assert max(middle) - min(middle) <= 3
         assert where["x"] > what["x"] and button["x"] > where["x"]  # one row: what, where, search
+
+
+def test_a_printed_offer_page_says_only_what_stays_true_on_paper(app):
+    from conftest import service_id
+
+    with live_server(app) as url, browser_page(url) as page:
+        page.goto(f"/angebote/{service_id(app, 'Schuldnerberatung Lichtblick')}")
+        assert page.locator(".route").count() and page.locator(".open-state").count()  # on screen: route and "jetzt"
+        page.emulate_media(media="print")
+        assert page.locator(".route").first.is_hidden() and page.locator(".open-state").first.is_hidden()
+        suffix = page.locator("a.shows-url").first.evaluate("a => getComputedStyle(a, '::after').content")
+        assert suffix in ("none", "normal")  # a link that shows its address does not print it twice
+        assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
