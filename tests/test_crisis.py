@@ -115,7 +115,7 @@ def test_every_hit_says_why_in_words(app, staff):
     html = staff.get("/suche", query_string={"q": "Schulden", "near": "Iserlohn"}).get_data(as_text=True)
     assert "Warum gefunden:" in html and "passt zu „Schulden“ → Schuldnerberatung" in html
     english = app.test_client().get(API, query_string={"q": "Schulden"}, headers={"Accept-Language": "en"})
-    assert english.get_json()["contents"][0]["atlas"]["search"]["why"].startswith("matches „Schulden“")
+    assert english.get_json()["contents"][0]["atlas"]["search"]["why"].startswith("matches “Schulden”")
 
 
 @pytest.mark.parametrize("text, languages", [

@@ -67,6 +67,7 @@ class Explainer:
         self.matches = _("passt zu %(words)s")  # formatted below; gettext with variables would format per call
         self.meaning = _("ähnliche Bedeutung (KI-Suche)")
         self.km = _("%(km)s km")
+        self.quoted = _("„%(word)s“")  # German quotation marks; English uses “…”
         self.remote = _("telefonisch oder online")
         self.intake = {"offen": _("Aufnahme offen"), "warteliste": _("Warteliste"), "aufnahmestopp": _("Aufnahmestopp")}
         self.short_notice = _("kurzfristig verfügbar")
@@ -77,7 +78,7 @@ class Explainer:
         if reasons.crisis:
             found.append(self.crisis)
         if reasons.words:
-            quoted = ", ".join(f"„{_typed(word, self.typed)}“" for word in reasons.words)
+            quoted = ", ".join(self.quoted % {"word": _typed(word, self.typed)} for word in reasons.words)
             category = _category(view, reasons.words)
             found.append(self.matches % {"words": quoted} + (f" → {category}" if category else ""))
         elif reasons.by_meaning:
