@@ -168,11 +168,13 @@ def query_words(text: str, limit: int) -> list[str]:
     return kept[:limit]
 
 
-def token_spans(text: str) -> list[tuple[int, int, str]]:
+@lru_cache(maxsize=4_096)  # offer names and snippets recur from search to search (a few MB at most)
+def token_spans(text: str) -> tuple[tuple[int, int, str], ...]:
     """(start, end, folded word) of every word in the original text, for highlighting."""
-    return [(m.start(), m.end(), fold_word(m.group(0))) for m in TOKEN_RE.finditer(text or "")]
+    return tuple((m.start(), m.end(), fold_word(m.group(0))) for m in TOKEN_RE.finditer(text or ""))
 
 
+@lru_cache(maxsize=50_000)  # the same words recur in every result list; terms are hashed once per frozenset
 def _is_hit(word: str, terms: frozenset[str], prefixes: tuple[str, ...]) -> bool:
     s, compound = word_terms(word)
     if word in terms or s in terms or any(p in terms for p in compound):
