@@ -1,5 +1,7 @@
 """Alembic migrations on the test database (SQLite file, or PostgreSQL in CI's second run)."""
 
+import json
+
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -78,3 +80,21 @@ def test_healthz_unreachable_database(tmp_path):
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.get_json()["database"]["reachable"] is False
+
+
+def test_an_existing_need_table_keeps_its_rows_and_gains_the_other_languages_after_them(make_app):
+    engine = make_app().extensions["atlas.engine"]
+    schema.upgrade(engine, "0014")
+    with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM search_need"))
+        conn.execute(sa.text("INSERT INTO search_need (terms, categories, position, updated_at) "
+                             "VALUES ('[\"Liebeskummer\"]', '[\"familienberatung\"]', 0, CURRENT_TIMESTAMP)"))
+    schema.upgrade(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT terms, position FROM search_need ORDER BY position")).all()
+    terms = [json.loads(t) if isinstance(t, str) else t for t, _position in rows]  # JSON text on SQLite
+    assert terms[0] == ["Liebeskummer"] and rows[0][1] == 0  # the coordinators' own row stays first
+    assert len(rows) == 11 and any("borç" in t for t in terms)
+    schema.downgrade(engine, "0014")
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM search_need")).scalar() == 1

@@ -165,3 +165,15 @@ def test_the_filter_lists_follow_new_areas_and_gemeinden_at_once(search_app, sta
     assert 'value="neuland"' in group
     english = staff.get("/suche", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert ">New help</option>" in options(english, "category")
+
+
+def test_need_words_in_other_languages_find_the_german_offers_without_the_model(search_app, coordinator):
+    debt = ["Schuldnerberatung Lichtblick", "Schuldnerberatung der Caritas"]
+    for query in ("borç danışmanlığı", "помощь с долгами", "консультація щодо боргів", "استشارة الديون", "debt advice"):
+        assert sorted(found(search_app, q=query)) == debt, query  # the test suite searches lexically
+    token = csrf_token(coordinator, "/verwaltung/bedarfe")
+    coordinator.post("/verwaltung/bedarfe", data={"needs": "Inkasso => schuldnerberatung", "csrf_token": token,
+                                                  "action": "save"})
+    assert found(search_app, q="borç danışmanlığı") == []
+    coordinator.post("/verwaltung/bedarfe", data={"csrf_token": token, "action": "reset"})  # the shipped rows, all
+    assert sorted(found(search_app, q="borç danışmanlığı")) == debt

@@ -14,6 +14,7 @@ from .models import SearchNeed, SearchSynonym
 
 SEED_FILE = Path(__file__).resolve().parent.parent.parent / "seeds" / "synonyms.json"
 NEEDS_FILE = SEED_FILE.with_name("needs.json")
+NEED_LANGUAGES_FILE = SEED_FILE.with_name("needs-languages.json")
 MAX_RULES = 500
 MAX_TERMS = 30
 MAX_TERM_LENGTH = 80
@@ -150,7 +151,7 @@ def save_needs(session: Session, needs: list[Need]) -> None:
                     for i, n in enumerate(needs))
 
 
-def seed_needs(path: Path = NEEDS_FILE) -> list[Need]:
-    """The need table shipped in seeds/needs.json."""
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return [Need(tuple(r["terms"]), tuple(r["categories"])) for r in data.get("needs", [])]
+def seed_needs(paths: tuple[Path, ...] = (NEEDS_FILE, NEED_LANGUAGES_FILE)) -> list[Need]:
+    """The need table shipped in seeds/needs.json, then the rows in other languages (seeds/needs-languages.json)."""
+    rows = [r for path in paths if path.exists() for r in json.loads(path.read_text(encoding="utf-8")).get("needs", [])]
+    return [Need(tuple(r["terms"]), tuple(r["categories"])) for r in rows]
