@@ -177,3 +177,19 @@ def test_need_words_in_other_languages_find_the_german_offers_without_the_model(
     assert found(search_app, q="borç danışmanlığı") == []
     coordinator.post("/verwaltung/bedarfe", data={"csrf_token": token, "action": "reset"})  # the shipped rows, all
     assert sorted(found(search_app, q="borç danışmanlığı")) == debt
+
+
+def test_a_question_in_turkish_puts_offers_that_speak_turkish_a_little_earlier(search_app):
+    def speak(turkish: str) -> None:
+        with search_app.app_context():
+            session = get_session()
+            for service in session.scalars(select(Service).where(Service.name.like("Schuldnerberatung%"))):
+                service.languages = ["de", "tr"] if service.name == turkish else ["de"]
+            session.commit()
+
+    for turkish in ("Schuldnerberatung Lichtblick", "Schuldnerberatung der Caritas"):
+        speak(turkish)
+        assert found(search_app, q="borç danışmanlığı")[0] == turkish
+        first = api(search_app, q="borç danışmanlığı").get_json()["contents"][0]["atlas"]["search"]["why"]
+        assert first.endswith("auch auf Türkisch")  # the hit says why it came first
+        assert sorted(found(search_app, q="Schulden")) == sorted(found(search_app, q="borç"))  # same offers, new order

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 
 from ..plain import km
 from .analysis import fold, stem, token_spans
+from .language import query_languages
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,8 @@ class Explainer:
         self.meaning = _("ähnliche Bedeutung (KI-Suche)")
         self.km = _("%(km)s km")
         self.quoted = _("„%(word)s“")  # German quotation marks; English uses “…”
+        self.spoken = frozenset(query_languages(typed_text))
+        self.speaks = _("auch auf %(language)s")
         self.remote = _("telefonisch oder online")
         self.intake = {"offen": _("Aufnahme offen"), "warteliste": _("Warteliste"), "aufnahmestopp": _("Aufnahmestopp")}
         self.short_notice = _("kurzfristig verfügbar")
@@ -94,4 +97,7 @@ class Explainer:
             facts.append(self.intake[atlas["intake_status"]])
         if atlas.get("short_notice"):
             facts.append(self.short_notice)
+        spoken = [language["name"] for language in view.get("languages") or () if language["code"] in self.spoken]
+        if spoken:  # the reason it ranks a little earlier (LANGUAGE_BOOST)
+            facts.append(self.speaks % {"language": spoken[0]})
         return Explanation(tuple(found), tuple(facts))

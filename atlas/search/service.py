@@ -25,6 +25,7 @@ from ..presenters import service_view
 from ..queries import public_condition, with_details
 from .analysis import highlight, snippet
 from .explain import Explainer, Explanation, Reasons
+from .language import query_languages
 from .models import SearchMiss
 from .params import SearchParams
 from .query import SynonymTable, phrase, normalise, parse, urgent
@@ -86,7 +87,8 @@ def rank(session: Session, params: SearchParams, internal: bool) -> Ranked | Non
     if params.text.strip() and not slots and crisis is None:
         return None
     ranker = Ranker(snap, internal, freshness.Inputs.of(session, config), meaning(keep, snap, params.text, config),
-                    urgent(params.text, int(config["SEARCH_MAX_QUERY_WORDS"])), crisis_pin(crisis, config))
+                    urgent(params.text, int(config["SEARCH_MAX_QUERY_WORDS"])), crisis_pin(crisis, config),
+                    query_languages(params.text))
     ranked = ranker.run(params, slots, float(config["SEARCH_DISTANCE_WEIGHT"]), float(config["SEARCH_DISTANCE_SCALE_KM"]))
     ranked.crisis = crisis
     return ranked
