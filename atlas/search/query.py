@@ -18,10 +18,9 @@ TIME_WORDS = frozenset({"bald", "sofort", "kurzfristig", "heute", "dringend", "s
 # search must match and offers rarely say "aufhören".
 INTENT_WORDS = frozenset({"hilfe", "helfen", "hilft", "brauche", "brauchen", "suche", "suchen", "gesucht", "finden",
                           "bekommen", "beantragen", "beantragt", "antragen", "aufhoren", "loswerden", "wegen",
-                          "moglich", "mochte", "mochten", "wo", "wer", "wie", "welche", "gibt"})
-# The same kind of words in the other languages of the need table (folded at import like any query word); the
-# words for "counselling" are among them, since no German offer holds them and the need word carries the search.
-FOREIGN_INTENT_WORDS = frozenset(tokens(
+                          "moglich", "mochte", "mochten", "wo", "wer", "wie", "welche", "gibt"}) | frozenset(tokens(
+    # The same kind of words in the other languages of the need table (folded like any query word); the words for
+    # "counselling" are among them, since no German offer holds them and the need word carries the search.
     "help need advice for my with looking "
     "yardım yardim lazım istiyorum için danışmanlık danışmanlığı "
     "помощь помочь нужна нужен нужно для мне консультация по "
@@ -117,7 +116,7 @@ def urgent(text: str, max_words: int) -> bool:
 def parse(text: str, synonyms: SynonymTable, max_words: int) -> list[Slot]:
     """Slots for a query text; symbols, emoji and operators are dropped, and time words when other words remain."""
     found = query_words(text, max_words)
-    found = [w for w in found if w not in TIME_WORDS and w not in INTENT_WORDS and w not in FOREIGN_INTENT_WORDS] or found
+    found = [w for w in found if w not in TIME_WORDS and w not in INTENT_WORDS] or found
     words = [Word(w, stem(w)) for w in found]
     stems = [w.stem for w in words]
     slots: list[Slot] = []
