@@ -167,6 +167,20 @@ def test_the_filter_lists_follow_new_areas_and_gemeinden_at_once(search_app, sta
     assert ">New help</option>" in options(english, "category")
 
 
+def test_the_first_category_of_a_need_row_is_the_first_stop(search_app, coordinator):
+    with search_app.app_context():  # both equally fresh: an overdue review would also move one down
+        session = get_session()
+        for name in ("Familienberatung", "Psychotherapeutische Sprechstunde"):
+            session.scalar(select(Service).where(Service.name == name)).assured_date = validity.today()
+        session.commit()
+    token = csrf_token(coordinator, "/verwaltung/bedarfe")
+    for row, expected in (("familienberatung, psychotherapie", ["Familienberatung", "Psychotherapeutische Sprechstunde"]),
+                          ("psychotherapie, familienberatung", ["Psychotherapeutische Sprechstunde", "Familienberatung"])):
+        coordinator.post("/verwaltung/bedarfe", data={"needs": f"Liebeskummer => {row}", "csrf_token": token,
+                                                      "action": "save"})
+        assert found(search_app, q="Liebeskummer") == expected, row  # neither offer holds the word
+
+
 def test_need_words_in_other_languages_find_the_german_offers_without_the_model(search_app, coordinator):
     debt = ["Schuldnerberatung Lichtblick", "Schuldnerberatung der Caritas"]
     for query in ("borç danışmanlığı", "помощь с долгами", "консультація щодо боргів", "استشارة الديون", "debt advice"):

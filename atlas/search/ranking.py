@@ -31,6 +31,8 @@ COMPOUND_FACTOR = 0.8
 FUZZY_FACTOR = 0.5
 # An offer of a need's category that lacks the typed word scores this share of the part's best word match.
 NEED_FACTOR = 0.5
+# A need row lists its first stop first ("suchtberatung, sucht"): each later category scores this much less.
+NEED_STEP = 0.9
 MIN_PREFIX = 4
 MAX_PREFIX_TERMS = 60
 EARTH_KM = 6371.0088
@@ -249,11 +251,11 @@ class Ranker:
                     complete &= ws > 0
                 np.maximum(best, np.where(complete, total, 0.0), out=best)
             if slot.categories:
-                members = self._members("category", list(slot.categories)) & self.snap.alive
-                if self.visible is not None:
-                    members &= self.visible
                 floor = NEED_FACTOR * (best.max() if best.any() else 1.0)
-                np.maximum(best, np.where(members, floor, 0.0), out=best)
+                allowed = self.snap.alive if self.visible is None else self.visible
+                for position, slug in enumerate(slot.categories):
+                    members = self._members("category", [slug]) & allowed
+                    np.maximum(best, np.where(members, floor * NEED_STEP ** position, 0.0), out=best)
             if not best.any():
                 self.match.unmatched.append(slot.label)
             slot_scores.append(best)

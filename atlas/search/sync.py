@@ -61,7 +61,7 @@ class Watermark:
 
     audit_id: int
     updated: dict[str, str]
-    synonyms: tuple[int, ...]  # count and newest id of the synonym rules and of the need table
+    synonyms: tuple[int | str, ...]  # count, newest id and time of the synonym rules and of the need table
 
     def covered_by(self, state: dict[str, Any] | None) -> bool:
         """True when an index state holds every change up to this watermark."""
@@ -92,9 +92,13 @@ def _watermark(conn: Any) -> Watermark:
         select(func.max(SearchSynonym.id)).scalar_subquery(),
         select(func.count(SearchNeed.id)).scalar_subquery(),
         select(func.max(SearchNeed.id)).scalar_subquery(),
+        # Saving replaces every row: on SQLite the ids start again at 1, so a table of the same length edited in
+        # place (a category moved first) is only told apart by its time.
+        select(func.max(SearchSynonym.updated_at)).scalar_subquery(),
+        select(func.max(SearchNeed.updated_at)).scalar_subquery(),
     )).one()
     return Watermark(int(row[0] or 0), {t: _iso(v) for t, v in zip(TRACKED, row[1:4])},
-                     tuple(int(value or 0) for value in row[4:8]))
+                     (*(int(value or 0) for value in row[4:8]), *(_iso(value) for value in row[8:10])))
 
 
 def _initial_state(session: Session, wm: Watermark, count: int, skew: float) -> dict[str, Any]:
