@@ -1,6 +1,8 @@
 """Alembic migrations on the test database (SQLite file, or PostgreSQL in CI's second run)."""
 
+import importlib.util
 import json
+from pathlib import Path
 
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -89,7 +91,7 @@ def test_an_existing_need_table_keeps_its_rows_and_gains_the_other_languages_aft
         conn.execute(sa.text("DELETE FROM search_need"))
         conn.execute(sa.text("INSERT INTO search_need (terms, categories, position, updated_at) "
                              "VALUES ('[\"Liebeskummer\"]', '[\"familienberatung\"]', 0, CURRENT_TIMESTAMP)"))
-    schema.upgrade(engine)
+    schema.upgrade(engine, "0015")
     with engine.connect() as conn:
         rows = conn.execute(sa.text("SELECT terms, position FROM search_need ORDER BY position")).all()
     terms = [json.loads(t) if isinstance(t, str) else t for t, _position in rows]  # JSON text on SQLite
@@ -98,3 +100,51 @@ def test_an_existing_need_table_keeps_its_rows_and_gains_the_other_languages_aft
     schema.downgrade(engine, "0014")
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM search_need")).scalar() == 1
+
+
+def _need_rows(engine) -> list[tuple[list[str], list[str]]]:
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT terms, categories FROM search_need ORDER BY position, id")).all()
+    return [tuple(json.loads(v) if isinstance(v, str) else v for v in row) for row in rows]  # JSON text on SQLite
+
+
+def _migration(name: str):
+    path = Path(__file__).resolve().parents[1] / "migrations" / "versions" / name
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_everyday_need_words_widen_the_shipped_rows_and_leave_a_coordinators_rows_alone(make_app):
+    from atlas.search.synonyms import seed_needs
+    step = _migration("0016_need_everyday_words.py")
+    engine = make_app().extensions["atlas.engine"]
+    schema.upgrade(engine, "0015")
+    edited = (["Sucht", "Alkohol", "Spielsucht"], ["suchtberatung"])  # a coordinator shortened the shipped row
+    old = [(terms, categories) for terms, categories, _extra, _order in step.WIDENED if terms[0] != "Sucht"]
+    with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM search_need"))
+        for position, (terms, categories) in enumerate([edited, *old]):
+            conn.execute(sa.text("INSERT INTO search_need (terms, categories, position, updated_at) "
+                                 "VALUES (:t, :c, :p, CURRENT_TIMESTAMP)"),
+                         {"t": json.dumps(terms), "c": json.dumps(categories), "p": position})
+    schema.upgrade(engine)
+    rows = _need_rows(engine)
+    shipped = [(list(n.terms), list(n.categories)) for n in seed_needs()]
+    assert rows[0] == edited
+    assert rows[1:len(old) + 1] == [next(r for r in shipped if r[0][:len(terms)] == terms) for terms, _c in old]
+    assert rows[len(old) + 1:] == [(r["terms"], r["categories"]) for r in step.ADDED]
+    assert any("Klamotten" in terms for terms, _c in rows) and any("Nervenarzt" in terms for terms, _c in rows)
+    schema.downgrade(engine, "0015")
+    assert _need_rows(engine) == [edited, *old]
+
+
+def test_a_fresh_database_holds_the_shipped_need_table_once(make_app):
+    from atlas.search.synonyms import seed_needs
+    engine = make_app().extensions["atlas.engine"]
+    schema.upgrade(engine)
+    shipped = [(list(n.terms), list(n.categories)) for n in seed_needs()]
+    assert _need_rows(engine) == shipped
+    sucht = next(categories for terms, categories in shipped if terms[0] == "Sucht")
+    assert sucht == ["suchtberatung", "sucht"]  # counselling is the first stop, the clinics come after it
