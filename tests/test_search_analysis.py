@@ -109,6 +109,20 @@ def test_the_shipped_need_table_names_only_categories_that_exist():
     assert {c for n in needs for c in n.categories} <= slugs - internal
 
 
+def test_every_shipped_need_word_meets_its_need_when_typed():
+    needs = seed_needs()
+    table = SynonymTable(seed_rules(), needs)
+    for need in needs:
+        for term in need.terms:
+            slots = parse(term, table, 12)
+            assert len(slots) == 1 and set(need.categories) <= set(slots[0].categories), term
+
+
+def test_need_phrases_ignore_the_words_a_search_drops():
+    table = SynonymTable([], [Need(("Rente wegen Krankheit",), ("reha-beratung",))])
+    assert parse("Rente wegen Krankheit", table, 12)[0].categories == ("reha-beratung",)  # "wegen" is dropped
+
+
 def test_highlights_escape_everything_but_the_marks():
     segments = highlight('<script>alert("Schulden")</script> Schuldnerberatung', frozenset({"schuld", "schuldnerberat"}))
     html = str(marked(segments))

@@ -59,8 +59,13 @@ class Slot:
 
 
 def phrase(text: str) -> tuple[Word, ...]:
-    """The words of a text with their stems."""
-    return tuple(Word(w, stem(w)) for w in query_words(text, 8))
+    """The words of a synonym or need phrase with their stems, without the words a search drops ("wegen")."""
+    return tuple(Word(w, stem(w)) for w in searched(query_words(text, 8)))
+
+
+def searched(found: list[str]) -> list[str]:
+    """The words a search matches: time and intent words are dropped when other words remain."""
+    return [w for w in found if w not in TIME_WORDS and w not in INTENT_WORDS] or found
 
 
 class SynonymTable:
@@ -115,9 +120,7 @@ def urgent(text: str, max_words: int) -> bool:
 
 def parse(text: str, synonyms: SynonymTable, max_words: int) -> list[Slot]:
     """Slots for a query text; symbols, emoji and operators are dropped, and time words when other words remain."""
-    found = query_words(text, max_words)
-    found = [w for w in found if w not in TIME_WORDS and w not in INTENT_WORDS] or found
-    words = [Word(w, stem(w)) for w in found]
+    words = [Word(w, stem(w)) for w in searched(query_words(text, max_words))]
     stems = [w.stem for w in words]
     slots: list[Slot] = []
     i = 0
