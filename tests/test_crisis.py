@@ -41,6 +41,18 @@ def test_danger_is_recognised_in_every_supported_language(text, kind):
     assert found is not None and kind in found.kinds
 
 
+@pytest.mark.parametrize("text", ["vergewaltigt worden", "sexueller Übergriff", "I was raped", "tecavüze uğradım",
+                                  "изнасиловали", "Trauma nach Gewalt", "PTBS nach häuslicher Gewalt"])
+def test_after_sexual_violence_or_a_named_trauma_trauma_help_comes_before_the_shelter(text):
+    words = detect(text).words
+    assert words[0] == "Traumaambulanz" and "Frauenhaus" not in words
+
+
+@pytest.mark.parametrize("text", ["häusliche Gewalt", "mein Mann schlägt mich", "Stalking Ex-Partner"])
+def test_other_violence_puts_the_shelter_and_protection_first(text):
+    assert detect(text).words[:3] == ("Gewalt", "Frauenhaus", "Schutz")
+
+
 @pytest.mark.parametrize("text", [
     "Schuldnerberatung", "Gewaltfreie Kommunikation", "Gewaltprävention an Schulen", "kann nicht mehr arbeiten",
     "von Wohnungslosigkeit bedroht", "Alkoholmissbrauch", "Krisentelefon", "Hausarzt Iserlohn", "Sportverein Ritzenhoff",

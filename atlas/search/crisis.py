@@ -77,6 +77,14 @@ WORDS: dict[str, tuple[str, ...]] = {
     EMERGENCY: ("Notfall", "Notfallaufnahme", "Krisendienst", "Psychiatrie", "Krise"),
     DESPAIR: ("Krisentelefon", "Krisenchat", "Krisendienst", "Seelsorge", "Sorgentelefon", "Sozialpsychiatrischer"),
 }
+# After sexual violence, or when a search names the trauma, the first help is a trauma outpatient clinic or a
+# specialised counselling service; a women's shelter is for those who must leave home, so it comes first only
+# for the other kinds of violence.
+TRAUMA_PATTERNS = (r"vergewaltig", r"sexuell", r"missbrauch", r"\brap(e|ed)\b", r"sexual", r"tecavüz", r"taciz",
+                   r"اغتصاب", r"اغتصب", r"تحرش", r"зґвалт", r"изнасил", r"trauma", r"\bptbs\b", r"\bptsd\b", r"travma",
+                   r"صدمة", r"травм")
+TRAUMA_WORDS = ("Traumaambulanz", "Gewalterfahrung", "Gewalttat", "sexualisierte", "Vergewaltigung", "Frauennotruf",
+                "Frauenberatung", "Trauma", "Gewalt")
 
 
 @dataclass(frozen=True)
@@ -116,6 +124,7 @@ def fold(text: str) -> str:
 
 
 COMPILED = {kind: re.compile("|".join(f"(?:{fold(p)})" for p in patterns)) for kind, patterns in PATTERNS.items()}
+TRAUMA = re.compile("|".join(f"(?:{fold(p)})" for p in TRAUMA_PATTERNS))
 
 
 @dataclass(frozen=True)
@@ -124,11 +133,13 @@ class Crisis:
 
     kinds: tuple[str, ...]
     signals: tuple[str, ...]
+    trauma: bool = False  # sexual violence, or a trauma named beside the danger
 
     @property
     def words(self) -> tuple[str, ...]:
         """German words that order the crisis offers for these kinds."""
-        return tuple(dict.fromkeys(word for kind in self.kinds for word in WORDS[kind]))
+        return tuple(dict.fromkeys(word for kind in self.kinds
+                                   for word in (TRAUMA_WORDS if kind == VIOLENCE and self.trauma else WORDS[kind])))
 
     def numbers(self, configured: list[dict[str, Any]] | None = None) -> list[Number]:
         """The numbers for these kinds (the deployment's list when configured), 112 first."""
@@ -150,7 +161,7 @@ def detect(text: str, max_chars: int = 500) -> Crisis | None:
     found = {kind: match.group(0) for kind, pattern in COMPILED.items() if (match := pattern.search(folded))}
     if not found:
         return None
-    return Crisis(tuple(found), tuple(dict.fromkeys(found.values())))
+    return Crisis(tuple(found), tuple(dict.fromkeys(found.values())), bool(TRAUMA.search(folded)))
 
 
 def api_view(crisis: Crisis | None, configured: list[dict[str, Any]] | None) -> dict[str, Any] | None:
