@@ -100,6 +100,10 @@ WIDENED: list[tuple[list[str], list[str], list[str], list[str] | None]] = [
      ["familienberatung"],
      ["Sorgerecht", "Umgangsrecht", "Beziehungsprobleme", "Partnerschaft"],
      None),
+    (["Jugendamt", "Jugendliche", "Pubertät"],
+     ["jugendhilfe", "familienberatung"],
+     ["Unterhalt", "Unterhaltsvorschuss", "Beistandschaft"],
+     None),
     (["Bus", "Fahrt", "Fahrdienst", "Ticket", "Sozialticket", "Mobilität", "kein Auto"],
      ["mobilitaet"],
      ["Deutschlandticket", "Monatskarte", "Fahrkarte", "Busfahrkarte", "Führerschein", "Fahrrad",
@@ -109,7 +113,7 @@ WIDENED: list[tuple[list[str], list[str], list[str], list[str] | None]] = [
       "Grundsicherung", "Sozialleistungen"],
      ["sozialberatung", "sozialamt"],
      ["Papierkram", "Amtsdeutsch", "Brief vom Amt", "Post vom Amt", "Stütze", "Sozialhilfe",
-      "Kinderzuschlag", "Bildung und Teilhabe"],
+      "Kinderzuschlag", "Kindergeld", "Bildung und Teilhabe"],
      None),
     (["Stress mit dem Amt", "Ärger mit dem Amt", "Ärger mit dem Jobcenter", "Probleme mit dem Jobcenter",
       "Sanktion", "Leistungskürzung"],
@@ -155,6 +159,10 @@ ADDED: list[dict[str, list[str]]] = [
      "categories": ["zahnmedizin"]},
     {"terms": ["Rauchen", "rauchfrei", "Nichtraucher", "Raucherentwöhnung", "Zigaretten"],
      "categories": ["gkv-kurse", "suchtberatung"]},
+    {"terms": ["Asyl", "Asylantrag", "Aufenthalt", "Aufenthaltstitel", "Aufenthaltserlaubnis", "Duldung",
+               "Ausländerbehörde", "Einbürgerung", "geflüchtet", "Geflüchtete", "Flüchtlinge", "Flucht",
+               "Migration", "Zuwanderung", "Migrationsberatung"],
+     "categories": ["sozialberatung"]},
 ]
 
 
