@@ -142,7 +142,8 @@ WIDENED: list[tuple[list[str], list[str], list[str], list[str] | None]] = [
 
 # Rows not shipped before, appended after whatever the coordinators keep.
 ADDED: list[dict[str, list[str]]] = [
-    {"terms": ["Nervenarzt", "Nervenärztin", "Psychiater", "Psychiaterin", "Psychiatrie", "Klapse"],
+    {"terms": ["Nervenarzt", "Nervenärztin", "Psychiater", "Psychiaterin", "Psychiatrie", "Klapse",
+               "Stimmen hören", "Stimmenhören", "Halluzinationen", "Verfolgungswahn", "Wahnvorstellungen"],
      "categories": ["psychiatrie", "facharzt"]},
     {"terms": ["Psychotherapeut", "Psychotherapeutin", "Therapeut", "Therapeutin", "Therapieplatz",
                "Psychologe", "Psychologin", "Seelenklempner", "Gesprächstherapie", "Verhaltenstherapie"],
@@ -163,6 +164,16 @@ ADDED: list[dict[str, list[str]]] = [
                "Ausländerbehörde", "Einbürgerung", "geflüchtet", "Geflüchtete", "Flüchtlinge", "Flucht",
                "Migration", "Zuwanderung", "Migrationsberatung"],
      "categories": ["sozialberatung"]},
+    {"terms": ["Internetsucht", "Onlinesucht", "Handysucht", "Mediensucht", "Computerspielsucht",
+               "Kaufsucht"],
+     "categories": ["suchtberatung"]},
+    {"terms": ["Stromrechnung", "Stromkosten", "Heizkosten", "Energiekosten", "Nebenkosten",
+               "Nebenkostennachzahlung", "Nachzahlung", "Strom sparen", "Energie sparen"],
+     "categories": ["schuldnerberatung", "sozialberatung"]},
+    {"terms": ["Haustier", "Hund", "Katze", "Tierbetreuung", "Tierfutter", "Tierarzt", "Tiertafel"],
+     "categories": ["materielle-hilfen"]},
+    {"terms": ["Mobbing", "gemobbt", "Schulprobleme", "Ärger in der Schule"],
+     "categories": ["familienberatung", "jugendhilfe", "psychologische-beratung"]},
 ]
 
 
