@@ -138,6 +138,13 @@ WIDENED: list[tuple[list[str], list[str], list[str], list[str] | None]] = [
      ["krisenhilfe", "spdi"],
      ["lebensmüde", "Selbstmord", "Selbstmordgedanken", "Selbstverletzung", "ritzen"],
      None),
+    (["addiction", "addicted", "alcohol", "drugs", "gambling", "bağımlılık", "bağımlılığı", "bağımlıyım",
+      "alkol", "uyuşturucu", "kumar", "зависимость", "зависимости", "алкоголь", "алкогольная", "алкоголизм",
+      "наркотики", "наркомания", "залежність", "залежності", "алкогольна", "алкоголізм", "إدمان", "الإدمان",
+      "كحول", "الكحول", "مخدرات", "المخدرات"],
+     ["sucht"],
+     [],
+     ["suchtberatung", "sucht"]),
 ]
 
 # Rows not shipped before, appended after whatever the coordinators keep.
@@ -174,6 +181,16 @@ ADDED: list[dict[str, list[str]]] = [
      "categories": ["materielle-hilfen"]},
     {"terms": ["Mobbing", "gemobbt", "Schulprobleme", "Ärger in der Schule"],
      "categories": ["familienberatung", "jugendhilfe", "psychologische-beratung"]},
+    {"terms": ["dentist", "toothache", "diş hekimi", "dişçi", "diş ağrısı", "стоматолог", "зубной врач",
+               "зубная боль", "зубний лікар", "зубний біль", "طبيب أسنان", "طبيب الأسنان", "ألم الأسنان"],
+     "categories": ["zahnmedizin"]},
+    {"terms": ["German course", "learn German", "language course", "Almanca kursu", "Almanca öğrenmek",
+               "dil kursu", "курсы немецкого", "немецкий язык", "курси німецької", "німецька мова",
+               "دورة لغة ألمانية", "تعلم الألمانية", "دورة لغة"],
+     "categories": ["bildung-kultur", "bildungstraeger"]},
+    {"terms": ["lonely", "loneliness", "yalnız", "yalnızlık", "одиночество", "одиноко", "самотність",
+               "самотньо", "وحيد", "وحيدة"],
+     "categories": ["peer", "selbsthilfe", "freizeit"]},
 ]
 
 
