@@ -10,6 +10,7 @@ from alembic.runtime.migration import MigrationContext
 
 from atlas import schema
 from atlas.db import Base
+from atlas.search.synonyms import NEED_LANGUAGES_FILE
 
 
 def test_upgrade_downgrade_upgrade(make_app):
@@ -96,7 +97,7 @@ def test_an_existing_need_table_keeps_its_rows_and_gains_the_other_languages_aft
         rows = conn.execute(sa.text("SELECT terms, position FROM search_need ORDER BY position")).all()
     terms = [json.loads(t) if isinstance(t, str) else t for t, _position in rows]  # JSON text on SQLite
     assert terms[0] == ["Liebeskummer"] and rows[0][1] == 0  # the coordinators' own row stays first
-    languages = json.loads((Path(__file__).resolve().parents[1] / "seeds" / "needs-languages.json").read_text())["needs"]
+    languages = json.loads(NEED_LANGUAGES_FILE.read_text(encoding="utf-8"))["needs"]
     assert len(rows) == 1 + len(languages) and any("borç" in t for t in terms)
     schema.downgrade(engine, "0014")
     with engine.connect() as conn:
