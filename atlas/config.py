@@ -230,6 +230,9 @@ class Defaults:
     SEARCH_SEMANTIC_THREADS = 1
     SEARCH_SEMANTIC_INDEX_THREADS = 2  # the indexer process embeds offers with this many threads
     SEARCH_SEMANTIC_WEIGHT = 0.85
+    # With a place (typed or chosen), the meaning's weight is multiplied by this: its best offers are chosen
+    # region-wide, so near a place most of them are far away (harness: place P@5 0.735 -> 0.756, no query lost).
+    SEARCH_SEMANTIC_PLACE_FACTOR = 0.5
     SEARCH_SEMANTIC_TOP = 20
     # An offer found by meaning alone joins the hits only when its closeness to the query (cosine) is at least
     # that of the best three word matches minus this margin (without word matches: always).

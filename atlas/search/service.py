@@ -86,7 +86,7 @@ def rank(session: Session, params: SearchParams, internal: bool) -> Ranked | Non
     slots = parse(params.text, synonym_table(session, keep), int(config["SEARCH_MAX_QUERY_WORDS"]))
     if params.text.strip() and not slots and crisis is None:
         return None
-    ranker = Ranker(snap, internal, freshness.Inputs.of(session, config), meaning(keep, snap, params.text, config),
+    ranker = Ranker(snap, internal, freshness.Inputs.of(session, config), meaning(keep, snap, params, config),
                     urgent(params.text, int(config["SEARCH_MAX_QUERY_WORDS"])), crisis_pin(crisis, config),
                     query_languages(params.text))
     ranked = ranker.run(params, slots, float(config["SEARCH_DISTANCE_WEIGHT"]), float(config["SEARCH_DISTANCE_SCALE_KM"]))
@@ -102,17 +102,21 @@ def crisis_pin(crisis: crises.Crisis | None, config: Any) -> Pin | None:
     return Pin(tuple(config["SEARCH_CRISIS_CATEGORIES"]), words, int(config["SEARCH_CRISIS_PINNED"]))
 
 
-def meaning(keep: Keeper, snap: Any, text: str, config: Any) -> Semantic | None:
+def meaning(keep: Keeper, snap: Any, params: SearchParams, config: Any) -> Semantic | None:
     """The semantic side of a text search, or None (lexical only: no model, no vectors yet, or no text)."""
-    if not text.strip() or snap.size == 0:
+    if not params.text.strip() or snap.size == 0:
         return None
-    vector = semantic.query_vector(text, config)
+    vector = semantic.query_vector(params.text, config)
     if vector is None:
         return None
     cosine = semantic.store_for(keep.store.root).scores(snap.sid, vector)
     if cosine is None:
         return None
-    return Semantic(cosine, float(config["SEARCH_SEMANTIC_WEIGHT"]), int(config["SEARCH_SEMANTIC_TOP"]),
+    weight = float(config["SEARCH_SEMANTIC_WEIGHT"])
+    if params.origin is not None:
+        # The meaning's best offers are chosen region-wide; near a given place they are mostly far away.
+        weight *= float(config["SEARCH_SEMANTIC_PLACE_FACTOR"])
+    return Semantic(cosine, weight, int(config["SEARCH_SEMANTIC_TOP"]),
                     float(config["SEARCH_SEMANTIC_MARGIN"]))
 
 
