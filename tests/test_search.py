@@ -68,6 +68,23 @@ def test_a_query_matching_only_some_words_is_relaxed(app):
     body = api(app, q="Schulden Zauberwort").get_json()
     assert body["search"]["relaxed"] is True
     assert "Schuldnerberatung der Caritas" in [i["name"] for i in body["contents"]]
+    # Counted within the filters: full matches outside the chosen category do not empty the list.
+    filtered = api(app, q="Sucht Iserlohn", category="schuldnerberatung", place_in_text="0").get_json()
+    assert filtered["search"]["relaxed"] is True
+    assert [i["name"] for i in filtered["contents"]] == ["Schuldnerberatung der Caritas"]
+
+
+def test_few_full_matches_of_a_longer_query_are_followed_by_offers_lacking_one_word(app, staff):
+    body = api(app, q="Sucht Beratung Iserlohn", place_in_text="0").get_json()
+    assert body["search"]["widened"] is True and body["search"]["relaxed"] is False
+    assert names(api(app, q="Sucht Beratung Iserlohn", place_in_text="0"))[:2] == [
+        "Suchtberatungsstelle Iserlohn", "Schuldnerberatung der Caritas"]  # the full match first, then "Sucht" lacking
+    html = staff.get("/suche", query_string={"q": "Sucht Beratung Iserlohn", "place_in_text": "0"}).get_data(as_text=True)
+    assert "Nur wenige Angebote passen zu allen Suchwörtern" in html
+    # Two words stay strict, and nothing widens when no offer lacks just one word.
+    assert api(app, q="Sucht Iserlohn", place_in_text="0").get_json()["search"]["widened"] is False
+    narrow = api(app, q="Beratung Sucht Alkohol").get_json()
+    assert narrow["search"]["widened"] is False and narrow["total_items"] == 1
 
 
 # -- filters --------------------------------------------------------------------------------------------------------

@@ -142,6 +142,8 @@ def test_intent_words_are_dropped_when_other_words_remain():
     assert [s.label for s in parse("Kur beantragen", table, 12)] == ["kur"]
     assert [s.label for s in parse("Hilfe bei Schulden", table, 12)] == ["schulden"]
     assert [s.label for s in parse("Hilfe", table, 12)] == ["hilfe"]  # alone it is all there is to search
+    # "lassen" only says someone will have it done: GPs rarely write "krankschreiben lassen".
+    assert [s.label for s in parse("krankschreiben lassen", table, 12)] == ["krankschreiben"]
     assert [s.label for s in parse("borç danışmanlığı", table, 12)] == ["borc"]  # "counselling" in Turkish
     assert [s.label for s in parse("помощь с долгами", table, 12)] == ["долгами"]
 

@@ -47,6 +47,7 @@ def search_response(internal: bool) -> dict[str, Any]:
             "sort": params.effective_sort,
             "corrections": page.match.corrections,
             "relaxed": page.match.relaxed,
+            "widened": page.match.widened,  # few offers hold every word; those holding all but one follow
             "by_meaning": page.match.by_meaning,
             # The offers are described in German; a query in another language says which one it seemed to be.
             "query_languages": list(query_languages(params.text)),

@@ -33,6 +33,11 @@ FUZZY_FACTOR = 0.5
 NEED_FACTOR = 0.5
 # A need row lists its first stop first ("suchtberatung, sucht"): each later category scores this much less.
 NEED_STEP = 0.9
+# A query of three or more parts that fewer than five offers (after the filters) match in every part: offers
+# matching all parts but one follow them, so one lucky full match is not the whole answer ("neu in Deutschland,
+# Berufsabschluss anerkennen lassen" found one migration service and nothing else).
+WIDEN_FROM_PARTS = 3
+WIDEN_BELOW = 5
 MIN_PREFIX = 4
 MAX_PREFIX_TERMS = 60
 EARTH_KM = 6371.0088
@@ -46,6 +51,7 @@ class Match:
     corrections: dict[str, str] = field(default_factory=dict)
     unmatched: list[str] = field(default_factory=list)
     relaxed: bool = False
+    widened: bool = False  # few offers hold every part: offers holding all parts but one follow them
     no_words: bool = False
     by_meaning: bool = False  # no offer holds the words: every hit was found by meaning alone
 
@@ -237,8 +243,11 @@ class Ranker:
                     self.match.terms.add(candidate)
         return scores
 
-    def text_scores(self, slots: list[Slot]) -> tuple[np.ndarray, np.ndarray]:
-        """(score, matched) per document: every slot must match; if nothing matches them all, most of them."""
+    def text_scores(self, slots: list[Slot], mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(score, matched) per document: every slot must match; if nothing matches them all, most of them.
+
+        Counted among the documents of `mask` (the filters); with few full matches there, those matching all slots
+        but one follow."""
         slot_scores = []
         for slot in slots:
             best = np.zeros(self.size)
@@ -265,7 +274,14 @@ class Ranker:
         matched_count = (stacked > 0).sum(axis=0)
         score = stacked.sum(axis=0)
         every = matched_count == len(slots)
-        if every.any() or len(slots) == 1:
+        inside = np.ones(self.size, dtype=bool) if mask is None else mask
+        full = int((every & inside).sum())
+        if len(slots) >= WIDEN_FROM_PARTS and 0 < full < WIDEN_BELOW:
+            almost = (matched_count == len(slots) - 1) & inside
+            if almost.any():
+                self.match.widened = True
+                return np.where(every, score, score * matched_count / len(slots)), every | almost
+        if full or len(slots) == 1:
             return score, every
         self.match.relaxed = True
         return score * matched_count / len(slots), matched_count > 0
@@ -350,18 +366,18 @@ class Ranker:
         if self.size == 0:
             return Ranked([], [], [], 0, self.match)
         mask = self.filter_mask(params)
-        score = np.zeros(self.size)
-        matched = None
-        if slots:
-            score, matched = self.text_scores(slots)
-        elif params.text.strip():
-            matched = np.zeros(self.size, dtype=bool)  # no searchable word: only meaning and pinned help can find
         distance = self.distances(params)
         if params.origin is not None and params.radius_km is not None:
             inside = distance <= params.radius_km
             if params.include_supra:
                 inside |= np.isnan(distance) & self.snap.attrs["supra"].astype(bool)
             mask &= inside
+        score = np.zeros(self.size)
+        matched = None
+        if slots:
+            score, matched = self.text_scores(slots, mask)
+        elif params.text.strip():
+            matched = np.zeros(self.size, dtype=bool)  # no searchable word: only meaning and pinned help can find
         if matched is not None:
             if self.semantic is not None:
                 score, matched = self.fuse(score, matched, mask, self.semantic)
