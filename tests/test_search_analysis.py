@@ -3,11 +3,13 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from atlas.search import analysis
 from atlas.search.analysis import analyse, fold, highlight, query_words, split_compound, stem
 from atlas.search.query import SynonymTable, normalise, parse
+from atlas.search.ranking import closest
 from atlas.seed import SEEDS
 from atlas.search.service import marked
 from atlas.search.synonyms import Need, Rule, SynonymError, parse_needs, parse_rules, seed_needs, seed_rules
@@ -159,3 +161,12 @@ def test_the_c_stemmer_gives_the_pure_python_stems_on_the_demo_vocabulary():
     python = GermanStemmer()
     assert type(analysis._stemmer).__module__ == "Stemmer"  # snowballstemmer picked the C stemmer
     assert [w for w in sorted(words) if analysis._stemmer.stemWord(w) != python.stemWord(w)] == []
+
+
+def test_the_closest_offers_by_meaning_are_those_a_full_stable_sort_gives():
+    rng = np.random.default_rng(7)
+    for _ in range(500):
+        size, top = int(rng.integers(1, 400)), int(rng.integers(1, 30))
+        docs = np.sort(rng.choice(100_000, size, replace=False))
+        values = rng.integers(0, 8, size).astype(np.float32) / 7  # few distinct values: many ties at the cut
+        assert np.array_equal(closest(docs, values, top), docs[np.argsort(-values, kind="stable")][:top])
