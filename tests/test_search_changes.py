@@ -137,6 +137,36 @@ def test_presented_offers_follow_edits_of_their_organisation_and_location(search
     assert first("Schuldnerberatung")["service_at_locations"][0]["location"]["name"] == "Neues Haus"
 
 
+def test_a_new_gemeinde_is_a_place_in_the_search_text_at_once_and_unchanged_names_are_not_read_again(search_app):
+    """Place names are kept while the database's change watermark stands; a new Gemeinde moves it."""
+    from sqlalchemy import event
+
+    from atlas.models import Region
+
+    client = search_app.test_client()
+    assert api(search_app, q="Beratung Winterberg").get_json()["search"]["place_from_text"] is None
+    engine = search_app.extensions["atlas.engine"]
+    statements: list[str] = []
+
+    def listener(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        client.get("/api/v1/services", query_string={"q": "Beratung Winterberg"})
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert not any("FROM region" in s for s in statements), statements
+    with search_app.app_context():
+        session = get_session()
+        kreis = session.scalar(select(Region).where(Region.kind == "kreis").order_by(Region.name))
+        session.add(Region(kind="gemeinde", slug="winterberg", name="Winterberg", parent=kreis,
+                           latitude=kreis.latitude, longitude=kreis.longitude))
+        session.commit()
+    body = api(search_app, q="Beratung Winterberg").get_json()
+    assert body.get("search", {}).get("place_from_text") == "Winterberg", body
+
+
 def test_the_filter_lists_follow_new_areas_and_gemeinden_at_once(search_app, staff):
     """The filter lists are cached by their rows: a new area or Gemeinde is offered on the next page."""
     from atlas.models import Region, TaxonomyTerm

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from ..geocoding import fold, fold_plain, gazetteer
 from ..models import Region
+from .sync import keeper
 
 # Words that only glue a place to the rest ("Schuldnerberatung in Hemer", "Sport bei 58636").
 GLUE = {"in", "im", "bei", "nahe", "um", "aus", "nach", "von", "ort", "raum", "umgebung", "naehe", "nähe", "kreis"}
@@ -53,9 +54,17 @@ def _names_for(signature: tuple[str, ...]) -> _Names:
 
 
 def place_names(session: Session) -> _Names:
-    """The atlas's Gemeinden and Kreise by folded name (cached while the regions stay the same)."""
-    names = session.scalars(select(Region.name).where(Region.kind.in_(("gemeinde", "kreis"))).order_by(Region.name))
-    return _names_for(tuple(names))
+    """The atlas's Gemeinden and Kreise by folded name, read again only after the database changed."""
+    keep = keeper()
+    # The search reads the database's change watermark anyway (at most every SEARCH_SYNC_INTERVAL, at once after
+    # a change in this process); while it stands, so do the regions, and a search saves a round trip.
+    keep.fresh_snapshot(session)
+    cached = keep.place_names
+    if cached is None or cached[0] != keep.watermark:
+        names = session.scalars(select(Region.name).where(Region.kind.in_(("gemeinde", "kreis")))
+                                .order_by(Region.name))
+        cached = keep.place_names = (keep.watermark, _names_for(tuple(names)))
+    return cached[1]
 
 
 def _is_postcode(token: str) -> bool:

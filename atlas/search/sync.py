@@ -307,6 +307,7 @@ class Keeper:
         self._view: tuple[tuple[Any, ...], Snapshot] | None = None
         self._memory: Snapshot | None = None
         self.watermark: Watermark | None = None
+        self.place_names: tuple[Watermark | None, Any] | None = None  # (watermark, names): atlas.search.places
         self.fallback = False
         self._tables_done: tuple[str, int] | None = None
 
