@@ -34,8 +34,8 @@ NEED_FACTOR = 0.5
 # A need row lists its first stop first ("suchtberatung, sucht"): each later category scores this much less.
 NEED_STEP = 0.9
 # A query of three or more parts that fewer than five offers (after the filters) match in every part: offers
-# matching all parts but one follow them, so one lucky full match is not the whole answer ("neu in Deutschland,
-# Berufsabschluss anerkennen lassen" found one migration service and nothing else).
+# matching all parts but one follow them, so one lucky full match is not the whole answer ("nach der
+# Suchttherapie keine Wohnung und keine Arbeit" found one clinic, not the Adaption or the housing help).
 WIDEN_FROM_PARTS = 3
 WIDEN_BELOW = 5
 MIN_PREFIX = 4
@@ -290,7 +290,12 @@ class Ranker:
             almost = (matched_count == len(slots) - 1) & inside
             if almost.any():
                 self.match.widened = True
-                return np.where(every, score, score * matched_count / len(slots)), every | almost
+                # The full matches keep their places at the top; the others follow in their own order.
+                partial = np.where(almost, score * matched_count / len(slots), 0.0)
+                lowest = float(score[every & inside].min())
+                if partial.max() >= lowest:
+                    partial *= 0.99 * lowest / partial.max()
+                return np.where(every, score, partial), every | almost
         if full or len(slots) == 1:
             return score, every
         self.match.relaxed = True
