@@ -253,7 +253,7 @@ class Ranker:
                     self.match.terms.add(candidate)
         return scores
 
-    def text_scores(self, slots: list[Slot], mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def text_scores(self, slots: list[Slot], mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(score, matched) per document: every slot must match; if nothing matches them all, most of them.
 
         Counted among the documents of `mask` (the filters); with few full matches there, those matching all slots
@@ -284,19 +284,17 @@ class Ranker:
         matched_count = (stacked > 0).sum(axis=0)
         score = stacked.sum(axis=0)
         every = matched_count == len(slots)
-        inside = np.ones(self.size, dtype=bool) if mask is None else mask
-        full = int((every & inside).sum())
-        if len(slots) >= WIDEN_FROM_PARTS and 0 < full < WIDEN_BELOW:
-            almost = (matched_count == len(slots) - 1) & inside
-            if almost.any():
-                self.match.widened = True
-                # The full matches keep their places at the top; the others follow in their own order.
-                partial = np.where(almost, score * matched_count / len(slots), 0.0)
-                lowest = float(score[every & inside].min())
-                if partial.max() >= lowest:
-                    partial *= 0.99 * lowest / partial.max()
-                return np.where(every, score, partial), every | almost
-        if full or len(slots) == 1:
+        full = every & mask
+        almost = (matched_count == len(slots) - 1) & mask
+        if len(slots) >= WIDEN_FROM_PARTS and 0 < full.sum() < WIDEN_BELOW and almost.any():
+            self.match.widened = True
+            # The full matches keep their places at the top; the others follow in their own order.
+            partial = np.where(almost, score * matched_count / len(slots), 0.0)
+            lowest = score[full].min()
+            if partial.max() >= lowest:
+                partial *= 0.99 * lowest / partial.max()
+            return np.where(every, score, partial), every | almost
+        if full.any() or len(slots) == 1:
             return score, every
         self.match.relaxed = True
         return score * matched_count / len(slots), matched_count > 0
