@@ -5,7 +5,10 @@
     .venv/bin/python bench/relevance.py --record             # store today's totals as the new floor of the test
     .venv/bin/python bench/relevance.py --system lexical --show need-03   # one query's ranking with its grades
 
-A temporary instance is seeded with seeds/demo/*.json; every query runs through each named system (SYSTEMS) as
+A temporary instance is seeded with seeds/demo/*.json; every query runs on a fixed day (DAY, or --day): the demo's
+review and confirmation dates are fixed dates, so as the calendar moves on more demo offers become overdue and move
+down a little (freshness), and the figures would drift from one day to the next without any change to the search.
+Every query runs through each named system (SYSTEMS) as
 staff search (`/suche`: internal offers visible, paused and ended ones hidden) and gets precision@5, nDCG@10 and
 recall@20 (definitions in docs/search.md, section "Relevance"). Offers are named by their stable seed identifier
 "<organisation key>/<offer key>" (Service.source_id), never by database ids.
@@ -20,8 +23,10 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date, datetime, time as clock
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +38,7 @@ from sqlalchemy import select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 from werkzeug.datastructures import MultiDict  # noqa: E402
 
-from atlas import create_app, schema  # noqa: E402
+from atlas import create_app, schema, sessions, validity  # noqa: E402
 from atlas.db import get_session  # noqa: E402
 from atlas.models import Service  # noqa: E402
 from atlas.params import ParamError  # noqa: E402
@@ -50,6 +55,8 @@ GRADES = (0, 1, 2, 3)
 RELEVANT = 2  # grade from which an offer counts as a hit for precision and recall
 DEPTH = 20  # results fetched per query: the deepest cut-off used (recall@20)
 METRICS = ("p@5", "ndcg@10", "r@20")
+# The day the judgements and the recorded figures hold for (the demo data as it stood on that day).
+DAY = date(2026, 12, 5)
 
 
 @dataclass(frozen=True)
@@ -198,10 +205,22 @@ def demo_instance(folder: Path) -> Flask:
     return app
 
 
-def run(app: Flask, queries: list[Query], systems: dict[str, System]) -> dict[str, list[Outcome]]:
-    """Every query through every system; checks the judgements name offers that exist."""
+@contextmanager
+def on_day(day: date) -> Iterator[None]:
+    """Today is `day` (at noon in Berlin) for the search meanwhile: freshness, validity and session dates."""
+    today, now = validity.today, sessions.now
+    validity.today = lambda: day
+    sessions.now = lambda: datetime.combine(day, clock(12), sessions.TZ)
+    try:
+        yield
+    finally:
+        validity.today, sessions.now = today, now
+
+
+def run(app: Flask, queries: list[Query], systems: dict[str, System], day: date = DAY) -> dict[str, list[Outcome]]:
+    """Every query through every system on `day`; checks the judgements name offers that exist."""
     results: dict[str, list[Outcome]] = {}
-    with app.test_request_context():
+    with on_day(day), app.test_request_context():
         session = get_session()
         known = set(_source_ids(session).values())
         for query in queries:
@@ -275,11 +294,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--show", action="append", default=[], metavar="QUERY_ID", help="print one query's ranking")
     parser.add_argument("--json", type=Path, metavar="PATH", help="write the figures per system and group as JSON")
     parser.add_argument("--record", action="store_true", help=f"store the totals as the test's floor in {BASELINE.name}")
+    parser.add_argument("--day", type=date.fromisoformat, default=DAY,
+                        help="run as if today were this day, YYYY-MM-DD (default: %(default)s, the recorded day)")
     args = parser.parse_args(argv)
     try:
         queries = load_queries(args.queries)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.record and args.day != DAY:
+        print(f"error: --record stores the figures of the recorded day {DAY}; to move it, change DAY", file=sys.stderr)
         return 2
     if args.record and args.system and set(args.system) != set(SYSTEMS):
         print("error: --record stores the totals of every system; leave out --system", file=sys.stderr)
@@ -289,14 +313,14 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="atlas-relevance-") as tmp:
         app = demo_instance(Path(tmp))
         try:
-            results = run(app, queries, systems)
+            results = run(app, queries, systems, args.day)
         except DataError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         finally:
             app.extensions["atlas.engine"].dispose()
     print(f"{len(queries)} judged queries, {sum(len(q.grades) for q in queries)} judgements; relevant = grade >= "
-          f"{RELEVANT}; {time.perf_counter() - started:.1f} s, load average {os.getloadavg()[0]:.2f}\n")
+          f"{RELEVANT}; as on {args.day}; {time.perf_counter() - started:.1f} s, load average {os.getloadavg()[0]:.2f}\n")
     print(render(results, args.worst))
     for qid in args.show:
         for name, outcomes in results.items():
@@ -307,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     if args.record:
         record = {name: table["total"] for name, table in figures.items()}
-        BASELINE.write_text(json.dumps({"queries": len(queries), "totals": record}, indent=2) + "\n", encoding="utf-8")
+        BASELINE.write_text(json.dumps({"queries": len(queries), "day": DAY.isoformat(), "totals": record}, indent=2) + "\n", encoding="utf-8")
         print(f"\nrecorded in {BASELINE.relative_to(ROOT)}")
     return 0
 

@@ -6,9 +6,12 @@ import importlib.util
 import json
 import math
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
+
+from atlas import sessions, validity
 
 ROOT = Path(__file__).resolve().parent.parent
 TOLERANCE = 0.005  # rounding noise only: a real loss of relevance is larger than this
@@ -131,8 +134,23 @@ def test_systems_return_seed_identifiers_best_first(demo_app):
     assert len(outcome.ranked) <= rel.DEPTH
 
 
+def test_a_run_searches_as_on_its_day_and_gives_the_calendar_back(demo_app):
+    seen = []
+
+    def probe(session, query):
+        seen.append((validity.today(), sessions.now().date()))
+        return []
+
+    query = rel.Query("need-01", "need", "Schulden", None, {"mk-diakonie-volme-lenne/schuldnerberatung": 3})
+    rel.run(demo_app, [query], {"probe": probe}, day=date(2031, 2, 3))
+    rel.run(demo_app, [query], {"probe": probe})
+    assert seen == [(date(2031, 2, 3), date(2031, 2, 3)), (rel.DAY, rel.DAY)]
+    assert validity.today() != date(2031, 2, 3) and sessions.now().date() != date(2031, 2, 3)
+
+
 def test_relevance_does_not_fall_below_the_recorded_figures(figures):
     recorded = json.loads(rel.BASELINE.read_text(encoding="utf-8"))
+    assert recorded["day"] == rel.DAY.isoformat(), "the floor was recorded for another day: record it again"
     assert recorded["queries"] == figures["lexical"]["total"]["queries"], \
         "the judged set changed: run `python bench/relevance.py --record` and commit bench/relevance/baseline.json"
     assert set(recorded["totals"]) == set(rel.SYSTEMS)

@@ -349,7 +349,7 @@ class Ranker:
         if params.starts_within_weeks:
             mask &= self._members("session_day", sessions.window_days(params.starts_within_weeks))
         if params.verified_months:
-            today = date.today()
+            today = validity.today()  # Berlin, like every other date rule of the search
             months = today.year * 12 + today.month - 1 - params.verified_months
             since = date(months // 12, months % 12 + 1, min(today.day, 28)).toordinal()
             mask &= attrs["assured"].astype(np.int64) >= since
