@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from ..plain import km
 from .analysis import fold, stem, token_spans
 from .language import query_languages
+from .query import FREE_CODES, costless
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class Explainer:
         self.remote = _("telefonisch oder online")
         self.intake = {"offen": _("Aufnahme offen"), "warteliste": _("Warteliste"), "aufnahmestopp": _("Aufnahmestopp")}
         self.short_notice = _("kurzfristig verfügbar")
+        self.costless = costless(typed_text, 64)
 
     def explain(self, view: dict[str, Any], reasons: Reasons) -> Explanation:
         """A hit's explanation in the UI language."""
@@ -97,6 +99,8 @@ class Explainer:
             facts.append(self.intake[atlas["intake_status"]])
         if atlas.get("short_notice"):
             facts.append(self.short_notice)
+        if self.costless:  # the reason it ranks a little earlier (COST_BOOST), in the offer's own words
+            facts += [cost["label"] for cost in atlas.get("cost_options") or () if cost["code"] in FREE_CODES][:1]
         spoken = [language["name"] for language in view.get("languages") or () if language["code"] in self.spoken]
         if spoken:  # the reason it ranks a little earlier (LANGUAGE_BOOST)
             facts.append(self.speaks % {"language": spoken[0]})

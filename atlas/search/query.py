@@ -28,6 +28,18 @@ INTENT_WORDS = frozenset({"hilfe", "helfen", "hilft", "brauche", "brauchen", "su
     "допомога допомогу потрібна потрібен для мені консультація "
     "مساعدة أحتاج احتاج استشارة"))
 
+# Words that ask for offers at no or little cost (folded, with their usual endings): they become a boost on offers
+# that cost nothing (free or by donation) instead of words an offer must contain. Offers rarely say "billig", and
+# "Klamotten billig" would otherwise miss every clothing store that is free.
+COST_WORDS = frozenset(f"{base}{ending}" for base in ("billig", "gunstig", "preisgunstig", "preiswert", "kostenlos",
+                                                       "kostenfrei", "gebuhrenfrei")
+                       for ending in ("", "e", "en", "er", "es", "em")) | frozenset(tokens(
+    "billigste billigsten umsonst gratis free cheap ücretsiz bedava ucuz "
+    "бесплатно бесплатный бесплатная бесплатное бесплатные дешево дёшево "
+    "безкоштовно безкоштовний безкоштовна безкоштовне безкоштовні "
+    "مجاني مجانية مجانا رخيص"))
+FREE_CODES = ("kostenlos", "spende")  # the costs (vocab.COST_OPTIONS) such a search moves up
+
 
 @dataclass(frozen=True)
 class Word:
@@ -65,8 +77,8 @@ def phrase(text: str) -> tuple[Word, ...]:
 
 
 def searched(found: list[str]) -> list[str]:
-    """The words a search matches: time and intent words are dropped when other words remain."""
-    return [w for w in found if w not in TIME_WORDS and w not in INTENT_WORDS] or found
+    """The words a search matches: time, intent and cost words are dropped when other words remain."""
+    return [w for w in found if w not in TIME_WORDS and w not in INTENT_WORDS and w not in COST_WORDS] or found
 
 
 class SynonymTable:
@@ -117,6 +129,11 @@ class SynonymTable:
 def urgent(text: str, max_words: int) -> bool:
     """True when the query asks for something soon ("Schuldnerberatung bald", "heute Nacht Schlafplatz")."""
     return any(w in TIME_WORDS for w in query_words(text, max_words))
+
+
+def costless(text: str, max_words: int) -> bool:
+    """True when the query asks for offers at no or little cost ("Klamotten billig", "Sport kostenlos")."""
+    return any(w in COST_WORDS for w in query_words(text, max_words))
 
 
 def parse(text: str, synonyms: SynonymTable, max_words: int) -> list[Slot]:

@@ -16,7 +16,7 @@ from . import documents
 from .index import Snapshot
 from .params import SearchParams
 from .analysis import stem
-from .query import Slot, Word
+from .query import FREE_CODES, Slot, Word
 
 if TYPE_CHECKING:
     from .crisis import Crisis
@@ -57,6 +57,8 @@ class Match:
 
 
 URGENT_BOOST = 1.05  # a tie-breaker: 1.1 and more lowered nDCG@10 on the judged set (docs/search.md)
+COST_BOOST = 1.1  # offers that cost nothing, when a search asks for free or cheap ones; 1.0 and 1.25 did worse
+FREE = documents.mask("cost", list(FREE_CODES))
 LANGUAGE_BOOST = 1.1  # offers in the language a search was typed in; 1.2 lost P@5 on the judged set (docs/search.md)
 RRF_K = 60  # the usual reciprocal-rank-fusion constant: ranks matter, raw scores of the two systems never meet
 
@@ -119,8 +121,9 @@ class Ranker:
 
     def __init__(self, snap: Snapshot, internal: bool, fresh: freshness.Inputs | None = None,
                  semantic: Semantic | None = None, urgent: bool = False, pin: Pin | None = None,
-                 spoken: tuple[str, ...] = ()) -> None:
+                 spoken: tuple[str, ...] = (), costless: bool = False) -> None:
         self.snap = snap
+        self.costless = costless
         self.pin = pin
         self.semantic = semantic
         self.urgent = urgent
@@ -472,6 +475,9 @@ class Ranker:
             attrs = self.snap.attrs
             ready = attrs["short_notice"][docs].astype(bool) | attrs["intake_open"][docs].astype(bool)
             relevance = relevance * np.where(ready, URGENT_BOOST, 1.0)
+        if self.costless:  # "kostenlos", "billig": offers that cost nothing (free or by donation) come earlier
+            free = (self.snap.attrs["cost"][docs].astype(np.int64) & FREE) != 0
+            relevance = relevance * np.where(free, COST_BOOST, 1.0)
         if self.spoken:  # a question in Turkish: offers where people speak Turkish come a little earlier
             speaks = (self.snap.attrs["lang"][docs].astype(np.int64) & documents.mask("lang", list(self.spoken))) != 0
             relevance = relevance * np.where(speaks, LANGUAGE_BOOST, 1.0)

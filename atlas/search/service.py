@@ -28,7 +28,7 @@ from .explain import Explainer, Explanation, Reasons
 from .language import query_languages
 from .models import SearchMiss
 from .params import SearchParams
-from .query import SynonymTable, phrase, normalise, parse, urgent
+from .query import SynonymTable, costless, phrase, normalise, parse, urgent
 from . import crisis as crises, semantic
 from .ranking import Match, Pin, Ranked, Ranker, Semantic
 from .sync import Keeper, keeper
@@ -86,9 +86,10 @@ def rank(session: Session, params: SearchParams, internal: bool) -> Ranked | Non
     slots = parse(params.text, synonym_table(session, keep), int(config["SEARCH_MAX_QUERY_WORDS"]))
     if params.text.strip() and not slots and crisis is None:
         return None
+    words = int(config["SEARCH_MAX_QUERY_WORDS"])
     ranker = Ranker(snap, internal, freshness.Inputs.of(session, config), meaning(keep, snap, params, config),
-                    urgent(params.text, int(config["SEARCH_MAX_QUERY_WORDS"])), crisis_pin(crisis, config),
-                    query_languages(params.text))
+                    urgent(params.text, words), crisis_pin(crisis, config), query_languages(params.text),
+                    costless(params.text, words))
     ranked = ranker.run(params, slots, float(config["SEARCH_DISTANCE_WEIGHT"]), float(config["SEARCH_DISTANCE_SCALE_KM"]))
     ranked.crisis = crisis
     return ranked
