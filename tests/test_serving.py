@@ -1,12 +1,19 @@
-"""Serving behind a proxy: forwarded addresses, secure cookies, HSTS, compression, content-hashed static URLs."""
+"""Serving: JSON responses, forwarded addresses, secure cookies, HSTS, compression, content-hashed static URLs."""
 
+import dataclasses
+import datetime
+import decimal
 import gzip
 import hashlib
+import json
 import re
+import uuid
 from pathlib import Path
 
+import numpy as np
 import pytest
 from flask import request
+from flask.json.provider import DefaultJSONProvider
 
 from atlas.db import ConfigError
 
@@ -99,3 +106,43 @@ def test_the_site_icon_is_linked_and_served_at_favicon_ico(client):
     icon = client.get("/favicon.ico")
     assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
     assert icon.data == (STATIC / "icon.svg").read_bytes() and "max-age=86400" in icon.headers["Cache-Control"]
+
+
+class Share(float):
+    """A float subclass orjson does not write: the response falls back to the standard encoder."""
+
+
+@dataclasses.dataclass
+class Point:
+    lat: float
+    lon: float
+
+
+def test_json_responses_say_what_flasks_own_encoder_says(make_app):
+    app = make_app()
+    payload = {"name": "Lüdenscheid", "b": [1, 2.5, None, True, (3, 4)], "a": {"z": 1, "y": -0.0},
+               "day": datetime.date(2026, 12, 6), "at": datetime.datetime(2026, 12, 6, 1, 2, 3),
+               "id": uuid.UUID(int=7), "fee": decimal.Decimal("2.50"), "km": np.float64(3.25), "point": Point(51.2, 7.6)}
+    with app.test_request_context():
+        ours = app.json.response(payload)
+        flasks = DefaultJSONProvider.response(app.json, payload)
+    assert ours.mimetype == "application/json" and ours.get_data().endswith(b"\n")
+    assert json.loads(ours.get_data()) == json.loads(flasks.get_data())
+    assert list(json.loads(ours.get_data())) == sorted(payload)  # keys sorted, as Flask sorts them
+    assert json.loads(ours.get_data())["day"] == "Sun, 06 Dec 2026 00:00:00 GMT"
+    with app.test_request_context():
+        odd = app.json.response({"share": Share(0.5)})
+    assert json.loads(odd.get_data()) == {"share": 0.5}
+    app.json.compact = False
+    with app.test_request_context():
+        assert b'\n  "share"' in app.json.response({"share": 0.5}).get_data()  # indented for people reading it
+
+
+def test_api_pages_are_written_by_orjson(app, monkeypatch):
+    import orjson
+
+    calls = []
+    real = orjson.dumps
+    monkeypatch.setattr(orjson, "dumps", lambda *a, **k: calls.append(1) or real(*a, **k))
+    body = app.test_client().get("/api/v1/services", query_string={"q": "Schulden"})
+    assert body.status_code == 200 and body.get_json()["contents"] and calls
