@@ -137,7 +137,8 @@ def costless(text: str, max_words: int) -> bool:
 
 
 def parse(text: str, synonyms: SynonymTable, max_words: int) -> list[Slot]:
-    """Slots for a query text; symbols, emoji and operators are dropped, and time words when other words remain."""
+    """Slots for a query text; symbols, emoji and operators are dropped, and time, intent and cost words when other
+    words remain."""
     words = [Word(w, stem(w)) for w in searched(query_words(text, max_words))]
     stems = [w.stem for w in words]
     slots: list[Slot] = []

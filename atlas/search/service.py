@@ -83,10 +83,10 @@ def rank(session: Session, params: SearchParams, internal: bool) -> Ranked | Non
     keep = keeper()
     snap = keep.fresh_snapshot(session)
     config = current_app.config
-    slots = parse(params.text, synonym_table(session, keep), int(config["SEARCH_MAX_QUERY_WORDS"]))
+    words = int(config["SEARCH_MAX_QUERY_WORDS"])
+    slots = parse(params.text, synonym_table(session, keep), words)
     if params.text.strip() and not slots and crisis is None:
         return None
-    words = int(config["SEARCH_MAX_QUERY_WORDS"])
     ranker = Ranker(snap, internal, freshness.Inputs.of(session, config), meaning(keep, snap, params, config),
                     urgent(params.text, words), crisis_pin(crisis, config), query_languages(params.text),
                     costless(params.text, words))
