@@ -21,7 +21,8 @@ def test_search_radius_shortlist_and_print_view(search_app):
         box = page.get_by_role("combobox", name="Was wird gesucht?")
         box.focus()
         page.keyboard.type("Schuld")
-        expect(page.get_by_role("option").first).to_be_visible()
+        # The suggestions' options, not the radius select's (hidden until opened) that follow in the page.
+        expect(page.get_by_role("listbox").get_by_role("option").first).to_be_visible()
         page.keyboard.press("ArrowDown")
         page.keyboard.press("Enter")
         expect(box).to_have_value("Schuldnerberatung")

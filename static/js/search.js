@@ -88,6 +88,8 @@
       }
     });
     input.addEventListener("blur", function () { setTimeout(close, 100); });
+    // On a slow phone the script may load after the first letters were typed: suggest for them too.
+    if (document.activeElement === input) { ask(); }
   }
 
   function initShortlist(form) {
