@@ -182,3 +182,30 @@ def test_the_staff_card_names_link_problems_with_their_age(app, two_offers):
     assert "⚠ </span>Website seit 3 Tagen nicht erreichbar" in cards[fresh]
     assert "Website bitte von Hand prüfen" in cards[stale]  # its organisation's site
     assert "nicht erreichbar" not in cards[stale]  # the link marked as fine says nothing
+
+
+def test_offers_in_doubt_for_a_few_ids_read_only_their_tasks(app):
+    """The offer page asks for one offer: its own and its organisation's tasks count, other offers' tasks stay unread."""
+    with app.app_context():
+        session = get_session()
+        set_actor(session, "test")
+        offers = session.scalars(sa.select(Service).order_by(Service.id)).all()
+        by_org: dict[int, list[Service]] = {}
+        for offer in offers:
+            by_org.setdefault(offer.organization_id, []).append(offer)
+        org_offers = next(group for group in by_org.values() if len(group) >= 2)
+        own = next(o for o in offers if o.organization_id != org_offers[0].organization_id)
+        calm = next(o for o in offers if o.organization_id not in (org_offers[0].organization_id, own.organization_id))
+        open_task(session, "link_broken", org_offers[0].organization, "Link kaputt", source_ref="link:org")
+        open_task(session, "public_report", own, "Fehlermeldung", source_ref="report:own")
+        open_task(session, "overdue", calm, "überfällig", source_ref="overdue:calm")  # not a doubt
+        session.commit()
+        statements: list[str] = []
+        sa.event.listen(session.get_bind(), "before_cursor_execute", lambda *args: statements.append(args[2]))
+        assert freshness.in_review_ids(session, [org_offers[1].id]) == {org_offers[1].id}
+        assert freshness.in_review_ids(session, [own.id, calm.id]) == {own.id}
+        assert freshness.in_review_ids(session, [calm.id]) == set() and freshness.in_review_ids(session, []) == set()
+        read = [sql for sql in statements if "FROM review_task" in sql]
+        assert read and all("review_task.service_id IN" in sql for sql in read)  # never all open tasks
+        everything = freshness.in_review_ids(session)
+        assert {o.id for o in org_offers} | {own.id} <= everything and calm.id not in everything
