@@ -251,7 +251,7 @@ def test_suggestions_for_the_search_box(app, staff):
     values = [s["value"] for s in staff.get("/suche/vorschlaege", query_string={"q": "Schuld"}).get_json()["suggestions"]]
     assert "Schuldnerberatung" in values
     assert [s["value"] for s in staff.get("/suche/vorschlaege", query_string={"q": "Sport Iser"}).get_json()
-            ["suggestions"]][:1] == ["Sport iserlohn"]
+            ["suggestions"]][:1] == ["Sport Iserlohn"]
     assert staff.get("/suche/vorschlaege", query_string={"q": "S"}).get_json() == {"suggestions": []}
     assert app.test_client().get("/suche/vorschlaege?q=Schuld").status_code == 302
 

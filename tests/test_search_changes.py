@@ -237,3 +237,18 @@ def test_a_question_in_turkish_puts_offers_that_speak_turkish_a_little_earlier(s
         first = api(search_app, q="borç danışmanlığı").get_json()["contents"][0]["atlas"]["search"]["why"]
         assert first.endswith("auch auf Türkisch")  # the hit says why it came first
         assert sorted(found(search_app, q="Schulden")) == sorted(found(search_app, q="borç"))  # same offers, new order
+
+
+def test_word_suggestions_read_as_the_offers_write_them(search_app, staff):
+    """The index keeps words folded (ubergangsgeld); the search box suggests them as the offer spells them."""
+    with search_app.app_context():
+        session = get_session()
+        service = session.scalar(select(Service).where(Service.name == "Familienberatung"))
+        service.description = f"{service.description or ''} Auch bei Schuldgefühlen und Fragen zum Übergangsgeld."
+        session.commit()
+    words = [s["value"] for s in staff.get("/suche/vorschlaege", query_string={"q": "Hilfe Überg"}).get_json()
+             ["suggestions"] if s["kind"] == "Wort"]
+    assert "Hilfe Übergangsgeld" in words and "Hilfe ubergangsgeld" not in words, words
+    words = [s["value"] for s in staff.get("/suche/vorschlaege", query_string={"q": "schuldgef"}).get_json()
+             ["suggestions"] if s["kind"] == "Wort"]
+    assert words == ["Schuldgefühlen"], words

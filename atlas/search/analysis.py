@@ -77,6 +77,13 @@ def tokens(text: str) -> list[str]:
     return [f for w in TOKEN_RE.findall(text) for f in TOKEN_RE.findall(fold_word(w))]
 
 
+def spelling(word: str, text: str) -> str | None:
+    """How a text spells a folded word (schuldgefuhlen -> Schuldgefühlen), or None when the text does not hold it."""
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
+    return next((raw for raw in TOKEN_RE.findall(text) if fold_word(raw) == word), None)
+
+
 @lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
     """German Snowball stem of a folded word (cached: the pure-Python stemmer is slow)."""

@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from .. import freshness, sessions, validity, vocab
 from ..curation.queue import add_months
-from ..models import Location, Region, Service, ServiceAtLocation, TaxonomyTerm
+from ..models import Location, Organization, Region, Service, ServiceAtLocation, TaxonomyTerm
 from ..privacy import location_position
-from .analysis import ANALYSIS_VERSION, analyse, fold
+from .analysis import ANALYSIS_VERSION, analyse, fold, spelling
 from .index import IndexDoc
 
 BIT_VOCABS = {"cost": vocab.COST_OPTIONS, "channel": vocab.CONTACT_CHANNELS, "access": vocab.ACCESSIBILITY,
@@ -99,6 +99,27 @@ def _places(loc: Location) -> list[str]:
         if kreis is not None:
             words.append(kreis.name)
     return words
+
+
+def spellings(session: Session, holders: dict[str, int]) -> dict[str, str]:
+    """How offers spell plain index words ({word: id of an offer that holds it} -> {word: its spelling there}).
+
+    The index keeps words folded (schuldgefuhlen); a suggestion should read as the offers write it. Only the public
+    text `document` indexes is read, then category and place names; a word found nowhere stays out.
+    """
+    if not holders:
+        return {}
+    rows = session.execute(select(Service.id, Service.name, Service.alternate_name, Service.description,
+                                  Service.summary_plain, Service.target_group, Service.eligibility_description,
+                                  Service.fees_description, Service.application_process, Organization.name,
+                                  Organization.alternate_name).join(Service.organization)
+                           .where(Service.id.in_(set(holders.values())))).all()
+    texts = {row[0]: " ".join(part for part in row[1:] if part) for row in rows}
+    found = {word: spelling(word, texts.get(sid, "")) for word, sid in holders.items()}
+    if None in found.values():  # a word of the offer's categories or places only (Iserlohn): small tables
+        names = " ".join([*session.scalars(select(TaxonomyTerm.name)), *session.scalars(select(Region.name))])
+        found = {word: spelled or spelling(word, names) for word, spelled in found.items()}
+    return {word: spelled for word, spelled in found.items() if spelled}
 
 
 def document(service: Service) -> IndexDoc:

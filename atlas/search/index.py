@@ -707,6 +707,18 @@ class Snapshot:
             self._vocabulary[fieldname] = sorted(terms)
         return self._vocabulary[fieldname]
 
+    def sids_with_words(self, words: Iterable[str]) -> dict[str, int]:
+        """For each plain word ("words" vocabulary), one live offer whose text holds it; words no offer holds stay out."""
+        wanted, found = set(words), {}
+        for table, (_segid, _leaf, base) in zip(self._tables, self.leaves):
+            for word in [w for w in wanted if w in table.words and w not in found]:
+                entries = np.flatnonzero(table.word_ids == table.vocab.index(word))
+                docs = np.searchsorted(table.word_offsets, entries, side="right") - 1
+                live = [d for d in docs.tolist() if self.alive[base + d]]
+                if live:
+                    found[word] = int(self.sid[base + live[0]])
+        return found
+
     def doc_for_sid(self, sid: int) -> int | None:
         """The live document number of an offer."""
         if self._by_sid is None:

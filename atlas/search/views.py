@@ -26,6 +26,7 @@ from ..queries import top_categories
 from . import handout
 from .analysis import fold
 from .crisis import detect
+from .documents import spellings
 from .models import SearchMiss
 from .params import Origin, SearchParams, parse_search_params, query_args, resolve_place
 from .service import SearchPage, marked, search
@@ -145,8 +146,10 @@ def suggestions() -> Any:
                 found.append({"value": " ".join(filter(None, [lead, term])), "kind": _("Suchbegriff")})
     snap = keeper().fresh_snapshot(session)
     if snap.live_count:
-        for word in sorted(snap.expand_prefix("words", prefix, 200), key=len)[:8]:
-            found.append({"value": " ".join(filter(None, [lead, word])), "kind": _("Wort")})
+        words = sorted(snap.expand_prefix("words", prefix, 200), key=len)[:8]
+        spelled = spellings(session, snap.sids_with_words(words))
+        for word in words:
+            found.append({"value": " ".join(filter(None, [lead, spelled.get(word, word)])), "kind": _("Wort")})
     unique: dict[str, dict[str, str]] = {}
     for suggestion in found:
         unique.setdefault(fold(suggestion["value"]), suggestion)
