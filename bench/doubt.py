@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from load import load_avg, stats  # noqa: E402
 from search import populate  # noqa: E402
 
 from atlas import create_app, freshness, schema  # noqa: E402
@@ -36,13 +37,10 @@ from atlas.review import open_task  # noqa: E402
 from atlas.seed import seed  # noqa: E402
 
 
-def stats(values: list[float]) -> str:
-    """p50 / p95 / p99 / max in ms."""
-    ordered = sorted(values)
-
-    def pct(p: float) -> float:
-        return ordered[min(len(ordered) - 1, max(0, int(round(p / 100 * len(ordered) + 0.5)) - 1))]
-    return f"{pct(50):.2f} / {pct(95):.2f} / {pct(99):.2f} / {ordered[-1]:.2f}"
+def tails(values: list[float]) -> str:
+    """p50 / p95 / p99 / max in ms, as bench/load.py takes them."""
+    found = stats(values)
+    return " / ".join(f"{found[key]:.2f}" for key in ("p50", "p95", "p99", "max"))
 
 
 def main() -> None:
@@ -83,8 +81,8 @@ def main() -> None:
     print("| how the page asks | p50 / p95 / p99 / max (ms) |")
     print("|---|---|")
     for name, values in times.items():
-        print(f"| {name} | {stats(values)} |")
-    print(f"\nload average (1/5/15 min): {' / '.join(f'{v:.2f}' for v in os.getloadavg())}; {os.cpu_count()} cores")
+        print(f"| {name} | {tails(values)} |")
+    print(f"\nload average (1/5/15 min): {load_avg()}; {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":

@@ -23,19 +23,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from doubt import stats  # noqa: E402
-from search import populate  # noqa: E402
+from doubt import tails  # noqa: E402
+from load import PASSWORD, load_avg, prepare  # noqa: E402
 
 import atlas.search.views as views  # noqa: E402
-from atlas import create_app, schema  # noqa: E402
-from atlas.auth import create_user  # noqa: E402
-from atlas.db import get_session  # noqa: E402
 from atlas.search.index import Snapshot  # noqa: E402
-from atlas.search.sync import keeper  # noqa: E402
-from atlas.seed import seed  # noqa: E402
 
 TYPED = ["Schuld", "ber", "Therap", "Sport Iser", "Wohn", "Beratung Sch", "kl", "Ar"]
-PASSWORD = "bench password 2026"
 
 
 def main() -> None:
@@ -44,23 +38,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=20)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="atlas-suggest-") as tmp:
-        app = create_app({"SECRET_KEY": "bench", "DATABASE_URL": f"sqlite:///{tmp}/atlas.db", "INSTANCE_PATH": tmp,
-                          "SEARCH_INDEX_DIR": f"{tmp}/index", "NOMINATIM_URL": None, "SEARCH_SEMANTIC": "off"})
-        schema.upgrade(app.extensions["atlas.engine"])
-        with app.app_context():
-            session = get_session()
-            seed(session, demo=False)
-            create_user(session, "lotsin@bench.example", "staff", "Lea", PASSWORD)
-            session.commit()
-            populate(session, args.offers)
-            keeper().rebuild(session)
+        app, _ids = prepare(f"sqlite:///{tmp}/atlas.db", Path(tmp), args.offers, "off")
         client = app.test_client()
         token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get("/login").text).group(1)
         client.post("/login", data={"email": "lotsin@bench.example", "password": PASSWORD, "csrf_token": token})
         for typed in TYPED:  # the first answer opens the index
             client.get("/suche/vorschlaege", query_string={"q": typed})
         lookups = (views.spellings, Snapshot.sids_with_words)
-        ways = {"folded words (baseline)": (lambda _session, _holders: {}, lambda _snap, _words: {}),
+        ways = {"folded words (baseline)": (lambda _session, _holders, _names: {}, lambda _snap, _words: {}),
                 "as the offers spell them": lookups}
         times: dict[str, list[float]] = {name: [] for name in ways}
         examples: dict[str, list[str]] = {}
@@ -78,8 +63,8 @@ def main() -> None:
     print("| suggestions | p50 / p95 / p99 / max (ms) | for „Schuld“ |")
     print("|---|---|---|")
     for name, values in times.items():
-        print(f"| {name} | {stats(values)} | {', '.join(examples[name])} |")
-    print(f"\nload average (1/5/15 min): {' / '.join(f'{v:.2f}' for v in os.getloadavg())}; {os.cpu_count()} cores")
+        print(f"| {name} | {tails(values)} | {', '.join(examples[name])} |")
+    print(f"\nload average (1/5/15 min): {load_avg()}; {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":

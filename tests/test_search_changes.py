@@ -252,3 +252,15 @@ def test_word_suggestions_read_as_the_offers_write_them(search_app, staff):
     words = [s["value"] for s in staff.get("/suche/vorschlaege", query_string={"q": "schuldgef"}).get_json()
              ["suggestions"] if s["kind"] == "Wort"]
     assert words == ["Schuldgefühlen"], words
+
+
+def test_a_word_only_in_category_or_place_names_is_spelled_from_them(search_app):
+    from atlas.search.documents import spellings
+
+    with search_app.app_context():
+        session = get_session()
+        service = session.scalar(select(Service).where(Service.name == "Familienberatung"))
+        assert "Märkischer" not in f"{service.name} {service.description}"
+        assert spellings(session, {"markischer": service.id}) == {}
+        names = ["Sport", "Märkischer Kreis"]
+        assert spellings(session, {"markischer": service.id}, names) == {"markischer": "Märkischer"}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -101,11 +101,11 @@ def _places(loc: Location) -> list[str]:
     return words
 
 
-def spellings(session: Session, holders: dict[str, int]) -> dict[str, str]:
+def spellings(session: Session, holders: dict[str, int], names: Iterable[str] = ()) -> dict[str, str]:
     """How offers spell plain index words ({word: id of an offer that holds it} -> {word: its spelling there}).
 
     The index keeps words folded (schuldgefuhlen); a suggestion should read as the offers write it. Only the public
-    text `document` indexes is read, then category and place names; a word found nowhere stays out.
+    text `document` indexes is read, then the given category and place `names`; a word found nowhere stays out.
     """
     if not holders:
         return {}
@@ -116,9 +116,9 @@ def spellings(session: Session, holders: dict[str, int]) -> dict[str, str]:
                            .where(Service.id.in_(set(holders.values())))).all()
     texts = {row[0]: " ".join(part for part in row[1:] if part) for row in rows}
     found = {word: spelling(word, texts.get(sid, "")) for word, sid in holders.items()}
-    if None in found.values():  # a word of the offer's categories or places only (Iserlohn): small tables
-        names = " ".join([*session.scalars(select(TaxonomyTerm.name)), *session.scalars(select(Region.name))])
-        found = {word: spelled or spelling(word, names) for word, spelled in found.items()}
+    if None in found.values():  # a word of the offer's categories or places only (Iserlohn)
+        joined = " ".join(names)
+        found = {word: spelled or spelling(word, joined) for word, spelled in found.items()}
     return {word: spelled for word, spelled in found.items() if spelled}
 
 

@@ -708,7 +708,7 @@ class Snapshot:
         return self._vocabulary[fieldname]
 
     def sids_with_words(self, words: Iterable[str]) -> dict[str, int]:
-        """For each plain word ("words" vocabulary), one live offer whose text holds it; words no offer holds stay out."""
+        """For each plain word ("words" vocabulary), one live offer that holds it; words no offer holds stay out."""
         wanted, found = set(words), {}
         for table, (_segid, _leaf, base) in zip(self._tables, self.leaves):
             for word in [w for w in wanted if w in table.words and w not in found]:

@@ -29,6 +29,7 @@ from .crisis import detect
 from .documents import spellings
 from .models import SearchMiss
 from .params import Origin, SearchParams, parse_search_params, query_args, resolve_place
+from .places import place_names
 from .service import SearchPage, marked, search
 from .sync import keeper
 from .synonyms import (SynonymError, load_needs, load_rules, parse_needs, parse_rules, save_needs, save_rules,
@@ -136,10 +137,10 @@ def suggestions() -> Any:
     lead = " ".join(words[:-1])
     found: list[dict[str, str]] = []
     session = get_session()
-    for top in top_categories(session, internal=True):
-        for term in [top, *top.children]:
-            if fold(term.name).startswith(prefix) or f" {prefix}" in fold(term.name):
-                found.append({"value": " ".join(filter(None, [lead, term.name])), "kind": _("Bereich")})
+    terms = [term for top in top_categories(session, internal=True) for term in [top, *top.children]]
+    for term in terms:
+        if fold(term.name).startswith(prefix) or f" {prefix}" in fold(term.name):
+            found.append({"value": " ".join(filter(None, [lead, term.name])), "kind": _("Bereich")})
     for rule in load_rules(session):
         for term in rule.terms:
             if fold(term).startswith(prefix):
@@ -147,7 +148,8 @@ def suggestions() -> Any:
     snap = keeper().fresh_snapshot(session)
     if snap.live_count:
         words = sorted(snap.expand_prefix("words", prefix, 200), key=len)[:8]
-        spelled = spellings(session, snap.sids_with_words(words))
+        names = [term.name for term in terms] + list(place_names(session).folded.values())
+        spelled = spellings(session, snap.sids_with_words(words), names)
         for word in words:
             found.append({"value": " ".join(filter(None, [lead, spelled.get(word, word)])), "kind": _("Wort")})
     unique: dict[str, dict[str, str]] = {}
