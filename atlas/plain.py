@@ -6,10 +6,9 @@ import re
 from typing import Any
 
 from flask import Flask
-from flask_babel import format_decimal
 
 from . import vocab
-from .i18n import current_lang
+from .i18n import current_lang, decimal
 
 # Staff words that participants stumble over, with the everyday words public UI text uses instead.
 # tests/test_plain_language.py fails when one of these appears in a public UI string.
@@ -101,7 +100,7 @@ def jargon_in(text: str) -> list[str]:
 
 def km(value: float | None) -> str:
     """A distance in the UI language's number format with one decimal ("3,2")."""
-    return "" if value is None else format_decimal(round(value, 1), format="#,##0.0")
+    return "" if value is None else decimal(round(value, 1), "#,##0.0")
 
 
 def init_app(app: Flask) -> None:

@@ -80,3 +80,52 @@ def test_templates_follow_a_language_forced_within_the_request(app):
         assert render_template_string(page) == "Offers|2 offers"
         refresh()  # what a language change in the middle of a request does
         assert render_template_string(page) == "Offers|2 offers"
+
+
+def test_dates_and_distances_are_kept_formatted_per_language(app):
+    """Formatted dates and distances are cached (atlas.i18n._formatted), but never across languages."""
+    from datetime import date, datetime
+
+    from flask_babel import force_locale
+
+    from atlas.i18n import datum, monat
+    from atlas.plain import km
+
+    with app.test_request_context("/?lang=de"):
+        assert (datum(date(2026, 3, 5)), monat("2026-03-05"), km(1234.56), km(3.25)) == \
+            ("05.03.2026", "März 2026", "1.234,6", "3,2")
+        with force_locale("en"):
+            assert (datum(date(2026, 3, 5)), monat("2026-03-05"), km(1234.56), km(3.25)) == \
+                ("Mar 5, 2026", "March 2026", "1,234.6", "3.2")
+        assert datum(datetime(2026, 3, 5, 23, 30)) == datum("2026-03-05T23:30:00Z") == "05.03.2026"
+        assert (datum(None), km(None)) == ("", "")
+
+
+def test_template_gettext_escapes_formats_and_works_in_loops(app):
+    """atlas.i18n's template callables behave as Jinja's newstyle gettext, without copying the context per call."""
+    from flask import render_template_string
+
+    page = ("{% for name in ['<b>', 'Ärger'] %}{{ _('%(name)s – alles', name=name) }}|{% endfor %}"
+            "{{ ngettext('%(num)s Angebot', '%(num)s Angebote', 3) }}|{{ _('100 %%') }}|"
+            "{% trans n=2 %}{{ n }} Angebote{% endtrans %}|"
+            "{% autoescape false %}{{ _('%(name)s – alles', name='<i>') }}{% endautoescape %}")
+    with app.test_request_context("/?lang=de"):
+        assert render_template_string(page) == \
+            "&lt;b&gt; – alles|Ärger – alles|3 Angebote|100 %|2 Angebote|<i> – alles"
+    with app.test_request_context("/?lang=en"):
+        assert render_template_string(page).startswith("&lt;b&gt; – everything|Ärger – everything|3 offers|100 %|")
+
+
+def test_translations_in_a_loop_do_not_copy_the_template_context(app, monkeypatch):
+    from flask import render_template_string
+    from jinja2.runtime import Context
+
+    copies = []
+    real = Context.derived
+    monkeypatch.setattr(Context, "derived", lambda self, *a, **k: copies.append(1) or real(self, *a, **k))
+    with app.test_request_context("/?lang=de"):
+        # Jinja copies the context for a call in a loop or block that sets variables, as result pages do.
+        html = render_template_string("{% for n in range(50) %}{% set days = n %}{{ _('Angebote') }}"
+                                      "{{ ngettext('%(num)s Tag', '%(num)s Tage', days) }}{% endfor %}")
+    assert html.count("Angebote") == 50 and "49 Tage" in html
+    assert copies == []

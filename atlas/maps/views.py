@@ -18,7 +18,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, render_template, request, url_for
 from babel.numbers import format_decimal as babel_decimal
-from flask_babel import format_decimal, format_number
+from flask_babel import format_number
 from flask_babel import gettext as _
 from sqlalchemy import exists, select
 
@@ -33,6 +33,7 @@ from ..i18n import current_lang, datum
 from ..importers.export import safe_cell
 from ..models import Location, Region, Service, ServiceAtLocation, TaxonomyTerm
 from ..params import ParamError, int_arg, str_arg
+from ..plain import km
 from ..presenters import service_view
 from ..validity import ago
 from ..queries import ListFilters, public_gemeinden, services_query, top_categories, with_details
@@ -370,11 +371,6 @@ def nearby_place_labels(session: Any, points: list[dict[str, Any]], margin: floa
         .order_by(Region.name)))
 
 
-def km_label(value: float) -> str:
-    """A distance in the UI language's number format, one decimal ("6,5" in German)."""
-    return format_decimal(value, format="0.0")
-
-
 def coverage_context() -> dict[str, Any]:
     """Rows for the atlas's Gemeinden: the chosen category (top-level or sub-category) first, then every area."""
     session = get_session()
@@ -400,14 +396,14 @@ def coverage_page() -> Any:
         cells.append({"lat": row.region.latitude, "lon": row.region.longitude, "name": row.region.name,
                       "count": cell.count, "gap": cell.gap,
                       "count_label": _("%(n)s aktive Angebote vor Ort", n=format_number(cell.count)),
-                      "nearest_label": (_("nächstes Angebot: %(km)s km", km=km_label(cell.nearest))
+                      "nearest_label": (_("nächstes Angebot: %(km)s km", km=km(cell.nearest))
                                         if cell.nearest is not None else
                                         "" if cell.count else _("kein Angebot in dieser Kategorie"))})
     parts = maps.map_with_layers(current_app.config, [("coverage", "atlas-coverage")])
     zero_results = "search.zero_results" in current_app.view_functions
     return render_template("map/coverage.html", **context, selected=chosen.slug if chosen else "", map=parts,
                            data={"cells": cells, "fit": coverage.region_bounds(context["rows"])},
-                           zero_results=zero_results, gaps=sum(1 for c in cells if c["gap"]), km=km_label, number=format_number,
+                           zero_results=zero_results, gaps=sum(1 for c in cells if c["gap"]), km=km, number=format_number,
                            place_labels=[])
 
 

@@ -1,0 +1,136 @@
+"""CPU and time per page in the app itself, at 10,000 offers: what one request of each kind costs a web worker.
+
+Run: .venv/bin/python bench/pages.py [--offers 10000] [--requests 200] [--rounds 2] [--baseline-ref 0c4f4fe]
+
+An embedded SQLite file with the seed, generated offers and a staff login is built once (KI-Suche off: this
+measures the pages, not the model). Each round starts one fresh process per code tree; it logs in through the
+form, warms every page kind once per request and then takes the same requests again through `app.test_client()`,
+one after another, timing each (wall clock and the process's CPU). Kinds: staff `/suche` (the mixed search texts
+of bench/load.py, half of them with a place), the empty `/suche` form, API search, the public list and offer
+pages. With --baseline-ref the same requests run against that commit, checked out into a temporary git worktree,
+alternated round by round with the current tree in the same run; both read the same database and index.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+KINDS = ("staff /suche", "staff /suche, empty form", "API search", "public list", "offer page")
+
+
+def requests_for(ids: list[int], count: int, text: list[str], places: list[str]) -> dict[str, list[str]]:
+    """The same request paths for every tree: seeded, so both trees get identical work."""
+    rnd = random.Random(7)
+    return {
+        "staff /suche": [f"/suche?q={rnd.choice(text)}" + (f"&near={rnd.choice(places)}" if rnd.random() < 0.5 else "")
+                         for _ in range(count)],
+        "staff /suche, empty form": ["/suche"] * count,
+        "API search": [f"/api/v1/services?q={rnd.choice(text)}&per_page=20" for _ in range(count)],
+        "public list": [f"/angebote?seite={rnd.randint(1, 40)}" for _ in range(count)],
+        "offer page": [f"/angebote/{rnd.choice(ids)}" for _ in range(count)],
+    }
+
+
+def child(tree: str, folder: str) -> None:
+    """Measure in this process with the code of `tree`; print one JSON line of timings per kind."""
+    sys.path.insert(0, tree)  # only the tree's own atlas is imported here, nothing of the current tree
+    from atlas import create_app
+
+    work = json.loads(Path(folder, "work.json").read_text())
+    app = create_app({"TESTING": True, "SECRET_KEY": "bench", "DATABASE_URL": f"sqlite:///{folder}/atlas.db",
+                      "INSTANCE_PATH": f"{folder}/instance", "SEARCH_INDEX_DIR": f"{folder}/index",
+                      "NOMINATIM_URL": None, "SEARCH_SEMANTIC": "off"})
+    client = app.test_client()
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get("/login").get_data(as_text=True))
+    answer = client.post("/login", data={"email": "lotsin@bench.example", "password": work["password"],
+                                         "csrf_token": token.group(1)})
+    assert answer.status_code == 302, answer.status_code
+    for paths in work["paths"].values():  # warm-up: caches, views of the offers, templates
+        for path in paths:
+            assert client.get(path).status_code == 200, path
+    out: dict[str, dict[str, list[float]]] = {}
+    for kind, paths in work["paths"].items():
+        wall, cpu = [], []
+        for path in paths:
+            started, used = time.perf_counter(), time.process_time()
+            client.get(path)
+            cpu.append((time.process_time() - used) * 1000)
+            wall.append((time.perf_counter() - started) * 1000)
+        out[kind] = {"wall": wall, "cpu": cpu}
+    print(json.dumps(out))
+
+
+def build(folder: Path, offers: int, count: int) -> None:
+    """The database, the staff login and the index, built by the current tree, and the requests to time."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from load import PASSWORD, PLACES, prepare
+    from search import TEXT
+
+    _app, ids = prepare(f"sqlite:///{folder}/atlas.db", folder, offers, "off")
+    work = {"password": PASSWORD, "paths": requests_for(sorted(ids), count, TEXT, PLACES)}
+    Path(folder, "work.json").write_text(json.dumps(work))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--offers", type=int, default=10_000)
+    parser.add_argument("--requests", type=int, default=200, help="requests per kind and round")
+    parser.add_argument("--rounds", type=int, default=2, help="fresh processes per tree, alternated")
+    parser.add_argument("--baseline-ref", help="also measure this git commit in a temporary worktree")
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child[0], args.child[1])
+        return
+    sys.path.insert(0, str(ROOT / "bench"))
+    from load import load_avg, stats
+
+    folder = Path(tempfile.mkdtemp(prefix="atlas-pages-"))
+    trees = [("current", ROOT)]
+    scratch = None
+    try:
+        build(folder, args.offers, args.requests)
+        if args.baseline_ref:
+            scratch = Path(tempfile.mkdtemp(prefix="atlas-pages-baseline-"))
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(scratch), args.baseline_ref],
+                           check=True, capture_output=True)
+            trees.insert(0, (f"baseline {args.baseline_ref}", scratch))
+        results: dict[str, dict[str, dict[str, list[float]]]] = {}
+        for round_no in range(args.rounds):
+            for label, tree in trees:
+                print(f"round {round_no + 1}: {label}, load average {load_avg()}", file=sys.stderr)
+                done = subprocess.run([sys.executable, __file__, "--child", str(tree), str(folder)],
+                                      check=True, capture_output=True, text=True, cwd=tree)
+                for kind, figures in json.loads(done.stdout.strip().splitlines()[-1]).items():
+                    mine = results.setdefault(kind, {}).setdefault(label, {"wall": [], "cpu": []})
+                    mine["wall"] += figures["wall"]
+                    mine["cpu"] += figures["cpu"]
+        print(f"\n{args.offers} offers, {args.requests} requests per kind and round, {args.rounds} rounds per tree; "
+              f"load average (1/5/15 min) at the end: {load_avg()}\n")
+        print("| page | code | requests | wall p50 / p95 / p99 / max (ms) | CPU mean / p95 (ms) |")
+        print("|---|---|---:|---|---|")
+        for kind in KINDS:
+            for label, _tree in trees:
+                wall, cpu = stats(results[kind][label]["wall"]), stats(results[kind][label]["cpu"])
+                cpu_mean = sum(results[kind][label]["cpu"]) / len(results[kind][label]["cpu"])
+                print(f"| {kind} | {label} | {len(results[kind][label]['wall'])} | "
+                      f"{wall['p50']:.2f} / {wall['p95']:.2f} / {wall['p99']:.2f} / {wall['max']:.2f} | "
+                      f"{cpu_mean:.2f} / {cpu['p95']:.2f} |")
+    finally:
+        if scratch:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(scratch)], check=False)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
