@@ -264,3 +264,21 @@ def test_a_word_only_in_category_or_place_names_is_spelled_from_them(search_app)
         assert spellings(session, {"markischer": service.id}) == {}
         names = ["Sport", "Märkischer Kreis"]
         assert spellings(session, {"markischer": service.id}, names) == {"markischer": "Märkischer"}
+
+
+def test_a_need_word_is_not_read_as_a_typo_of_another_word(search_app, coordinator):
+    with search_app.app_context():
+        session = get_session()
+        session.scalar(select(Service).where(Service.name == "Reha-Sport und Lauftreff")).description = \
+            "Gemeinsam laufen und kaufen Sie nichts: Bewegung in der Gruppe für alle."
+        session.commit()
+    token = csrf_token(coordinator, "/verwaltung/bedarfe")
+    coordinator.post("/verwaltung/bedarfe", data={"needs": "saufen => suchtberatung\nDepression, depresyon => "
+                                                  "psychotherapie", "csrf_token": token, "action": "save"})
+    drink = api(search_app, q="saufen")
+    assert names(drink) == ["Suchtberatungsstelle Iserlohn"]  # not "laufen" or "kaufen"
+    assert drink.get_json()["search"]["corrections"] == {}
+    # A typo of a need word may still be read as a need word of the same area, here across languages.
+    depressed = api(search_app, q="depresyon")
+    assert names(depressed) == ["Psychotherapeutische Sprechstunde"]
+    assert depressed.get_json()["search"]["corrections"] == {"depresyon": "depression"}

@@ -69,6 +69,9 @@ class Slot:
     label: str
     alternatives: tuple[Alternative, ...]
     categories: tuple[str, ...] = ()  # the need table: offers of these categories meet this part too
+    # For a need word: the stems a typo of it may be read as, the need words of the same categories. "depresyon"
+    # may be "depression", but "saufen" is a word of its own and never "kaufen" or "laufen".
+    readings: frozenset[str] | None = None
 
 
 def phrase(text: str) -> tuple[Word, ...]:
@@ -101,6 +104,7 @@ class SynonymTable:
                 key = tuple(w.stem for w in words)
                 self.needs[key] = tuple(dict.fromkeys(self.needs.get(key, ()) + need.categories))
         self.longest_need = max((len(k) for k in self.needs), default=0)
+        self._readings: dict[tuple[str, ...], frozenset[str]] = {}
 
     def match(self, stems: list[str], start: int) -> tuple[int, list[tuple[tuple[Word, ...], float]]]:
         """The longest synonym phrase starting at a position: (length, alternatives), or (0, [])."""
@@ -117,6 +121,15 @@ class SynonymTable:
             if found:
                 return length, found
         return 0, ()
+
+    def readings(self, categories: tuple[str, ...]) -> frozenset[str]:
+        """The stems of the one-word need terms that share a category with these (kept: the table seldom changes)."""
+        known = self._readings.get(categories)
+        if known is None:
+            wanted = set(categories)
+            known = self._readings[categories] = frozenset(
+                key[0] for key, found in self.needs.items() if len(key) == 1 and wanted.intersection(found))
+        return known
 
     def categories(self, alternatives: Iterable[tuple[Word, ...]]) -> tuple[str, ...]:
         """The need categories of any of these phrases (a synonym of a need word meets the need too)."""
@@ -153,7 +166,8 @@ def parse(text: str, synonyms: SynonymTable, max_words: int) -> list[Slot]:
             categories = ()
         categories = categories or synonyms.categories([typed, *(a for a, _boost in alternatives)])
         slots.append(Slot(" ".join(w.text for w in typed),
-                          (Alternative(typed), *(Alternative(a, b) for a, b in alternatives)), categories))
+                          (Alternative(typed), *(Alternative(a, b) for a, b in alternatives)), categories,
+                          synonyms.readings(categories) if categories else None))
         i += len(typed)
     return slots
 

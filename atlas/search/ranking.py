@@ -241,8 +241,10 @@ class Ranker:
                 found = True
         return found
 
-    def word_scores(self, word: Word, factor: float = 1.0) -> np.ndarray:
-        """Best score of each document for one query word (0 where it does not match), typos tolerated."""
+    def word_scores(self, word: Word, factor: float = 1.0, readings: frozenset[str] | None = None) -> np.ndarray:
+        """Best score of each document for one query word (0 where it does not match), typos tolerated.
+
+        With `readings`, a typo is read only as one of those stems (a need word's, see query.Slot.readings)."""
         scores = np.zeros(self.size)
         if self._word_exact(word, factor, scores):
             return scores
@@ -251,6 +253,8 @@ class Ranker:
             vocabulary = self.snap.vocabulary("words" if self.internal else "public_words")
             close = process.extract(word.text, vocabulary, scorer=Levenshtein.distance, score_cutoff=limit, limit=5)
             for candidate, _distance, _index in sorted(close, key=lambda c: (c[1], c[0])):
+                if readings is not None and stem(candidate) not in readings:
+                    continue
                 if self._word_exact(Word(candidate, stem(candidate)), factor * FUZZY_FACTOR, scores):
                     self.match.corrections.setdefault(word.text, candidate)
                     self.match.terms.add(candidate)
@@ -268,7 +272,7 @@ class Ranker:
                 total = np.zeros(self.size)
                 complete = np.ones(self.size, dtype=bool)
                 for word in alternative.words:
-                    ws = self.word_scores(word, alternative.boost)
+                    ws = self.word_scores(word, alternative.boost, slot.readings)
                     total += ws
                     complete &= ws > 0
                 np.maximum(best, np.where(complete, total, 0.0), out=best)
