@@ -75,3 +75,26 @@ def test_public_category_names_are_everyday_words():
             continue
         assert term.get("name_plain") and term.get("name_plain_en"), term["slug"]
         assert not jargon_in(term["name_plain"]), term
+
+
+def test_public_area_lists_follow_category_edits_at_once_and_hide_internal_areas(app, client):
+    """The landing page and the public list read the categories as cached plain rows (atlas.queries.plain_areas)."""
+    from sqlalchemy import select
+
+    from atlas.db import get_session
+    from atlas.models import TaxonomyTerm
+
+    before = client.get("/angebote").get_data(as_text=True)
+    assert "Hilfe bei Geldsorgen" not in before
+    with app.app_context():
+        session = get_session()
+        debt = session.scalar(select(TaxonomyTerm).where(TaxonomyTerm.slug == "schuldnerberatung"))
+        debt.name_plain = "Hilfe bei Geldsorgen"
+        session.scalar(select(TaxonomyTerm).where(TaxonomyTerm.slug == "netzwerk")).internal_only = True
+        session.commit()
+        hidden = session.scalar(select(TaxonomyTerm).where(TaxonomyTerm.slug == "netzwerk")).public_label("de")
+    for path in ("/angebote", "/"):
+        html = client.get(path).get_data(as_text=True)
+        assert ("Hilfe bei Geldsorgen" in html) == (path == "/angebote"), path  # the landing page lists areas only
+        assert f">{hidden}<" not in html and "kategorie=netzwerk" not in html, path
+    assert hidden in before or "kategorie=netzwerk" in before  # it was listed before it became internal

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -19,11 +18,11 @@ from ..auth import role_required
 from ..checker import link_notes
 from ..db import get_session
 from ..i18n import current_lang
-from ..models import Region, TaxonomyTerm
+from ..models import Region
 from ..maps import search_map
 from ..params import ParamError, parse_id
 from ..plain import km
-from ..queries import top_categories
+from ..queries import Choice, area_rows, area_tree, top_categories
 from . import handout
 from .analysis import fold
 from .crisis import detect
@@ -40,38 +39,18 @@ bp = Blueprint("search", __name__)
 PAGE_SIZE = 20
 
 
-@dataclass(frozen=True)
-class Choice:
-    """One entry of a filter list (an area or a region) as plain data, with its sub-entries."""
-
-    slug: str
-    name: str
-    name_en: str = ""
-    children: tuple[Choice, ...] = ()
-
-    def label(self, lang: str = "de") -> str:
-        """The name in a UI language (as TaxonomyTerm.label)."""
-        return self.name_en if lang == "en" and self.name_en else self.name
-
-
-def choice_rows(session: Session) -> tuple[tuple, tuple]:
-    """The areas and regions the filter lists show, as plain rows in display order (two queries)."""
-    terms = session.execute(select(TaxonomyTerm.id, TaxonomyTerm.parent_id, TaxonomyTerm.slug, TaxonomyTerm.name,
-                                   TaxonomyTerm.name_en).order_by(TaxonomyTerm.sort_order, TaxonomyTerm.id)).all()
-    regions = session.execute(select(Region.id, Region.parent_id, Region.slug, Region.name, Region.kind)
-                              .order_by(Region.name, Region.id)).all()
-    return tuple(map(tuple, terms)), tuple(map(tuple, regions))
+def region_rows(session: Session) -> tuple[tuple, ...]:
+    """The regions the filter lists show, as plain rows in display order (one query)."""
+    return tuple(map(tuple, session.execute(select(Region.id, Region.parent_id, Region.slug, Region.name, Region.kind)
+                                            .order_by(Region.name, Region.id))))
 
 
 @lru_cache(maxsize=8)
-def choice_tree(rows: tuple[tuple, tuple]) -> tuple[tuple[Choice, ...], tuple[Choice, ...]]:
-    """Areas with their children and Kreise with their Gemeinden; cached by the rows, so an edit shows at once."""
-    terms, regions = rows
-    areas = tuple(Choice(slug, name, name_en, tuple(Choice(s, n, e) for _, parent, s, n, e in terms if parent == id_))
-                  for id_, top, slug, name, name_en in terms if top is None)
+def kreis_tree(regions: tuple[tuple, ...]) -> tuple[Choice, ...]:
+    """Kreise with their Gemeinden; cached by the rows, so an edit shows at once."""
     kreise = tuple(Choice(slug, name, children=tuple(Choice(s, n) for _, parent, s, n, _k in regions if parent == id_))
                    for id_, _p, slug, name, kind in regions if kind == "kreis")
-    return areas, tuple(k for k in kreise if k.children)
+    return tuple(k for k in kreise if k.children)
 
 
 @lru_cache(maxsize=16)
@@ -88,7 +67,8 @@ def filter_choices() -> dict[str, Any]:
     """What the filter form offers: categories, Kreise with their Gemeinden, and the vocabularies."""
     lang = current_lang()
     # Plain data, not ORM objects: loading ~200 of them cost 3-6 ms of every request on PostgreSQL.
-    areas, kreise = choice_tree(choice_rows(get_session()))
+    session = get_session()
+    areas, kreise = area_tree(area_rows(session), internal=True), kreis_tree(region_rows(session))
 
     def labels(vocabulary: dict[str, tuple[str, str]]) -> list[tuple[str, str]]:
         return [(code, vocab.label(vocabulary, code, lang)) for code in vocabulary]

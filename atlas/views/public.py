@@ -13,7 +13,7 @@ from ..i18n import current_lang
 from ..models import Service
 from ..maps import offer_map
 from ..presenters import service_view
-from ..queries import public_condition, top_categories
+from ..queries import plain_areas, public_condition
 from ..search import public as public_search
 
 bp = Blueprint("public", __name__)
@@ -24,7 +24,7 @@ def index() -> Any:
     """Landing page: what the atlas is, categories to start from, crisis numbers."""
     session = get_session()
     total = session.scalar(select(func.count(Service.id)).join(Service.organization).where(public_condition())) or 0
-    return render_template("public/index.html", categories=top_categories(session, internal=False), total=total,
+    return render_template("public/index.html", categories=plain_areas(session, internal=False), total=total,
                            q=public_search.PublicQuery(), radii=public_search.RADII)
 
 
@@ -34,7 +34,7 @@ def services() -> Any:
     session = get_session()
     result = public_search.run(session, request.args, current_lang())
     status = 400 if result.error else 200
-    categories = top_categories(session, internal=False)
+    categories = plain_areas(session, internal=False)
     lang = current_lang()
     names = {t.slug: t.public_label(lang) for top in categories for t in [top, *top.children]}
     return render_template("public/services.html", result=result, q=result.query, radii=public_search.RADII,
