@@ -9,6 +9,7 @@ one after another, timing each (wall clock and the process's CPU). Kinds: staff 
 of bench/load.py, half of them with a place), the empty `/suche` form, API search, the public list and offer
 pages. With --baseline-ref the same requests run against that commit, checked out into a temporary git worktree,
 alternated round by round with the current tree in the same run; both read the same database and index.
+A second table gives each round's CPU mean: fresh processes of the same code differ by up to a third here.
 """
 
 from __future__ import annotations
@@ -106,6 +107,7 @@ def main() -> None:
                            check=True, capture_output=True)
             trees.insert(0, (f"baseline {args.baseline_ref}", scratch))
         results: dict[str, dict[str, dict[str, list[float]]]] = {}
+        rounds: dict[tuple[str, str], list[float]] = {}  # CPU mean of each process: processes differ, rounds show it
         for round_no in range(args.rounds):
             for label, tree in trees:
                 print(f"round {round_no + 1}: {label}, load average {load_avg()}", file=sys.stderr)
@@ -115,6 +117,7 @@ def main() -> None:
                     mine = results.setdefault(kind, {}).setdefault(label, {"wall": [], "cpu": []})
                     mine["wall"] += figures["wall"]
                     mine["cpu"] += figures["cpu"]
+                    rounds.setdefault((kind, label), []).append(sum(figures["cpu"]) / len(figures["cpu"]))
         print(f"\n{args.offers} offers, {args.requests} requests per kind and round, {args.rounds} rounds per tree; "
               f"load average (1/5/15 min) at the end: {load_avg()}\n")
         print("| page | code | requests | wall p50 / p95 / p99 / max (ms) | CPU mean / p95 (ms) |")
@@ -126,6 +129,10 @@ def main() -> None:
                 print(f"| {kind} | {label} | {len(results[kind][label]['wall'])} | "
                       f"{wall['p50']:.2f} / {wall['p95']:.2f} / {wall['p99']:.2f} / {wall['max']:.2f} | "
                       f"{cpu_mean:.2f} / {cpu['p95']:.2f} |")
+        print("\n| page | code | CPU mean of each round's process (ms) |\n|---|---|---|")
+        for kind in KINDS:
+            for label, _tree in trees:
+                print(f"| {kind} | {label} | {', '.join(f'{v:.2f}' for v in rounds[(kind, label)])} |")
     finally:
         if scratch:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(scratch)], check=False)
