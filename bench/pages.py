@@ -6,9 +6,10 @@ An embedded SQLite file with the seed, generated offers and a staff login is bui
 measures the pages, not the model). Each round starts one fresh process per code tree; it logs in through the
 form, warms every page kind once per request and then takes the same requests again through `app.test_client()`,
 one after another, timing each (wall clock and the process's CPU). Kinds: staff `/suche` (the mixed search texts
-of bench/load.py, half of them with a place), the empty `/suche` form, API search, the public list and offer
-pages. With --baseline-ref the same requests run against that commit, checked out into a temporary git worktree,
-alternated round by round with the current tree in the same run; both read the same database and index.
+of bench/load.py, half of them with a place), the empty `/suche` form, API search, the public list, offer pages
+and the public map page `/karte`. With --baseline-ref the same requests run against that commit, checked out into
+a temporary git worktree; both trees read the same database and index, and the order alternates (A B, B A, ...),
+because the first process of a round tends to be the slower one.
 A second table gives each round's CPU mean: fresh processes of the same code differ by up to a third here.
 """
 
@@ -26,7 +27,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-KINDS = ("staff /suche", "staff /suche, empty form", "API search", "public list", "offer page")
+KINDS = ("staff /suche", "staff /suche, empty form", "API search", "public list", "offer page", "/karte")
 
 
 def requests_for(ids: list[int], count: int, text: list[str], places: list[str]) -> dict[str, list[str]]:
@@ -39,6 +40,7 @@ def requests_for(ids: list[int], count: int, text: list[str], places: list[str])
         "API search": [f"/api/v1/services?q={rnd.choice(text)}&per_page=20" for _ in range(count)],
         "public list": [f"/angebote?seite={rnd.randint(1, 40)}" for _ in range(count)],
         "offer page": [f"/angebote/{rnd.choice(ids)}" for _ in range(count)],
+        "/karte": ["/karte"] * count,
     }
 
 
@@ -109,7 +111,8 @@ def main() -> None:
         results: dict[str, dict[str, dict[str, list[float]]]] = {}
         rounds: dict[tuple[str, str], list[float]] = {}  # CPU mean of each process: processes differ, rounds show it
         for round_no in range(args.rounds):
-            for label, tree in trees:
+            # A B, B A, A B, ...: the first process of a round ran slower here, whichever code it had.
+            for label, tree in (trees if round_no % 2 == 0 else trees[::-1]):
                 print(f"round {round_no + 1}: {label}, load average {load_avg()}", file=sys.stderr)
                 done = subprocess.run([sys.executable, __file__, "--child", str(tree), str(folder)],
                                       check=True, capture_output=True, text=True, cwd=tree)

@@ -78,7 +78,7 @@ def test_public_category_names_are_everyday_words():
 
 
 def test_public_area_lists_follow_category_edits_at_once_and_hide_internal_areas(app, client):
-    """The landing page and the public list read the categories as cached plain rows (atlas.queries.plain_areas)."""
+    """Landing page, public list and map read the categories as cached plain rows (atlas.queries.plain_areas)."""
     from sqlalchemy import select
 
     from atlas.db import get_session
@@ -93,8 +93,8 @@ def test_public_area_lists_follow_category_edits_at_once_and_hide_internal_areas
         session.scalar(select(TaxonomyTerm).where(TaxonomyTerm.slug == "netzwerk")).internal_only = True
         session.commit()
         hidden = session.scalar(select(TaxonomyTerm).where(TaxonomyTerm.slug == "netzwerk")).public_label("de")
-    for path in ("/angebote", "/"):
+    for path in ("/angebote", "/", "/karte"):
         html = client.get(path).get_data(as_text=True)
-        assert ("Hilfe bei Geldsorgen" in html) == (path == "/angebote"), path  # the landing page lists areas only
+        assert ("Hilfe bei Geldsorgen" in html) == (path == "/angebote"), path  # the others list areas only
         assert f">{hidden}<" not in html and "kategorie=netzwerk" not in html, path
     assert hidden in before or "kategorie=netzwerk" in before  # it was listed before it became internal

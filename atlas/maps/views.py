@@ -36,7 +36,7 @@ from ..params import ParamError, int_arg, str_arg
 from ..plain import km
 from ..presenters import service_view
 from ..validity import ago
-from ..queries import ListFilters, public_gemeinden, services_query, top_categories, with_details
+from ..queries import ListFilters, plain_areas, public_gemeinden, services_query, top_categories, with_details
 
 bp = Blueprint("maps", __name__)
 RADII = (5, 10, 25, 50)
@@ -137,7 +137,7 @@ def map_page_data(filters: ListFilters, internal: bool, detail_endpoint: str, da
     session = get_session()
     near, near_label, error = resolve_near(str_arg("nahe", 100))
     radius = radius_arg() if near else None
-    tops = top_categories(session, internal)
+    tops = plain_areas(session, internal)
     lang = current_lang()
     # Participants see the everyday category names; staff the professional ones.
     categories = {t.slug: t.label(lang) if internal else t.public_label(lang) for t in tops}
@@ -457,7 +457,7 @@ def search_map(params: Any) -> dict[str, Any]:
     ids = ranked.sids if ranked is not None else []
     origin = (params.origin.latitude, params.origin.longitude) if params.origin else None
     lang = current_lang()
-    tops = top_categories(session, internal=True)
+    tops = plain_areas(session, internal=True)
     categories = {t.slug: t.label(lang) for t in tops}
     items = maps.markers(session, select(Service.id).where(Service.id.in_(ids)), True, origin, params.radius_km)
     data = maps.marker_data(items, url_for("staff.service", service_id=0).removesuffix("0") + "{id}", categories,
