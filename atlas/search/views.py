@@ -22,7 +22,7 @@ from ..models import Region
 from ..maps import search_map
 from ..params import ParamError, parse_id
 from ..plain import km
-from ..queries import Choice, area_rows, area_tree, top_categories
+from ..queries import Choice, plain_areas, top_categories
 from . import handout
 from .analysis import fold
 from .crisis import detect
@@ -68,7 +68,7 @@ def filter_choices() -> dict[str, Any]:
     lang = current_lang()
     # Plain data, not ORM objects: loading ~200 of them cost 3-6 ms of every request on PostgreSQL.
     session = get_session()
-    areas, kreise = area_tree(area_rows(session), internal=True), kreis_tree(region_rows(session))
+    areas, kreise = plain_areas(session, internal=True), kreis_tree(region_rows(session))
 
     def labels(vocabulary: dict[str, tuple[str, str]]) -> list[tuple[str, str]]:
         return [(code, vocab.label(vocabulary, code, lang)) for code in vocabulary]
@@ -123,7 +123,7 @@ def suggestions() -> Any:
     lead = " ".join(words[:-1])
     found: list[dict[str, str]] = []
     session = get_session()
-    terms = [term for top in top_categories(session, internal=True) for term in [top, *top.children]]
+    terms = [term for top in plain_areas(session, internal=True) for term in [top, *top.children]]
     for term in terms:
         if fold(term.name).startswith(prefix) or f" {prefix}" in fold(term.name):
             found.append({"value": " ".join(filter(None, [lead, term.name])), "kind": _("Bereich")})
