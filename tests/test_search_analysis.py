@@ -9,7 +9,7 @@ import pytest
 from atlas.search import analysis
 from atlas.search.analysis import analyse, fold, highlight, query_words, split_compound, stem
 from atlas.search.query import SynonymTable, normalise, parse
-from atlas.search.ranking import closest
+from atlas.search.ranking import Ranker, closest
 from atlas.seed import SEEDS
 from atlas.search.service import marked
 from atlas.search.synonyms import Need, Rule, SynonymError, parse_needs, parse_rules, seed_needs, seed_rules
@@ -46,6 +46,13 @@ def test_analysis_indexes_stems_and_compound_parts():
     assert "die" not in result.stems
     assert stem("beratungen") == stem("beratung")
 
+
+
+def test_a_course_is_not_a_cure():
+    """Snowball stems "Kurs" to "kur": "Kur beantragen" found every course and "Kurs" missed "Kurse"."""
+    assert stem("kurs") == stem("kurse") == stem("kursen") == "kurs"
+    assert stem("gesundheitskurs") == stem("gesundheitskurse")
+    assert stem("kur") == stem("kuren") == "kur" != stem("kurs")
 
 def test_query_words_drop_operators_symbols_and_stop_words():
     assert query_words('"Schulden" AND (Witten* ~Hartz) 🙂 <b>', 12) == ["schulden", "witten", "hartz"]
@@ -170,3 +177,20 @@ def test_the_closest_offers_by_meaning_are_those_a_full_stable_sort_gives():
         docs = np.sort(rng.choice(100_000, size, replace=False))
         values = rng.integers(0, 8, size).astype(np.float32) / 7  # few distinct values: many ties at the cut
         assert np.array_equal(closest(docs, values, top), docs[np.argsort(-values, kind="stable")][:top])
+
+
+def test_few_full_matches_are_widened_by_the_rare_part_of_two_or_all_but_one_of_more():
+    everyone = np.ones(40, dtype=bool)
+    rare = np.zeros(40, dtype=bool)
+    rare[:6] = True  # six offers hold the rare part
+    common = np.zeros(40, dtype=bool)
+    common[3:30] = True  # 27 hold the common one; three hold both
+    widened = Ranker._almost(np.vstack([rare, common]), 3, everyone)
+    assert np.flatnonzero(widened).tolist() == [0, 1, 2]  # the rare part without the common one, never the reverse
+    assert Ranker._almost(np.vstack([common, rare]), 3, everyone).tolist() == widened.tolist()
+    assert Ranker._almost(np.vstack([rare, common]), 10, everyone) is None  # enough offers hold both
+    assert Ranker._almost(np.vstack([rare, common]), 0, everyone) is None  # none holds both: relaxed elsewhere
+    common[12:] = False  # 9 hold it: not three times as many as the rare part's 6
+    assert Ranker._almost(np.vstack([rare, common]), 3, everyone) is None
+    three = np.vstack([rare, common, common])
+    assert np.flatnonzero(Ranker._almost(three, 3, everyone)).tolist() == list(range(6, 12))  # missing one of three

@@ -123,6 +123,33 @@ def test_a_future_offer_is_marked_for_staff(app, clock):
     assert "gilt erst ab 01.05.2027" in listing
 
 
+
+def test_staff_search_finds_an_offer_that_begins_soon_and_says_when(app, clock):
+    """A course from 1 May is found in March by staff (people sign up ahead), marked, not printable; the public never."""
+    hit = f'id="treffer-{set_period(app, date(2027, 5, 1), date(2027, 6, 30))}"'  # 47 days ahead
+    staff = app.test_client()
+    assert login(staff, "lotsin@atlas.example").status_code == 302
+    page = staff.get("/suche", query_string={"q": "Schuldnerberatung"}).get_data(as_text=True)
+    assert hit in page and "gilt erst ab 01.05.2027" in page
+    assert "Beginnt bald: öffentlich und druckbar ab 01.05.2027." in page
+    start = page.index(hit)
+    following = page.find('id="treffer-', start + 1)
+    card = page[start:following if following != -1 else page.index('class="shortlist"')]
+    assert 'name="ids"' not in card  # it cannot go on a handout before its first day
+    anonymous = app.test_client()
+    assert NAME not in anonymous.get("/angebote", query_string={"q": "Schuldnerberatung"}).get_data(as_text=True)
+    app.config["SEARCH_UPCOMING_DAYS"] = 30
+    assert hit not in staff.get("/suche", query_string={"q": "Schuldnerberatung"}).get_data(as_text=True)
+
+
+def test_staff_search_leaves_out_an_offer_that_begins_later(app, clock):
+    hit = f'id="treffer-{set_period(app, date(2027, 7, 1), None)}"'  # 108 days ahead, beyond SEARCH_UPCOMING_DAYS
+    staff = app.test_client()
+    assert login(staff, "lotsin@atlas.example").status_code == 302
+    assert hit not in staff.get("/suche", query_string={"q": "Schuldnerberatung"}).get_data(as_text=True)
+    api = staff.get("/api/v1/services", query_string={"q": "Schuldnerberatung"}).get_json()
+    assert NAME not in [item["name"] for item in api["contents"]]
+
 def own_everything(app) -> None:
     """Make the coordinator the owner of the offer, so it lands in their queue."""
     with app.app_context():

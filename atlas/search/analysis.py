@@ -10,7 +10,7 @@ from functools import lru_cache
 import snowballstemmer
 
 # Bump when the analysis changes: an index built with another version is rebuilt.
-ANALYSIS_VERSION = 5
+ANALYSIS_VERSION = 6
 
 TOKEN_RE = re.compile(r"[^\W_]+")
 # ae/oe/ue spell umlauts only after a consonant: "Luedenscheid", but not "Frauen" or "Quelle".
@@ -88,6 +88,10 @@ def spelling(word: str, text: str) -> str | None:
 def stem(word: str) -> str:
     """German Snowball stem of a folded word (cached: the pure-Python stemmer is slow)."""
     if len(word) < 3 or word.isdigit():
+        return word
+    if word.endswith("kurs"):
+        # Snowball makes "Kurs" "kur" (but "Kurse" "kurs"): "Kur beantragen" found every course, and a search for
+        # "Kurs" missed the offers that say "Kurse".
         return word
     return _stemmer.stemWord(word)
 

@@ -38,6 +38,11 @@ NEED_STEP = 0.9
 # Suchttherapie keine Wohnung und keine Arbeit" found one clinic, not the Adaption or the housing help).
 WIDEN_FROM_PARTS = 3
 WIDEN_BELOW = 5
+# A query of two parts that fewer than ten offers match in both, where one part is common (matched by at least three
+# times as many offers as the other): offers holding the rare part follow. "Tagesstätte psychisch krank" found six
+# offers saying both and left out the Tagesstätten that say "seelische Erkrankung".
+WIDEN_PAIR_BELOW = 10
+WIDEN_COMMON_RATIO = 3
 MIN_PREFIX = 4
 MAX_PREFIX_TERMS = 60
 EARTH_KM = 6371.0088
@@ -121,8 +126,9 @@ class Ranker:
 
     def __init__(self, snap: Snapshot, internal: bool, fresh: freshness.Inputs | None = None,
                  semantic: Semantic | None = None, urgent: bool = False, pin: Pin | None = None,
-                 spoken: tuple[str, ...] = (), costless: bool = False) -> None:
+                 spoken: tuple[str, ...] = (), costless: bool = False, upcoming_days: int = 0) -> None:
         self.snap = snap
+        self.upcoming_days = upcoming_days if internal else 0
         self.costless = costless
         self.pin = pin
         self.semantic = semantic
@@ -187,6 +193,15 @@ class Ranker:
         end = self.snap.attrs.get("valid_to", zeros).astype(np.int64)
         self._in_force = (start <= day) & ((end == 0) | (end >= day))
         return self._in_force
+
+    def starting_soon(self) -> np.ndarray:
+        """Documents whose validity period begins within the next `upcoming_days` days (none for public callers)."""
+        zeros = np.zeros(self.size, dtype=np.int64)
+        if not self.upcoming_days:
+            return zeros.astype(bool)
+        day = validity.today().toordinal()
+        start = self.snap.attrs.get("valid_from", zeros).astype(np.int64)
+        return (start > day) & (start <= day + self.upcoming_days)
 
     # -- text ------------------------------------------------------------------------------------------------
 
@@ -292,8 +307,8 @@ class Ranker:
         score = stacked.sum(axis=0)
         every = matched_count == len(slots)
         full = every & mask
-        almost = (matched_count == len(slots) - 1) & mask
-        if len(slots) >= WIDEN_FROM_PARTS and 0 < full.sum() < WIDEN_BELOW and almost.any():
+        almost = self._almost(self.slot_hits, int(full.sum()), mask)
+        if almost is not None and almost.any():
             self.match.widened = True
             # The full matches keep their places at the top; the others follow in their own order.
             partial = np.where(almost, score * matched_count / len(slots), 0.0)
@@ -305,6 +320,19 @@ class Ranker:
             return score, every
         self.match.relaxed = True
         return score * matched_count / len(slots), matched_count > 0
+
+    @staticmethod
+    def _almost(held: np.ndarray, full: int, mask: np.ndarray) -> np.ndarray | None:
+        """Offers to follow the few (`full`) holding every part: all parts but one, or of two parts the rare one."""
+        parts = len(held)
+        if parts >= WIDEN_FROM_PARTS and 0 < full < WIDEN_BELOW:
+            return (held.sum(axis=0) == parts - 1) & mask
+        if parts == 2 and 0 < full < WIDEN_PAIR_BELOW:
+            counts = held.sum(axis=1)
+            rare = int(np.argmin(counts))
+            if counts[1 - rare] >= WIDEN_COMMON_RATIO * counts[rare]:
+                return held[rare] & ~held[1 - rare] & mask
+        return None
 
     # -- filters and distance ----------------------------------------------------------------------------------
 
@@ -328,8 +356,10 @@ class Ranker:
             mask &= attrs["public"].astype(bool) & self.in_force()
         if not params.include_archived:
             mask &= ~attrs["archived"].astype(bool)
-        if not params.include_inactive:  # staff: paused, expired and not yet valid offers only on request
-            mask &= attrs["active"].astype(bool) & self.in_force()
+        if not params.include_inactive:
+            # Staff: paused, expired and later offers only on request; courses that begin soon are found, since
+            # people sign up before the first day.
+            mask &= attrs["active"].astype(bool) & (self.in_force() | self.starting_soon())
         if params.categories:
             mask &= self._members("category", params.categories)
         if params.gemeinden:

@@ -89,7 +89,7 @@ def rank(session: Session, params: SearchParams, internal: bool) -> Ranked | Non
         return None
     ranker = Ranker(snap, internal, freshness.Inputs.of(session, config), meaning(keep, snap, params, config),
                     urgent(params.text, words), crisis_pin(crisis, config), query_languages(params.text),
-                    costless(params.text, words))
+                    costless(params.text, words), int(config["SEARCH_UPCOMING_DAYS"]))
     ranked = ranker.run(params, slots, float(config["SEARCH_DISTANCE_WEIGHT"]), float(config["SEARCH_DISTANCE_SCALE_KM"]))
     ranked.crisis = crisis
     return ranked
