@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from types import MappingProxyType
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased, joinedload, selectinload
@@ -197,6 +198,16 @@ def area_tree(rows: tuple[tuple, ...], internal: bool) -> tuple[Choice, ...]:
 def plain_areas(session: Session, internal: bool) -> tuple[Choice, ...]:
     """The areas with their sub-categories as plain data (see area_tree)."""
     return area_tree(area_rows(session), internal)
+
+
+@lru_cache(maxsize=64)
+def _public_labels(rows: tuple[tuple, ...], lang: str) -> MappingProxyType[str, str]:
+    return MappingProxyType({c.slug: c.public_label(lang) for top in area_tree(rows, True) for c in (top, *top.children)})
+
+
+def public_labels(session: Session, lang: str) -> MappingProxyType[str, str]:
+    """Every category's everyday name for public pages, by slug (cached by the rows, so an edit shows at once)."""
+    return _public_labels(area_rows(session), lang)
 
 
 def top_categories(session: Session, internal: bool) -> list[TaxonomyTerm]:

@@ -489,3 +489,29 @@ def test_unreachable_nominatim_falls_back_with_a_visible_note(app, make_app):
     page = client.get(f"/verwaltung/standorte/{lid}").get_data(as_text=True)
     assert "antwortet nicht" in page and "Ortsverzeichnis" in page
     assert load(app, Location, lid, "geo_source")["geo_source"] == "gazetteer"
+
+
+def test_the_public_offer_page_shows_every_kind_of_edit_at_once(app, coordinator_client):
+    """The page's view is cached by the versions of the offer, its organisation and its locations."""
+    sid = service_id(app, "Schuldnerberatung Lichtblick")
+    public = app.test_client()
+
+    def page() -> str:
+        return public.get(f"/angebote/{sid}").get_data(as_text=True)
+
+    assert "Marktstraße 5" in page() and "2 Wochen" in page()  # the second call is served from the cache
+    assert submit(coordinator_client, f"/verwaltung/angebote/{sid}", {"waiting_time": "4 Wochen"}).status_code == 302
+    assert "4 Wochen" in page()
+    lid = ident(app, Location, name="Haus am Markt")
+    changed = {"address_1": "Hauptstraße 2", "postal_code": "58452", "city": "Witten", "gemeinde_id": "0"}
+    assert submit(coordinator_client, f"/verwaltung/standorte/{lid}", changed).status_code == 302
+    assert "Hauptstraße 2" in page() and "Marktstraße 5" not in page()
+    assert submit(coordinator_client, f"/verwaltung/organisationen/{org_id(app)}",
+                  {"name": "Lichtblick Beratung gGmbH"}).status_code == 302
+    assert "Lichtblick Beratung gGmbH" in page()
+    with app.app_context():
+        session = get_session()
+        set_actor(session, "test")
+        session.scalar(sa.select(TaxonomyTerm).where(TaxonomyTerm.slug == "schuldnerberatung")).name_plain = "Hilfe bei Geldsorgen"
+        session.commit()
+    assert "Hilfe bei Geldsorgen" in page()

@@ -130,7 +130,7 @@ def search(session: Session, params: SearchParams, internal: bool, lang: str, hs
         # Only symbols, emoji or one-letter words: nothing to search for, so nothing is found.
         record_miss(session, params.text, limited=not internal)
         return SearchPage(params, [], 0, Match(no_words=True))
-    views = _load(session, ranked.sids, internal, params.include_archived, lang, hsds)
+    views = load_views(session, ranked.sids, internal, params.include_archived, lang, hsds)
     terms = frozenset(ranked.match.terms)
     hits = []
     verdicts = ranked.freshness or [freshness.CURRENT] * len(ranked.sids)
@@ -197,9 +197,11 @@ def _visible(internal: bool, include_archived: bool) -> Select:
     return stmt if include_archived else stmt.where(Service.archived_at.is_(None))
 
 
-def _load(session: Session, sids: list[int], internal: bool, include_archived: bool, lang: str,
-          hsds: bool = False) -> dict[int, tuple[dict[str, Any], bool, dict[str, Any] | None]]:
-    """The page's offers as views, re-checking visibility (the index may lag a moment behind); cached by version."""
+def load_views(session: Session, sids: list[int], internal: bool, include_archived: bool, lang: str,
+               hsds: bool = False) -> dict[int, tuple[dict[str, Any], bool, dict[str, Any] | None]]:
+    """Offers as (view, is public, HSDS record) by id, only those this caller may see; cached by version.
+
+    Visibility is checked here in SQL (the index may lag a moment behind, and an offer page has no index at all)."""
     if not sids:
         return {}
     located = (select(func.max(Location.updated_at)).join(ServiceAtLocation, ServiceAtLocation.location_id == Location.id)

@@ -12,9 +12,9 @@ from ..db import get_session
 from ..i18n import current_lang
 from ..models import Service
 from ..maps import offer_map
-from ..presenters import service_view
-from ..queries import plain_areas, public_condition
+from ..queries import plain_areas, public_condition, public_labels
 from ..search import public as public_search
+from ..search.service import load_views
 
 bp = Blueprint("public", __name__)
 
@@ -35,24 +35,24 @@ def services() -> Any:
     result = public_search.run(session, request.args, current_lang())
     status = 400 if result.error else 200
     categories = plain_areas(session, internal=False)
-    lang = current_lang()
-    names = {t.slug: t.public_label(lang) for top in categories for t in [top, *top.children]}
+    name = public_labels(session, current_lang()).get(result.query.category, "")
     return render_template("public/services.html", result=result, q=result.query, radii=public_search.RADII,
-                           categories=categories, category_name=names.get(result.query.category, "")), status
+                           categories=categories, category_name=name), status
 
 
 @bp.route("/angebote/<int:service_id>")
 def service(service_id: int) -> Any:
     """Public detail page of one offer; internal or archived offers do not exist here."""
     session = get_session()
-    # One offer: plain lazy loads are cheaper than with_details' option tree (6.6 ms of CPU against 12.3 ms).
-    found = session.scalar(select(Service).join(Service.organization).where(Service.id == service_id,
-                                                                             public_condition()))
+    lang = current_lang()
+    # The presented offer comes from the search's view cache, keyed by the versions of the offer, its organisation
+    # and its locations: an unchanged offer costs one query instead of about fifteen lazy loads.
+    found = load_views(session, [service_id], internal=False, include_archived=False, lang=lang).get(service_id)
     if found is None:
         abort(404)
-    lang = current_lang()
-    view = service_view(found, internal=False, lang=lang)
-    categories = [t.public_label(lang) for t in found.categories if not t.internal_only]
-    checking = bool(freshness.in_review_ids(session, [found.id]))
+    view = found[0]
+    names = public_labels(session, lang)
+    categories = [names[t["code"]] for t in view["taxonomy_terms"] if t["code"] in names]
+    checking = bool(freshness.in_review_ids(session, [service_id]))
     return render_template("public/service.html", s=view, offer_map=offer_map(view), categories=categories,
                            checking=checking)
