@@ -83,6 +83,24 @@ def test_public_map_carries_its_opening_section(client):
     assert '"first"' not in staff_or_list
 
 
+
+def test_the_opening_section_is_computed_once_per_marker_set(make_app, app, monkeypatch):
+    """Every view of /karte shares it while the markers hold; new data gives a new one."""
+    from atlas.maps import views
+
+    fresh = make_app(MAP_CACHE_SECONDS=0)
+    client = fresh.test_client()
+    computed = []
+    real = views._sections
+    monkeypatch.setattr(views, "_sections", lambda *args: computed.append(1) or real(*args))
+    before = [markers_of(client, "/karte")["first"] for _ in range(3)]
+    assert len(computed) == 1 and before[0] == before[1] == before[2]
+    add_offers(app, 1)
+    after = markers_of(client, "/karte")["first"]
+    assert len(computed) == 2
+    total = next(iter(before[0].values()))["total"]
+    assert {answer["total"] for answer in after.values()} == {total + 1}
+
 def test_tiles_come_from_config(make_app, app):
     tiled = make_app(MAP_TILE_URL="https://tiles.jobcenter.example/{z}/{x}/{y}.png", MAP_TILE_ATTRIBUTION="© Test")
     html = tiled.test_client().get("/karte").get_data(as_text=True)

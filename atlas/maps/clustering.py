@@ -112,6 +112,7 @@ def cluster(lat: np.ndarray, lon: np.ndarray, bbox: BBox, zoom: int, max_markers
     np.minimum.at(west, inverse, sub_lon)
     np.maximum.at(north, inverse, sub_lat)
     np.maximum.at(east, inverse, sub_lon)
-    clusters = [[round(sums_lat[k] / counts[k], 5), round(sums_lon[k] / counts[k], 5), int(counts[k]),
-                 round(south[k], 5), round(west[k], 5), round(north[k], 5), round(east[k], 5)] for k in many]
-    return Clustered(clusters, singles, level)
+    columns = [np.round(values[many], 5).tolist() for values in (sums_lat / counts, sums_lon / counts)]
+    columns.append(counts[many].tolist())
+    columns += [np.round(values[many], 5).tolist() for values in (south, west, north, east)]
+    return Clustered([list(row) for row in zip(*columns)], singles, level)

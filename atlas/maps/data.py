@@ -9,7 +9,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -259,6 +259,8 @@ class MarkerSet:
     items: list[Marker]
     lat: np.ndarray
     lon: np.ndarray
+    # Answers computed from this set that every page view would compute alike (the map's opening sections).
+    memo: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def of(cls, version: str, items: list[Marker]) -> MarkerSet:

@@ -34,9 +34,8 @@ from ..importers.export import safe_cell
 from ..models import Location, Region, Service, ServiceAtLocation, TaxonomyTerm
 from ..params import ParamError, int_arg, str_arg
 from ..plain import km
-from ..presenters import service_view
 from ..validity import ago
-from ..queries import ListFilters, plain_areas, public_gemeinden, services_query, top_categories, with_details
+from ..queries import ListFilters, plain_areas, public_gemeinden, services_query, top_categories
 
 bp = Blueprint("maps", __name__)
 RADII = (5, 10, 25, 50)
@@ -83,7 +82,7 @@ def region_filter(slug: str) -> ListFilters:
 LIST_ON_MAP_PAGE = 50
 
 
-def without_place(filters: ListFilters, internal: bool) -> list[dict[str, Any]]:
+def without_place(filters: ListFilters, internal: bool, version: str) -> list[dict[str, Any]]:
     """Offers without a physical location (phone, online): they can only appear in the list."""
     session = get_session()
 
@@ -95,10 +94,11 @@ def without_place(filters: ListFilters, internal: bool) -> list[dict[str, Any]]:
 
     key = ("without place", internal, tuple(sorted(vars(filters).items())))
     ttl = float(current_app.config["MAP_CACHE_SECONDS"])
-    _version, found = marker_cache().get(key, maps.data_version(session), ttl, ids, in_background)
-    stmt = with_details(services_query(internal, filters).where(Service.id.in_(found)), internal)
-    lang = current_lang()
-    return [service_view(s, internal, lang) for s in session.scalars(stmt)]
+    _version, found = marker_cache().get(key, version, ttl, ids, in_background)
+    from ..search.service import load_views  # here: the search package imports this one
+
+    views = load_views(session, found, internal, include_archived=False, lang=current_lang())
+    return [views[sid][0] for sid in found if sid in views]
 
 
 def marker_cache() -> maps.MarkerCache:
@@ -107,10 +107,10 @@ def marker_cache() -> maps.MarkerCache:
 
 
 def marker_set(filters: ListFilters, internal: bool, near: tuple[float, float] | None,
-               radius: int | None) -> maps.MarkerSet:
+               radius: int | None, version: str | None = None) -> maps.MarkerSet:
     """The markers of a filter set, from this process's cache while the data version holds."""
     key = ("markers", internal, tuple(sorted(vars(filters).items())), near, radius)
-    version = maps.data_version(get_session())
+    version = version or maps.data_version(get_session())
 
     def build() -> maps.MarkerSet:  # get_session() inside: a rebuild may run in a thread of its own
         return maps.MarkerSet.of(version, maps.markers(get_session(), maps.offer_ids(filters, internal), internal,
@@ -141,7 +141,8 @@ def map_page_data(filters: ListFilters, internal: bool, detail_endpoint: str, da
     lang = current_lang()
     # Participants see the everyday category names; staff the professional ones.
     categories = {t.slug: t.label(lang) if internal else t.public_label(lang) for t in tops}
-    markers = marker_set(filters, internal, near, radius)
+    version = maps.data_version(session)
+    markers = marker_set(filters, internal, near, radius, version)
     detail_url = url_for(detail_endpoint, service_id=0).removesuffix("0") + "{id}"
     config = {"data": data_url, "url": detail_url, "categories": categories, "colors": maps.CATEGORY_COLORS,
               "fallback": maps.FALLBACK_COLOR, "near": list(near) if near else None, "radius_km": radius,
@@ -152,7 +153,7 @@ def map_page_data(filters: ListFilters, internal: bool, detail_endpoint: str, da
     return {
         "map": maps.map_with_layers(current_app.config, [("clustered", "atlas-markers")]),
         "data": maps.script_json(config), "items": markers.items, "category_labels": categories,
-        "detail_endpoint": detail_endpoint, "without_place": without_place(filters, internal),
+        "detail_endpoint": detail_endpoint, "without_place": without_place(filters, internal, version),
         "near_label": near_label, "near_error": error, "radius": radius, "radii": RADII,
         "legend": maps.category_legend(tops, lang, public=not internal),
         "place_labels": maps.place_labels(public_gemeinden(session)),
@@ -202,6 +203,14 @@ def first_sections(markers: maps.MarkerSet, fit: list[list[float]] | None) -> di
     if not fit:
         return {}
     limit = int(current_app.config["MAP_MAX_MARKERS"])
+    key = ("first sections", tuple(map(tuple, fit)), limit)
+    if key not in markers.memo:  # the same for every view of the page while the markers hold (10 ms at 10,000)
+        markers.memo[key] = _sections(markers, fit, limit)
+    return markers.memo[key]
+
+
+def _sections(markers: maps.MarkerSet, fit: list[list[float]], limit: int) -> dict[str, Any]:
+    """first_sections' answers, computed."""
     lat, lon = (fit[0][0] + fit[1][0]) / 2, (fit[0][1] + fit[1][1]) / 2
     answers = {}
     for zoom in opening_zooms(fit):
