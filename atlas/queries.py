@@ -202,7 +202,8 @@ def plain_areas(session: Session, internal: bool) -> tuple[Choice, ...]:
 
 @lru_cache(maxsize=64)
 def _public_labels(rows: tuple[tuple, ...], lang: str) -> MappingProxyType[str, str]:
-    return MappingProxyType({c.slug: c.public_label(lang) for top in area_tree(rows, True) for c in (top, *top.children)})
+    return MappingProxyType({c.slug: c.public_label(lang) for top in area_tree(rows, False) for c in (top, *top.children)
+                             if not c.internal_only})
 
 
 def public_labels(session: Session, lang: str) -> MappingProxyType[str, str]:

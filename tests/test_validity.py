@@ -131,7 +131,7 @@ def test_staff_search_finds_an_offer_that_begins_soon_and_says_when(app, clock):
     assert login(staff, "lotsin@atlas.example").status_code == 302
     page = staff.get("/suche", query_string={"q": "Schuldnerberatung"}).get_data(as_text=True)
     assert hit in page and "gilt erst ab 01.05.2027" in page
-    assert "Beginnt bald: öffentlich und druckbar ab 01.05.2027." in page
+    assert "Öffentlich und druckbar erst ab 01.05.2027." in page
     start = page.index(hit)
     following = page.find('id="treffer-', start + 1)
     card = page[start:following if following != -1 else page.index('class="shortlist"')]
