@@ -7,6 +7,7 @@ public view on the day after its `valid_to` and appears on its `valid_from` with
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from flask import Flask
 from flask_babel import gettext as _
@@ -51,9 +52,14 @@ def in_force(service: Service, day: date | None = None) -> bool:
     return state(service.valid_from, service.valid_to, day) is None
 
 
+def _getter(entry: dict | Service) -> Any:
+    """Field access alike for an offer and its view."""
+    return entry.get if isinstance(entry, dict) else lambda key: getattr(entry, key)
+
+
 def entry_state(entry: dict | Service) -> str | None:
     """state() of an offer or its view: "future", "expired" or None."""
-    get = entry.get if isinstance(entry, dict) else lambda key: getattr(entry, key)
+    get = _getter(entry)
     return state(get("valid_from"), get("valid_to"))
 
 
@@ -61,7 +67,7 @@ def validity_note(entry: dict | Service) -> str:
     """Staff's mark for an offer outside its period ("abgelaufen am 31.01.2026", "gilt erst ab 01.03.2027"), or ""."""
     from .i18n import datum
 
-    get = entry.get if isinstance(entry, dict) else lambda key: getattr(entry, key)
+    get = _getter(entry)
     found = entry_state(entry)
     if found == "expired":
         return _("abgelaufen am %(d)s", d=datum(get("valid_to")))
