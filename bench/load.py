@@ -70,6 +70,63 @@ def load_avg() -> str:
     return " / ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
+TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_ms(pid: int) -> float:
+    """CPU time (user + system, ms) a process has used so far; 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) * TICK_MS
+
+
+def processes() -> list[tuple[int, int, str]]:
+    """(pid, parent pid, command name) of every process."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            head, tail = stat.read_text().rsplit(")", 1)
+        except OSError:
+            continue
+        found.append((int(stat.parent.name), int(tail.split()[1]), head.split("(", 1)[1]))
+    return found
+
+
+class CpuMeter:
+    """CPU used per part of the system between two readings: which process a request's cost lands in."""
+
+    def __init__(self, server: int, indexer: int) -> None:
+        self.server, self.indexer = server, indexer
+
+    def read(self, importer: int | None = None) -> dict[str, float]:
+        """Cumulative CPU ms per part, and of the whole machine."""
+        parts = {"workers": 0.0, "indexer": 0.0, "client": 0.0, "database": 0.0, "import": 0.0}
+        for pid, parent, name in processes():
+            if parent == self.server or pid == self.server:
+                parts["workers"] += cpu_ms(pid)
+            elif pid == self.indexer or parent == self.indexer:
+                parts["indexer"] += cpu_ms(pid)
+            elif name == "postgres":
+                parts["database"] += cpu_ms(pid)
+            elif importer is not None and pid == importer:
+                parts["import"] += cpu_ms(pid)
+        parts["client"] = cpu_ms(os.getpid())
+        busy = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+        parts["machine"] = (sum(map(int, busy)) - int(busy[3]) - int(busy[4])) * TICK_MS
+        return parts
+
+    @staticmethod
+    def per_request(before: dict[str, float], after: dict[str, float], requests_done: int) -> str:
+        """CPU ms per request of each part (the import's total instead)."""
+        diff = {k: after[k] - before[k] for k in after}
+        shown = [f"{k} {diff[k] / max(requests_done, 1):.1f}" for k in ("workers", "client", "indexer", "database")
+                 if diff[k] > 0]
+        extra = f", import {diff['import'] / 1000:.1f} s in all" if diff["import"] > 0 else ""
+        return "CPU ms per request: " + ", ".join(shown) + f", machine {diff['machine'] / max(requests_done, 1):.1f}" + extra
+
+
 def env_for(url: str, folder: Path, semantic_mode: str) -> dict[str, str]:
     """Environment of the server, the indexer and the importer: the same database and index directory."""
     keep = {k: v for k, v in os.environ.items() if not k.startswith("ATLAS_")}
@@ -264,7 +321,7 @@ class Editor(threading.Thread):
         self.missing += 1
 
 
-def presentation(kind: str, base: str, cookies: dict[str, str]) -> list[str]:
+def presentation(kind: str, base: str, cookies: dict[str, str], meter: CpuMeter) -> list[str]:
     """One client after another (closed loop, warm workers, no writes): API search and /suche latency."""
     lines = []
     with requests.Session() as s:
@@ -272,6 +329,7 @@ def presentation(kind: str, base: str, cookies: dict[str, str]) -> list[str]:
                 ("API search", "/api/v1/services?per_page=20&q=", None, 10, 10, 30),
                 ("staff /suche", "/suche?q=", cookies, 5, None, 60)):
             times = []
+            cpu_before = meter.read()
             for query in TEXT * rounds:
                 started = time.perf_counter()
                 assert s.get(base + path + query, cookies=jar, timeout=30).status_code == 200
@@ -281,6 +339,7 @@ def presentation(kind: str, base: str, cookies: dict[str, str]) -> list[str]:
             goal = (f"p50 ≤ {p50_goal}, " if p50_goal else "") + f"p95 ≤ {p95_goal} ms"
             lines.append(f"| {kind} | {label}, one client, {len(times)} requests | | | {st['p50']:.1f} / {st['p95']:.1f} / "
                          f"{st['p99']:.1f} / {st['max']:.1f} | | {load_avg()} | {goal}: {'met' if met else 'not met'} |")
+            print(f"    {label}: " + meter.per_request(cpu_before, meter.read(), len(times)), file=sys.stderr)
     return lines
 
 
@@ -321,7 +380,8 @@ def run_database(kind: str, url: str, args, folder: Path) -> list[str]:
             # ... and fills its caches for every kind of request (marker sets, views, templates)
             list(pool.map(lambda item: requests.get(base + item[1], cookies=item[2], timeout=120),
                           [warm.next() for _ in range(200)]))
-        lines += presentation(kind, base, profile.cookies)
+        meter = CpuMeter(server.pid, indexer.pid)
+        lines += presentation(kind, base, profile.cookies, meter)
         print("\n".join(lines), file=sys.stderr)
         editor = Editor(app, base, ids)
         editor.start()
@@ -339,7 +399,9 @@ def run_database(kind: str, url: str, args, folder: Path) -> list[str]:
                 import_started = time.perf_counter()
                 import_note = " (5,000-row import started)"
             before = len(editor.delays)
+            cpu_before = meter.read(importer.pid if importer else None)
             results = run_step(base, profile, rate, args.step_seconds)
+            cpu = meter.per_request(cpu_before, meter.read(importer.pid if importer else None), len(results.all()))
             s = stats(results.all())
             edits = editor.delays[before:]
             ok = s["p95"] <= P95_LIMIT_MS and not results.errors
@@ -354,7 +416,7 @@ def run_database(kind: str, url: str, args, folder: Path) -> list[str]:
                          f"{max(edits) if edits else float('nan'):.2f} | {load_avg()} | {'held' if ok else 'not held'}"
                          f"{import_note} |")
             per_class = ", ".join(f"{k} p95 {stats(v)['p95']:.0f}" for k, v in sorted(results.latencies.items()))
-            print(lines[-1] + "\n    " + per_class + ("\n    errors: " + "; ".join(results.errors[:5])
+            print(lines[-1] + "\n    " + per_class + "\n    " + cpu + ("\n    errors: " + "; ".join(results.errors[:5])
                                                      if results.errors else ""), file=sys.stderr)
             if not ok:
                 break

@@ -38,6 +38,10 @@ from .models import SearchNeed, SearchSynonym
 
 # Seconds between two looks for offers whose text changed without an index change (e.g. the model was installed).
 SEMANTIC_POLL = 10.0
+# The embedding round reads only the offers the index took in since its last round; every this many seconds, and
+# when more than MEANING_IDS_MAX wait, it reads them all (a net under the change tracking, 0.2 s at 10,000 offers).
+MEANING_FULL_SECONDS = 600.0
+MEANING_IDS_MAX = 5000
 
 TRACKED = ("service", "organization", "location")
 TIMESTAMPED = {"service": m.Service, "organization": m.Organization, "location": m.Location}
@@ -310,6 +314,10 @@ class Keeper:
         self.place_names: tuple[Watermark | None, Any] | None = None  # (watermark, names): atlas.search.places
         self.fallback = False
         self._tables_done: tuple[str, int] | None = None
+        # Offers the index took in since the meaning's last round; None: look at every offer (start, rebuild).
+        self._for_meaning: set[int] | None = None
+        self._meaning_lock = threading.Lock()
+        self.meaning_checked_all = float("-inf")  # when the embedding round last looked at every offer
 
     # -- reading (every search) --------------------------------------------------------------------------------
 
@@ -451,7 +459,22 @@ class Keeper:
             target = state if last else before  # a crash between commits redoes the rest from the old state
             target["synced_at"] = time.time()
             self.store.apply(docs, [i for i in chunk if i not in found], target)
+        self.note_for_meaning(ids)
         return len(ids)
+
+    def note_for_meaning(self, ids: list[int] | None) -> None:
+        """Tell the embedding round which offers changed (None: every offer may have)."""
+        with self._meaning_lock:
+            if ids is None or self._for_meaning is None or len(self._for_meaning) + len(ids) > MEANING_IDS_MAX:
+                self._for_meaning = None
+            else:
+                self._for_meaning.update(ids)
+
+    def take_for_meaning(self) -> set[int] | None:
+        """The offers changed since the last call (None: look at every offer), and start a new set."""
+        with self._meaning_lock:
+            taken, self._for_meaning = self._for_meaning, set()
+        return taken
 
     def _build(self, session: Session) -> tuple[str, int]:
         """Write a new generation of every offer (not yet published); returns its name and document count."""
@@ -470,11 +493,13 @@ class Keeper:
                 self.store.discard(name)
                 raise TimeoutError("another process holds the search index lock for more than 60 s")
             self.store.publish(name)
+        self.note_for_meaning(None)
         return count
 
     def _rebuild_locked(self, session: Session) -> int:
         name, count = self._build(session)
         self.store.publish(name)
+        self.note_for_meaning(None)
         return count
 
     # -- reporting ---------------------------------------------------------------------------------------------
@@ -558,13 +583,30 @@ def follow_meaning(app: Flask, keep: Keeper, stop: threading.Event, wake: thread
 
 
 def embed_round(app: Flask, session: Session, keep: Keeper) -> int:
-    """One bounded round of embedding offers for the semantic search; a model failure leaves the search lexical."""
-    try:
-        done = semantic.refresh(session, semantic.store_for(keep.store.root), app.config,
-                                float(app.config["SEARCH_SEMANTIC_BATCH_SECONDS"]))
-    except RuntimeError as exc:  # no model: nothing to embed with; /healthz reports the lexical mode
-        app.logger.warning("semantic search: %s", exc)
+    """One bounded round of embedding offers for the semantic search; a model failure leaves the search lexical.
+
+    Only the offers the index took in since the last round are read, except at the start, after a rebuild, while
+    a round left work undone, and every MEANING_FULL_SECONDS (a net under the change tracking): then all are.
+    """
+    only = keep.take_for_meaning()
+    if only is not None and time.monotonic() - keep.meaning_checked_all > MEANING_FULL_SECONDS:
+        only = None
+    if only is not None and not only:
         return 0
+    started = time.monotonic()
+    try:
+        done, left = semantic.refresh_some(session, semantic.store_for(keep.store.root), app.config,
+                                           float(app.config["SEARCH_SEMANTIC_BATCH_SECONDS"]), only)
+    except (RuntimeError, OSError, SQLAlchemyError) as exc:
+        keep.note_for_meaning(only and list(only))  # nothing was saved: the same offers wait for the next round
+        if isinstance(exc, RuntimeError):  # no model: nothing to embed with; /healthz reports the lexical mode
+            app.logger.warning("semantic search: %s", exc)
+            return 0
+        raise
+    if left:
+        keep.note_for_meaning(None)
+    elif only is None:
+        keep.meaning_checked_all = started
     return done
 
 
