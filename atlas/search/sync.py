@@ -36,7 +36,8 @@ from . import documents, semantic
 from .index import IndexStore, Snapshot, toc_generation
 from .models import SearchNeed, SearchSynonym
 
-# Seconds between two looks for offers whose text changed without an index change (e.g. the model was installed).
+# Seconds between two embedding rounds when no index change woke one (such a round only looks at every offer
+# when MEANING_FULL_SECONDS have passed).
 SEMANTIC_POLL = 10.0
 # The embedding round reads only the offers the index took in since its last round; every this many seconds, and
 # when more than MEANING_IDS_MAX wait, it reads them all (a net under the change tracking, 0.2 s at 10,000 offers).
