@@ -101,7 +101,11 @@ class CpuMeter:
         self.server, self.indexer = server, indexer
 
     def read(self, importer: int | None = None) -> dict[str, float]:
-        """Cumulative CPU ms per part, and of the whole machine."""
+        """Cumulative CPU ms per part, and of the whole machine.
+
+        A process that ended between two readings (a worker gunicorn replaced after max_requests, the import) drops
+        out of its part's sum, so that part is under-counted for the step; the machine's figure still holds it.
+        """
         parts = {"workers": 0.0, "indexer": 0.0, "client": 0.0, "database": 0.0, "import": 0.0}
         for pid, parent, name in processes():
             if parent == self.server or pid == self.server:
