@@ -73,24 +73,17 @@ def load_avg() -> str:
 TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
 
 
-def cpu_ms(pid: int) -> float:
-    """CPU time (user + system, ms) a process has used so far; 0 when it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) * TICK_MS
-
-
-def processes() -> list[tuple[int, int, str]]:
-    """(pid, parent pid, command name) of every process."""
+def processes() -> list[tuple[int, int, str, float]]:
+    """(pid, parent pid, command name, CPU ms used so far: user + system) of every process."""
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             head, tail = stat.read_text().rsplit(")", 1)
-        except OSError:
+        except OSError:  # ended meanwhile
             continue
-        found.append((int(stat.parent.name), int(tail.split()[1]), head.split("(", 1)[1]))
+        fields = tail.split()
+        found.append((int(stat.parent.name), int(fields[1]), head.split("(", 1)[1],
+                      (int(fields[11]) + int(fields[12])) * TICK_MS))
     return found
 
 
@@ -107,16 +100,17 @@ class CpuMeter:
         out of its part's sum, so that part is under-counted for the step; the machine's figure still holds it.
         """
         parts = {"workers": 0.0, "indexer": 0.0, "client": 0.0, "database": 0.0, "import": 0.0}
-        for pid, parent, name in processes():
+        for pid, parent, name, used in processes():
             if parent == self.server or pid == self.server:
-                parts["workers"] += cpu_ms(pid)
+                parts["workers"] += used
             elif pid == self.indexer or parent == self.indexer:
-                parts["indexer"] += cpu_ms(pid)
+                parts["indexer"] += used
             elif name == "postgres":
-                parts["database"] += cpu_ms(pid)
+                parts["database"] += used
             elif importer is not None and pid == importer:
-                parts["import"] += cpu_ms(pid)
-        parts["client"] = cpu_ms(os.getpid())
+                parts["import"] += used
+            elif pid == os.getpid():
+                parts["client"] = used
         busy = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
         parts["machine"] = (sum(map(int, busy)) - int(busy[3]) - int(busy[4])) * TICK_MS
         return parts

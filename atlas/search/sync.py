@@ -20,6 +20,7 @@ import threading
 import time
 import weakref
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -463,7 +464,7 @@ class Keeper:
         self.note_for_meaning(ids)
         return len(ids)
 
-    def note_for_meaning(self, ids: list[int] | None) -> None:
+    def note_for_meaning(self, ids: Collection[int] | None) -> None:
         """Tell the embedding round which offers changed (None: every offer may have)."""
         with self._meaning_lock:
             if ids is None or self._for_meaning is None or len(self._for_meaning) + len(ids) > MEANING_IDS_MAX:
@@ -599,7 +600,7 @@ def embed_round(app: Flask, session: Session, keep: Keeper) -> int:
         done, left = semantic.refresh_some(session, semantic.store_for(keep.store.root), app.config,
                                            float(app.config["SEARCH_SEMANTIC_BATCH_SECONDS"]), only)
     except (RuntimeError, OSError, SQLAlchemyError) as exc:
-        keep.note_for_meaning(only and list(only))  # nothing was saved: the same offers wait for the next round
+        keep.note_for_meaning(only)  # nothing was saved: the same offers wait for the next round
         if isinstance(exc, RuntimeError):  # no model: nothing to embed with; /healthz reports the lexical mode
             app.logger.warning("semantic search: %s", exc)
             return 0
