@@ -352,7 +352,7 @@ def bulk_import(app, count: int) -> None:
         now = utcnow()
         first = (session.scalar(select(sql_func.max(Service.id))) or 0) + 1
         org = session.scalar(select(Service.organization_id).where(Service.name == "Schuldnerberatung der Caritas"))
-        rows = [{"id": first + i, "organization_id": org, "uuid": f"bulk-{i}", "version_id": 1, "name": f"Importkurs {i}",
+        rows = [{"id": first + i, "organization_id": org, "uuid": f"bulk-{first + i}", "version_id": 1, "name": f"Importkurs {i}",
                  "description": "Bewerbungstraining und Sprachkurs", "visibility": "public", "status": "aktiv",
                  "created_at": now, "updated_at": now} for i in range(count)]
         audit = [{"at": now, "actor": "import:test", "action": "create", "entity_type": "service",
@@ -376,6 +376,35 @@ def test_an_edit_after_a_20k_import_is_searchable_within_two_seconds(search_app,
     assert indexer.poll() is None
     page = worker.test_client().get(API, query_string={"q": "Importkurs"}).get_json()
     assert page["total_items"] == 20_000
+
+
+def test_edits_stay_searchable_while_an_import_waits_for_the_indexer(search_app, make_app, monkeypatch):
+    """Readers lay people's edits over the index; an import's thousands of rows are left to the indexer."""
+    documents = sys.modules["atlas.search.documents"]
+    with search_app.app_context():
+        atlas.search.sync(get_session())
+    worker = make_app()
+    assert found(worker, "Schulden")
+    bulk_import(search_app, 1000)  # no indexer runs here: the import's rows wait
+    rename(search_app, "Familienberatung", "Zebrastreifen-Beratung")
+    assert until(worker, "Zebrastreifen", present=True) < 2.0
+    built: list[int] = []
+    real = documents.iter_documents
+
+    def counted(session, ids, *args, **kwargs):
+        built.append(len(ids))
+        return real(session, ids, *args, **kwargs)
+
+    monkeypatch.setattr(documents, "iter_documents", counted)
+    bulk_import(search_app, 1000)  # more rows than the overlay holds, all newer than the edit
+    rename(search_app, "Schuldnerberatung der Caritas", "Okapi-Schuldnerberatung")
+    assert until(worker, "Okapi", present=True) < 2.0
+    assert found(worker, "Zebrastreifen") == ["Zebrastreifen-Beratung"]  # the first edit did not drop out
+    assert built and max(built) <= 2  # no worker built documents for the imported offers
+    with search_app.app_context():
+        atlas.search.sync(get_session())
+    assert until(worker, "Importkurs", present=True) < 2.0  # the indexer's part: searchable once it caught up
+    assert worker.test_client().get(API, query_string={"q": "Importkurs"}).get_json()["total_items"] == 2000
 
 
 RAPID_WRITER = """
@@ -581,6 +610,52 @@ def test_fresh_processes_load_the_saved_segment_tables_instead_of_decoding_docum
     assert "zebrastreifen" in " ".join(fresh.vocabulary("public_words"))
     live = [n for n, alive in zip(fresh.names, fresh.alive) if alive]  # names as sort keys
     assert "zebrastreifen-beratung" in live and "familienberatung" not in live
+
+
+def test_a_rebuilt_generation_is_published_with_its_segment_tables(search_app, monkeypatch):
+    """Web workers map a new generation's tables; none decodes 15,000 documents inside a request after an import."""
+    index = sys.modules["atlas.search.index"]
+    published = []
+
+    def publish(self, name):
+        folder = self.root / name / index.TABLES
+        segments = whoosh.index.open_dir(str(self.root / name))._segments()
+        published.append((sorted(p.stem for p in folder.glob("*" + index.TABLE_SUFFIX)),
+                          sorted(s.segment_id() for s in segments)))
+        real_publish(self, name)
+
+    real_publish = index.IndexStore.publish
+    monkeypatch.setattr(index.IndexStore, "publish", publish)
+    with search_app.app_context():
+        keeper().rebuild(get_session())
+    assert len(published) == 1 and published[0][0] == published[0][1] and published[0][0]
+
+
+def test_readers_keep_their_snapshot_while_a_large_new_segment_awaits_its_table(search_app, monkeypatch):
+    index = sys.modules["atlas.search.index"]
+    with search_app.app_context():
+        assert atlas.search.sync(get_session()) == 16
+        store = keeper().store
+    reader = index.IndexStore(store.root)
+    before = reader.snapshot()
+    rename(search_app, "Familienberatung", "Zebrastreifen-Beratung")
+    monkeypatch.setattr(index, "TABLE_WAIT_DOCS", 10)
+    monkeypatch.setattr(index.IndexStore, "write_tables", lambda self, name: 0)  # the writer has not saved them yet
+    with search_app.app_context():
+        keeper().rebuild(get_session())  # one new segment of 16 documents, no table
+    assert reader.snapshot() is before  # decoding waits: the last snapshot serves
+    folder = store.root / store.current_name()
+    monkeypatch.undo()
+    index.IndexStore.write_tables(store, folder.name)  # the writer saves them: the reader moves on at once
+    after = reader.snapshot()
+    assert after is not before and "zebrastreifen-beratung" in after.names
+    monkeypatch.setattr(index, "TABLE_WAIT_DOCS", 10)
+    monkeypatch.setattr(index, "TABLE_WAIT_SECONDS", 0.0)  # a writer that never saves them: decoded after the wait
+    for table in (folder / index.TABLES).iterdir():
+        table.unlink()
+    late = index.IndexStore(store.root)
+    late._snapshot = before
+    assert late.snapshot() is not before and "zebrastreifen-beratung" in late.snapshot().names
 
 
 def test_readers_never_copy_index_files_into_their_own_memory(search_app, monkeypatch):

@@ -49,6 +49,10 @@ TOC_RE = re.compile(r"^_MAIN_(\d+)\.toc$")
 OPEN_ATTEMPTS = 5
 TABLES = "tables"  # per generation: one saved _SegmentTable per segment, named by the segment's id
 TABLE_SUFFIX = ".arrays"
+# A new segment this large without a saved table: readers keep their last snapshot for up to TABLE_WAIT_SECONDS
+# while the writer saves it, rather than decode it inside a request (about a second at 15,000 offers).
+TABLE_WAIT_DOCS = 1000
+TABLE_WAIT_SECONDS = 10.0
 BUILD_BATCH = 100  # documents per job a parallel build hands to one of its processes
 
 
@@ -101,6 +105,7 @@ class IndexStore:
         self._postings: OrderedDict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._postings_size = 0
         self._vocab: dict[tuple[str, str], frozenset[str]] = {}
+        self._table_wait: float | None = None  # since when a large new segment's table is awaited
 
     # -- layout and state ---------------------------------------------------------------------------------
 
@@ -255,6 +260,9 @@ class IndexStore:
         ix = windex.open_dir(str(self.root / name))
         reader = ix.reader()
         leaves = reader.leaf_readers() if reader.doc_count_all() else []
+        if snap is not None and self._awaits_tables(name, leaves):
+            reader.close()
+            return snap
         self._snapshot = Snapshot(self, name, ix.latest_generation(),
                                   [(leaf.segment().segment_id(), leaf, base) for leaf, base in leaves],
                                   reader=reader, state=state)
@@ -266,6 +274,19 @@ class IndexStore:
         self._tables = {k: v for k, v in self._tables.items() if k in live}
         self._vocab = {k: v for k, v in self._vocab.items() if k[0] in live}
         return self._snapshot
+
+    def _awaits_tables(self, name: str, leaves: list[tuple[Any, int]]) -> bool:
+        """True while a large new segment has no saved table yet and the wait has not run out."""
+        missing = [leaf for leaf, _base in leaves if leaf.segment().segment_id() not in self._tables
+                   and leaf.doc_count_all() >= TABLE_WAIT_DOCS
+                   and not (self.root / name / TABLES / f"{leaf.segment().segment_id()}{TABLE_SUFFIX}").exists()]
+        if not missing:
+            self._table_wait = None
+            return False
+        now = time.monotonic()
+        if self._table_wait is None:
+            self._table_wait = now
+        return now - self._table_wait < TABLE_WAIT_SECONDS
 
     def memory_snapshot(self, docs: list[IndexDoc], state: dict[str, Any]) -> Snapshot:
         """A read view of documents built from the database, for searches while no usable index exists."""
