@@ -658,6 +658,34 @@ def test_readers_keep_their_snapshot_while_a_large_new_segment_awaits_its_table(
     assert late.snapshot() is not before and "zebrastreifen-beratung" in late.snapshot().names
 
 
+def test_a_new_generation_walks_only_its_new_segments_for_prefixes(search_app, monkeypatch):
+    """Prefix terms are kept per segment: after an edit only the new segment's term file is read again."""
+    index = sys.modules["atlas.search.index"]
+    with search_app.app_context():
+        assert atlas.search.sync(get_session()) == 16
+        store = keeper().store
+    reader = index.IndexStore(store.root)
+    before = reader.snapshot()
+    assert "beck" in before.expand_prefix("title", "b") and before.expand_prefix("title", "z") == []
+    old = {segid for segid, _leaf, _base in before.leaves}
+    walked: list[str] = []
+    real = whoosh.reading.SegmentReader.expand_prefix
+
+    def counted(self, fieldname, prefix):
+        walked.append(self.segment().segment_id())
+        return real(self, fieldname, prefix)
+
+    monkeypatch.setattr(whoosh.reading.SegmentReader, "expand_prefix", counted)
+    rename(search_app, "Familienberatung", "Zebrastreifen-Beratung")
+    with search_app.app_context():
+        assert atlas.search.sync(get_session()) == 1
+    after = reader.snapshot()
+    assert {"beck", "berat"} <= set(after.expand_prefix("title", "b"))
+    assert any(term.startswith("zebra") for term in after.expand_prefix("title", "z"))
+    new = {segid for segid, _leaf, _base in after.leaves} - old
+    assert new and set(walked) == new  # the unchanged segments answered from memory
+
+
 def test_readers_never_copy_index_files_into_their_own_memory(search_app, monkeypatch):
     """Compound segment files are opened as in-memory copies (35 MB per worker at 100,000 offers): none are written."""
     import whoosh.filedb.structfile
