@@ -380,6 +380,34 @@ def test_after_edits_a_map_is_served_from_its_last_markers_while_one_thread_rebu
     assert section(client, config).headers["ETag"] != first.headers["ETag"]
 
 
+def test_the_workers_of_a_machine_share_one_build_of_a_marker_set(make_app, app, monkeypatch):
+    """One worker builds the markers, the others read its file; a set too old for the data is built once more."""
+    from atlas.maps import data as map_data_module
+
+    real, builds = map_data_module.markers, []
+    monkeypatch.setattr(map_data_module, "markers", lambda *args, **kwargs: builds.append(1) or real(*args, **kwargs))
+    first, second = make_app(MAP_CACHE_SECONDS=5), make_app(MAP_CACHE_SECONDS=5)  # two workers, one instance folder
+    config = map_data(first.test_client().get("/karte").get_data(as_text=True))
+    answer = section(first.test_client(), config)
+    assert len(builds) == 1
+    again = section(second.test_client(), config)
+    assert len(builds) == 1 and again.get_json() == answer.get_json() and again.headers["ETag"] == answer.headers["ETag"]
+    assert answer.get_json()["total"] == 2
+    add_offers(app, 1)
+    # a worker whose set is older than MAP_CACHE_SECONDS (here: 0) builds it anew and shares it
+    assert section(make_app(MAP_CACHE_SECONDS=0).test_client(), config).get_json()["total"] == 3
+    assert len(builds) == 2
+    fresh = section(make_app(MAP_CACHE_SECONDS=5).test_client(), config)  # a new worker reads it
+    assert len(builds) == 2 and fresh.get_json()["total"] == 3
+    folder = Path(first.instance_path) / "map-cache"
+    for saved in folder.glob("*.markers"):
+        saved.write_bytes(b"damaged")
+    assert section(make_app(MAP_CACHE_SECONDS=5).test_client(), config).get_json()["total"] == 3
+    assert len(builds) == 3  # a damaged file is built again
+    near = section(make_app(MAP_CACHE_SECONDS=5).test_client(), config, nahe="Iserlohn")
+    assert near.status_code == 200 and len(builds) == 4 and len(list(folder.glob("*.markers"))) == 1
+
+
 def test_grid_clustering_follows_the_zoom():
     import numpy as np
 

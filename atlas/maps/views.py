@@ -14,6 +14,7 @@ import io
 import math
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, render_template, request, url_for
@@ -112,11 +113,23 @@ def marker_set(filters: ListFilters, internal: bool, near: tuple[float, float] |
     key = ("markers", internal, tuple(sorted(vars(filters).items())), near, radius)
     version = version or maps.data_version(get_session())
 
+    ttl = float(current_app.config["MAP_CACHE_SECONDS"])
+
     def build() -> maps.MarkerSet:  # get_session() inside: a rebuild may run in a thread of its own
         return maps.MarkerSet.of(version, maps.markers(get_session(), maps.offer_ids(filters, internal), internal,
                                                        near, radius))
 
-    return marker_cache().get(key, version, float(current_app.config["MAP_CACHE_SECONDS"]), build, in_background)[1]
+    def shared() -> maps.MarkerSet:
+        # Sets around a place stay with their worker: there are as many as places and radii, each cheaper.
+        return build() if near is not None else shared_markers().get(key, version, ttl, build)
+
+    return marker_cache().get(key, version, ttl, shared, in_background)[1]
+
+
+def shared_markers() -> maps.SharedMarkers:
+    """The marker sets this machine's workers share (files under the instance folder)."""
+    return current_app.extensions.setdefault(
+        "atlas.maps.shared", maps.SharedMarkers(Path(current_app.instance_path) / "map-cache"))
 
 
 def in_background(job: Callable[[], None]) -> None:
