@@ -407,6 +407,36 @@ def test_edits_stay_searchable_while_an_import_waits_for_the_indexer(search_app,
     assert worker.test_client().get(API, query_string={"q": "Importkurs"}).get_json()["total_items"] == 2000
 
 
+def test_readers_look_up_many_unseen_audit_rows_as_one_range(search_app):
+    """Thousands of audit ids the index saw missing (an import's open transaction on PostgreSQL) are one range."""
+    from sqlalchemy import event
+
+    sync = sys.modules["atlas.search.sync"]
+    with search_app.app_context():
+        session = get_session()
+        atlas.search.sync(session)
+        state = keeper().store.read_state()
+    rename(search_app, "Familienberatung", "Zebrastreifen-Beratung")
+    with search_app.app_context():
+        session = get_session()
+        edit = session.scalar(select(AuditLog).order_by(AuditLog.id.desc()))
+        # The edit's row counts as unseen below the index's audit id, among 5,000 ids that never showed up.
+        state = dict(state, audit_id=edit.id + 5000, gaps={str(edit.id + i): time.time() for i in range(5000)})
+        statements: list[str] = []
+        engine = session.get_bind()
+
+        def listen(_conn, _cursor, statement, *_args):
+            statements.append(statement)
+
+        event.listen(engine, "before_cursor_execute", listen)
+        try:
+            pending = sync.pending_offers(session, state, sync.read_watermark(session), 200)
+        finally:
+            event.remove(engine, "before_cursor_execute", listen)
+        assert edit.entity_id in pending.offers
+        assert statements and max(len(text) for text in statements) < 2000  # no statement names 5,000 ids
+
+
 RAPID_WRITER = """
 import time
 from sqlalchemy import select

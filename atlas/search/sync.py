@@ -54,6 +54,7 @@ BULK_MIN = 2000
 BULK_SHARE = 0.5
 RECENT_MAX = 2000
 GAP_TTL = 300.0
+GAPS_LISTED = 100  # readers name at most this many unseen audit ids in a statement (pending_offers)
 RELEVANT = (m.Service, m.Organization, m.Location, m.Address, m.ServiceAtLocation, m.TaxonomyTerm, m.Region,
             m.Jobcenter, SearchSynonym, SearchNeed)
 
@@ -274,7 +275,11 @@ def pending_offers(session: Session, state: dict[str, Any], wm: Watermark, limit
     """
     gaps = [int(k) for k in state.get("gaps", {})]
     condition = m.AuditLog.id > int(state.get("audit_id", 0))
-    if gaps:
+    if len(gaps) > GAPS_LISTED:
+        # Read as one range (rows the index holds come along, which costs an offer's document at most): a
+        # statement naming thousands of ids, as after an import on PostgreSQL, took most of a worker's time.
+        condition = m.AuditLog.id >= min(gaps)
+    elif gaps:
         condition = or_(condition, m.AuditLog.id.in_(gaps))
     writers = session.execute(select(m.AuditLog.actor, func.count(m.AuditLog.id)).where(condition)
                               .group_by(m.AuditLog.actor)).all()
