@@ -382,6 +382,8 @@ def test_after_edits_a_map_is_served_from_its_last_markers_while_one_thread_rebu
 
 def test_the_workers_of_a_machine_share_one_build_of_a_marker_set(make_app, app, monkeypatch):
     """One worker builds the markers, the others read its file; a set too old for the data is built once more."""
+    import zlib
+
     from atlas.maps import data as map_data_module
 
     real, builds = map_data_module.markers, []
@@ -400,12 +402,13 @@ def test_the_workers_of_a_machine_share_one_build_of_a_marker_set(make_app, app,
     fresh = section(make_app(MAP_CACHE_SECONDS=5).test_client(), config)  # a new worker reads it
     assert len(builds) == 2 and fresh.get_json()["total"] == 3
     folder = Path(first.instance_path) / "map-cache"
-    for saved in folder.glob("*.markers"):
-        saved.write_bytes(b"damaged")
-    assert section(make_app(MAP_CACHE_SECONDS=5).test_client(), config).get_json()["total"] == 3
-    assert len(builds) == 3  # a damaged file is built again
+    for number, damage in enumerate([b"damaged", zlib.compress(b'{"version": "x"}'), zlib.compress(b"[1]")]):
+        for saved in folder.glob("*.markers"):
+            saved.write_bytes(damage)
+        assert section(make_app(MAP_CACHE_SECONDS=5).test_client(), config).get_json()["total"] == 3
+        assert len(builds) == 3 + number  # a damaged file is built again
     near = section(make_app(MAP_CACHE_SECONDS=5).test_client(), config, nahe="Iserlohn")
-    assert near.status_code == 200 and len(builds) == 4 and len(list(folder.glob("*.markers"))) == 1
+    assert near.status_code == 200 and len(builds) == 6 and len(list(folder.glob("*.markers"))) == 1
 
 
 def test_grid_clustering_follows_the_zoom():

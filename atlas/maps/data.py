@@ -325,11 +325,12 @@ class SharedMarkers:
     def _read(path: Path, version: str, ttl: float) -> MarkerSet | None:
         try:
             saved = orjson.loads(zlib.decompress(path.read_bytes()))
-        except (OSError, zlib.error, orjson.JSONDecodeError):
-            return None
-        if saved.get("version") != version and time.time() - float(saved.get("built", 0)) >= ttl:
-            return None
-        return MarkerSet.of(str(saved["version"]), [tuple(item) for item in saved["items"]], float(saved["built"]))
+            saved_version, built, items = str(saved["version"]), float(saved["built"]), saved["items"]
+            if saved_version != version and time.time() - built >= ttl:
+                return None
+            return MarkerSet.of(saved_version, [tuple(item) for item in items], built)
+        except (OSError, zlib.error, ValueError, TypeError, KeyError, IndexError):
+            return None  # missing or damaged: built again
 
     def _write(self, path: Path, value: MarkerSet) -> None:
         data = zlib.compress(orjson.dumps({"version": value.version, "built": value.built_at, "items": value.items}), 1)
@@ -374,7 +375,7 @@ class MarkerCache:
                 served, start = (cached[0], cached[2]), key not in self._building
                 self._building.add(key)
         if served is None:
-            return version, self._store(key, version, build())
+            return self._store(key, version, build())
         if start:
             background(lambda: self._rebuild(key, version, build))
         return served
@@ -386,7 +387,7 @@ class MarkerCache:
             with self._lock:
                 self._building.discard(key)
 
-    def _store(self, key: tuple[Any, ...], version: str, value: Any) -> Any:
+    def _store(self, key: tuple[Any, ...], version: str, value: Any) -> tuple[str, Any]:
         if isinstance(value, MarkerSet):  # perhaps another worker's, built a moment ago at an older version
             version, age = value.version, max(0.0, time.time() - value.built_at)
         else:
@@ -395,7 +396,7 @@ class MarkerCache:
             self._values[key] = (version, time.monotonic() - age, value)
             while len(self._values) > self.size:
                 self._values.popitem(last=False)
-        return value
+        return version, value
 
     def clear(self) -> None:
         """Forget everything (benchmarks, tests)."""

@@ -112,7 +112,6 @@ def marker_set(filters: ListFilters, internal: bool, near: tuple[float, float] |
     """The markers of a filter set, from this process's cache while the data version holds."""
     key = ("markers", internal, tuple(sorted(vars(filters).items())), near, radius)
     version = version or maps.data_version(get_session())
-
     ttl = float(current_app.config["MAP_CACHE_SECONDS"])
 
     def build() -> maps.MarkerSet:  # get_session() inside: a rebuild may run in a thread of its own
