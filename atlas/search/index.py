@@ -284,9 +284,10 @@ class IndexStore:
 
     def _awaits_tables(self, name: str, leaves: list[tuple[Any, int]]) -> bool:
         """True while a large new segment has no saved table yet and the wait has not run out."""
-        missing = [leaf for leaf, _base in leaves if leaf.segment().segment_id() not in self._tables
-                   and leaf.doc_count_all() >= TABLE_WAIT_DOCS
-                   and not (self.root / name / TABLES / f"{leaf.segment().segment_id()}{TABLE_SUFFIX}").exists()]
+        folder = self.root / name / TABLES
+        missing = any(segid not in self._tables and leaf.doc_count_all() >= TABLE_WAIT_DOCS
+                      and not (folder / f"{segid}{TABLE_SUFFIX}").exists()
+                      for segid, leaf in ((leaf.segment().segment_id(), leaf) for leaf, _base in leaves))
         if not missing:
             self._table_wait = None
             return False
