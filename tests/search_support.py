@@ -123,12 +123,14 @@ def indexer_env(app: Flask, **settings: str) -> dict[str, str]:
 
 
 @contextmanager
-def indexer_process(app: Flask, wait_for_index: bool = True, **settings: str) -> Iterator[subprocess.Popen]:
+def indexer_process(app: Flask, wait_for_index: bool = True, new_session: bool = False,
+                    **settings: str) -> Iterator[subprocess.Popen]:
     """Run the real indexer (`flask --app atlas indexer`) for this app; waits until the index is published."""
     from atlas.search.sync import keeper
 
     proc = subprocess.Popen([sys.executable, "-m", "flask", "--app", "atlas", "indexer"], cwd=INDEXER_ROOT,
-                            env=indexer_env(app, **settings), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            env=indexer_env(app, **settings), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=new_session)
     try:
         deadline = time.monotonic() + 120
         while wait_for_index and keeper(app).store.current_name() is None:

@@ -184,6 +184,7 @@ def test_imports_run_at_a_lower_cpu_priority_than_the_web_workers(make_app, monk
     """`flask import` and the import worker lower their priority to IMPORT_NICE (default 10; 0 leaves it)."""
     asked: list[int] = []
     monkeypatch.setattr(cli, "lower_thread_priority", lambda nice: asked.append(nice) or nice)
+    monkeypatch.setattr(cli, "lower_session_priority", lambda nice: asked.append(-nice) or nice)  # its session's too
     for config, expected in (({}, 10), ({"IMPORT_NICE": 0}, 0)):
         app = make_app(**({"IMPORT_NICE": 10} | config))
         schema.upgrade(app.extensions["atlas.engine"])
@@ -191,5 +192,5 @@ def test_imports_run_at_a_lower_cpu_priority_than_the_web_workers(make_app, monk
         runner = app.test_cli_runner()
         assert runner.invoke(args=["import", str(DATA / "netzwerkkarte_en.csv"), "--dry-run"]).exit_code == 0
         assert runner.invoke(args=["import-worker", "--once"]).exit_code == 0
-        assert asked == [expected, expected]
+        assert asked == [expected, -expected, expected, -expected]
     assert Defaults.IMPORT_NICE == 10  # the product's default (tests/conftest.py sets 0 for in-process imports)

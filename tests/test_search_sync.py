@@ -17,6 +17,7 @@ from sqlalchemy import delete, select, update
 import atlas.search
 from atlas.db import get_session
 from atlas.models import AuditLog, Service, ServiceAtLocation, utcnow
+from atlas.priority import AUTOGROUP, lower_session_priority
 from atlas.search.sync import keeper
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -763,6 +764,32 @@ def test_the_indexer_process_yields_the_cpu_to_the_web_workers(search_app):
         assert os.getpriority(os.PRIO_PROCESS, proc.pid) == max(base, 10)
     with indexer_process(search_app, ATLAS_INDEXER_NICE="0") as proc:
         assert os.getpriority(os.PRIO_PROCESS, proc.pid) == base
+
+
+@pytest.mark.skipif(not Path(AUTOGROUP).exists(), reason="a kernel without autogroups shares the CPU by nice alone")
+def test_the_indexer_as_a_service_lowers_its_sessions_share_of_the_cpu(search_app):
+    """Started in a session of its own, as systemd starts a service, the indexer lowers the session's nice too."""
+    own = Path(AUTOGROUP).read_text()  # this test run's session, which must stay as it is
+    with indexer_process(search_app, new_session=True) as proc:
+        assert Path(f"/proc/{proc.pid}/autogroup").read_text().split()[-1] == "10"
+    with indexer_process(search_app) as proc:  # started from a shell: its session is the shell's
+        assert Path(f"/proc/{proc.pid}/autogroup").read_text() == own
+    assert Path(AUTOGROUP).read_text() == own
+
+
+def test_the_session_priority_is_only_ever_lowered_and_only_by_a_session_leader(tmp_path, monkeypatch):
+    group = tmp_path / "autogroup"
+    group.write_text("/autogroup-7 nice 0\n")
+    monkeypatch.setattr(os, "getsid", lambda pid: os.getpid())
+    assert lower_session_priority(10, str(group)) == 10 and group.read_text() == "10"
+    group.write_text("/autogroup-7 nice 15\n")
+    assert lower_session_priority(10, str(group)) == 15 and group.read_text() == "/autogroup-7 nice 15\n"
+    group.write_text("no group here")
+    assert lower_session_priority(10, str(group)) is None
+    assert lower_session_priority(10, str(tmp_path / "missing")) is None
+    monkeypatch.setattr(os, "getsid", lambda pid: os.getpid() + 1)  # a shell's session
+    group.write_text("/autogroup-7 nice 0\n")
+    assert lower_session_priority(10, str(group)) is None and group.read_text() == "/autogroup-7 nice 0\n"
 
 
 def test_edits_reach_the_index_while_the_meaning_thread_is_busy_embedding(search_app, monkeypatch):

@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..audit import set_actor
 from ..cli import _database_error, _require_schema
 from ..db import get_session
-from ..priority import lower_thread_priority
+from ..priority import lower_session_priority, lower_thread_priority
 from . import REGISTRY, read_file
 from .commit import commit_plan
 from .export import EXPORT_FORMATS, export_to
@@ -76,6 +76,7 @@ def import_command(path: Path, fmt: str | None, mapping: Path | None, source: st
     session = get_session()
     config = current_app.config
     lower_thread_priority(int(config["IMPORT_NICE"]))  # a bulk import must not slow the web pages down
+    lower_session_priority(int(config["IMPORT_NICE"]))  # only when started on its own (systemd-run, setsid)
     source = (source or path.stem).strip()[:120]
     try:
         user_mapping = remembered(session, source) | (load_mapping(mapping) if mapping else {})
@@ -179,6 +180,7 @@ def import_worker_command(once: bool, poll: float) -> None:
     _require_schema()
     app = current_app._get_current_object()
     lower_thread_priority(int(app.config["IMPORT_NICE"]))  # as the CLI import: web requests get the CPU first
+    lower_session_priority(int(app.config["IMPORT_NICE"]))  # as a service it leads a session of its own
     stop = threading.Event()
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):

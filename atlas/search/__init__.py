@@ -17,7 +17,7 @@ from flask.cli import with_appcontext
 
 from ..cli import _require_schema
 from ..db import get_session
-from ..priority import lower_thread_priority
+from ..priority import lower_session_priority, lower_thread_priority
 from . import language, models  # noqa: F401  (models registers the tables)
 from .sync import init_keeper, keeper, run_indexer, sync
 from .views import bp
@@ -57,8 +57,10 @@ def indexer_command(once: bool) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_args: stop.set())
     nice = lower_thread_priority(int(app.config["INDEXER_NICE"]))  # 0 or less leaves the priority as it is
-    click.echo(f"Search indexer follows the database ({keeper().store.root}, CPU priority nice {nice}); "
-               "stop with Ctrl+C.")
+    session = lower_session_priority(int(app.config["INDEXER_NICE"]))  # a service leads a session of its own
+    session_note = "" if session is None else f", its session {session}"
+    click.echo(f"Search indexer follows the database ({keeper().store.root}, CPU priority nice {nice}"
+               f"{session_note}); stop with Ctrl+C.")
     run_indexer(app, stop)
 
 
