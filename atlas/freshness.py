@@ -108,6 +108,14 @@ def strictest(defaults: dict[str, int], by_category: dict[str, dict[str, int]], 
     return limits
 
 
+def open_review_kinds(session: Session, service_id: int) -> set[str]:
+    """Kinds of the open tasks of one offer and its organisation (one query: an offer page asks once)."""
+    organization = select(Service.organization_id).where(Service.id == service_id).scalar_subquery()
+    return set(session.scalars(select(ReviewTask.kind).distinct().where(
+        ReviewTask.resolved_at.is_(None),
+        (ReviewTask.service_id == service_id) | (ReviewTask.organization_id == organization))))
+
+
 def in_review_ids(session: Session, service_ids: Iterable[int] | None = None) -> set[int]:
     """Offers with an open report or broken link, their own or their organisation's (one or two queries).
 

@@ -137,8 +137,9 @@ def test_broken_only_after_n_failures_spanning_h_hours(checker_app, web, router,
     assert len(tasks) == 1 and tasks[0].source_ref == f"link:{link.id}"
     assert "Internetseite des Angebots" in tasks[0].detail
     sid = service_id(checker_app, "Schuldnerberatung Lichtblick")
-    assert "Einige Angaben zu diesem Angebot werden gerade überprüft." in client.get(f"/angebote/{sid}").get_data(
-        as_text=True)
+    page = client.get(f"/angebote/{sid}").get_data(as_text=True)
+    assert "Einige Angaben werden gerade überprüft. Bitte fragen Sie vorher nach." in page
+    assert page.count("werden gerade überprüft") == 1
     login(client, "lotsin@atlas.example")
     staff_page = client.get(f"/intern/angebote/{sid}").get_data(as_text=True)
     assert "Angaben werden geprüft" in staff_page and f"Link defekt: {url}" in staff_page

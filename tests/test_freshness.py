@@ -117,9 +117,32 @@ def test_public_pages_say_when_checked_and_that_details_are_being_checked(app, t
         session.commit()
     page = client.get(f"/angebote/{fresh}").get_data(as_text=True)
     assert "Einige Angaben werden gerade überprüft. Bitte fragen Sie vorher nach." in page
+    assert page.count("werden gerade überprüft") == 1  # one notice, not two saying the same
     listing = client.get("/angebote", query_string={"q": "Lichtblick"}).get_data(as_text=True)
     assert "zuletzt geprüft im März 2027" in listing and "werden gerade überprüft" in listing
     assert "Fehlermeldung" not in page + listing  # what was reported stays internal
+
+
+@pytest.mark.parametrize("kind, on_organisation, notice", [
+    ("link_changed", False, "Einige Angaben zu diesem Angebot werden gerade überprüft."),
+    ("overdue", True, "Einige Angaben zu diesem Angebot werden gerade überprüft."),
+    ("link_broken", False, "Einige Angaben werden gerade überprüft. Bitte fragen Sie vorher nach."),
+    ("link_broken", True, "Einige Angaben werden gerade überprüft. Bitte fragen Sie vorher nach."),
+    ("public_report", True, "Einige Angaben werden gerade überprüft. Bitte fragen Sie vorher nach."),
+    ("manual", False, None),
+])
+def test_the_offer_page_shows_one_notice_for_its_open_tasks(app, two_offers, kind, on_organisation, notice):
+    """A report or broken link asks the reader to check first; a changed link or an overdue review only says so."""
+    fresh, _stale = two_offers
+    with app.app_context():
+        session = get_session()
+        set_actor(session, "test")
+        service = session.get(Service, fresh)
+        open_task(session, kind, service.organization if on_organisation else service, "Aufgabe", source_ref="t:1")
+        session.commit()
+    page = app.test_client().get(f"/angebote/{fresh}").get_data(as_text=True)
+    assert page.count("werden gerade überprüft") == (1 if notice else 0)
+    assert notice is None or notice in page
 
 
 def test_a_category_can_have_a_stricter_limit_for_a_fact(app, monkeypatch):

@@ -250,7 +250,9 @@ def data_version(session: Session) -> str:
     row = session.connection().execute(select(
         select(func.max(AuditLog.id)).scalar_subquery(),
         *(select(func.max(model.updated_at)).scalar_subquery() for model in (Service, Organization, Location)),
-        select(func.count(Service.id)).scalar_subquery(),
+        # Deleting an offer writes an audit row; counting the offers instead read every row (2 ms at 10,000 offers
+        # on PostgreSQL, a tenth of a map request, and growing with the atlas).
+        select(func.max(Service.id)).scalar_subquery(),
     )).one()
     # The day is part of it: offers enter and leave the public map at midnight without any write (atlas.validity).
     return hashlib.sha1(repr((tuple(row), validity.today())).encode()).hexdigest()[:16]

@@ -13,6 +13,7 @@ import hashlib
 import io
 import math
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -381,15 +382,29 @@ def offer_map(view: dict[str, Any]) -> dict[str, Any] | None:
             "place_labels": [] if current_app.config.get("MAP_TILE_URL") else nearby_place_labels(get_session(), points)}
 
 
+# Seconds a process reuses the Gemeinden's names and centres: reference data, as the offer views' names (VIEW_TTL).
+CENTRES_TTL = 60.0
+
+
+def gemeinde_centres(session: Any) -> tuple[tuple[float, float, str], ...]:
+    """Every Gemeinde's centre and name by name, read at most once a minute per process (one query less a page)."""
+    read_at, rows = current_app.extensions.get("atlas.maps.centres", (float("-inf"), ()))
+    if time.monotonic() - read_at > CENTRES_TTL:
+        rows = tuple(map(tuple, session.execute(
+            select(Region.latitude, Region.longitude, Region.name)
+            .where(Region.kind == "gemeinde", Region.latitude.is_not(None)).order_by(Region.name, Region.id))))
+        current_app.extensions["atlas.maps.centres"] = (time.monotonic(), rows)
+    return rows
+
+
 def nearby_place_labels(session: Any, points: list[dict[str, Any]], margin: float = 0.15) -> list[list[Any]]:
     """Names of the Gemeinden around an offer's sites: without map tiles, two dots on grey say nothing."""
     lats, lons = [p["lat"] for p in points], [p["lon"] for p in points]
     lon_margin = margin / max(math.cos(math.radians(sum(lats) / len(lats))), 0.2)
-    return maps.place_labels(session.scalars(
-        select(Region).where(Region.kind == "gemeinde",
-                             Region.latitude.between(min(lats) - margin, max(lats) + margin),
-                             Region.longitude.between(min(lons) - lon_margin, max(lons) + lon_margin))
-        .order_by(Region.name)))
+    south, north = min(lats) - margin, max(lats) + margin
+    west, east = min(lons) - lon_margin, max(lons) + lon_margin
+    return [[lat, lon, name] for lat, lon, name in gemeinde_centres(session)
+            if south <= lat <= north and west <= lon <= east]
 
 
 def coverage_context() -> dict[str, Any]:

@@ -8,6 +8,7 @@ from flask import Blueprint, abort, render_template, request
 from sqlalchemy import func, select
 
 from .. import freshness
+from ..checker import HINT_KINDS
 from ..db import get_session
 from ..i18n import current_lang
 from ..models import Service
@@ -53,6 +54,9 @@ def service(service_id: int) -> Any:
     view = found[0]
     names = public_labels(session, lang)
     categories = [names[t["code"]] for t in view["taxonomy_terms"] if t["code"] in names]
-    checking = bool(freshness.in_review_ids(session, [service_id]))
+    kinds = freshness.open_review_kinds(session, service_id)
+    # One notice: a report or a broken link asks the reader to check first; a changed link or an overdue review
+    # only says that the details are being checked (both used to show, one under the other).
+    notice = "checking" if kinds & set(freshness.DOUBT_KINDS) else "hint" if kinds & set(HINT_KINDS) else None
     return render_template("public/service.html", s=view, offer_map=offer_map(view), categories=categories,
-                           checking=checking)
+                           notice=notice)
