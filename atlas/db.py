@@ -55,8 +55,11 @@ def make_engine(url: str) -> Engine:
         if url.startswith("sqlite"):
             engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS})
             event.listen(engine, "connect", _sqlite_pragmas)
-            return engine
-        return create_engine(url, pool_pre_ping=True)
+        else:
+            engine = create_engine(url, pool_pre_ping=True)
+        event.listen(engine, "begin", _note_begin)
+        event.listen(engine, "before_cursor_execute", _note_statement)
+        return engine
     except (ImportError, ArgumentError, NoSuchModuleError) as exc:
         shown = make_url(url).render_as_string(hide_password=True)
         raise ConfigError(f"DATABASE_URL {shown} cannot be used ({exc}); atlas supports sqlite:/// and "
@@ -69,6 +72,25 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+WROTE = "atlas.wrote"
+
+
+def _note_begin(conn: Connection) -> None:
+    conn.info[WROTE] = False
+
+
+def _note_statement(conn: Connection, _cursor, statement: str, *_args) -> None:
+    if statement.lstrip()[:6].upper() != "SELECT":
+        conn.info[WROTE] = True  # anything but a plain SELECT counts as a write, so doubt ends in ROLLBACK
+
+
+def read_only(session: Session) -> bool:
+    """True when the session's open transaction has run SELECTs only and holds no unflushed changes."""
+    if not session.in_transaction() or session.new or session.dirty or session.deleted:
+        return False
+    return not session.connection().info.get(WROTE, True)
 
 
 def init_app(app: Flask) -> None:
@@ -91,11 +113,17 @@ def get_session() -> Session:
     return g.db_session
 
 
-def close_session(_exc: BaseException | None = None) -> None:
+def close_session(exc: BaseException | None = None) -> None:
     """Close the app context's session, rolling back anything uncommitted."""
     session = g.pop("db_session", None)
-    if session is not None:
-        session.close()
+    if session is None:
+        return
+    if exc is None and session.get_bind().dialect.name == "postgresql" and read_only(session):
+        # psycopg drops every prepared statement of a connection at ROLLBACK (and sends DEALLOCATE ALL), so ending
+        # each page's reads that way made PostgreSQL plan every statement anew: planning the offer versions' query
+        # took 0.54 of its 0.74 ms. COMMIT ends a read-only transaction just as well and keeps the plans.
+        session.commit()
+    session.close()
 
 
 # Tables a bulk import fills; PostgreSQL plans badly on them until it has statistics (autovacuum comes late).

@@ -88,7 +88,9 @@ def read_watermark(session: Session) -> Watermark:
     Read on a connection of its own: the caller's session may sit in an older snapshot of the database.
     """
     with session.get_bind().connect() as conn:
-        return _watermark(conn)
+        watermark = _watermark(conn)
+        conn.commit()  # not a ROLLBACK, which makes psycopg drop the connection's prepared statements (atlas.db)
+        return watermark
 
 
 def _watermark(conn: Any) -> Watermark:
