@@ -670,6 +670,23 @@ def synced_reader(app):
     return store, sys.modules["atlas.search.index"].IndexStore(store.root)
 
 
+def test_a_workers_look_at_fresh_edits_ends_its_reads_without_a_rollback(search_app, make_app):
+    """A ROLLBACK makes psycopg drop the connection's prepared statements; the look runs once a second per worker."""
+    from sqlalchemy import event
+
+    synced_reader(search_app)
+    rename(search_app, "Familienberatung", "Zebrastreifen-Beratung")
+    worker = make_app()
+    ends: list[str] = []
+    engine = worker.extensions["atlas.engine"]
+    event.listen(engine, "commit", lambda conn: ends.append("commit"))
+    event.listen(engine, "rollback", lambda conn: ends.append("rollback"))
+    with worker.app_context():
+        snapshot = keeper(worker).fresh_snapshot(get_session(), force=True)
+    assert snapshot.generation is not None and ends and "rollback" not in ends
+    assert "Zebrastreifen-Beratung" in found(worker, "Zebrastreifen")
+
+
 def test_readers_keep_their_snapshot_while_a_large_new_segment_awaits_its_table(search_app, monkeypatch):
     index = sys.modules["atlas.search.index"]
     store, reader = synced_reader(search_app)

@@ -396,9 +396,11 @@ class Keeper:
             return base
         with Session(bind=session.get_bind()) as work:
             changed = pending_offers(work, base.state or {}, wm, self.overlay_max).offers
-            if not changed:
-                return base
-            return base.with_changes(list(documents.iter_documents(work, sorted(changed))), changed)
+            view = base
+            if changed:
+                view = base.with_changes(list(documents.iter_documents(work, sorted(changed))), changed)
+            work.commit()  # reads only: not a ROLLBACK, which drops psycopg's prepared statements (atlas.db)
+            return view
 
     # -- writing (the indexer process, `flask reindex`, set-up) -------------------------------------------------
 
