@@ -354,14 +354,13 @@ class IndexStore:
 
     def _leaf_prefix(self, segid: str, leaf: Any, fieldname: str, prefix: str) -> tuple[str, ...]:
         """The first PREFIX_TERMS terms of a segment's field that start with a prefix, in order."""
-        if isinstance(leaf, MemorySegment):
-            return tuple(itertools.islice((t.decode("utf-8") for t in leaf.expand_prefix(fieldname, prefix)),
-                                          PREFIX_TERMS))
         key = (segid, fieldname, prefix)
         cached = self._prefixes.get(key)
         if cached is None:
             cached = tuple(t.decode("utf-8") for t in itertools.islice(leaf.expand_prefix(fieldname, prefix),
                                                                        PREFIX_TERMS))
+            if isinstance(leaf, MemorySegment):
+                return cached  # an overlay of fresh documents lives for one snapshot only
             if len(self._prefixes) >= PREFIX_CACHE:
                 self._prefixes.clear()
             self._prefixes[key] = cached
