@@ -17,7 +17,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import urlsplit
 
 import certifi
 from urllib3 import PoolManager

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..auth import UserError
-from ..freshness import FACTS as FACT_NAMES
+from ..freshness import FACTS as FACT_NAMES  # noqa: F401  (read by the views as operations.FACT_NAMES)
 from ..geocoding import find_gemeinde, gazetteer, gemeinde_for_postcode, geocode_location
 from ..models import (
     Address,

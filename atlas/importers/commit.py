@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from ..audit import set_actor
 from ..db import analyze_after_bulk
-from ..duplicates import address_keys, normalise_city
+from ..duplicates import normalise_city
 from ..geocoding import GeoResult, fold, fold_plain, gazetteer
 from ..models import (
     Address,
