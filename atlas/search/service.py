@@ -23,7 +23,7 @@ from ..db import brief_wait
 from ..hsds import api_service
 from ..models import Location, Organization, Service, ServiceAtLocation, utcnow
 from ..presenters import service_view
-from ..queries import public_condition, with_details
+from ..queries import load_shared, public_condition, with_details
 from .analysis import highlight, snippet
 from .explain import Explainer, Explanation, Reasons
 from .language import query_languages
@@ -206,7 +206,7 @@ def _details(internal: bool) -> Select:
     """The statement that loads offers with everything a view shows, by ids given as the parameter "ids"."""
     # Built once: SQLAlchemy computes a statement's cache key once per statement object, and for this tree of
     # loader options that took 1-3 ms of CPU per page whose views were not cached yet.
-    return with_details(select(Service), internal).where(Service.id.in_(_IDS))
+    return with_details(select(Service), internal, shared=False).where(Service.id.in_(_IDS))
 
 
 _VERSIONS: dict[tuple[bool, bool], tuple[Any, Select]] = {}
@@ -239,7 +239,9 @@ def load_views(session: Session, sids: list[int], internal: bool, include_archiv
     found = {sid: hit for sid, key in keys.items() if (hit := cache.get(key)) is not None}
     missing = [sid for sid in keys if sid not in found]
     if missing:
-        for service in session.scalars(_details(internal), {"ids": missing}):
+        services = list(session.scalars(_details(internal), {"ids": missing}))
+        load_shared(session, services, internal)
+        for service in services:
             view = (service_view(service, internal, lang), bool(service.is_public),
                     api_service(service, internal, lang) if hsds else None)
             cache.put(keys[service.id], view)

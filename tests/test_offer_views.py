@@ -1,0 +1,94 @@
+"""Presented offers (atlas.search.service.load_views): the same views from fewer statements."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from atlas.db import get_session
+from atlas.hsds import api_service
+from atlas.audit import set_actor
+from atlas.models import Contact, Location, Organization, Phone, Schedule, Service
+from atlas.presenters import service_view
+from atlas.queries import load_shared, with_details
+from atlas.search import service as search_service
+
+
+def _full_views(session, ids: list[int], internal: bool, lang: str) -> dict[int, tuple]:
+    """Views as every offer's lists are loaded by one selectinload per owner (with_details, shared lists)."""
+    session.expunge_all()
+    loaded = session.scalars(with_details(sa.select(Service), internal).where(Service.id.in_(ids)))
+    return {s.id: (service_view(s, internal, lang), bool(s.is_public), api_service(s, internal, lang)) for s in loaded}
+
+
+def _every_kind_of_list(session) -> None:
+    """Give the data a phone, a time and a contact on every kind of owner (the seeds lack some)."""
+    set_actor(session, "test")
+    place = session.scalar(sa.select(Location).order_by(Location.id).limit(1))
+    offer = session.scalar(sa.select(Service).where(Service.service_at_locations.any()).order_by(Service.id).limit(1))
+    organization = session.scalar(sa.select(Organization).order_by(Organization.id).limit(1))
+    session.add_all([Phone(number="+49 2331 111111", location_id=place.id), Phone(number="+49 2331 222222",
+                     service_id=offer.id), Phone(number="+49 2331 333333", organization_id=organization.id),
+                     Schedule(byday="MO,TU", opens_at="09:00", closes_at="12:00", location_id=place.id),
+                     Schedule(byday="WE", opens_at="14:00", closes_at="16:00", service_id=offer.id),
+                     Contact(name="Lea Beispiel", organization_id=organization.id),
+                     Contact(name="Tom Beispiel", service_id=offer.id)])
+    session.commit()
+
+
+@pytest.mark.parametrize("internal", [False, True])
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_views_from_shared_lists_equal_those_from_one_load_per_owner(app, internal, lang):
+    with app.test_request_context("/"):
+        session = get_session()
+        _every_kind_of_list(session)
+        # The data must hold every kind of shared list, or the comparison proves nothing.
+        assert session.scalar(sa.select(sa.func.count()).where(Phone.organization_id.is_not(None)))
+        assert session.scalar(sa.select(sa.func.count()).where(Phone.location_id.is_not(None)))
+        assert session.scalar(sa.select(sa.func.count()).where(Phone.service_id.is_not(None)))
+        assert session.scalar(sa.select(sa.func.count()).where(Schedule.location_id.is_not(None)))
+        assert session.scalar(sa.select(sa.func.count()).where(Schedule.service_id.is_not(None)))
+        assert session.scalar(sa.select(sa.func.count()).where(Contact.organization_id.is_not(None)))
+        ids = list(session.scalars(sa.select(Service.id).order_by(Service.id)))
+        expected = _full_views(session, ids, internal, lang)
+        session.expunge_all()
+        app.extensions.pop("atlas.search.views", None)
+        got = search_service.load_views(session, ids, internal, include_archived=True, lang=lang, hsds=True)
+        visible = set(got)
+        assert visible and visible <= set(ids)
+        assert {sid: got[sid] for sid in visible} == {sid: expected[sid] for sid in visible}
+
+
+def test_a_page_of_views_takes_a_fixed_number_of_statements(app):
+    with app.test_request_context("/"):
+        session = get_session()
+        ids = list(session.scalars(sa.select(Service.id).order_by(Service.id)))
+        statements: list[str] = []
+        engine = app.extensions["atlas.engine"]
+        listener = lambda conn, cursor, statement, *rest: statements.append(statement)  # noqa: E731
+        sa.event.listen(engine, "before_cursor_execute", listener)
+        try:
+            for internal, expected in ((False, 8), (True, 9)):
+                session.expunge_all()
+                app.extensions.pop("atlas.search.views", None)
+                statements.clear()
+                search_service.load_views(session, ids, internal, include_archived=True, lang="de")
+                # versions, offers, categories, places, sessions, Jobcenters, phones, times (+ contacts for staff)
+                assert len(statements) == expected, "\n".join(s[:150] for s in statements)
+                statements.clear()
+                search_service.load_views(session, ids, internal, include_archived=True, lang="de")
+                assert len(statements) == 1  # cached by version: only the versions are read
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", listener)
+
+
+def test_lists_the_session_holds_already_are_kept(app):
+    with app.test_request_context("/"):
+        session = get_session()
+        service = session.scalar(with_details(sa.select(Service), shared=False)
+                                 .where(Service.phones.any()).order_by(Service.id).limit(1))
+        marker = Phone(number="+49 2331 000000", type="voice")
+        service.phones = [marker]  # loaded and changed in this session, not yet flushed
+        load_shared(session, [service], internal=False)
+        assert service.phones == [marker]
+        session.rollback()
