@@ -213,6 +213,9 @@ class Defaults:
     SEARCH_BUILD_PROCS = 0
     # Memory per process for cached postings (MB).
     SEARCH_CACHE_MB = 64
+    # Presented offers shared by this machine's web processes in a SQLite file beside the index (a cache: views
+    # expire like each process's own after a minute); False: every process builds its own.
+    SEARCH_VIEW_STORE = True
     # Longer search texts are cut; words beyond the limit are ignored.
     SEARCH_MAX_QUERY_LENGTH = 500
     SEARCH_MAX_QUERY_WORDS = 12

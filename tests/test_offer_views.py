@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pathlib
+
 import pytest
 import sqlalchemy as sa
 
@@ -12,6 +14,7 @@ from atlas.models import Contact, Location, Organization, Phone, Schedule, Servi
 from atlas.presenters import service_view
 from atlas.queries import load_shared, with_details
 from atlas.search import service as search_service
+from atlas.search.viewstore import ViewStore
 
 
 def _full_views(session, ids: list[int], internal: bool, lang: str) -> dict[int, tuple]:
@@ -51,6 +54,7 @@ def test_views_from_shared_lists_equal_those_from_one_load_per_owner(app, intern
         assert session.scalar(sa.select(sa.func.count()).where(Contact.organization_id.is_not(None)))
         ids = list(session.scalars(sa.select(Service.id).order_by(Service.id)))
         expected = _full_views(session, ids, internal, lang)
+        app.config["SEARCH_VIEW_STORE"] = False
         session.expunge_all()
         app.extensions.pop("atlas.search.views", None)
         got = search_service.load_views(session, ids, internal, include_archived=True, lang=lang, hsds=True)
@@ -60,6 +64,7 @@ def test_views_from_shared_lists_equal_those_from_one_load_per_owner(app, intern
 
 
 def test_a_page_of_views_takes_a_fixed_number_of_statements(app):
+    app.config["SEARCH_VIEW_STORE"] = False
     with app.test_request_context("/"):
         session = get_session()
         ids = list(session.scalars(sa.select(Service.id).order_by(Service.id)))
@@ -92,3 +97,93 @@ def test_lists_the_session_holds_already_are_kept(app):
         load_shared(session, [service], internal=False)
         assert service.phones == [marker]
         session.rollback()
+
+
+# -- the view store: views built by one process, read by the others ---------------------------------------------
+
+def _load(app, ids: list[int], internal: bool = False, hsds: bool = True) -> tuple[dict, list[str]]:
+    """load_views in a fresh request of `app`, with the statements it sent."""
+    statements: list[str] = []
+    engine = app.extensions["atlas.engine"]
+    listener = lambda conn, cursor, statement, *rest: statements.append(statement)  # noqa: E731
+    with app.test_request_context("/"):
+        session = get_session()
+        sa.event.listen(engine, "before_cursor_execute", listener)
+        try:
+            return search_service.load_views(session, ids, internal, True, "de", hsds), statements
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", listener)
+
+
+def _ids(app) -> list[int]:
+    with app.app_context():
+        return list(get_session().scalars(sa.select(Service.id).order_by(Service.id)))
+
+
+@pytest.fixture
+def second_process(app, make_app):
+    """Another app (process) on the same database and the same index folder, with its own memory."""
+    other = make_app()
+    with app.app_context(), other.app_context():
+        assert search_service._store().path == other.extensions["atlas.search.viewstore"].path
+    return other
+
+
+def test_views_one_process_built_are_read_by_another_without_loading_the_offers(app, second_process):
+    ids = _ids(app)
+    for internal in (False, True):
+        built, _ = _load(app, ids, internal)
+        read, statements = _load(second_process, ids, internal)
+        assert read == built
+        assert len(statements) == 1, statements  # the versions only: no offer, phone or category was loaded
+
+
+def test_stored_views_expire_like_the_process_own(app, second_process):
+    ids = _ids(app)[:3]
+    _load(app, ids)
+    _, statements = _load(second_process, ids[:1])  # opens the second process's store
+    assert len(statements) == 1
+    store = second_process.extensions["atlas.search.viewstore"]
+    later = store.clock() + search_service.VIEW_TTL + 1
+    store.clock = lambda: later
+    _, statements = _load(second_process, ids[1:])
+    assert len(statements) > 1  # too old: built again
+
+
+def test_a_changed_offer_is_not_served_from_the_store(app, second_process):
+    ids = _ids(app)[:2]
+    _load(app, ids)
+    with app.app_context():
+        session = get_session()
+        set_actor(session, "test")
+        session.get(Service, ids[0]).name = "Neuer Name der Beratung"
+        session.commit()
+    read, _ = _load(second_process, ids)
+    assert read[ids[0]][0]["name"] == "Neuer Name der Beratung"
+
+
+def test_a_broken_store_file_is_started_again(app):
+    ids = _ids(app)[:3]
+    expected, _ = _load(app, ids)
+    store = app.extensions["atlas.search.viewstore"]
+    for suffix in ("", "-wal", "-shm"):
+        pathlib.Path(f"{store.path}{suffix}").unlink(missing_ok=True)
+    store.path.write_bytes(b"this is not a database" * 100)
+    store._local.conn = None
+    app.extensions.pop("atlas.search.views")
+    views, _ = _load(app, ids)
+    assert views == expected
+    views, statements = _load(app, ids)
+    assert views == expected and len(statements) == 1
+
+
+def test_a_store_that_cannot_be_written_leaves_every_process_building_its_own(app, tmp_path):
+    blocked = tmp_path / "no-dir"
+    blocked.write_text("a file where the store's folder should be")
+    ids = _ids(app)[:5]
+    app.config["SEARCH_VIEW_STORE"] = False
+    expected, _ = _load(app, ids)
+    app.extensions.pop("atlas.search.views")
+    app.extensions["atlas.search.viewstore"] = ViewStore(blocked / "views.sqlite", search_service.VIEW_TTL)
+    views, _ = _load(app, ids)
+    assert expected and views == expected and app.extensions["atlas.search.viewstore"].broken

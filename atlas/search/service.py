@@ -33,6 +33,7 @@ from .query import SynonymTable, costless, phrase, normalise, parse, urgent
 from . import crisis as crises, semantic
 from .ranking import Match, Pin, Ranked, Ranker, Semantic
 from .sync import Keeper, keeper
+from .viewstore import ViewStore
 from .synonyms import load_needs, load_rules
 
 
@@ -160,7 +161,7 @@ class ViewCache:
 
     The versions are the offer's version_id and the updated_at of the offer, its organisation and its locations;
     names of categories, regions and Jobcenters are reference data without versions, so entries also expire after
-    VIEW_TTL seconds.
+    VIEW_TTL seconds. Views this process has not built may come from the machine's ViewStore (built by another).
     """
 
     def __init__(self, size: int = 4000) -> None:
@@ -176,9 +177,10 @@ class ViewCache:
             self._views.move_to_end(key)
             return found[1]
 
-    def put(self, key: tuple[Any, ...], value: Any) -> None:
+    def put(self, key: tuple[Any, ...], value: Any, age: float = 0.0) -> None:
+        """Keep a view; `age`: seconds since it was built (elsewhere), so it expires with the original."""
         with self._lock:
-            self._views[key] = (time.monotonic(), value)
+            self._views[key] = (time.monotonic() - age, value)
             while len(self._views) > self.size:
                 self._views.popitem(last=False)
 
@@ -189,6 +191,23 @@ VIEW_TTL = 60.0
 def _views() -> ViewCache:
     """This app's view cache (one per app: tests run several apps on different databases in one process)."""
     return current_app.extensions.setdefault("atlas.search.views", ViewCache())
+
+
+def _store() -> ViewStore | None:
+    """The view store this machine's processes share (beside the search index), or None when it is off."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    found = app.extensions.get("atlas.search.viewstore")
+    if found is None:
+        if not app.config["SEARCH_VIEW_STORE"]:
+            return None
+        root = keeper().store.root
+        found = app.extensions["atlas.search.viewstore"] = ViewStore(root.parent / f"{root.name}-views.sqlite",
+                                                                     VIEW_TTL)
+    return found
+
+
+def _store_key(key: tuple[Any, ...]) -> str:
+    return "|".join(map(str, key))
 
 
 def _visible(internal: bool, include_archived: bool) -> Select:
@@ -238,14 +257,25 @@ def load_views(session: Session, sids: list[int], internal: bool, include_archiv
     cache = _views()
     found = {sid: hit for sid, key in keys.items() if (hit := cache.get(key)) is not None}
     missing = [sid for sid in keys if sid not in found]
+    store = _store() if missing else None
+    if store is not None:
+        shared = store.get_many(_store_key(keys[sid]) for sid in missing)
+        for sid in missing:
+            if (hit := shared.get(_store_key(keys[sid]))) is not None:
+                cache.put(keys[sid], hit[0], age=hit[1])
+                found[sid] = hit[0]
+        missing = [sid for sid in missing if sid not in found]
     if missing:
         services = list(session.scalars(_details(internal), {"ids": missing}))
         load_shared(session, services, internal)
+        built = {}
         for service in services:
             view = (service_view(service, internal, lang), bool(service.is_public),
                     api_service(service, internal, lang) if hsds else None)
             cache.put(keys[service.id], view)
-            found[service.id] = view
+            found[service.id] = built[_store_key(keys[service.id])] = view
+        if store is not None:
+            store.put_many(built)
     return found
 
 
