@@ -118,12 +118,22 @@ def _shared_statement(model: type) -> Select:
     return select(model).where(or_(*owned)).order_by(model.id)
 
 
+# Offers per round of load_shared: keeps a statement's parameters well below SQLite's limit of 32,766.
+SHARED_CHUNK = 200
+
+
 def load_shared(session: Session, services: list[Service], internal: bool) -> None:
     """Phones, times and (for staff) contacts of offers, their organisations and places, one statement per table.
 
     For offers loaded by with_details(shared=False): the same lists selectinload gives, in three statements (two
-    for the public) instead of seven (five); lists the session has loaded already are kept, as selectinload does.
+    for the public) instead of seven (five) per SHARED_CHUNK offers; lists the session has loaded already are
+    kept, as selectinload does.
     """
+    for start in range(0, len(services), SHARED_CHUNK):
+        _load_shared(session, services[start:start + SHARED_CHUNK], internal)
+
+
+def _load_shared(session: Session, services: list[Service], internal: bool) -> None:
     owners: dict[str, dict[int, Any]] = {
         "service": {s.id: s for s in services},
         "organization": {s.organization.id: s.organization for s in services},
@@ -198,8 +208,9 @@ def page(session: Session, stmt: Select, number: int, size: int,
          internal: bool = False) -> tuple[list[Service], int]:
     """Return one page of a SELECT and the total count."""
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    rows = session.scalars(with_details(stmt, internal).limit(size).offset((number - 1) * size)).all()
-    return list(rows), total
+    rows = list(session.scalars(with_details(stmt, internal, shared=False).limit(size).offset((number - 1) * size)))
+    load_shared(session, rows, internal)
+    return rows, total
 
 
 def public_gemeinden(session: Session) -> list[Region]:

@@ -12,6 +12,7 @@ from atlas.hsds import api_service
 from atlas.audit import set_actor
 from atlas.models import Contact, Location, Organization, Phone, Schedule, Service
 from atlas.presenters import service_view
+from atlas import queries
 from atlas.queries import load_shared, with_details
 from atlas.search import service as search_service
 from atlas.search.viewstore import ViewStore
@@ -85,6 +86,19 @@ def test_a_page_of_views_takes_a_fixed_number_of_statements(app):
                 assert len(statements) == 1  # cached by version: only the versions are read
         finally:
             sa.event.remove(engine, "before_cursor_execute", listener)
+
+
+def test_shared_lists_of_many_offers_are_read_in_rounds(app, monkeypatch):
+    monkeypatch.setattr(queries, "SHARED_CHUNK", 2)
+    app.config["SEARCH_VIEW_STORE"] = False
+    with app.test_request_context("/"):
+        session = get_session()
+        _every_kind_of_list(session)
+        ids = list(session.scalars(sa.select(Service.id).order_by(Service.id)))
+        expected = _full_views(session, ids, True, "de")
+        session.expunge_all()
+        got = search_service.load_views(session, ids, True, include_archived=True, lang="de", hsds=True)
+        assert len(got) > 2 * 2 and got == {sid: expected[sid] for sid in got}
 
 
 def test_lists_the_session_holds_already_are_kept(app):

@@ -18,7 +18,7 @@ from ..presenters import service_view
 from ..review import open_tasks_for
 from ..validity import in_force
 from ..maps import offer_map
-from ..queries import ListFilters, page, public_gemeinden, services_query, top_categories, with_details
+from ..queries import ListFilters, load_shared, page, public_gemeinden, services_query, top_categories, with_details
 
 bp = Blueprint("staff", __name__, url_prefix="/intern")
 
@@ -62,9 +62,10 @@ def services() -> Any:
 def service(service_id: int) -> Any:
     """One offer with every internal field, its contacts and its recent history."""
     session = get_session()
-    found = session.scalar(with_details(select(Service), internal=True).where(Service.id == service_id))
+    found = session.scalar(with_details(select(Service), internal=True, shared=False).where(Service.id == service_id))
     if found is None:
         abort(404)
+    load_shared(session, [found], internal=True)
     history = session.scalars(
         select(AuditLog).where(AuditLog.entity_type == "service", AuditLog.entity_id == found.id)
         .order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(20)).all()
