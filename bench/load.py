@@ -13,6 +13,12 @@ The rate is stepped up until p95 > 250 ms or any error; the highest rate held is
 step (lowest rate) of the same run. With the local language model installed (--semantic auto), every offer is
 embedded at set-up like the search index is built, so only the import's offers wait for the indexer; the vectors
 of the generated offers are kept in ~/.cache/atlas-bench between runs (the first run spends about 7 minutes).
+
+A/B instead of the ladder: `--baseline-ref REV [--rate 60] [--pairs 3] [--step-seconds 30]` runs gunicorn from a
+temporary worktree of REV and from the current tree in turn (A B, B A, A B ...) on the same database and index, each
+run with a fresh server, the same warm-up and an edit every second, and prints the CPU per request of each run.
+This machine's speed drifts by 20-40 % within minutes, more than most changes save, so a ladder run before and one
+after a change do not compare; runs next to each other do.
 """
 
 from __future__ import annotations
@@ -125,13 +131,13 @@ class CpuMeter:
         return "CPU ms per request: " + ", ".join(shown) + f", machine {diff['machine'] / max(requests_done, 1):.1f}" + extra
 
 
-def env_for(url: str, folder: Path, semantic_mode: str) -> dict[str, str]:
+def env_for(url: str, folder: Path, semantic_mode: str, tree: Path = ROOT) -> dict[str, str]:
     """Environment of the server, the indexer and the importer: the same database and index directory."""
     keep = {k: v for k, v in os.environ.items() if not k.startswith("ATLAS_")}
     return keep | {"ATLAS_SEARCH_SEMANTIC": semantic_mode, "ATLAS_DATABASE_URL": url,
                    "ATLAS_SECRET_KEY": "bench-secret-key-not-for-production",
                    "ATLAS_SEARCH_INDEX_DIR": str(folder / "index"), "ATLAS_NOMINATIM_URL": "null",
-                   "PYTHONPATH": str(ROOT)}
+                   "PYTHONPATH": str(tree)}
 
 
 def prepare(url: str, folder: Path, offers: int, semantic_mode: str) -> tuple:
@@ -179,11 +185,11 @@ def embed_at_setup(app, session, offers: int) -> None:
           f"({len(store.load()[1])} stored)", file=sys.stderr)
 
 
-def start_server(env: dict[str, str], workers: int) -> tuple[subprocess.Popen, str]:
-    """gunicorn with `workers` workers on a free port of 127.0.0.1."""
+def start_server(env: dict[str, str], workers: int, tree: Path = ROOT) -> tuple[subprocess.Popen, str]:
+    """gunicorn with `workers` workers on a free port of 127.0.0.1, running the code of `tree`."""
     # --preload: the app is imported once and forked, so workers share its memory and start at once.
     proc = subprocess.Popen([str(BIN / "gunicorn"), "-w", str(workers), "-b", "127.0.0.1:0", "--timeout", "60",
-                             "--preload", "wsgi:app"], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+                             "--preload", "wsgi:app"], cwd=tree, env=env, stderr=subprocess.PIPE, text=True)
     for line in proc.stderr:
         found = re.search(r"Listening at: (http://127\.0\.0\.1:\d+)", line)
         if found:
@@ -356,6 +362,24 @@ def run_step(base: str, profile: Profile, rate: float, seconds: float) -> Result
     return results
 
 
+def warm_up(base: str, ids: list[int], workers: int) -> Profile:
+    """Bring a fresh server to its working state; returns the profile (with a staff login) to load it with."""
+    for _ in range(20):
+        requests.get(base + "/healthz", timeout=120)
+    profile = Profile(ids, staff_cookies(base))
+    warm = Profile(ids, profile.cookies, seed_value=99)
+    with ThreadPoolExecutor(max_workers=workers * 2) as pool:  # warm-up: every worker opens the index
+        list(pool.map(lambda q: requests.get(f"{base}/api/v1/services?q={q}", timeout=120), TEXT * 4))
+        # ... has the staff views of the presentation's queries (a worker builds each offer's view once per
+        # version: about 1.2 ms an offer; in-process figures for cold pages are in docs/performance.md) ...
+        list(pool.map(lambda q: requests.get(f"{base}/suche?q={q}", cookies=profile.cookies, timeout=120),
+                      TEXT * 4))
+        # ... and fills its caches for every kind of request (marker sets, views, templates)
+        list(pool.map(lambda item: requests.get(base + item[1], cookies=item[2], timeout=120),
+                      [warm.next() for _ in range(200)]))
+    return profile
+
+
 def run_database(kind: str, url: str, args, folder: Path) -> list[str]:
     """The whole stepped run against one database; returns report lines."""
     app, ids = prepare(url, folder, args.offers, args.semantic)
@@ -365,19 +389,7 @@ def run_database(kind: str, url: str, args, folder: Path) -> list[str]:
     lines = []
     importer = None
     try:
-        for _ in range(20):
-            requests.get(base + "/healthz", timeout=120)
-        profile = Profile(ids, staff_cookies(base))
-        warm = Profile(ids, profile.cookies, seed_value=99)
-        with ThreadPoolExecutor(max_workers=args.workers * 2) as pool:  # warm-up: every worker opens the index
-            list(pool.map(lambda q: requests.get(f"{base}/api/v1/services?q={q}", timeout=120), TEXT * 4))
-            # ... has the staff views of the presentation's queries (a worker builds each offer's view once per
-            # version: about 1.2 ms an offer; in-process figures for cold pages are in docs/performance.md) ...
-            list(pool.map(lambda q: requests.get(f"{base}/suche?q={q}", cookies=profile.cookies, timeout=120),
-                          TEXT * 4))
-            # ... and fills its caches for every kind of request (marker sets, views, templates)
-            list(pool.map(lambda item: requests.get(base + item[1], cookies=item[2], timeout=120),
-                          [warm.next() for _ in range(200)]))
+        profile = warm_up(base, ids, args.workers)
         meter = CpuMeter(server.pid, indexer.pid)
         lines += presentation(kind, base, profile.cookies, meter)
         print("\n".join(lines), file=sys.stderr)
@@ -441,6 +453,54 @@ def run_database(kind: str, url: str, args, folder: Path) -> list[str]:
     return lines
 
 
+def run_pairs(kind: str, url: str, args, folder: Path) -> list[str]:
+    """The current tree against --baseline-ref at one fixed rate, in alternating order: the machine's speed drifts
+    by more within minutes than a change saves, so only runs next to each other compare."""
+    app, ids = prepare(url, folder, args.offers, args.semantic)
+    scratch = Path(tempfile.mkdtemp(prefix="atlas-load-baseline-"))
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(scratch), args.baseline_ref],
+                   check=True, capture_output=True)
+    trees = [(f"baseline {args.baseline_ref}", scratch), ("current", ROOT)]
+    indexer = start_indexer(env_for(url, folder, args.semantic))
+    lines = []
+    try:
+        for pair in range(args.pairs):
+            for label, tree in (trees if pair % 2 == 0 else trees[::-1]):
+                for stale in folder.glob("index-views.sqlite*"):
+                    stale.unlink()  # views a tree shared in an earlier run would warm the next one
+                server, base = start_server(env_for(url, folder, args.semantic, tree), args.workers, tree)
+                editor = None
+                try:
+                    profile = warm_up(base, ids, args.workers)
+                    meter = CpuMeter(server.pid, indexer.pid)
+                    editor = Editor(app, base, ids)
+                    editor.start()
+                    before = meter.read()
+                    results = run_step(base, profile, args.rate, args.step_seconds)
+                    cpu = meter.per_request(before, meter.read(), len(results.all()))
+                finally:
+                    if editor is not None:
+                        editor.stop.set()
+                    server.terminate()
+                    try:
+                        server.wait(timeout=30)
+                    except subprocess.TimeoutExpired:
+                        server.kill()
+                s = stats(results.all())
+                parts = dict(re.findall(r"(workers|database|machine) ([\d.]+)", cpu))
+                lines.append(f"| {kind} | {pair + 1} | {label} | {len(results.all())} | {len(results.errors)} | "
+                             f"{s['p50']:.0f} / {s['p95']:.0f} / {s['p99']:.0f} / {s['max']:.0f} | "
+                             f"{parts.get('workers', '–')} / {parts.get('database', '–')} / {parts.get('machine', '–')} "
+                             f"| {load_avg()} |")
+                print(lines[-1] + "\n    " + cpu, file=sys.stderr)
+    finally:
+        indexer.terminate()
+        indexer.wait(timeout=30)
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(scratch)], check=False)
+        app.extensions["atlas.engine"].dispose()
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
@@ -451,6 +511,10 @@ def main() -> None:
     parser.add_argument("--semantic", choices=["auto", "off"], default="auto",
                         help="SEARCH_SEMANTIC of the atlas under load (auto: the local model when installed)")
     parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--baseline-ref", help="instead of the ladder: this commit (in a temporary worktree) against "
+                        "the current tree at --rate, alternating, --pairs times (both must read the same index layout)")
+    parser.add_argument("--rate", type=float, default=60.0, help="with --baseline-ref: requests per second")
+    parser.add_argument("--pairs", type=int, default=3, help="with --baseline-ref: runs of each tree")
     args = parser.parse_args()
     lines = []
     for kind in (["sqlite", "postgresql"] if args.db == "both" else [args.db]):
@@ -467,7 +531,7 @@ def main() -> None:
                     conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
                 url = str(sa.engine.make_url(args.postgres_url).set(database=name)
                           .render_as_string(hide_password=False))
-            lines += run_database(kind, url, args, folder)
+            lines += (run_pairs if args.baseline_ref else run_database)(kind, url, args, folder)
         finally:
             if kind == "postgresql":
                 with admin.connect() as conn:
@@ -475,6 +539,14 @@ def main() -> None:
                 admin.dispose()
             shutil.rmtree(folder, ignore_errors=True)
     print(f"\nload average (1/5/15 min) at the end: {load_avg()}; {os.cpu_count()} cores\n")
+    if args.baseline_ref:
+        print(f"{args.rate:.0f} requests/s of the mixed profile for {args.step_seconds:.0f} s per run, an edit every "
+              "second, no import\n")
+        print("| database | pair | code | requests | errors | latency p50 / p95 / p99 / max (ms) | CPU ms per request: "
+              "workers / database / machine | load average |")
+        print("|---|---:|---|---:|---:|---|---|---|")
+        print("\n".join(lines))
+        return
     print("| database | rate (req/s) | requests | errors | latency p50 / p95 / p99 / max (ms) | slowest edit searchable (s) "
           "| load average | p95 ≤ 250 ms, 0 errors |")
     print("|---|---:|---:|---:|---|---:|---|---|")
