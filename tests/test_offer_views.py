@@ -201,3 +201,11 @@ def test_a_store_that_cannot_be_written_leaves_every_process_building_its_own(ap
     app.extensions["atlas.search.viewstore"] = ViewStore(blocked / "views.sqlite", search_service.VIEW_TTL)
     views, _ = _load(app, ids)
     assert expected and views == expected and app.extensions["atlas.search.viewstore"].broken
+
+
+def test_views_another_version_of_the_code_stored_are_not_read(app, second_process, monkeypatch):
+    ids = _ids(app)[:3]
+    _load(app, ids)
+    monkeypatch.setattr(search_service, "code_fingerprint", lambda: "after-an-upgrade")
+    _, statements = _load(second_process, ids)
+    assert len(statements) > 1  # built anew: the stored views have the old code's shape

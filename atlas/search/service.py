@@ -33,7 +33,7 @@ from .query import SynonymTable, costless, phrase, normalise, parse, urgent
 from . import crisis as crises, semantic
 from .ranking import Match, Pin, Ranked, Ranker, Semantic
 from .sync import Keeper, keeper
-from .viewstore import ViewStore
+from .viewstore import ViewStore, code_fingerprint
 from .synonyms import load_needs, load_rules
 
 
@@ -207,7 +207,8 @@ def _store() -> ViewStore | None:
 
 
 def _store_key(key: tuple[Any, ...]) -> str:
-    return "|".join(map(str, key))
+    # The code's fingerprint first: after an upgrade, workers must not read views in the old code's shape.
+    return "|".join(map(str, (code_fingerprint(), *key)))
 
 
 def _visible(internal: bool, include_archived: bool) -> Select:
