@@ -52,6 +52,7 @@ from atlas.db import get_session  # noqa: E402
 from atlas.models import Service  # noqa: E402
 from atlas.search import semantic  # noqa: E402
 from atlas.search.sync import keeper  # noqa: E402
+from atlas.search.viewstore import path_for  # noqa: E402
 from atlas.seed import seed  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -124,11 +125,15 @@ class CpuMeter:
     @staticmethod
     def per_request(before: dict[str, float], after: dict[str, float], requests_done: int) -> str:
         """CPU ms per request of each part (the import's total instead)."""
-        diff = {k: after[k] - before[k] for k in after}
-        shown = [f"{k} {diff[k] / max(requests_done, 1):.1f}" for k in ("workers", "client", "indexer", "database")
-                 if diff[k] > 0]
-        extra = f", import {diff['import'] / 1000:.1f} s in all" if diff["import"] > 0 else ""
-        return "CPU ms per request: " + ", ".join(shown) + f", machine {diff['machine'] / max(requests_done, 1):.1f}" + extra
+        each = CpuMeter.each(before, after, requests_done)
+        shown = [f"{k} {each[k]:.1f}" for k in ("workers", "client", "indexer", "database") if each[k] > 0]
+        extra = f", import {(after['import'] - before['import']) / 1000:.1f} s in all" if each["import"] > 0 else ""
+        return "CPU ms per request: " + ", ".join(shown) + f", machine {each['machine']:.1f}" + extra
+
+    @staticmethod
+    def each(before: dict[str, float], after: dict[str, float], requests_done: int) -> dict[str, float]:
+        """CPU ms per request of each part between two readings."""
+        return {k: (after[k] - before[k]) / max(requests_done, 1) for k in after}
 
 
 def env_for(url: str, folder: Path, semantic_mode: str, tree: Path = ROOT) -> dict[str, str]:
@@ -466,7 +471,7 @@ def run_pairs(kind: str, url: str, args, folder: Path) -> list[str]:
     try:
         for pair in range(args.pairs):
             for label, tree in (trees if pair % 2 == 0 else trees[::-1]):
-                for stale in folder.glob("index-views.sqlite*"):
+                for stale in folder.glob(path_for(folder / "index").name + "*"):
                     stale.unlink()  # views a tree shared in an earlier run would warm the next one
                 server, base = start_server(env_for(url, folder, args.semantic, tree), args.workers, tree)
                 editor = None
@@ -477,7 +482,7 @@ def run_pairs(kind: str, url: str, args, folder: Path) -> list[str]:
                     editor.start()
                     before = meter.read()
                     results = run_step(base, profile, args.rate, args.step_seconds)
-                    cpu = meter.per_request(before, meter.read(), len(results.all()))
+                    after = meter.read()
                 finally:
                     if editor is not None:
                         editor.stop.set()
@@ -486,13 +491,13 @@ def run_pairs(kind: str, url: str, args, folder: Path) -> list[str]:
                         server.wait(timeout=30)
                     except subprocess.TimeoutExpired:
                         server.kill()
-                s = stats(results.all())
-                parts = dict(re.findall(r"(workers|database|machine) ([\d.]+)", cpu))
-                lines.append(f"| {kind} | {pair + 1} | {label} | {len(results.all())} | {len(results.errors)} | "
+                s, done = stats(results.all()), len(results.all())
+                cpu = meter.each(before, after, done)
+                database = f"{cpu['database']:.1f}" if cpu["database"] > 0 else "–"
+                lines.append(f"| {kind} | {pair + 1} | {label} | {done} | {len(results.errors)} | "
                              f"{s['p50']:.0f} / {s['p95']:.0f} / {s['p99']:.0f} / {s['max']:.0f} | "
-                             f"{parts.get('workers', '–')} / {parts.get('database', '–')} / {parts.get('machine', '–')} "
-                             f"| {load_avg()} |")
-                print(lines[-1] + "\n    " + cpu, file=sys.stderr)
+                             f"{cpu['workers']:.1f} / {database} / {cpu['machine']:.1f} | {load_avg()} |")
+                print(lines[-1] + "\n    " + meter.per_request(before, after, done), file=sys.stderr)
     finally:
         indexer.terminate()
         indexer.wait(timeout=30)

@@ -138,8 +138,11 @@ def _ids(app) -> list[int]:
 def second_process(app, make_app):
     """Another app (process) on the same database and the same index folder, with its own memory."""
     other = make_app()
-    with app.app_context(), other.app_context():
-        assert search_service._store().path == other.extensions["atlas.search.viewstore"].path
+    paths = []
+    for each in (app, other):
+        with each.app_context():
+            paths.append(search_service._store().path)
+    assert paths[0] == paths[1]
     return other
 
 

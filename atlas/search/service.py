@@ -33,7 +33,7 @@ from .query import SynonymTable, costless, phrase, normalise, parse, urgent
 from . import crisis as crises, semantic
 from .ranking import Match, Pin, Ranked, Ranker, Semantic
 from .sync import Keeper, keeper
-from .viewstore import ViewStore, code_fingerprint
+from .viewstore import ViewStore, code_fingerprint, path_for
 from .synonyms import load_needs, load_rules
 
 
@@ -200,9 +200,7 @@ def _store() -> ViewStore | None:
     if found is None:
         if not app.config["SEARCH_VIEW_STORE"]:
             return None
-        root = keeper().store.root
-        found = app.extensions["atlas.search.viewstore"] = ViewStore(root.parent / f"{root.name}-views.sqlite",
-                                                                     VIEW_TTL)
+        found = app.extensions["atlas.search.viewstore"] = ViewStore(path_for(keeper().store.root), VIEW_TTL)
     return found
 
 
@@ -259,24 +257,23 @@ def load_views(session: Session, sids: list[int], internal: bool, include_archiv
     found = {sid: hit for sid, key in keys.items() if (hit := cache.get(key)) is not None}
     missing = [sid for sid in keys if sid not in found]
     store = _store() if missing else None
+    stored = {sid: _store_key(keys[sid]) for sid in missing} if store is not None else {}
     if store is not None:
-        shared = store.get_many(_store_key(keys[sid]) for sid in missing)
+        shared = store.get_many(stored.values())
         for sid in missing:
-            if (hit := shared.get(_store_key(keys[sid]))) is not None:
+            if (hit := shared.get(stored[sid])) is not None:
                 cache.put(keys[sid], hit[0], age=hit[1])
                 found[sid] = hit[0]
         missing = [sid for sid in missing if sid not in found]
     if missing:
         services = list(session.scalars(_details(internal), {"ids": missing}))
         load_shared(session, services, internal)
-        built = {}
         for service in services:
-            view = (service_view(service, internal, lang), bool(service.is_public),
-                    api_service(service, internal, lang) if hsds else None)
-            cache.put(keys[service.id], view)
-            found[service.id] = built[_store_key(keys[service.id])] = view
+            found[service.id] = (service_view(service, internal, lang), bool(service.is_public),
+                                 api_service(service, internal, lang) if hsds else None)
+            cache.put(keys[service.id], found[service.id])
         if store is not None:
-            store.put_many(built)
+            store.put_many({stored[service.id]: found[service.id] for service in services})
     return found
 
 

@@ -44,6 +44,11 @@ def code_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
+def path_for(index_root: Path) -> Path:
+    """Where the machine's view store lives: beside the search index (one per machine, like the index)."""
+    return index_root.parent / f"{index_root.name}-views.sqlite"
+
+
 class ViewStore:
     """Views by key for every process on this machine; entries older than `ttl` seconds are not returned."""
 
@@ -66,16 +71,12 @@ class ViewStore:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=OFF")
             conn.execute(SCHEMA)
-        except sqlite3.DatabaseError as exc:
-            if isinstance(exc, sqlite3.OperationalError):  # cannot open or create it (permissions, a full disk)
-                log.warning("view store %s cannot be used (%s); each process builds its own views", self.path, exc)
-                self.broken = True
-                return None
-            self._failed("open", exc)
-            return None
-        except OSError as exc:
+        except (sqlite3.OperationalError, OSError) as exc:  # cannot open or create it (permissions, a full disk)
             log.warning("view store %s cannot be used (%s); each process builds its own views", self.path, exc)
             self.broken = True
+            return None
+        except sqlite3.DatabaseError as exc:  # a file that is no database: started again
+            self._failed("open", exc)
             return None
         self._local.conn = (os.getpid(), conn)
         return conn
