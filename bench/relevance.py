@@ -260,6 +260,9 @@ def render(results: dict[str, list[Outcome]], worst: int) -> str:
             r = tables[name][group]
             line += f" | {r['p@5']:>16.3f} {r['ndcg@10']:>8.3f} {r['r@20']:>6.3f}"
         lines.append(line)
+    holes = ", ".join(f"{name} {unjudged(outcomes, 5)} / {unjudged(outcomes, POOL_DEPTH)}" for name, outcomes in results.items())
+    lines += ["", f"Unjudged offers (counted as 0) in the first 5 / {POOL_DEPTH} results: {holes} "
+                  f"(--pool lists them for judging)"]
     for name in names:
         lines += ["", f"Worst {worst} queries by nDCG@10 ({name}):"]
         for o in sorted(results[name], key=lambda o: (o.metrics["ndcg@10"], o.query.id))[:worst]:
@@ -267,6 +270,11 @@ def render(results: dict[str, list[Outcome]], worst: int) -> str:
             top = ", ".join(f"{offer}({o.query.grades.get(offer, 0)})" for offer in o.ranked[:3]) or "nothing found"
             lines.append(f"  {o.metrics['ndcg@10']:.3f}  {o.query.id:<14} „{o.query.text}“{place}  → {top}")
     return "\n".join(lines)
+
+
+def unjudged(outcomes: list[Outcome], depth: int) -> int:
+    """Results among the first `depth` of every query that its judgements do not list."""
+    return sum(1 for o in outcomes for offer in o.ranked[:depth] if offer not in o.query.grades)
 
 
 def show(outcome: Outcome) -> str:
@@ -286,6 +294,112 @@ def totals(results: dict[str, list[Outcome]]) -> dict[str, Any]:
     return {name: summary(outcomes) for name, outcomes in results.items()}
 
 
+# --- completing the judgements: pooling ---
+#
+# Offers a query's judge did not list count as 0. When a system puts such an offer into its first ten, the figures
+# rest on a guess: the pool lists those offers (from every system, plus the model alone, which ranks differently)
+# for a judge to grade without ranks or system names; --merge adds the grades, 0 included, to the judged file.
+
+POOL_DEPTH = 10  # the deepest cut-off of P@5 and nDCG@10
+MEANING_DEPTH = 5  # the model alone widens the pool by its first five
+
+
+def meaning_only(session: Session, query: Query) -> list[str]:
+    """The embedding model alone: offers in force (not paused, ended or archived) by cosine to the query text."""
+    vector = semantic.query_vector(query.text, current_app.config | {"SEARCH_SEMANTIC": "auto"})
+    if vector is None:
+        return []
+    _gen, sids, vectors, _hashes = semantic.store_for(keeper().store.root).load()
+    live = {sid: source for sid, source in session.execute(
+        select(Service.id, Service.source_id).where(Service.source_name == SOURCE, Service.archived_at.is_(None),
+                                                    Service.status.not_in(("pausiert", "beendet"))))}
+    order = (-(vectors @ vector)).argsort(kind="stable")
+    return [live[int(sids[i])] for i in order if int(sids[i]) in live][:DEPTH]
+
+
+def offer_facts(seeds_dir: Path = SEEDS / "demo") -> dict[str, dict[str, Any]]:
+    """What a judge reads about each demo offer, by seed identifier: text, categories, status and places."""
+    facts: dict[str, dict[str, Any]] = {}
+    for path in sorted(seeds_dir.glob("*.json")):
+        for org in json.loads(path.read_text(encoding="utf-8"))["organisations"]:
+            places = {loc["key"]: loc for loc in org.get("locations") or []}
+            for offer in org.get("services") or []:
+                sites = [places[key] for key in offer.get("locations") or [] if key in places]
+                facts[f"{org['key']}/{offer['key']}"] = {
+                    "organisation": org["name"], "name": offer["name"],
+                    "summary": offer.get("summary_plain"), "description": offer.get("description"),
+                    "target_group": offer.get("target_group"), "categories": offer.get("categories") or [],
+                    "status": offer.get("status"), "valid_to": offer.get("valid_to"),
+                    "channels": offer.get("contact_channels") or [], "languages": offer.get("languages") or [],
+                    "supra_regional": bool(offer.get("supra_regional")),
+                    "places": [(site["city"], site.get("latitude"), site.get("longitude"))
+                               for site in sites if site.get("city")]}
+    return facts
+
+
+def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    la1, la2 = math.radians(lat1), math.radians(lat2)
+    h = math.sin((la2 - la1) / 2) ** 2 + math.cos(la1) * math.cos(la2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    return 2 * 6371.0 * math.asin(math.sqrt(min(h, 1.0)))
+
+
+def pool(app: Flask, queries: list[Query], results: dict[str, list[Outcome]], day: date = DAY) -> list[dict[str, Any]]:
+    """The judging sheet: per query, the unjudged offers any system put into its first POOL_DEPTH, in name order."""
+    facts = offer_facts()
+    sheet = []
+    with on_day(day), app.test_request_context():
+        session = get_session()
+        for query in queries:
+            found: set[str] = set()
+            for name, outcomes in results.items():
+                depth = MEANING_DEPTH if name == "meaning" else POOL_DEPTH
+                found.update(next(o.ranked[:depth] for o in outcomes if o.query.id == query.id))
+            todo = sorted(found - set(query.grades), key=lambda offer: (facts[offer]["name"], offer))
+            if not todo:
+                continue
+            args = MultiDict({"q": query.text} | ({"near": query.place} if query.place else {}))
+            origin = parse_search_params(args, session, internal=True).origin
+            offers = []
+            for offer in todo:
+                fact = facts[offer]
+                item = {"offer": offer, "grade": None} | {k: v for k, v in fact.items() if v and k != "places"}
+                item["places"] = sorted({city for city, _lat, _lon in fact["places"]}) or "no site (phone, online)"
+                if origin is not None:
+                    item["km_from_place"] = min((round(_km(origin.latitude, origin.longitude, lat, lon), 1)
+                                                 for _city, lat, lon in fact["places"] if lat is not None), default=None)
+                offers.append(item)
+            sheet.append({"query": query.id, "q": query.text, "place": query.place,
+                          "place_understood": origin.label if origin else None, "note": query.note,
+                          "judged": query.grades, "to_judge": offers})
+    return sheet
+
+
+def merge(sheet_path: Path, queries_path: Path = DATA) -> int:
+    """Add the grades of a judged sheet to the judged file (never changing a grade already there); returns how many."""
+    try:
+        sheet = json.loads(sheet_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{sheet_path}: cannot be read as JSON ({exc})") from None
+    data = json.loads(queries_path.read_text(encoding="utf-8"))
+    by_id = {item["id"]: item for item in data["queries"]}
+    added = 0
+    for entry in sheet:
+        item = by_id.get(entry.get("query"))
+        if item is None:
+            raise DataError(f"{sheet_path.name}: unknown query {entry.get('query')!r}")
+        for offer in entry.get("to_judge") or []:
+            grade = offer.get("grade")
+            if grade not in GRADES:
+                raise DataError(f"{sheet_path.name}, query {item['id']}, {offer.get('offer')}: grade must be 0-3, "
+                                f"got {grade!r}")
+            if offer["offer"] not in item["judgements"]:
+                item["judgements"][offer["offer"]] = grade
+                added += 1
+    queries_path.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    load_queries(queries_path)  # the merged file must still be valid
+    return added
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--queries", type=Path, default=DATA, help="judged query file (default: %(default)s)")
@@ -294,9 +408,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--show", action="append", default=[], metavar="QUERY_ID", help="print one query's ranking")
     parser.add_argument("--json", type=Path, metavar="PATH", help="write the figures per system and group as JSON")
     parser.add_argument("--record", action="store_true", help=f"store the totals as the test's floor in {BASELINE.name}")
+    parser.add_argument("--pool", type=Path, metavar="PATH",
+                        help=f"write a judging sheet of the unjudged offers in any system's first {POOL_DEPTH}")
+    parser.add_argument("--merge", type=Path, metavar="PATH", help="add the grades of a judged sheet to --queries")
     parser.add_argument("--day", type=date.fromisoformat, default=DAY,
                         help="run as if today were this day, YYYY-MM-DD (default: %(default)s, the recorded day)")
     args = parser.parse_args(argv)
+    if args.merge:
+        try:
+            added = merge(args.merge, args.queries)
+        except DataError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(f"{added} grades added to {args.queries}")
+        return 0
     try:
         queries = load_queries(args.queries)
     except DataError as exc:
@@ -309,11 +434,18 @@ def main(argv: list[str] | None = None) -> int:
         print("error: --record stores the totals of every system; leave out --system", file=sys.stderr)
         return 2
     systems = {name: SYSTEMS[name] for name in (args.system or SYSTEMS)}
+    if args.pool:
+        systems = dict(SYSTEMS) | {"meaning": meaning_only}
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="atlas-relevance-") as tmp:
         app = demo_instance(Path(tmp))
         try:
             results = run(app, queries, systems, args.day)
+            if args.pool:
+                sheet = pool(app, queries, results, args.day)
+                args.pool.write_text(json.dumps(sheet, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+                results.pop("meaning")
+                print(f"{sum(len(e['to_judge']) for e in sheet)} unjudged offers of {len(sheet)} queries in {args.pool}")
         except DataError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2

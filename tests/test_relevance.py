@@ -168,3 +168,67 @@ def test_a_common_second_word_does_not_hide_the_offers_that_hold_the_rare_one(de
     assert ranked[0] == "mk-spz-bruecke/tagesstaette"
     assert {"en-wegbegleiter-en/tagesstaette", "en-spz-hattingen/tagesstaette", "mk-awo-hoennetal/tagesstaette"} \
         <= set(ranked[:12])
+
+
+def test_unjudged_results_are_counted_per_cut_off():
+    query = rel.Query("need-01", "need", "Schulden", None, {"a": 3, "b": 0})
+    outcome = rel.Outcome(query, ["a", "x", "b", "y", "z", "w"], {})
+    assert rel.unjudged([outcome], 5) == 3 and rel.unjudged([outcome], 2) == 1 and rel.unjudged([outcome], 10) == 4
+
+
+def test_the_pool_lists_each_systems_unjudged_offers_blind_with_what_a_judge_needs(demo_app):
+    query = rel.Query("place-x", "place", "Schuldnerberatung", "Iserlohn",
+                      {"mk-caritas-maerkisches-sauerland/schuldnerberatung": 3})
+    results = rel.run(demo_app, [query], {"lexical": rel.lexical, "meaning": rel.meaning_only})
+    sheet = rel.pool(demo_app, [query], results)
+    assert len(sheet) == 1 and sheet[0]["place_understood"] and sheet[0]["judged"] == query.grades
+    listed = [item["offer"] for item in sheet[0]["to_judge"]]
+    expected = set(results["lexical"][0].ranked[:rel.POOL_DEPTH]) | set(results["meaning"][0].ranked[:rel.MEANING_DEPTH])
+    assert set(listed) == expected - set(query.grades) and len(listed) == len(set(listed))
+    assert all(item["grade"] is None and item["name"] and "km_from_place" in item for item in sheet[0]["to_judge"])
+    names = [(item["name"], item["offer"]) for item in sheet[0]["to_judge"]]
+    assert names == sorted(names)  # in name order: nothing tells the judge a rank or a system
+    assert not any("rank" in item or "system" in item for item in sheet[0]["to_judge"])
+
+
+def test_the_model_alone_never_offers_paused_or_ended_offers(demo_app):
+    query = rel.Query("need-01", "need", "Schuldnerberatung", None, {"mk-diakonie-volme-lenne/schuldnerberatung": 3})
+    ranked = rel.run(demo_app, [query], {"meaning": rel.meaning_only})["meaning"][0].ranked
+    facts = rel.offer_facts()
+    if ranked:  # without the model package the model alone finds nothing, as the search then does
+        assert all(facts[offer]["status"] not in ("pausiert", "beendet") for offer in ranked)
+
+
+def _sheet(tmp_path, grades):
+    queries = {"queries": [{"id": "need-01", "group": "need", "q": "Schulden", "place": None,
+                            "judgements": {"a/x": 3, "a/y": 1}}]}
+    path = tmp_path / "queries.json"
+    path.write_text(json.dumps(queries), encoding="utf-8")
+    sheet = tmp_path / "sheet.json"
+    sheet.write_text(json.dumps([{"query": "need-01", "to_judge": [
+        {"offer": offer, "grade": grade, "why": "test"} for offer, grade in grades.items()]}]), encoding="utf-8")
+    return path, sheet
+
+
+def test_merging_a_judged_sheet_adds_grades_and_never_changes_one(tmp_path):
+    path, sheet = _sheet(tmp_path, {"a/z": 0, "b/q": 2, "a/y": 3})
+    assert rel.merge(sheet, path) == 2
+    merged = json.loads(path.read_text(encoding="utf-8"))["queries"][0]["judgements"]
+    assert merged == {"a/x": 3, "a/y": 1, "a/z": 0, "b/q": 2}
+    assert rel.merge(sheet, path) == 0  # merging again changes nothing
+
+
+@pytest.mark.parametrize("grade", [None, 4, "2", -1])
+def test_a_sheet_with_a_missing_or_bad_grade_changes_nothing(tmp_path, grade):
+    path, sheet = _sheet(tmp_path, {"a/z": 0, "b/q": grade})
+    before = path.read_text(encoding="utf-8")
+    with pytest.raises(rel.DataError, match="need-01, b/q: grade must be 0-3"):
+        rel.merge(sheet, path)
+    assert path.read_text(encoding="utf-8") == before
+
+
+def test_a_sheet_naming_an_unknown_query_changes_nothing(tmp_path):
+    path, sheet = _sheet(tmp_path, {"a/z": 0})
+    sheet.write_text(json.dumps([{"query": "need-99", "to_judge": []}]), encoding="utf-8")
+    with pytest.raises(rel.DataError, match="unknown query 'need-99'"):
+        rel.merge(sheet, path)
