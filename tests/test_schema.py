@@ -131,7 +131,7 @@ def test_everyday_need_words_widen_the_shipped_rows_and_leave_a_coordinators_row
             conn.execute(sa.text("INSERT INTO search_need (terms, categories, position, updated_at) "
                                  "VALUES (:t, :c, :p, CURRENT_TIMESTAMP)"),
                          {"t": json.dumps(terms), "c": json.dumps(categories), "p": position})
-    schema.upgrade(engine)
+    schema.upgrade(engine, "0016")
     rows = _need_rows(engine)
     shipped = [(list(n.terms), list(n.categories)) for n in seed_needs()]
     assert rows[0] == edited
@@ -140,6 +140,39 @@ def test_everyday_need_words_widen_the_shipped_rows_and_leave_a_coordinators_row
     assert any("Klamotten" in terms for terms, _c in rows) and any("Nervenarzt" in terms for terms, _c in rows)
     schema.downgrade(engine, "0015")
     assert _need_rows(engine) == [edited, *old]
+
+
+def test_need_rows_for_every_category_are_added_where_missing_after_a_coordinators_rows(make_app):
+    step = _migration("0017_need_rows_for_every_category.py")
+    engine = make_app().extensions["atlas.engine"]
+    schema.upgrade(engine, "0016")
+    own = (["Liebeskummer"], ["psychologische-beratung"])
+    kept = (step.ADDED[7]["terms"], step.ADDED[7]["categories"])  # already there (a coordinator added it early)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM search_need"))
+        for position, (terms, categories) in enumerate([own, kept]):
+            conn.execute(sa.text("INSERT INTO search_need (terms, categories, position, updated_at) "
+                                 "VALUES (:t, :c, :p, CURRENT_TIMESTAMP)"),
+                         {"t": json.dumps(terms), "c": json.dumps(categories), "p": position})
+    schema.upgrade(engine)
+    rows = _need_rows(engine)
+    assert rows[:2] == [own, kept]
+    assert rows[2:] == [(r["terms"], r["categories"]) for i, r in enumerate(step.ADDED) if i != 7]
+    schema.downgrade(engine, "0016")
+    assert _need_rows(engine) == [own]  # the row this step did not add goes with the others: it is the shipped one
+
+
+def test_every_category_is_reached_by_a_need_row_or_is_for_staff_and_employers_only():
+    from atlas.search.synonyms import seed_needs
+    taxonomy = json.loads((Path(__file__).resolve().parents[1] / "seeds" / "taxonomy.json").read_text(encoding="utf-8"))
+    reached = {slug for need in seed_needs() for slug in need.categories}
+    # A top-level area is reached through its sub-categories. Employers, chambers and working groups are what staff
+    # look up by name, not a need; diagnostics are asked for by what is examined ("ADHS-Diagnostik", "Schlaflabor"),
+    # and a row leading every such word to the whole category put autism clinics first for "Verdacht auf ADHS".
+    not_needs = {"arbeitgeber", "kammern", "arbeitskreise", "diagnostik"}
+    missing = [child["slug"] for area in taxonomy["terms"] for child in area.get("children", [])
+               if child["slug"] not in reached and child["slug"] not in not_needs]
+    assert not missing, f"categories no need row leads to: {missing}"
 
 
 def test_a_fresh_database_holds_the_shipped_need_table_once(make_app):
