@@ -130,6 +130,16 @@ def test_every_hit_says_why_in_words(app, staff):
     assert english.get_json()["contents"][0]["atlas"]["search"]["why"].startswith("matches “Schulden”")
 
 
+def test_the_explained_category_prefers_the_need_then_the_words_then_the_first():
+    from atlas.search.explain import _category
+    view = {"taxonomy_terms": [{"code": "jobcoaching", "parent_id": "arbeit", "name": "Jobcoaching (AVGS)"},
+                               {"code": "ifd", "parent_id": "reha", "name": "Integrationsfachdienst (IFD)"}]}
+    assert _category(view, ("job behalten",), ("ifd", "berufliche-reha")) == "Integrationsfachdienst (IFD)"
+    assert _category(view, ("job behalten",), ("berufliche-reha", "reha")) == "Integrationsfachdienst (IFD)"  # area
+    assert _category(view, ("jobcoaching",), ("sucht",)) == "Jobcoaching (AVGS)"  # no need category: the words
+    assert _category(view, ("behalten",)) == "Jobcoaching (AVGS)"  # neither: the first
+
+
 @pytest.mark.parametrize("text, languages", [
     ("borç danışmanlığı", ("tr",)), ("depresyon", ("tr",)), ("طبيب عام", ("ar",)), ("сімейний лікар", ("uk",)),
     ("семейный врач", ("ru",)), ("психотерапевт", ("uk", "ru")), ("debt advice", ("en",)),

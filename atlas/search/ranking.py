@@ -114,6 +114,7 @@ class Ranked:
     pinned: list[bool] = field(default_factory=list)  # each hit: shown first as crisis help
     words: list[list[str]] = field(default_factory=list)  # each hit: the parts of the query (slot labels) it holds
     crisis: Crisis | None = None  # the danger the text signals, set by the caller that detected it
+    needs: dict[str, tuple[str, ...]] = field(default_factory=dict)  # query part (slot label) -> its need categories
 
 
 def max_typos(word: str) -> int:

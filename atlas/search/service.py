@@ -94,6 +94,7 @@ def rank(session: Session, params: SearchParams, internal: bool) -> Ranked | Non
                     costless(params.text, words), int(config["SEARCH_UPCOMING_DAYS"]))
     ranked = ranker.run(params, slots, float(config["SEARCH_DISTANCE_WEIGHT"]), float(config["SEARCH_DISTANCE_SCALE_KM"]))
     ranked.crisis = crisis
+    ranked.needs = {slot.label: slot.categories for slot in slots if slot.categories}
     return ranked
 
 
@@ -150,7 +151,8 @@ def search(session: Session, params: SearchParams, internal: bool, lang: str, hs
                         highlight(snippet(text, terms), terms) if terms else [(snippet(text, terms), False)],
                         public=public, record=record, freshness=verdict, crisis=first,
                         why=explainer.explain(view, Reasons(tuple(held), first, searched and not held and not first,
-                                                            distance, params.origin is not None))))
+                                                            distance, params.origin is not None,
+                                                            tuple(c for word in held for c in ranked.needs.get(word, ()))))))
     if params.text.strip() and ranked.total == 0:
         record_miss(session, params.text, limited=not internal)
     return SearchPage(params, hits, ranked.total, ranked.match, ranked.crisis)
