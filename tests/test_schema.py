@@ -110,6 +110,16 @@ def _need_rows(engine) -> list[tuple[list[str], list[str]]]:
     return [tuple(json.loads(v) if isinstance(v, str) else v for v in row) for row in rows]  # JSON text on SQLite
 
 
+def _set_need_rows(engine, rows: list[tuple[list[str], list[str]]]) -> None:
+    """Replace the need table by these rows (a coordinator's edits, or the table as an earlier step left it)."""
+    with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM search_need"))
+        for position, (terms, categories) in enumerate(rows):
+            conn.execute(sa.text("INSERT INTO search_need (terms, categories, position, updated_at) "
+                                 "VALUES (:t, :c, :p, CURRENT_TIMESTAMP)"),
+                         {"t": json.dumps(terms), "c": json.dumps(categories), "p": position})
+
+
 def _migration(name: str):
     path = Path(__file__).resolve().parents[1] / "migrations" / "versions" / name
     spec = importlib.util.spec_from_file_location(path.stem, path)
@@ -125,17 +135,15 @@ def test_everyday_need_words_widen_the_shipped_rows_and_leave_a_coordinators_row
     schema.upgrade(engine, "0015")
     edited = (["Sucht", "Alkohol", "Spielsucht"], ["suchtberatung"])  # a coordinator shortened the shipped row
     old = [(terms, categories) for terms, categories, _extra, _order in step.WIDENED if terms[0] != "Sucht"]
-    with engine.begin() as conn:
-        conn.execute(sa.text("DELETE FROM search_need"))
-        for position, (terms, categories) in enumerate([edited, *old]):
-            conn.execute(sa.text("INSERT INTO search_need (terms, categories, position, updated_at) "
-                                 "VALUES (:t, :c, :p, CURRENT_TIMESTAMP)"),
-                         {"t": json.dumps(terms), "c": json.dumps(categories), "p": position})
+    _set_need_rows(engine, [edited, *old])
     schema.upgrade(engine, "0016")
     rows = _need_rows(engine)
     shipped = [(list(n.terms), list(n.categories)) for n in seed_needs()]
     assert rows[0] == edited
-    assert rows[1:len(old) + 1] == [next(r for r in shipped if r[0][:len(terms)] == terms) for terms, _c in old]
+    widened = [(terms + extra, order or categories) for terms, categories, extra, order in step.WIDENED
+               if terms[0] != "Sucht"]
+    assert rows[1:len(old) + 1] == widened
+    assert all(any(r[0][:len(terms)] == terms for r in shipped) for terms, _c in widened)  # later steps only add
     assert rows[len(old) + 1:] == [(r["terms"], r["categories"]) for r in step.ADDED]
     assert any("Klamotten" in terms for terms, _c in rows) and any("Nervenarzt" in terms for terms, _c in rows)
     schema.downgrade(engine, "0015")
@@ -148,18 +156,30 @@ def test_need_rows_for_every_category_are_added_where_missing_after_a_coordinato
     schema.upgrade(engine, "0016")
     own = (["Liebeskummer"], ["psychologische-beratung"])
     kept = (step.ADDED[7]["terms"], step.ADDED[7]["categories"])  # already there (a coordinator added it early)
-    with engine.begin() as conn:
-        conn.execute(sa.text("DELETE FROM search_need"))
-        for position, (terms, categories) in enumerate([own, kept]):
-            conn.execute(sa.text("INSERT INTO search_need (terms, categories, position, updated_at) "
-                                 "VALUES (:t, :c, :p, CURRENT_TIMESTAMP)"),
-                         {"t": json.dumps(terms), "c": json.dumps(categories), "p": position})
-    schema.upgrade(engine)
+    _set_need_rows(engine, [own, kept])
+    schema.upgrade(engine, "0017")
     rows = _need_rows(engine)
     assert rows[:2] == [own, kept]
     assert rows[2:] == [(r["terms"], r["categories"]) for i, r in enumerate(step.ADDED) if i != 7]
     schema.downgrade(engine, "0016")
     assert _need_rows(engine) == [own]  # the row this step did not add goes with the others: it is the shipped one
+
+
+def test_more_everyday_need_words_widen_rows_still_as_shipped_and_add_the_symptom_row(make_app):
+    step = _migration("0018_need_everyday_words_2.py")
+    engine = make_app().extensions["atlas.engine"]
+    schema.upgrade(engine, "0017")
+    tafel = next((terms, categories) for terms, categories, _extra in step.WIDENED if terms[0] == "Tafel")
+    edited = (["Schulden", "Mahnung"], ["schuldnerberatung"])  # a coordinator's shortened row stays as it is
+    _set_need_rows(engine, [edited, tafel])
+    schema.upgrade(engine)
+    rows = _need_rows(engine)
+    assert rows[0] == edited
+    assert rows[1][0][:len(tafel[0])] == tafel[0] and {"Suppenküche", "Mittagstisch"} <= set(rows[1][0])
+    assert rows[2:] == [(r["terms"], r["categories"]) for r in step.ADDED]
+    assert "Zwangsgedanken" in rows[2][0] and rows[2][1][0] == "psychotherapie"
+    schema.downgrade(engine, "0017")
+    assert _need_rows(engine) == [edited, tafel]
 
 
 def test_every_category_is_reached_by_a_need_row_or_is_for_staff_and_employers_only():
