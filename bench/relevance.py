@@ -374,29 +374,42 @@ def pool(app: Flask, queries: list[Query], results: dict[str, list[Outcome]], da
     return sheet
 
 
-def merge(sheet_path: Path, queries_path: Path = DATA) -> int:
-    """Add the grades of a judged sheet to the judged file (never changing a grade already there); returns how many."""
+def merge(sheet_path: Path, queries_path: Path = DATA, known: Iterable[str] | None = None) -> int:
+    """Add the grades of a judged sheet to the judged file (never changing a grade already there); returns how many.
+
+    Everything is checked before the file is written (`known`: the offer identifiers there are, by default the demo
+    offers), and the file is replaced in one step, so a refused sheet leaves it exactly as it was."""
     try:
         sheet = json.loads(sheet_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise DataError(f"{sheet_path}: cannot be read as JSON ({exc})") from None
+    if not isinstance(sheet, list):
+        raise DataError(f"{sheet_path.name}: a judging sheet is a list of queries, as --pool writes it")
+    offers = set(known) if known is not None else set(offer_facts())
     data = json.loads(queries_path.read_text(encoding="utf-8"))
     by_id = {item["id"]: item for item in data["queries"]}
     added = 0
     for entry in sheet:
-        item = by_id.get(entry.get("query"))
+        item = by_id.get(entry.get("query")) if isinstance(entry, dict) else None
         if item is None:
-            raise DataError(f"{sheet_path.name}: unknown query {entry.get('query')!r}")
-        for offer in entry.get("to_judge") or []:
-            grade = offer.get("grade")
-            if grade not in GRADES:
-                raise DataError(f"{sheet_path.name}, query {item['id']}, {offer.get('offer')}: grade must be 0-3, "
-                                f"got {grade!r}")
-            if offer["offer"] not in item["judgements"]:
-                item["judgements"][offer["offer"]] = grade
+            raise DataError(f"{sheet_path.name}: unknown query {entry.get('query') if isinstance(entry, dict) else entry!r}")
+        for judged in entry.get("to_judge") or []:
+            offer, grade = judged.get("offer"), judged.get("grade")
+            if offer not in offers:
+                raise DataError(f"{sheet_path.name}, query {item['id']}: unknown offer {offer!r}")
+            if type(grade) is not int or grade not in GRADES:  # JSON true would pass as 1 otherwise
+                raise DataError(f"{sheet_path.name}, query {item['id']}, {offer}: grade must be 0-3, got {grade!r}")
+            if offer not in item.setdefault("judgements", {}):
+                item["judgements"][offer] = grade
                 added += 1
-    queries_path.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    load_queries(queries_path)  # the merged file must still be valid
+    part = queries_path.with_name(f".{queries_path.name}.{os.getpid()}.tmp")
+    part.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    try:
+        load_queries(part, offers)  # the merged file must still be valid
+    except DataError:
+        part.unlink()
+        raise
+    os.replace(part, queries_path)
     return added
 
 

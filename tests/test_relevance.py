@@ -210,28 +210,49 @@ def _sheet(tmp_path, grades):
     return path, sheet
 
 
+KNOWN = {"a/x", "a/y", "a/z", "b/q"}
+
+
 def test_merging_a_judged_sheet_adds_grades_and_never_changes_one(tmp_path):
     path, sheet = _sheet(tmp_path, {"a/z": 0, "b/q": 2, "a/y": 3})
-    assert rel.merge(sheet, path) == 2
+    assert rel.merge(sheet, path, KNOWN) == 2
     merged = json.loads(path.read_text(encoding="utf-8"))["queries"][0]["judgements"]
     assert merged == {"a/x": 3, "a/y": 1, "a/z": 0, "b/q": 2}
-    assert rel.merge(sheet, path) == 0  # merging again changes nothing
+    assert rel.merge(sheet, path, KNOWN) == 0  # merging again changes nothing
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
 
 
-@pytest.mark.parametrize("grade", [None, 4, "2", -1])
+@pytest.mark.parametrize("grade", [None, 4, "2", -1, True, 2.0])
 def test_a_sheet_with_a_missing_or_bad_grade_changes_nothing(tmp_path, grade):
     path, sheet = _sheet(tmp_path, {"a/z": 0, "b/q": grade})
     before = path.read_text(encoding="utf-8")
     with pytest.raises(rel.DataError, match="need-01, b/q: grade must be 0-3"):
-        rel.merge(sheet, path)
+        rel.merge(sheet, path, KNOWN)
     assert path.read_text(encoding="utf-8") == before
 
 
-def test_a_sheet_naming_an_unknown_query_changes_nothing(tmp_path):
+@pytest.mark.parametrize("sheet_text, message", [
+    ('[{"query": "need-99", "to_judge": []}]', "unknown query 'need-99'"),
+    ('[{"query": "need-01", "to_judge": [{"offer": "x/nowhere", "grade": 1}]}]', "unknown offer 'x/nowhere'"),
+    ('[{"query": "need-01", "to_judge": [{"grade": 1}]}]', "unknown offer None"),
+    ('{"query": "need-01"}', "a list of queries"),
+    ('[1, 2]', "unknown query 1"),
+    ("not json", "cannot be read as JSON"),
+])
+def test_a_sheet_naming_unknown_queries_or_offers_or_of_the_wrong_shape_changes_nothing(tmp_path, sheet_text, message):
     path, sheet = _sheet(tmp_path, {"a/z": 0})
-    sheet.write_text(json.dumps([{"query": "need-99", "to_judge": []}]), encoding="utf-8")
-    with pytest.raises(rel.DataError, match="unknown query 'need-99'"):
-        rel.merge(sheet, path)
+    before = path.read_text(encoding="utf-8")
+    sheet.write_text(sheet_text, encoding="utf-8")
+    with pytest.raises(rel.DataError, match=message):
+        rel.merge(sheet, path, KNOWN)
+    assert path.read_text(encoding="utf-8") == before
+
+
+def test_the_judging_sheet_knows_every_offer_of_the_demo_data():
+    facts = rel.offer_facts()
+    judged = {offer for query in rel.load_queries() for offer in query.grades}
+    assert judged <= set(facts) and len(facts) >= 350
+    assert all(fact["name"] and fact["status"] for fact in facts.values())
 
 
 @pytest.mark.parametrize("text, first", [
