@@ -118,6 +118,14 @@ def test_the_shipped_need_table_names_only_categories_that_exist():
     assert {c for n in needs for c in n.categories} <= slugs - internal
 
 
+def test_the_shipped_need_table_can_be_saved_as_the_need_page_shows_it():
+    """Each line within the page's limits (synonyms.MAX_TERMS): a coordinator who saves it unchanged gets it back."""
+    taxonomy = json.loads((SEEDS / "taxonomy.json").read_text(encoding="utf-8"))["terms"]
+    slugs = {t["slug"]: t["name"] for top in taxonomy for t in (top, *top.get("children", []))}
+    needs = seed_needs()
+    assert parse_needs("\n".join(need.as_line() for need in needs), slugs) == needs
+
+
 def test_every_shipped_need_word_meets_its_need_when_typed():
     needs = seed_needs()
     table = SynonymTable(seed_rules(), needs)
