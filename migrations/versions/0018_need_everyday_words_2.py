@@ -17,7 +17,7 @@ depends_on = None
 
 # Written out here, not read from seeds/needs.json (a later change of the seeds file must not change this step).
 # Fresh databases hold all of it already (0014 reads the seeds file). A row is widened only while it is exactly as
-# shipped (terms and categories); a row a coordinator changed stays as it is. The new row is added where missing,
+# shipped (terms and categories); a row a coordinator changed stays as it is. The new rows are added where missing,
 # after whatever the coordinators keep.
 
 # (shipped terms, shipped categories, terms added)
