@@ -538,4 +538,6 @@ class Ranker:
         if len(docs) > max(4 * need, 20_000):
             keep = np.argpartition(primary, need - 1)[:need]
             docs, primary = docs[keep], primary[keep]
-        return docs[np.lexsort((docs, primary))]
+        # Equal scores in offer-id order, not in document order: a parallel build lays the documents out in the order
+        # its processes finish, and the same search must list the same offers in the same order after any build.
+        return docs[np.lexsort((self.snap.sid[docs], primary))]
