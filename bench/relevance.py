@@ -40,6 +40,7 @@ from werkzeug.datastructures import MultiDict  # noqa: E402
 
 from atlas import create_app, schema, sessions, validity  # noqa: E402
 from atlas.db import get_session  # noqa: E402
+from atlas.maps.data import distance_km  # noqa: E402
 from atlas.models import Service  # noqa: E402
 from atlas.params import ParamError  # noqa: E402
 from atlas.search import semantic  # noqa: E402
@@ -337,12 +338,6 @@ def offer_facts(seeds_dir: Path = SEEDS / "demo") -> dict[str, dict[str, Any]]:
     return facts
 
 
-def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    la1, la2 = math.radians(lat1), math.radians(lat2)
-    h = math.sin((la2 - la1) / 2) ** 2 + math.cos(la1) * math.cos(la2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
-    return 2 * 6371.0 * math.asin(math.sqrt(min(h, 1.0)))
-
-
 def pool(app: Flask, queries: list[Query], results: dict[str, list[Outcome]], day: date = DAY) -> list[dict[str, Any]]:
     """The judging sheet: per query, the unjudged offers any system put into its first POOL_DEPTH, in name order."""
     facts = offer_facts()
@@ -365,8 +360,9 @@ def pool(app: Flask, queries: list[Query], results: dict[str, list[Outcome]], da
                 item = {"offer": offer, "grade": None} | {k: v for k, v in fact.items() if v and k != "places"}
                 item["places"] = sorted({city for city, _lat, _lon in fact["places"]}) or "no site (phone, online)"
                 if origin is not None:
-                    item["km_from_place"] = min((round(_km(origin.latitude, origin.longitude, lat, lon), 1)
-                                                 for _city, lat, lon in fact["places"] if lat is not None), default=None)
+                    item["km_from_place"] = min(
+                        (round(distance_km(origin.latitude, origin.longitude, lat, lon), 1)
+                         for _city, lat, lon in fact["places"] if lat is not None), default=None)
                 offers.append(item)
             sheet.append({"query": query.id, "q": query.text, "place": query.place,
                           "place_understood": origin.label if origin else None, "note": query.note,
