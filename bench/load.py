@@ -33,7 +33,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
@@ -506,6 +508,25 @@ def run_pairs(kind: str, url: str, args, folder: Path) -> list[str]:
     return lines
 
 
+@contextmanager
+def scratch_database(kind: str, folder: Path, postgres_url: str, name: str) -> Iterator[str]:
+    """The URL of an empty database for one run: a SQLite file in folder, or a PostgreSQL database dropped after."""
+    if kind == "sqlite":
+        yield f"sqlite:///{folder / 'atlas.sqlite'}"
+        return
+    admin = sa.create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://", 1),
+                             isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        yield str(sa.engine.make_url(postgres_url).set(database=name).render_as_string(hide_password=False))
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
@@ -525,23 +546,9 @@ def main() -> None:
     for kind in (["sqlite", "postgresql"] if args.db == "both" else [args.db]):
         folder = Path(tempfile.mkdtemp(prefix=f"atlas-load-{kind}-"))
         try:
-            if kind == "sqlite":
-                url = f"sqlite:///{folder / 'atlas.sqlite'}"
-            else:
-                name = f"atlas_load_i16_{os.getpid()}"
-                admin = sa.create_engine(args.postgres_url.replace("postgresql://", "postgresql+psycopg://", 1),
-                                         isolation_level="AUTOCOMMIT")
-                with admin.connect() as conn:
-                    conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                    conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-                url = str(sa.engine.make_url(args.postgres_url).set(database=name)
-                          .render_as_string(hide_password=False))
-            lines += (run_pairs if args.baseline_ref else run_database)(kind, url, args, folder)
+            with scratch_database(kind, folder, args.postgres_url, f"atlas_load_i16_{os.getpid()}") as url:
+                lines += (run_pairs if args.baseline_ref else run_database)(kind, url, args, folder)
         finally:
-            if kind == "postgresql":
-                with admin.connect() as conn:
-                    conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                admin.dispose()
             shutil.rmtree(folder, ignore_errors=True)
     print(f"\nload average (1/5/15 min) at the end: {load_avg()}; {os.cpu_count()} cores\n")
     if args.baseline_ref:

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import sqlalchemy as sa  # noqa: E402
 
-from load import load_avg, prepare, stats  # noqa: E402
+from load import load_avg, prepare, scratch_database, stats  # noqa: E402
 
 from atlas.db import get_session  # noqa: E402
 from atlas.hsds import api_service  # noqa: E402
@@ -61,26 +61,26 @@ def main() -> None:
     parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="atlas-views-"))
-    name = f"atlas_views_{os.getpid()}"
-    admin = None
-    if args.db == "sqlite":
-        url = f"sqlite:///{folder / 'atlas.sqlite'}"
-    else:
-        admin = sa.create_engine(args.postgres_url.replace("postgresql://", "postgresql+psycopg://", 1),
-                                 isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        url = str(sa.engine.make_url(args.postgres_url).set(database=name).render_as_string(hide_password=False))
     try:
-        app, ids = prepare(url, folder, args.offers, "off")
-        rnd = random.Random(5)
-        times: dict[tuple[str, str], list[float]] = {}
+        with scratch_database(args.db, folder, args.postgres_url, f"atlas_views_{os.getpid()}") as url:
+            measure(url, folder, args)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def measure(url: str, folder: Path, args: argparse.Namespace) -> None:
+    """Alternating rounds of cold loads on the database at url; prints the table."""
+    app, ids = prepare(url, folder, args.offers, "off")
+    rnd = random.Random(5)
+    times: dict[tuple[str, str], list[float]] = {}
+    built = {internal: list(variants(internal).items()) for internal in (False, True)}  # once, as load_views does
+    try:
         with app.test_request_context("/"):
             session = get_session()
             for round_no in range(args.rounds):
                 for internal in (False, True):
                     for size in (1, 20):
-                        chosen = list(variants(internal).items())
+                        chosen = built[internal]
                         for label, (stmt, shared) in (chosen if round_no % 2 == 0 else chosen[::-1]):
                             page = f"{size} {'staff' if internal else 'public'}"
                             for _ in range(args.loads):
@@ -97,13 +97,8 @@ def main() -> None:
             s = stats(values)
             print(f"| {page} | {label} | {len(values)} | {s['p50']:.2f} / {s['p95']:.2f} / {s['p99']:.2f} / "
                   f"{s['max']:.2f} |")
-        app.extensions["atlas.engine"].dispose()
     finally:
-        if admin is not None:
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
-        shutil.rmtree(folder, ignore_errors=True)
+        app.extensions["atlas.engine"].dispose()
 
 
 if __name__ == "__main__":
