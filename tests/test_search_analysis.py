@@ -109,10 +109,15 @@ def test_need_rows_parse_and_name_the_closest_category_for_a_typo():
     assert "Meinten Sie „materielle-hilfen“ (Materielle Hilfen)?" in problems[0]
 
 
-def test_the_shipped_need_table_names_only_categories_that_exist():
+def _shipped_categories() -> list[dict]:
+    """Every category of seeds/taxonomy.json, areas and their sub-categories."""
     taxonomy = json.loads((SEEDS / "taxonomy.json").read_text(encoding="utf-8"))["terms"]
-    slugs = {t["slug"] for top in taxonomy for t in (top, *top.get("children", []))}
-    internal = {t["slug"] for top in taxonomy for t in (top, *top.get("children", [])) if t.get("internal_only")}
+    return [t for top in taxonomy for t in (top, *top.get("children", []))]
+
+
+def test_the_shipped_need_table_names_only_categories_that_exist():
+    slugs = {t["slug"] for t in _shipped_categories()}
+    internal = {t["slug"] for t in _shipped_categories() if t.get("internal_only")}
     needs = seed_needs()
     assert len(needs) >= 25
     assert {c for n in needs for c in n.categories} <= slugs - internal
@@ -120,8 +125,7 @@ def test_the_shipped_need_table_names_only_categories_that_exist():
 
 def test_the_shipped_need_table_can_be_saved_as_the_need_page_shows_it():
     """Each line within the page's limits (synonyms.MAX_TERMS): a coordinator who saves it unchanged gets it back."""
-    taxonomy = json.loads((SEEDS / "taxonomy.json").read_text(encoding="utf-8"))["terms"]
-    slugs = {t["slug"]: t["name"] for top in taxonomy for t in (top, *top.get("children", []))}
+    slugs = {t["slug"]: t["name"] for t in _shipped_categories()}
     needs = seed_needs()
     assert parse_needs("\n".join(need.as_line() for need in needs), slugs) == needs
 
