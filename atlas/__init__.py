@@ -18,7 +18,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Create and configure an atlas application; starts no threads and touches no network."""
     # Imported here, not at the top: the checker's own process imports atlas.* without the web stack.
     from . import (api, audit, auth, backup, checker, cli, curation, db, errors, freshness, health, i18n, importers,
-                   inline, maps, opening, params, plain, safetext, search, security, serving, sessions, validity)
+                   inline, maps, opening, params, plain, reference, safetext, search, security, serving, sessions,
+                   validity)
     from .views import account as account_views
     from .views import public, staff
 
@@ -36,6 +37,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     check_config(app)
     os.makedirs(app.instance_path, exist_ok=True)
     audit.install()
+    reference.install()
     for module in (db, serving, params, i18n, plain, opening, validity, sessions, freshness, auth, errors, cli, backup, health,
                    security, safetext, inline, curation, checker, importers, search):
         module.init_app(app)

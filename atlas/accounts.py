@@ -97,23 +97,25 @@ def start_session(db: Session, user: User, now: datetime | None = None) -> None:
     cookie[SESSION_KEY] = key
 
 
-def session_is_valid(db: Session, user: User, now: datetime | None = None) -> bool:
-    """True while the cookie's log-in is known, not revoked, and within the idle and absolute lifetimes."""
+def logged_in_user(db: Session, user_id: int, now: datetime | None = None) -> User | None:
+    """The active user of the cookie's log-in while it is known, not revoked, and within the idle and absolute
+    lifetimes, else None (one query: every staff page asks)."""
     key = cookie.get(SESSION_KEY)
     if not isinstance(key, str) or not key:
-        return False
-    row = db.scalar(select(UserSession).where(UserSession.key_hash == digest(key)))
+        return None
+    found = db.execute(select(User, UserSession).join(UserSession, UserSession.user_id == User.id)
+                       .where(UserSession.key_hash == digest(key), User.id == user_id)).first()
     now = now or utcnow()
     config = current_app.config
-    if (row is None or row.user_id != user.id or row.revoked_at is not None
-            or now - row.last_seen_at > timedelta(hours=float(config["SESSION_IDLE_HOURS"]))
-            or now - row.created_at > timedelta(hours=float(config["SESSION_MAX_HOURS"]))):
-        return False
-    if now - row.last_seen_at > TOUCH_EVERY:
+    if (found is None or not found[0].active or found[1].revoked_at is not None
+            or now - found[1].last_seen_at > timedelta(hours=float(config["SESSION_IDLE_HOURS"]))
+            or now - found[1].created_at > timedelta(hours=float(config["SESSION_MAX_HOURS"]))):
+        return None
+    if now - found[1].last_seen_at > TOUCH_EVERY:
         # Skipped while another write holds the lock (a bulk import on SQLite): a page view never waits for it,
         # and with an idle limit of hours the next request's touch is as good.
-        try_write(db.get_bind(), update(UserSession).where(UserSession.id == row.id).values(last_seen_at=now))
-    return True
+        try_write(db.get_bind(), update(UserSession).where(UserSession.id == found[1].id).values(last_seen_at=now))
+    return found[0]
 
 
 def end_session(db: Session) -> None:

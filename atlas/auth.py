@@ -101,9 +101,8 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
     number = parse_id(user_id)
-    session = get_session()
-    user = session.get(User, number) if number is not None else None
-    if user is None or not user.active or not accounts.session_is_valid(session, user):
+    user = accounts.logged_in_user(get_session(), number) if number is not None else None
+    if user is None:
         # Logged out elsewhere, revoked, expired or deactivated: the signed cookie alone is not enough.
         flask_session.clear()
         return None

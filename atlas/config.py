@@ -190,6 +190,9 @@ class Defaults:
     MAIL_PASSWORD: str | None = None
     MAIL_FROM = "Netzwerkatlas <atlas@atlas.example>"
     MAIL_TIMEOUT = 10.0
+    # Seconds a process keeps the category and region lists it read (atlas.reference); its own edits show at once,
+    # another worker's or an import's within this time. 0 reads them for every page.
+    REFERENCE_CACHE_SECONDS = 2.0
     # Search (atlas.search). Index directory; None means instance/search-index. Each machine keeps its own copy.
     SEARCH_INDEX_DIR: str | None = None
     # Seconds between two checks of the database change watermark per process (own commits are checked at once).

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, inspect, or_, select
 from sqlalchemy.orm import Session, aliased, joinedload, selectinload
@@ -26,7 +26,7 @@ from .models import (
     service_jobcenter,
     service_taxonomy,
 )
-from . import validity
+from . import reference, validity
 from .validity import in_force_condition
 
 _PUBLIC: dict[date, ColumnElement[bool]] = {}
@@ -213,10 +213,25 @@ def page(session: Session, stmt: Select, number: int, size: int,
     return rows, total
 
 
-def public_gemeinden(session: Session) -> list[Region]:
-    """Gemeinden that have at least one location, for filter lists."""
-    return list(session.scalars(
-        select(Region).where(Region.kind == "gemeinde", exists(select(Location.id).where(Location.gemeinde_id == Region.id)))
+class Place(NamedTuple):
+    """A Gemeinde as plain data for filter lists and map labels."""
+
+    id: int
+    slug: str
+    name: str
+    latitude: float | None
+    longitude: float | None
+
+
+def public_gemeinden(session: Session) -> tuple[Place, ...]:
+    """Gemeinden that have at least one location, for filter lists (reference data: see atlas.reference)."""
+    return reference.cached(session, "gemeinden", _gemeinden)
+
+
+def _gemeinden(session: Session) -> tuple[Place, ...]:
+    return tuple(Place(*row) for row in session.execute(
+        select(Region.id, Region.slug, Region.name, Region.latitude, Region.longitude)
+        .where(Region.kind == "gemeinde", exists(select(Location.id).where(Location.gemeinde_id == Region.id)))
         .order_by(Region.name)))
 
 
@@ -242,7 +257,11 @@ class Choice:
 
 
 def area_rows(session: Session) -> tuple[tuple, ...]:
-    """Every category as a plain row in display order (one query)."""
+    """Every category as a plain row in display order (reference data: see atlas.reference)."""
+    return reference.cached(session, "areas", _area_rows)
+
+
+def _area_rows(session: Session) -> tuple[tuple, ...]:
     return tuple(map(tuple, session.execute(
         select(TaxonomyTerm.id, TaxonomyTerm.parent_id, TaxonomyTerm.slug, TaxonomyTerm.name, TaxonomyTerm.name_en,
                TaxonomyTerm.name_plain, TaxonomyTerm.name_plain_en, TaxonomyTerm.internal_only)
@@ -254,7 +273,7 @@ def area_tree(rows: tuple[tuple, ...], internal: bool) -> tuple[Choice, ...]:
     """Top-level areas with their sub-categories (internal-only areas for staff only); cached by the rows.
 
     Plain data for lists and filter forms: loading the same ~70 categories as ORM objects cost 2-6 ms of every
-    page that shows them. The rows are read per request, so an edit shows at once.
+    page that shows them.
     """
     def choice(row: tuple, children: tuple[Choice, ...] = ()) -> Choice:
         _id, _parent, slug, name, name_en, plain, plain_en, internal_only = row
@@ -276,7 +295,7 @@ def _public_labels(rows: tuple[tuple, ...], lang: str) -> MappingProxyType[str, 
 
 
 def public_labels(session: Session, lang: str) -> MappingProxyType[str, str]:
-    """Every category's everyday name for public pages, by slug (cached by the rows, so an edit shows at once)."""
+    """Every category's everyday name for public pages, by slug (cached by the rows)."""
     return _public_labels(area_rows(session), lang)
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Table, insert
 
+from .. import reference
 from ..audit import SKIPPED
 from ..models import (
     Address,
@@ -74,6 +75,8 @@ class BulkCreator:
         """
         if not rows:
             return {}
+        if model in reference.MODELS:
+            reference.changed(self.session)  # pages of this process list the new places once this commits
         table: Table = model.__table__
         keys = set().union(*rows)
         stamps = {k: self.c.now for k in ("created_at", "updated_at") if k in table.c and k not in keys}

@@ -12,7 +12,7 @@ from flask_login import current_user
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from .. import validity, vocab
+from .. import reference, validity, vocab
 from ..audit import set_actor
 from ..auth import role_required
 from ..checker import link_notes
@@ -40,14 +40,18 @@ PAGE_SIZE = 20
 
 
 def region_rows(session: Session) -> tuple[tuple, ...]:
-    """The regions the filter lists show, as plain rows in display order (one query)."""
+    """The regions the filter lists show, as plain rows in display order (reference data: see atlas.reference)."""
+    return reference.cached(session, "regions", _region_rows)
+
+
+def _region_rows(session: Session) -> tuple[tuple, ...]:
     return tuple(map(tuple, session.execute(select(Region.id, Region.parent_id, Region.slug, Region.name, Region.kind)
                                             .order_by(Region.name, Region.id))))
 
 
 @lru_cache(maxsize=8)
 def kreis_tree(regions: tuple[tuple, ...]) -> tuple[Choice, ...]:
-    """Kreise with their Gemeinden; cached by the rows, so an edit shows at once."""
+    """Kreise with their Gemeinden; cached by the rows."""
     kreise = tuple(Choice(slug, name, children=tuple(Choice(s, n) for _, parent, s, n, _k in regions if parent == id_))
                    for id_, _p, slug, name, kind in regions if kind == "kreis")
     return tuple(k for k in kreise if k.children)
