@@ -278,7 +278,7 @@ class Results:
         return [v for values in self.latencies.values() for v in values]
 
 
-AGENT = requests.utils.default_user_agent()
+HEADERS = dict(requests.utils.default_headers())
 
 
 def fetch(base: str, item: tuple[str, str, dict | None], planned: float, results: Results) -> None:
@@ -291,8 +291,10 @@ def fetch(base: str, item: tuple[str, str, dict | None], planned: float, results
     """
     label, path, cookies = item
     host, port = base.removeprefix("http://").split(":")
-    # The login's user agent: Flask-Login's strong session protection ends a session whose agent changes.
-    headers = {"User-Agent": AGENT} | ({"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())} if cookies else {})
+    # requests' headers: the same user agent as the login (Flask-Login's strong session protection ends a session
+    # whose agent changes) and the same Accept-Encoding, so the server compresses as much as before (and as for a
+    # browser); the answer is read, not decompressed.
+    headers = HEADERS | ({"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())} if cookies else {})
     error = None
     conn = http.client.HTTPConnection(host, int(port), timeout=30)
     try:
