@@ -10,9 +10,9 @@ from rapidfuzz import fuzz, process
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .. import reference
 from ..geocoding import fold, fold_plain, gazetteer
 from ..models import Region
-from .sync import keeper
 
 # Words that only glue a place to the rest ("Schuldnerberatung in Hemer", "Sport bei 58636").
 GLUE = {"in", "im", "bei", "nahe", "um", "aus", "nach", "von", "ort", "raum", "umgebung", "naehe", "nähe", "kreis"}
@@ -54,17 +54,15 @@ def _names_for(signature: tuple[str, ...]) -> _Names:
 
 
 def place_names(session: Session) -> _Names:
-    """The atlas's Gemeinden and Kreise by folded name, read again only after the database changed."""
-    keep = keeper()
-    # The search reads the database's change watermark anyway (at most every SEARCH_SYNC_INTERVAL, at once after
-    # a change in this process); while it stands, so do the regions, and a search saves a round trip.
-    keep.fresh_snapshot(session)
-    cached = keep.place_names
-    if cached is None or cached[0] != keep.watermark:
-        names = session.scalars(select(Region.name).where(Region.kind.in_(("gemeinde", "kreis")))
-                                .order_by(Region.name))
-        cached = keep.place_names = (keep.watermark, _names_for(tuple(names)))
-    return cached[1]
+    """The atlas's Gemeinden and Kreise by folded name (reference data: see atlas.reference)."""
+    # Read again after each change of the database's watermark before, which under a coordinator's edit a second
+    # was once a second in every worker.
+    return reference.cached(session, "place names", _load_place_names)
+
+
+def _load_place_names(session: Session) -> _Names:
+    names = session.scalars(select(Region.name).where(Region.kind.in_(("gemeinde", "kreis"))).order_by(Region.name))
+    return _names_for(tuple(names))
 
 
 def _is_postcode(token: str) -> bool:

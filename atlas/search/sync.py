@@ -343,7 +343,6 @@ class Keeper:
         self._view: tuple[tuple[Any, ...], Snapshot] | None = None
         self._memory: Snapshot | None = None
         self.watermark: Watermark | None = None
-        self.place_names: tuple[Watermark | None, Any] | None = None  # (watermark, names): atlas.search.places
         self.fallback = False
         self._tables_done: tuple[str, int] | None = None
         # Offers the index took in since the meaning's last round; None: look at every offer (start, rebuild).
