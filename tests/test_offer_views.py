@@ -212,3 +212,30 @@ def test_views_another_version_of_the_code_stored_are_not_read(app, second_proce
     monkeypatch.setattr(search_service, "code_fingerprint", lambda: "after-an-upgrade")
     _, statements = _load(second_process, ids)
     assert len(statements) > 1  # built anew: the stored views have the old code's shape
+
+
+@pytest.mark.parametrize("internal", [False, True])
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_a_single_offer_s_view_loaded_in_one_joined_statement_equals_the_shared_one(app, internal, lang):
+    with app.test_request_context("/"):
+        session = get_session()
+        _every_kind_of_list(session)
+        ids = list(session.scalars(sa.select(Service.id).order_by(Service.id)))
+        expected = _full_views(session, ids, internal, lang)
+        app.config["SEARCH_VIEW_STORE"] = False
+        statements: list[str] = []
+        engine = app.extensions["atlas.engine"]
+        listener = lambda conn, cursor, statement, *rest: statements.append(statement)  # noqa: E731
+        sa.event.listen(engine, "before_cursor_execute", listener)
+        try:
+            for sid in ids:  # one by one, as offer pages ask
+                session.expunge_all()
+                app.extensions.pop("atlas.search.views", None)
+                statements.clear()
+                got = search_service.load_views(session, [sid], internal, include_archived=True, lang=lang, hsds=True)
+                if sid in got:
+                    assert got[sid] == expected[sid], sid
+                    # versions, the offer with its lists, then the shared lists (phones, times; contacts for staff)
+                    assert len(statements) <= (5 if internal else 4), "\n".join(s[:120] for s in statements)
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", listener)

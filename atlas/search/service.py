@@ -221,12 +221,12 @@ def _visible(internal: bool, include_archived: bool) -> Select:
 _IDS = bindparam("ids", expanding=True)
 
 
-@lru_cache(maxsize=2)
-def _details(internal: bool) -> Select:
+@lru_cache(maxsize=4)
+def _details(internal: bool, joined: bool = False) -> Select:
     """The statement that loads offers with everything a view shows, by ids given as the parameter "ids"."""
     # Built once: SQLAlchemy computes a statement's cache key once per statement object, and for this tree of
     # loader options that took 1-3 ms of CPU per page whose views were not cached yet.
-    return with_details(select(Service), internal, shared=False).where(Service.id.in_(_IDS))
+    return with_details(select(Service), internal, shared=False, joined=joined).where(Service.id.in_(_IDS))
 
 
 _VERSIONS: dict[tuple[bool, bool], tuple[Any, Select]] = {}
@@ -268,7 +268,7 @@ def load_views(session: Session, sids: list[int], internal: bool, include_archiv
                 found[sid] = hit[0]
         missing = [sid for sid in missing if sid not in found]
     if missing:
-        services = list(session.scalars(_details(internal), {"ids": missing}))
+        services = list(session.scalars(_details(internal, len(missing) == 1), {"ids": missing}).unique())
         load_shared(session, services, internal)
         for service in services:
             found[service.id] = (service_view(service, internal, lang), bool(service.is_public),
