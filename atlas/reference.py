@@ -25,6 +25,8 @@ T = TypeVar("T")
 
 # Per engine (tests run many apps in one process, each on its own database): name -> (read at, value).
 _cache: weakref.WeakKeyDictionary[Engine, dict[str, tuple[float, Any]]] = weakref.WeakKeyDictionary()
+# Per engine: how often this process forgot its lists; a value read while a change was committed is not kept.
+_forgotten: weakref.WeakKeyDictionary[Engine, int] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
@@ -37,11 +39,13 @@ def cached(session: Session, name: str, load: Callable[[Session], T]) -> T:
     now = time.monotonic()
     with _lock:
         found = _cache.get(bind, {}).get(name)
+        generation = _forgotten.get(bind, 0)
     if found is not None and now - found[0] < seconds:
         return found[1]
     value = load(session)
     with _lock:
-        _cache.setdefault(bind, {})[name] = (now, value)
+        if _forgotten.get(bind, 0) == generation:
+            _cache.setdefault(bind, {})[name] = (now, value)
     return value
 
 
@@ -58,6 +62,7 @@ def forget(bind: Any) -> None:
     if isinstance(bind, Engine):
         with _lock:
             _cache.pop(bind, None)
+            _forgotten[bind] = _forgotten.get(bind, 0) + 1
 
 
 def _after_flush(session: Session, _ctx: Any) -> None:

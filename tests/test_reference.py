@@ -93,3 +93,18 @@ def test_caching_can_be_turned_off(app):
         for _ in range(3):
             reference.cached(session, "probe", lambda s: calls.append(1) or 1)
         assert len(calls) == 3
+
+
+def test_a_list_read_while_this_process_commits_a_change_is_not_kept(app):
+    with app.app_context():
+        session = get_session()
+        calls = []
+
+        def load_during_a_commit(s):
+            calls.append(1)
+            reference.forget(s.get_bind())  # another thread of this process commits a change meanwhile
+            return "read before the change"
+
+        reference.cached(session, "probe", load_during_a_commit)
+        assert reference.cached(session, "probe", lambda s: calls.append(1) or "after") == "after"
+        assert len(calls) == 2

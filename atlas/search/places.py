@@ -55,8 +55,8 @@ def _names_for(signature: tuple[str, ...]) -> _Names:
 
 def place_names(session: Session) -> _Names:
     """The atlas's Gemeinden and Kreise by folded name (reference data: see atlas.reference)."""
-    # Read again after each change of the database's watermark before, which under a coordinator's edit a second
-    # was once a second in every worker.
+    # Not tied to the database's change watermark: under a coordinator's edit a second, that read the regions
+    # again once a second in every worker.
     return reference.cached(session, "place names", _load_place_names)
 
 
