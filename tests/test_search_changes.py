@@ -282,3 +282,22 @@ def test_a_need_word_is_not_read_as_a_typo_of_another_word(search_app, coordinat
     depressed = api(search_app, q="depresyon")
     assert names(depressed) == ["Psychotherapeutische Sprechstunde"]
     assert depressed.get_json()["search"]["corrections"] == {"depresyon": "depression"}
+
+
+def test_a_synonym_counts_less_in_an_offer_outside_the_need_s_categories(search_app, coordinator):
+    # As „Kur beantragen“ once found the animal care „Tierbetreuung während Reha …“ first: the synonym „Reha“ in
+    # its name outweighed the rehab counselling the need table points to.
+    with search_app.app_context():
+        session = get_session()
+        for name in ("Familienberatung", "Psychotherapeutische Sprechstunde"):
+            session.scalar(select(Service).where(Service.name == name)).assured_date = validity.today()
+        session.scalar(select(Service).where(Service.name == "Psychotherapeutische Sprechstunde")).description = \
+            "Hilfe bei Trennung."
+        session.commit()
+    for path, field, value in (("/verwaltung/bedarfe", "needs", "Liebeskummer => familienberatung"),
+                               ("/verwaltung/synonyme", "rules", "Liebeskummer, Trennung")):
+        token = csrf_token(coordinator, path)
+        assert coordinator.post(path, data={field: value, "csrf_token": token, "action": "save"}).status_code == 302
+    # Both name „Trennung“ in their description; the psychotherapy's is shorter, so the word weighs more there.
+    assert found(search_app, q="Trennung") == ["Psychotherapeutische Sprechstunde", "Familienberatung"]  # typed
+    assert found(search_app, q="Liebeskummer") == ["Familienberatung", "Psychotherapeutische Sprechstunde"]
