@@ -3,14 +3,15 @@
 Run: .venv/bin/python bench/pages.py [--offers 10000] [--requests 200] [--rounds 2] [--baseline-ref 0c4f4fe]
      [--db sqlite|postgresql] [--postgres-url postgresql://postgres@127.0.0.1:5432/postgres]
 
-An embedded SQLite file (or a scratch PostgreSQL database, dropped after) with the seed, generated offers and a staff
-login is built once (KI-Suche off: this measures the pages, not the model). Each round starts one fresh process per code tree; it logs in through the
-form, warms every page kind once per request and then takes the same requests again through `app.test_client()`,
-one after another, timing each (wall clock and the process's CPU). Kinds: staff `/suche` (the mixed search texts
-of bench/load.py, half of them with a place), the empty `/suche` form, API search, the public list, offer pages,
-the public map page `/karte` and its marker sections `/karte/daten`; public kinds are requested without the
-login. A last table weighs the kinds as bench/load.py's mixed profile does: the worker CPU a request of the load
-costs in process (gunicorn's own share and the database server's are not in it). With --baseline-ref the same requests run against that commit, checked out into
+An embedded SQLite file (or a scratch PostgreSQL database, dropped after) with the seed, generated offers and a
+staff login is built once (KI-Suche off: this measures the pages, not the model). Each round starts one fresh
+process per code tree; it logs in through the form, warms every page kind once per request and then takes the same
+requests again through `app.test_client()`, one after another, timing each (wall clock and the process's CPU).
+Kinds: staff `/suche` (the mixed search texts of bench/load.py, half of them with a place), the empty `/suche`
+form, API search, the public list, offer pages, the public map page `/karte` and its marker sections
+`/karte/daten`; public kinds are requested without the login. A last table weighs the kinds as bench/load.py's
+mixed profile does: the worker CPU a request of the load costs in process (gunicorn's own share and the database
+server's are not in it). With --baseline-ref the same requests run against that commit, checked out into
 a temporary git worktree; both trees read the same database and index, and the order alternates (A B, B A, ...),
 because the first process of a round tends to be the slower one.
 A second table gives each round's CPU mean: fresh processes of the same code differ by up to a third here.
@@ -30,7 +31,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-KINDS = ("staff /suche", "staff /suche, empty form", "API search", "public list", "offer page", "/karte", "/karte/daten")
+KINDS = ("staff /suche", "staff /suche, empty form", "API search", "public list", "offer page", "/karte",
+         "/karte/daten")
 # bench/load.py's mixed profile (Profile.next): the share of each kind in the load.
 MIX = {"public list": 0.20, "offer page": 0.20, "API search": 0.30, "/karte": 0.05, "/karte/daten": 0.05,
        "staff /suche": 0.20}

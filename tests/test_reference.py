@@ -69,7 +69,7 @@ def test_a_new_place_with_offers_joins_the_map_s_places_once_committed(app, clie
     assert name in client.get("/karte").get_data(as_text=True)
 
 
-def test_a_bulk_insert_of_places_is_noticed(app):
+def test_a_change_noted_without_orm_objects_is_forgotten_at_commit(app):
     with app.app_context():
         session = get_session()
         calls = []

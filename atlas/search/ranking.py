@@ -288,7 +288,9 @@ class Ranker:
         slot_scores = []
         for slot in slots:
             best = np.zeros(self.size)
-            inside = self._members("category", list(slot.categories)) if slot.categories else None
+            # Only a part with synonyms needs its categories' members here (one mask of every offer).
+            inside = self._members("category", list(slot.categories)) \
+                if slot.categories and len(slot.alternatives) > 1 else None
             for number, alternative in enumerate(slot.alternatives):
                 total = np.zeros(self.size)
                 complete = np.ones(self.size, dtype=bool)
