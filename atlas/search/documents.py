@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from .. import freshness, sessions, validity, vocab
 from ..curation.queue import add_months
@@ -53,17 +53,19 @@ def stamp(value: datetime | None) -> float:
 
 
 def load_services(session: Session, ids: list[int]) -> list[Service]:
-    """Offers with everything the index needs, in one round trip per relation."""
+    """Offers with everything the index needs, in one round trip per list."""
     if not ids:
         return []
+    # Single-valued links are joined into their owner's statement (7 statements instead of 13): every web worker
+    # loads each edited offer this way to lay it over the index, so an edit a second cost each of them 13 round trips.
     stmt = select(Service).where(Service.id.in_(ids)).options(
-        selectinload(Service.organization),
-        selectinload(Service.categories).selectinload(TaxonomyTerm.parent),
+        joinedload(Service.organization),
+        selectinload(Service.categories).joinedload(TaxonomyTerm.parent),
         selectinload(Service.jobcenters),
         selectinload(Service.schedules),
         selectinload(Service.sessions),
-        selectinload(Service.service_at_locations).selectinload(ServiceAtLocation.location).options(
-            selectinload(Location.address), selectinload(Location.gemeinde).selectinload(Region.parent),
+        selectinload(Service.service_at_locations).joinedload(ServiceAtLocation.location).options(
+            joinedload(Location.address), joinedload(Location.gemeinde).joinedload(Region.parent),
             selectinload(Location.schedules)),
     )
     return list(session.scalars(stmt))
