@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from atlas import validity
 from atlas.db import get_session
-from atlas.models import Service, utcnow
+from atlas.models import Service, TaxonomyTerm, utcnow
 from atlas.search.models import SearchMiss
 
 API = "/api/v1/services"
@@ -301,3 +301,27 @@ def test_a_synonym_counts_less_in_an_offer_outside_the_need_s_categories(search_
     # Both name „Trennung“ in their description; the psychotherapy's is shorter, so the word weighs more there.
     assert found(search_app, q="Trennung") == ["Psychotherapeutische Sprechstunde", "Familienberatung"]  # typed
     assert found(search_app, q="Liebeskummer") == ["Familienberatung", "Psychotherapeutische Sprechstunde"]
+
+
+def test_of_offers_found_by_a_need_s_category_alone_the_one_all_about_the_need_comes_first(search_app, coordinator):
+    # As „Saufen aufhören“ once listed an opioid substitution practice (addiction and specialist doctors) before the
+    # addiction counselling offices: neither holds the word, both belong to the need's category.
+    with search_app.app_context():
+        session = get_session()
+        term = {t.slug: t for t in session.scalars(select(TaxonomyTerm))}
+        family = session.scalar(select(Service).where(Service.name == "Familienberatung"))
+        family.categories.append(term["psychotherapie"])  # now family counselling and psychotherapy
+        for name in ("Familienberatung", "Psychotherapeutische Sprechstunde"):
+            session.scalar(select(Service).where(Service.name == name)).assured_date = validity.today()
+        session.commit()
+
+    def need(row: str) -> None:
+        token = csrf_token(coordinator, "/verwaltung/bedarfe")
+        assert coordinator.post("/verwaltung/bedarfe", data={"needs": row, "csrf_token": token,
+                                                             "action": "save"}).status_code == 302
+
+    need("Liebeskummer => psychotherapie")
+    assert found(search_app, q="Liebeskummer") == ["Psychotherapeutische Sprechstunde", "Familienberatung"]
+    need("Liebeskummer => psyche")  # an area covers its categories: psychotherapy is all about the psyche
+    hits = found(search_app, q="Liebeskummer")
+    assert hits.index("Psychotherapeutische Sprechstunde") < hits.index("Familienberatung")

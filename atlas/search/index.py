@@ -674,6 +674,16 @@ class Snapshot:
         self._vocabulary: dict[str, list[str]] = {}
         self._by_sid: dict[int, int] | None = None
         self._name_rank: np.ndarray | None = None
+        self._leaf_counts: dict[frozenset[str], np.ndarray] = {}
+
+    def leaf_counts(self, leaves: frozenset[str]) -> np.ndarray:
+        """How many of the categories `leaves` each document has (its own, not the parent areas); kept per snapshot."""
+        counts = self._leaf_counts.get(leaves)
+        if counts is None:
+            members = [docs for slug, docs in self.sets.get("category", {}).items() if slug in leaves]
+            every = np.concatenate(members) if members else EMPTY_IDS
+            counts = self._leaf_counts[leaves] = np.bincount(every, minlength=self.size)[:self.size]
+        return counts
 
     def with_changes(self, docs: list[IndexDoc], changed: Iterable[int]) -> Snapshot:
         """This view with the given offers replaced by fresh documents (offers without a document are gone)."""

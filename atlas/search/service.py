@@ -6,9 +6,11 @@ import math
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
+from types import MappingProxyType
 from typing import Any
 
 from flask import current_app, has_request_context
@@ -23,7 +25,7 @@ from ..db import brief_wait
 from ..hsds import api_service
 from ..models import Location, Organization, Service, ServiceAtLocation, utcnow
 from ..presenters import service_view
-from ..queries import load_shared, public_condition, with_details
+from ..queries import area_rows, load_shared, public_condition, with_details
 from .analysis import highlight, snippet
 from .explain import Explainer, Explanation, Reasons
 from .language import query_languages
@@ -91,11 +93,22 @@ def rank(session: Session, params: SearchParams, internal: bool) -> Ranked | Non
         return None
     ranker = Ranker(snap, internal, freshness.Inputs.of(session, config), meaning(keep, snap, params, config),
                     urgent(params.text, words), crisis_pin(crisis, config), query_languages(params.text),
-                    costless(params.text, words), int(config["SEARCH_UPCOMING_DAYS"]))
+                    costless(params.text, words), int(config["SEARCH_UPCOMING_DAYS"]), category_parents(session))
     ranked = ranker.run(params, slots, float(config["SEARCH_DISTANCE_WEIGHT"]), float(config["SEARCH_DISTANCE_SCALE_KM"]))
     ranked.crisis = crisis
     ranked.needs = {slot.label: slot.categories for slot in slots if slot.categories}
     return ranked
+
+
+def category_parents(session: Session) -> Mapping[str, str]:
+    """Each category's area (slug -> slug; areas are not keys), from the categories kept as reference data."""
+    return _parents(area_rows(session))
+
+
+@lru_cache(maxsize=8)
+def _parents(rows: tuple[tuple, ...]) -> Mapping[str, str]:
+    slugs = {row[0]: row[2] for row in rows}
+    return MappingProxyType({slug: slugs[parent] for _id, parent, slug, *_rest in rows if parent in slugs})
 
 
 def crisis_pin(crisis: crises.Crisis | None, config: Any) -> Pin | None:
