@@ -240,4 +240,3 @@ def test_a_single_offer_s_view_loaded_in_one_joined_statement_equals_the_shared_
                     assert len(statements) <= (5 if internal else 4), "\n".join(s[:120] for s in statements)
         finally:
             sa.event.remove(engine, "before_cursor_execute", listener)
-

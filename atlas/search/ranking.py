@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
