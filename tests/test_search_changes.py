@@ -325,3 +325,12 @@ def test_of_offers_found_by_a_need_s_category_alone_the_one_all_about_the_need_c
     need("Liebeskummer => psyche")  # an area covers its categories: psychotherapy is all about the psyche
     hits = found(search_app, q="Liebeskummer")
     assert hits.index("Psychotherapeutische Sprechstunde") < hits.index("Familienberatung")
+
+
+def test_a_typo_of_a_need_word_that_no_offer_holds_meets_the_need(search_app):
+    # As „Obdachlossigkeit“ once found only the two offers that spell „Obdachlosigkeit“, not the homeless help.
+    assert set(found(search_app, q="Gerichtsvolzieher")) == {"Schuldnerberatung der Caritas",
+                                                            "Schuldnerberatung Lichtblick"}
+    assert found(search_app, q="Gerichtsvollzieher") == found(search_app, q="Gerichtsvolzieher")
+    # A word only loosely like a need word is taken as it is.
+    assert "Suchtberatungsstelle Iserlohn" not in found(search_app, q="kaufen")  # not „saufen“

@@ -375,7 +375,8 @@ class IndexStore:
         return self._vocab[key]
 
 
-def _in_sorted(values: list[str], value: str) -> bool:
+def in_sorted(values: list[str], value: str) -> bool:
+    """Whether a sorted list holds a value (bisection)."""
     index = bisect.bisect_left(values, value)
     return index < len(values) and values[index] == value
 
@@ -740,7 +741,7 @@ class Snapshot:
         if fieldname not in self._vocabulary and self.base is not None and self.overlay is not None:
             known = self.base.vocabulary(fieldname)
             extra = self.overlay.table.words if fieldname == "words" else self.overlay.vocabulary(fieldname)
-            new = sorted(w for w in extra if not _in_sorted(known, w))
+            new = sorted(w for w in extra if not in_sorted(known, w))
             self._vocabulary[fieldname] = list(heapq.merge(known, new)) if new else known
         if fieldname not in self._vocabulary:
             terms: set[str] = set()

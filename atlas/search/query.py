@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
+
 from .analysis import TOKEN_RE, query_words, split_compound, stem, tokens
 from .synonyms import Need, Rule
 
@@ -84,6 +87,17 @@ def searched(found: list[str]) -> list[str]:
     return [w for w in found if w not in TIME_WORDS and w not in INTENT_WORDS and w not in COST_WORDS] or found
 
 
+def max_typos(word: str) -> int:
+    """Edits tolerated in a word: none below 5 letters, one up to 7, two from 8."""
+    return 0 if len(word) < 5 else 1 if len(word) < 8 else 2
+
+
+# A word no offer holds is read as a need word it is a typo of when their stems are this similar (rapidfuzz's
+# ratio, 0-100) besides being within max_typos edits: "Obdachlossigkeit" is "Obdachlosigkeit" (obdachloss ~ obdachlos,
+# 95), "Alkohl" "Alkohol" (92), but "kaufen" is never "saufen" (kauf ~ sauf, 75).
+NEED_TYPO_RATIO = 88
+
+
 class SynonymTable:
     """Synonym rules and the need table, compiled to stem phrases for matching query words."""
 
@@ -105,6 +119,7 @@ class SynonymTable:
                 self.needs[key] = tuple(dict.fromkeys(self.needs.get(key, ()) + need.categories))
         self.longest_need = max((len(k) for k in self.needs), default=0)
         self._readings: dict[tuple[str, ...], frozenset[str]] = {}
+        self._one_word: list[str] | None = None
 
     def match(self, stems: list[str], start: int) -> tuple[int, list[tuple[tuple[Word, ...], float]]]:
         """The longest synonym phrase starting at a position: (length, alternatives), or (0, [])."""
@@ -121,6 +136,28 @@ class SynonymTable:
             if found:
                 return length, found
         return 0, ()
+
+    def need_typo(self, word: Word) -> tuple[str, tuple[str, ...]] | None:
+        """(need word's stem, its categories) when `word` is a close typo of exactly one one-word need term."""
+        limit = max_typos(word.text)
+        if not limit:
+            return None
+        close = [(stem, distance) for stem, distance, _i in process.extract(
+            word.stem, self._need_stems(), scorer=Levenshtein.distance, score_cutoff=limit, limit=5)
+            if fuzz.ratio(word.stem, stem) >= NEED_TYPO_RATIO]
+        if not close:
+            return None
+        best = min(distance for _stem, distance in close)
+        nearest = {stem for stem, distance in close if distance == best}
+        if len({self.needs[(stem,)] for stem in nearest}) != 1:
+            return None  # as close to needs of different categories: no guess
+        stem = min(nearest)
+        return stem, self.needs[(stem,)]
+
+    def _need_stems(self) -> list[str]:
+        if self._one_word is None:
+            self._one_word = sorted(key[0] for key in self.needs if len(key) == 1)
+        return self._one_word
 
     def readings(self, categories: tuple[str, ...]) -> frozenset[str]:
         """The stems of the one-word need terms that share a category with these (kept: the table seldom changes)."""

@@ -17,7 +17,7 @@ from . import documents
 from .index import Snapshot
 from .params import SearchParams
 from .analysis import stem
-from .query import FREE_CODES, Slot, Word
+from .query import FREE_CODES, Slot, Word, max_typos
 
 if TYPE_CHECKING:
     from .crisis import Crisis
@@ -127,11 +127,6 @@ class Ranked:
     words: list[list[str]] = field(default_factory=list)  # each hit: the parts of the query (slot labels) it holds
     crisis: Crisis | None = None  # the danger the text signals, set by the caller that detected it
     needs: dict[str, tuple[str, ...]] = field(default_factory=dict)  # query part (slot label) -> its need categories
-
-
-def max_typos(word: str) -> int:
-    """Edits tolerated in a word: none below 5 letters, one up to 7, two from 8."""
-    return 0 if len(word) < 5 else 1 if len(word) < 8 else 2
 
 
 class Ranker:

@@ -7,7 +7,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
 from types import MappingProxyType
@@ -31,10 +31,11 @@ from .explain import Explainer, Explanation, Reasons
 from .language import query_languages
 from .models import SearchMiss
 from .params import SearchParams
-from .query import SynonymTable, costless, phrase, normalise, parse, urgent
+from .query import Slot, SynonymTable, costless, phrase, normalise, parse, urgent
 from . import crisis as crises, semantic
 from .ranking import Match, Pin, Ranked, Ranker, Semantic
 from .sync import Keeper, keeper
+from .index import in_sorted
 from .viewstore import ViewStore, code_fingerprint, path_for
 from .synonyms import load_needs, load_rules
 
@@ -88,7 +89,8 @@ def rank(session: Session, params: SearchParams, internal: bool) -> Ranked | Non
     snap = keep.fresh_snapshot(session)
     config = current_app.config
     words = int(config["SEARCH_MAX_QUERY_WORDS"])
-    slots = parse(params.text, synonym_table(session, keep), words)
+    table = synonym_table(session, keep)
+    slots = need_typos(parse(params.text, table, words), table, snap, internal)
     if params.text.strip() and not slots and crisis is None:
         return None
     ranker = Ranker(snap, internal, freshness.Inputs.of(session, config), meaning(keep, snap, params, config),
@@ -98,6 +100,21 @@ def rank(session: Session, params: SearchParams, internal: bool) -> Ranked | Non
     ranked.crisis = crisis
     ranked.needs = {slot.label: slot.categories for slot in slots if slot.categories}
     return ranked
+
+
+def need_typos(slots: list[Slot], table: SynonymTable, snap: Any, internal: bool) -> list[Slot]:
+    """A one-word part that no offer holds and that is a close typo of a need word meets that need
+    ("Obdachlossigkeit" finds the homeless help, not only the two offers that spell "Obdachlosigkeit")."""
+    vocabulary = snap.vocabulary("words" if internal else "public_words")
+    found = []
+    for slot in slots:
+        words = slot.alternatives[0].words
+        if not slot.categories and len(slot.alternatives) == 1 and len(words) == 1 \
+                and not in_sorted(vocabulary, words[0].text) and (typo := table.need_typo(words[0])) is not None:
+            # No readings: the word itself is still corrected to the closest word the offers hold, as before.
+            slot = replace(slot, categories=typo[1])
+        found.append(slot)
+    return found
 
 
 def category_parents(session: Session) -> Mapping[str, str]:
