@@ -137,8 +137,8 @@ class SynonymTable:
                 return length, found
         return 0, ()
 
-    def need_typo(self, word: Word) -> tuple[str, tuple[str, ...]] | None:
-        """(need word's stem, its categories) when `word` is a close typo of exactly one one-word need term."""
+    def need_typo(self, word: Word) -> tuple[str, ...] | None:
+        """The categories of the one-word need term `word` is a close typo of, if it is one (and of one need only)."""
         limit = max_typos(word.text)
         if not limit:
             return None
@@ -149,10 +149,8 @@ class SynonymTable:
             return None
         best = min(distance for _stem, distance in close)
         nearest = {stem for stem, distance in close if distance == best}
-        if len({self.needs[(stem,)] for stem in nearest}) != 1:
-            return None  # as close to needs of different categories: no guess
-        stem = min(nearest)
-        return stem, self.needs[(stem,)]
+        needs = {self.needs[(stem,)] for stem in nearest}
+        return needs.pop() if len(needs) == 1 else None  # as close to needs of different categories: no guess
 
     def _need_stems(self) -> list[str]:
         if self._one_word is None:

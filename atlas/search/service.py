@@ -105,14 +105,15 @@ def rank(session: Session, params: SearchParams, internal: bool) -> Ranked | Non
 def need_typos(slots: list[Slot], table: SynonymTable, snap: Any, internal: bool) -> list[Slot]:
     """A one-word part that no offer holds and that is a close typo of a need word meets that need
     ("Obdachlossigkeit" finds the homeless help, not only the two offers that spell "Obdachlosigkeit")."""
-    vocabulary = snap.vocabulary("words" if internal else "public_words")
     found = []
     for slot in slots:
         words = slot.alternatives[0].words
-        if not slot.categories and len(slot.alternatives) == 1 and len(words) == 1 \
-                and not in_sorted(vocabulary, words[0].text) and (typo := table.need_typo(words[0])) is not None:
+        categories = table.need_typo(words[0]) \
+            if not slot.categories and len(slot.alternatives) == 1 and len(words) == 1 else None
+        # The index's words only for a candidate: after an edit, a worker's new snapshot merges them anew.
+        if categories and not in_sorted(snap.vocabulary("words" if internal else "public_words"), words[0].text):
             # No readings: the word itself is still corrected to the closest word the offers hold, as before.
-            slot = replace(slot, categories=typo[1])
+            slot = replace(slot, categories=categories)
         found.append(slot)
     return found
 
