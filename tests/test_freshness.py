@@ -78,7 +78,7 @@ def test_a_stale_offer_ranks_lower_says_why_and_can_be_filtered_out(app, two_off
     ids, _ = order(staff, current_only="1")
     assert fresh in ids and stale not in ids
     page = staff.get("/suche", query_string={"q": "Lichtblick"}).get_data(as_text=True)
-    assert "geprüft vor 23 Monaten" in page and "Prüfung überfällig (deshalb weiter unten)" in page
+    assert "geprüft vor 23 Monaten" in page and "Prüfung überfällig (deshalb zurückgestuft)" in page
 
 
 def test_an_open_report_or_broken_link_marks_the_offer_as_being_checked(app, two_offers):
@@ -95,7 +95,7 @@ def test_an_open_report_or_broken_link_marks_the_offer_as_being_checked(app, two
     assert verdicts[fresh] == "in_pruefung"  # no re-index needed: doubt is read per query
     assert fresh not in order(staff, current_only="1")[0]
     page = staff.get("/suche", query_string={"q": "Lichtblick"}).get_data(as_text=True)
-    assert "Angaben werden geprüft (deshalb weiter unten)" in page
+    assert "Angaben werden geprüft (deshalb zurückgestuft)" in page
 
 
 def test_bad_filter_values_get_a_german_400(app):
