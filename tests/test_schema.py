@@ -172,7 +172,7 @@ def test_more_everyday_need_words_widen_rows_still_as_shipped_and_add_the_sympto
     tafel = next((terms, categories) for terms, categories, _extra in step.WIDENED if terms[0] == "Tafel")
     edited = (["Schulden", "Mahnung"], ["schuldnerberatung"])  # a coordinator's shortened row stays as it is
     _set_need_rows(engine, [edited, tafel])
-    schema.upgrade(engine)
+    schema.upgrade(engine, "0018")
     rows = _need_rows(engine)
     assert rows[0] == edited
     assert rows[1][0][:len(tafel[0])] == tafel[0] and {"Suppenküche", "Mittagstisch"} <= set(rows[1][0])
@@ -180,6 +180,23 @@ def test_more_everyday_need_words_widen_rows_still_as_shipped_and_add_the_sympto
     assert "Zwangsgedanken" in rows[2][0] and rows[2][1][0] == "psychotherapie"
     schema.downgrade(engine, "0017")
     assert _need_rows(engine) == [edited, tafel]
+
+
+def test_other_language_rows_narrow_the_shipped_mental_health_row_and_add_rows_where_missing(make_app):
+    step = _migration("0019_need_rows_in_other_languages_2.py")
+    engine = make_app().extensions["atlas.engine"]
+    schema.upgrade(engine, "0018")
+    own = (["Liebeskummer"], ["psychologische-beratung"])
+    edited = (["debt", "borç"], ["schuldnerberatung"])  # a coordinator's shortened row stays as it is
+    kept = (step.ADDED[0]["terms"], step.ADDED[0]["categories"])  # already there: not added twice
+    _set_need_rows(engine, [own, step.SHIPPED_PSYCHE, edited, kept])
+    schema.upgrade(engine, "0019")
+    rows = _need_rows(engine)
+    assert rows[:4] == [own, step.NARROWED_PSYCHE, edited, kept]
+    assert rows[4:] == [(r["terms"], r["categories"]) for r in step.ADDED[1:]]
+    assert "психотерапевт" not in rows[1][0] and "психотерапевт" in rows[3][0]
+    schema.downgrade(engine, "0018")
+    assert _need_rows(engine) == [own, step.SHIPPED_PSYCHE, edited]  # the shipped row that was there goes too
 
 
 def test_every_category_is_reached_by_a_need_row_or_is_for_staff_and_employers_only():

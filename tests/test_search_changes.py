@@ -223,6 +223,15 @@ def test_need_words_in_other_languages_find_the_german_offers_without_the_model(
     assert sorted(found(search_app, q="borç danışmanlığı")) == debt
 
 
+def test_a_therapist_asked_for_in_another_language_is_a_therapist_not_the_whole_mental_health_area(search_app):
+    # As „психотерапевт“ once led to the whole area: the crisis line and the SPDi came with the therapists.
+    for query in ("психотерапевт", "psikolog", "psychotherapist", "معالج نفسي"):
+        assert found(search_app, q=query) == ["Psychotherapeutische Sprechstunde"], query
+    assert set(found(search_app, q="депрессия")) == {"Psychotherapeutische Sprechstunde", "Krisentelefon rund um die Uhr"}
+    for query in ("social benefits", "пособие", "sosyal yardım"):
+        assert found(search_app, q=query) == ["Sozialberatung zum Bürgergeld"], query
+
+
 def test_a_question_in_turkish_puts_offers_that_speak_turkish_a_little_earlier(search_app):
     def speak(turkish: str) -> None:
         with search_app.app_context():
@@ -301,6 +310,25 @@ def test_a_synonym_counts_less_in_an_offer_outside_the_need_s_categories(search_
     # Both name „Trennung“ in their description; the psychotherapy's is shorter, so the word weighs more there.
     assert found(search_app, q="Trennung") == ["Psychotherapeutische Sprechstunde", "Familienberatung"]  # typed
     assert found(search_app, q="Liebeskummer") == ["Familienberatung", "Psychotherapeutische Sprechstunde"]
+
+
+def test_the_words_of_a_need_phrase_scattered_in_an_offer_outside_the_need_count_less(search_app, coordinator):
+    # As „Stress mit dem Amt“ once listed a youth centre first (it says „Stress“ and „Jugendamt“), not the social
+    # counselling the need table points to.
+    with search_app.app_context():
+        session = get_session()
+        for name in ("Familienberatung", "Psychotherapeutische Sprechstunde"):
+            session.scalar(select(Service).where(Service.name == name)).assured_date = validity.today()
+        session.scalar(select(Service).where(Service.name == "Psychotherapeutische Sprechstunde")).description = \
+            "Ärger im Beruf? Auch nach einer Trennung für Sie da."
+        session.commit()
+    token = csrf_token(coordinator, "/verwaltung/bedarfe")
+    for row, first in (("Ärger nach der Trennung => familienberatung", "Familienberatung"),
+                       # Two parts, one a need word: the offer holding both parts is the better hit.
+                       ("Trennung => familienberatung", "Psychotherapeutische Sprechstunde")):
+        assert coordinator.post("/verwaltung/bedarfe", data={"needs": row, "csrf_token": token,
+                                                             "action": "save"}).status_code == 302
+        assert found(search_app, q="Ärger nach der Trennung")[0] == first, row
 
 
 def test_of_offers_found_by_a_need_s_category_alone_the_one_all_about_the_need_comes_first(search_app, coordinator):
