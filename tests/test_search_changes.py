@@ -331,6 +331,27 @@ def test_the_words_of_a_need_phrase_scattered_in_an_offer_outside_the_need_count
         assert found(search_app, q="Ärger nach der Trennung")[0] == first, row
 
 
+def test_an_offer_that_takes_nobody_new_follows_an_equally_fitting_one_that_does(search_app):
+    # As „Spielsucht“ once listed an opioid substitution practice with an intake stop among the first three.
+    debt = ("Schuldnerberatung der Caritas", "Schuldnerberatung Lichtblick")
+
+    def intake(name: str, status: str) -> None:
+        with search_app.app_context():
+            session = get_session()
+            for other in debt:
+                offer = session.scalar(select(Service).where(Service.name == other))
+                offer.assured_date, offer.intake_status = validity.today(), "offen"
+            session.scalar(select(Service).where(Service.name == name)).intake_status = status
+            session.commit()
+
+    intake(debt[0], "offen")
+    first, second = found(search_app, q="Schulden")
+    intake(first, "aufnahmestopp")
+    assert found(search_app, q="Schulden") == [second, first]  # moved down, still found
+    intake(first, "warteliste")  # a waiting list is no stop: the usual order
+    assert found(search_app, q="Schulden") == [first, second]
+
+
 def test_of_offers_found_by_a_need_s_category_alone_the_one_all_about_the_need_comes_first(search_app, coordinator):
     # As „Saufen aufhören“ once listed an opioid substitution practice (addiction and specialist doctors) before the
     # addiction counselling offices: neither holds the word, both belong to the need's category.

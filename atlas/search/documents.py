@@ -30,6 +30,7 @@ def layout_version() -> str:
     codes += "|freshness-1"  # review due day and the facts' confirmation days (atlas.freshness)
     codes += "|sessions-1"  # the days of dated sessions, matched against a date window at query time
     codes += "|files-1"  # segments as plain files: readers copied each compound segment file into memory
+    codes += "|intake-stop-1"  # offers taking nobody new move down a little (ranking.INTAKE_STOP)
     return f"{ANALYSIS_VERSION}-{hashlib.sha1(codes.encode()).hexdigest()[:10]}"
 
 
@@ -154,6 +155,7 @@ def document(service: Service) -> IndexDoc:
         "active": service.status == "aktiv",
         "status": STATUS_CODES.index(service.status) if service.status in STATUS_CODES else -1,
         "intake_open": service.intake_status == "offen",
+        "intake_stop": service.intake_status == "aufnahmestopp",
         "short_notice": bool(service.short_notice),
         "supra": bool(service.supra_regional),
         "assured": service.assured_date.toordinal() if service.assured_date else 0,
