@@ -8,7 +8,7 @@ import pytest
 
 from atlas.search import analysis
 from atlas.search.analysis import analyse, fold, highlight, query_words, split_compound, stem
-from atlas.search.query import SynonymTable, normalise, parse
+from atlas.search.query import SynonymTable, normalise, parse, phrase
 from atlas.search.ranking import Ranker, closest
 from atlas.seed import SEEDS
 from atlas.search.service import marked
@@ -128,6 +128,16 @@ def test_the_shipped_need_table_can_be_saved_as_the_need_page_shows_it():
     slugs = {t["slug"]: t["name"] for t in _shipped_categories()}
     needs = seed_needs()
     assert parse_needs("\n".join(need.as_line() for need in needs), slugs) == needs
+
+
+def test_no_shipped_need_word_is_also_another_row_s_word_with_other_categories():
+    # The English "rent" and the German "Rente" share a stem: one word would have led to the housing help and the
+    # pension advice at once. Words are compared as the search reads them (folded, stemmed).
+    rows: dict[tuple[str, ...], set[tuple[str, ...]]] = {}
+    for need in seed_needs():
+        for term in need.terms:
+            rows.setdefault(tuple(w.stem for w in phrase(term)), set()).add(need.categories)
+    assert not {key: found for key, found in rows.items() if len(found) > 1}
 
 
 def test_every_shipped_need_word_meets_its_need_when_typed():

@@ -227,9 +227,18 @@ def test_a_therapist_asked_for_in_another_language_is_a_therapist_not_the_whole_
     # As „психотерапевт“ once led to the whole area: the crisis line and the SPDi came with the therapists.
     for query in ("психотерапевт", "psikolog", "psychotherapist", "معالج نفسي"):
         assert found(search_app, q=query) == ["Psychotherapeutische Sprechstunde"], query
-    assert set(found(search_app, q="депрессия")) == {"Psychotherapeutische Sprechstunde", "Krisentelefon rund um die Uhr"}
+    assert set(found(search_app, q="депрессия")) == {"Psychotherapeutische Sprechstunde",
+                                                    "Krisentelefon rund um die Uhr"}
     for query in ("social benefits", "пособие", "sosyal yardım"):
         assert found(search_app, q=query) == ["Sozialberatung zum Bürgergeld"], query
+
+
+def test_a_compound_of_a_need_word_meets_the_need(search_app):
+    # As „Krisendienst Hagen“ once missed the crisis lines: „Krise“ is a need word, „Krisendienst“ was none.
+    assert found(search_app, q="Krisendienst") == ["Krisentelefon rund um die Uhr"]
+    debt = ["Schuldnerberatung Lichtblick", "Schuldnerberatung der Caritas"]
+    assert sorted(found(search_app, q="Handyschulden")) == debt  # no offer says it
+    assert found(search_app, q="Handyvertrag") == []  # no part of it is a need word
 
 
 def test_a_question_in_turkish_puts_offers_that_speak_turkish_a_little_earlier(search_app):

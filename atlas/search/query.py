@@ -157,6 +157,14 @@ class SynonymTable:
             self._one_word = sorted(key[0] for key in self.needs if len(key) == 1)
         return self._one_word
 
+    def part_categories(self, word: Word) -> tuple[str, ...]:
+        """The need categories of a compound's parts that are one-word need terms: "Krisendienst" meets "Krise",
+        "Handyschulden" "Schulden", "Drogenberatung" "Drogen" (for a compound that is no need term itself)."""
+        found: dict[str, None] = {}
+        for part in word.parts:
+            found.update(dict.fromkeys(self.needs.get((part,), ())))
+        return tuple(found)
+
     def readings(self, categories: tuple[str, ...]) -> frozenset[str]:
         """The stems of the one-word need terms that share a category with these (kept: the table seldom changes)."""
         known = self._readings.get(categories)
@@ -199,7 +207,8 @@ def parse(text: str, synonyms: SynonymTable, max_words: int) -> list[Slot]:
         typed = tuple(words[i:i + max(length, 1)])
         if need_length != length:
             categories = ()
-        categories = categories or synonyms.categories([typed, *(a for a, _boost in alternatives)])
+        categories = categories or synonyms.categories([typed, *(a for a, _boost in alternatives)]) \
+            or (synonyms.part_categories(typed[0]) if len(typed) == 1 else ())
         slots.append(Slot(" ".join(w.text for w in typed),
                           (Alternative(typed), *(Alternative(a, b) for a, b in alternatives)), categories,
                           synonyms.readings(categories) if categories else None))

@@ -46,11 +46,12 @@ FOCUS_WEIGHT = 0.09
 # first, by the synonym "Reha" in its name). Judged set: colloquial P@5 0.608 -> 0.623, nDCG@10 0.682 -> 0.706.
 SYNONYM_OUTSIDE = 0.5
 # The words of a need phrase that a query is ("Stress mit dem Amt", "1-Euro-Job") in an offer outside the need's
-# categories count this share of their score: scattered there, they seldom mean the phrase ("Stress" and "Jugendamt"
-# in a youth centre, "Euro" and "Job" in a second-hand shop), so such offers follow the need's own offers (which
-# score NEED_FACTOR, less NEED_STEP per later category). Judged set: combined P@5 0.824 -> 0.827, colloquial 0.623 -> 0.642;
-# lexical colloquial nDCG@10 0.634 -> 0.667. 0.5 (level with the first stop) gained a little less; the same for
-# one-word need terms gained nothing and lost need-word hits that are offers of their own (docs/search.md).
+# categories count this share of their score: scattered there, they seldom mean the phrase ("Stress" and
+# "Jugendamt" in a youth centre, "Euro" and "Job" in a second-hand shop), so such offers follow the need's own
+# offers (which score NEED_FACTOR, less NEED_STEP per later category). Judged set: combined P@5 0.824 -> 0.827,
+# colloquial 0.623 -> 0.642; lexical colloquial nDCG@10 0.634 -> 0.667. 0.5 (level with the first stop) gained a
+# little less; the same for one-word need terms gained nothing and lost need-word hits that are offers of their
+# own (docs/search.md).
 PHRASE_OUTSIDE = 0.3
 # A query of three or more parts that fewer than five offers (after the filters) match in every part: offers
 # matching all parts but one follow them, so one lucky full match is not the whole answer ("nach der

@@ -85,7 +85,7 @@ ADDED: list[dict[str, list[str]]] = [
                 "уход за больными", "уход за пожилыми", "сиделка", "догляд за хворими", "доглядальниця",
                 "رعاية تمريضية", "رعاية المسنين"],
      "categories": ["gesundheitsdienste", "sozialamt"]},
-    {"terms": ["apartment", "flat", "housing", "rent", "landlord", "ev arıyorum", "kira", "ev sahibi",
+    {"terms": ["apartment", "flat", "housing", "rental", "rent arrears", "landlord", "ev arıyorum", "kira", "ev sahibi",
                 "квартира", "квартиру", "аренда", "арендодатель", "оренда", "орендодавець", "شقة", "إيجار",
                 "الإيجار"],
      "categories": ["wohnungsnotfall"]},
