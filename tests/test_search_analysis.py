@@ -154,6 +154,15 @@ def test_need_phrases_ignore_the_words_a_search_drops():
     assert parse("Rente wegen Krankheit", table, 12)[0].categories == ("reha-beratung",)  # "wegen" is dropped
 
 
+def test_asking_for_an_appointment_is_no_word_an_offer_must_hold():
+    # As „Schuldenberatung in Iserlohn mit Termin bald“ once put offers that say „Termin“ first.
+    table = SynonymTable([], [Need(("Schulden",), ("schuldnerberatung",)), Need(("Termin beim Arzt",), ("terminservice",))])
+    assert [s.label for s in parse("Schulden mit Termin", table, 12)] == ["schulden"]
+    assert [s.label for s in parse("appointment Schulden", table, 12)] == ["schulden"]
+    assert [s.label for s in parse("Termin", table, 12)] == ["termin"]  # nothing else: searched as typed
+    assert parse("Termin beim Arzt", table, 12)[0].categories == ("terminservice",)  # a need phrase keeps it
+
+
 def test_highlights_escape_everything_but_the_marks():
     segments = highlight('<script>alert("Schulden")</script> Schuldnerberatung', frozenset({"schuld", "schuldnerberat"}))
     html = str(marked(segments))

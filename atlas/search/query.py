@@ -41,6 +41,10 @@ COST_WORDS = frozenset(f"{base}{ending}" for base in ("billig", "gunstig", "prei
     "бесплатно бесплатный бесплатная бесплатное бесплатные дешево дёшево "
     "безкоштовно безкоштовний безкоштовна безкоштовне безкоштовні "
     "مجاني مجانية مجانا رخيص"))
+# Words that ask for an appointment rather than name a need (folded): "Schuldenberatung in Iserlohn mit Termin
+# bald" preferred offers that happen to say "Termin" (a housing help, a debt counselling 35 km away). Dropped when
+# other parts remain, but not inside a need or synonym phrase ("Termin beim Arzt", "Begleitung zu Terminen").
+APPOINTMENT_WORDS = frozenset({"termin", "termine", "terminen", "appointment", "appointments", "randevu"})
 FREE_CODES = ("kostenlos", "spende")  # the costs (vocab.COST_OPTIONS) such a search moves up
 
 
@@ -193,8 +197,8 @@ def costless(text: str, max_words: int) -> bool:
 
 
 def parse(text: str, synonyms: SynonymTable, max_words: int) -> list[Slot]:
-    """Slots for a query text; symbols, emoji and operators are dropped, and time, intent and cost words when other
-    words remain."""
+    """Slots for a query text; symbols, emoji and operators are dropped, and time, intent, cost and appointment words
+    when other words remain."""
     words = [Word(w, stem(w)) for w in searched(query_words(text, max_words))]
     stems = [w.stem for w in words]
     slots: list[Slot] = []
@@ -213,7 +217,8 @@ def parse(text: str, synonyms: SynonymTable, max_words: int) -> list[Slot]:
                           (Alternative(typed), *(Alternative(a, b) for a, b in alternatives)), categories,
                           synonyms.readings(categories) if categories else None))
         i += len(typed)
-    return slots
+    asked = [s for s in slots if s.label not in APPOINTMENT_WORDS or len(s.alternatives) > 1 or s.categories]
+    return asked or slots
 
 
 def normalise(text: str, limit: int = 120) -> str:
