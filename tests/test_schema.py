@@ -199,6 +199,22 @@ def test_other_language_rows_narrow_the_shipped_mental_health_row_and_add_rows_w
     assert _need_rows(engine) == [own, step.SHIPPED_PSYCHE, edited]  # the shipped row that was there goes too
 
 
+def test_everyday_need_rows_3_are_added_where_missing_after_a_coordinators_rows(make_app):
+    step = _migration("0020_need_everyday_words_3.py")
+    engine = make_app().extensions["atlas.engine"]
+    schema.upgrade(engine, "0019")
+    own = (["Liebeskummer"], ["psychologische-beratung"])
+    kept = (step.ADDED[3]["terms"], step.ADDED[3]["categories"])  # already there: not added twice
+    _set_need_rows(engine, [own, kept])
+    schema.upgrade(engine, "0020")
+    rows = _need_rows(engine)
+    assert rows[:2] == [own, kept]
+    assert rows[2:] == [(r["terms"], r["categories"]) for i, r in enumerate(step.ADDED) if i != 3]
+    assert any("Bahnhofsmission" in terms for terms, _c in rows)
+    schema.downgrade(engine, "0019")
+    assert _need_rows(engine) == [own]
+
+
 def test_every_category_is_reached_by_a_need_row_or_is_for_staff_and_employers_only():
     from atlas.search.synonyms import seed_needs
     taxonomy = json.loads((Path(__file__).resolve().parents[1] / "seeds" / "taxonomy.json").read_text(encoding="utf-8"))
