@@ -249,6 +249,9 @@ class Defaults:
     # that of the best three word matches minus this margin (without word matches: always).
     SEARCH_SEMANTIC_MARGIN = 0.04
     SEARCH_SEMANTIC_BATCH_SECONDS = 1.5
+    # The meaning takes part in the ranking once at least this share of the offers has its vector: while the
+    # indexer embeds them all (first start, another model), the offers embedded first would otherwise move up.
+    SEARCH_SEMANTIC_MIN_COVERAGE = 0.9
     # Crisis safety (atlas.search.crisis): offers of these categories come first, up to this many, when a search
     # signals danger; CRISIS_NUMBERS replaces the built-in nationwide numbers (a list of {"name", "number", "note",
     # "kinds"}, kinds from leben, gewalt, notfall, krise).

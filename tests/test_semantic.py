@@ -97,6 +97,22 @@ def test_meaning_finds_what_words_miss_and_words_still_lead(app, client):
     assert health["search"]["semantic"]["mode"] == "semantic"
 
 
+def test_while_most_offers_wait_for_their_vector_the_search_stays_lexical_and_says_so(app, client):
+    # On a first start the indexer embeds every offer; a meaning known for a few of them would move just those up.
+    embed_all(app)
+    with app.app_context():
+        store = semantic.store_for(keeper().store.root)
+        _gen, sids, vectors, hashes = store.load(with_hashes=True)
+        keep = max(1, len(sids) // 5)
+        store.save(sids[:keep], vectors[:keep], {str(s): hashes[str(s)] for s in sids[:keep]})
+    assert "Schuldnerberatung Lichtblick" not in names(client, q="Rechnungen kann ich nicht bezahlen")
+    health = client.get("/healthz").get_json()["search"]["semantic"]
+    assert health["mode"] == "lexical" and health["reason"].startswith(f"embedding offers: {keep} of ")
+    embed_all(app)  # the indexer catches up
+    assert "Schuldnerberatung Lichtblick" in names(client, q="Rechnungen kann ich nicht bezahlen")[:3]
+    assert client.get("/healthz").get_json()["search"]["semantic"]["mode"] == "semantic"
+
+
 def test_a_search_multiplies_the_vectors_on_one_blas_thread(app, client):
     """OpenBLAS's own threads spin after each product: 5.8 ms of CPU per search instead of 0.7 on this machine."""
     threadpoolctl = pytest.importorskip("threadpoolctl")

@@ -123,7 +123,7 @@ class VectorStore:
         self.root = Path(root) / "semantic"
         self.state_file = self.root / "state.json"
         self._loaded: tuple[Any, ...] | None = None  # (stamp, generation, sids, vectors, hashes)
-        self._rows: tuple[Any, ...] | None = None  # (snapshot sids object, generation, rows)
+        self._rows: tuple[Any, ...] | None = None  # (snapshot sids object, generation, rows, has a row, counts)
         self._hashes: tuple[int, dict[str, str]] | None = None  # (generation, text hashes): the indexer's only
         self._lock = threading.Lock()
 
@@ -197,20 +197,36 @@ class VectorStore:
                 old.unlink(missing_ok=True)
         return gen
 
+    def _aligned(self, snap_sids: np.ndarray, gen: int, sids: np.ndarray) -> tuple[Any, ...]:
+        """(snapshot sids, generation, each document's row in the store, whether it has one), once per both."""
+        aligned = self._rows
+        if aligned is None or aligned[0] is not snap_sids or aligned[1] != gen:
+            # The vectors are not copied into snapshot order: that copy was 15 MB per worker at 10,000 offers.
+            order = np.argsort(sids)
+            pos = np.searchsorted(sids, snap_sids, sorter=order).clip(0, len(sids) - 1)
+            found = order[pos]
+            aligned = (snap_sids, gen, found, sids[found] == snap_sids, {})
+            self._rows = aligned
+        return aligned
+
+    def coverage(self, snap: Any) -> tuple[int, int]:
+        """(documents with a vector, documents that should have one: live and not archived) of a snapshot."""
+        gen, sids, _vectors, _hashes = self.load()
+        wanted = snap.alive & ~snap.attrs["archived"].astype(bool) if snap.size else np.zeros(0, dtype=bool)
+        if not len(sids):
+            return 0, int(wanted.sum())
+        aligned = self._aligned(snap.sid, gen, sids)
+        counted = aligned[4]  # per snapshot and generation: a search asks once, not per query
+        if "coverage" not in counted:
+            counted["coverage"] = (int((aligned[3] & wanted).sum()), int(wanted.sum()))
+        return counted["coverage"]
+
     def scores(self, snap_sids: np.ndarray, vector: np.ndarray) -> np.ndarray | None:
         """Cosine of each snapshot document to the query (-1 for documents without a vector); None when empty."""
         gen, sids, vectors, _hashes = self.load()
         if not len(sids):
             return None
-        aligned = self._rows
-        if aligned is None or aligned[0] is not snap_sids or aligned[1] != gen:
-            # Each snapshot document's row in the store, once per snapshot and generation. The vectors are not
-            # copied into snapshot order: that copy was 15 MB per worker at 10,000 offers, 154 MB at 100,000.
-            order = np.argsort(sids)
-            pos = np.searchsorted(sids, snap_sids, sorter=order).clip(0, len(sids) - 1)
-            found = order[pos]
-            aligned = (snap_sids, gen, found, sids[found] == snap_sids)
-            self._rows = aligned
+        aligned = self._aligned(snap_sids, gen, sids)
         one_blas_thread()
         cosine = vectors @ np.asarray(vector, dtype=np.float32)  # about 0.7 ms at 10,000 offers
         return np.where(aligned[3], cosine[aligned[2]], -1.0).astype(np.float32)
@@ -319,7 +335,17 @@ def pending(session: Session, store: VectorStore) -> int:
     return sum(1 for sid, text in texts.items() if hashes.get(str(sid)) != _digest(text))
 
 
-def health(store: VectorStore, config: Any) -> dict[str, Any]:
+def ready(store: VectorStore, snap: Any, config: Any) -> bool:
+    """Whether enough of the snapshot's offers have a vector for the meaning to take part in the ranking.
+
+    While the indexer embeds every offer (first start, another model), a meaning known for some offers only would
+    move just those up; below SEARCH_SEMANTIC_MIN_COVERAGE the search stays lexical. Afterwards an edited offer
+    lacks its new vector for a few seconds at most, far above the threshold."""
+    done, wanted = store.coverage(snap)
+    return done > 0 and done >= float(config["SEARCH_SEMANTIC_MIN_COVERAGE"]) * wanted
+
+
+def health(store: VectorStore, config: Any, snap: Any = None) -> dict[str, Any]:
     """Which search mode runs: "semantic" (words and meaning) or "lexical" (words only), and why."""
     if not enabled(config):
         reason = "off" if str(config.get("SEARCH_SEMANTIC", "auto")).lower() in ("off", "0", "false", "no") \
@@ -330,4 +356,8 @@ def health(store: VectorStore, config: Any) -> dict[str, Any]:
     _gen, sids, _vectors, _hashes = store.load()
     if not len(sids):
         return {"mode": "lexical", "reason": "no offer embedded yet (the indexer is at work)", "model": MODEL_ID}
+    if snap is not None and not ready(store, snap, config):
+        done, wanted = store.coverage(snap)
+        return {"mode": "lexical", "reason": f"embedding offers: {done} of {wanted} (the indexer is at work)",
+                "model": MODEL_ID, "vectors": int(len(sids))}
     return {"mode": "semantic", "model": MODEL_ID, "vectors": int(len(sids))}

@@ -141,10 +141,13 @@ def meaning(keep: Keeper, snap: Any, params: SearchParams, config: Any) -> Seman
     """The semantic side of a text search, or None (lexical only: no model, no vectors yet, or no text)."""
     if not params.text.strip() or snap.size == 0:
         return None
+    store = semantic.store_for(keep.store.root)
+    if not semantic.ready(store, snap, config):
+        return None
     vector = semantic.query_vector(params.text, config)
     if vector is None:
         return None
-    cosine = semantic.store_for(keep.store.root).scores(snap.sid, vector)
+    cosine = store.scores(snap.sid, vector)
     if cosine is None:
         return None
     weight = float(config["SEARCH_SEMANTIC_WEIGHT"])

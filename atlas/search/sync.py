@@ -679,7 +679,9 @@ def status(session: Session) -> dict[str, Any]:
     """The search block of /healthz: index present, documents vs. database, pending changes (drift)."""
     try:
         body = keeper().status(session)
-        body["semantic"] = semantic.health(semantic.store_for(keeper().store.root), current_app.config)
+        keep = keeper()
+        snap = keep.fresh_snapshot(session) if body.get("present") else None
+        body["semantic"] = semantic.health(semantic.store_for(keep.store.root), current_app.config, snap)
         return body
     except (OSError, ValueError) as exc:
         # Caught mid-swap or unreadable: the same keys as always, so monitors can read in_sync every time.
