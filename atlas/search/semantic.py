@@ -210,14 +210,15 @@ class VectorStore:
         return aligned
 
     def coverage(self, snap: Any) -> tuple[int, int]:
-        """(documents with a vector, documents that should have one: live and not archived) of a snapshot."""
+        """(documents with a vector, documents that should have one: live and not archived) of a snapshot; (0, 0)
+        while the store or the snapshot is empty."""
         gen, sids, _vectors, _hashes = self.load()
-        wanted = snap.alive & ~snap.attrs["archived"].astype(bool) if snap.size else np.zeros(0, dtype=bool)
-        if not len(sids):
-            return 0, int(wanted.sum())
+        if not len(sids) or not snap.size:
+            return 0, 0
         aligned = self._aligned(snap.sid, gen, sids)
-        counted = aligned[4]  # per snapshot and generation: a search asks once, not per query
+        counted = aligned[4]  # per snapshot and generation: counted once, not per query
         if "coverage" not in counted:
+            wanted = snap.alive & ~snap.attrs["archived"].astype(bool)
             counted["coverage"] = (int((aligned[3] & wanted).sum()), int(wanted.sum()))
         return counted["coverage"]
 

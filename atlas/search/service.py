@@ -141,11 +141,11 @@ def meaning(keep: Keeper, snap: Any, params: SearchParams, config: Any) -> Seman
     """The semantic side of a text search, or None (lexical only: no model, no vectors yet, or no text)."""
     if not params.text.strip() or snap.size == 0:
         return None
+    vector = semantic.query_vector(params.text, config)  # None at once without the model: no store is read
+    if vector is None:
+        return None
     store = semantic.store_for(keep.store.root)
     if not semantic.ready(store, snap, config):
-        return None
-    vector = semantic.query_vector(params.text, config)
-    if vector is None:
         return None
     cosine = store.scores(snap.sid, vector)
     if cosine is None:
