@@ -70,5 +70,10 @@ def check_config(app: Flask) -> None:
     for key in ("INDEXER_NICE", "IMPORT_NICE"):
         if not isinstance(app.config[key], int) or not -20 <= app.config[key] <= 19:
             raise ConfigError(f"{key} must be a nice value from -20 to 19 (0: unchanged), not {app.config[key]!r}.")
+    feedback, share = app.config["SEARCH_SEMANTIC_FEEDBACK"], app.config["SEARCH_SEMANTIC_FEEDBACK_SHARE"]
+    if not isinstance(feedback, int) or isinstance(feedback, bool) or feedback < 0:
+        raise ConfigError(f"SEARCH_SEMANTIC_FEEDBACK must be a whole number, 0 or more (0: off), not {feedback!r}.")
+    if not isinstance(share, (int, float)) or isinstance(share, bool) or not 0 < share <= 1:
+        raise ConfigError(f"SEARCH_SEMANTIC_FEEDBACK_SHARE must be a number above 0 and at most 1, not {share!r}.")
     if app.config["BABEL_DEFAULT_LOCALE"] not in app.config["LANGUAGES"]:
         raise ConfigError("BABEL_DEFAULT_LOCALE must be one of LANGUAGES.")

@@ -6,9 +6,10 @@
 1. Indexer: offer texts of the synthetic 10,000-offer data set (bench/search.py) embedded as the indexer does
    (batches of 16, SEARCH_SEMANTIC_INDEX_THREADS threads); prints offers per second, per-batch p50/p95/p99/max and the time for 10,000.
 2. Queries: 120 distinct search texts embedded cold (first time in the process) and again warm (cached).
-3. Searches at 10,000 offers, the lexical engine alone (baseline) and fused with meaning, interleaved in the same
-   minutes: p50/p95/p99/max of the ranking plus the page's 20 offers, as the API answers it. Offers without a
-   real vector get a random unit vector, so every search pays the full matrix product.
+3. Searches at 10,000 offers, the lexical engine alone (baseline), fused with meaning without the feedback from
+   the best hits, and as shipped, interleaved in the same minutes: p50/p95/p99/max of the ranking plus the page's
+   20 offers, as the API answers it. Offers without a real vector get a random unit vector, so every search pays
+   the full matrix product.
 4. Memory: this process's peak RSS with the model and the 10,000 vectors loaded (a web worker's share).
 """
 
@@ -57,6 +58,11 @@ def stats(values: list[float]) -> str:
 
 def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+MODES = {"lexical": "lexical only (baseline)",
+         "no-feedback": "lexical + meaning, without feedback (SEARCH_SEMANTIC_FEEDBACK 0)",
+         "semantic": "lexical + meaning (as shipped)"}
 
 
 def main() -> None:
@@ -124,20 +130,22 @@ def main() -> None:
             current_app.config["SEARCH_SEMANTIC"] = mode
             search(session, parse_search_params(MultiDict({"q": "Beratung"}), session, internal=False), internal=False,
                    lang="de", hsds=True)
-        timings: dict[str, list[float]] = {"lexical": [], "semantic": []}
-        order = [(q, mode) for _ in range(args.rounds) for q in QUERIES for mode in ("lexical", "semantic")]
+        feedback = current_app.config["SEARCH_SEMANTIC_FEEDBACK"]
+        timings: dict[str, list[float]] = {mode: [] for mode in MODES}
+        order = [(q, mode) for _ in range(args.rounds) for q in QUERIES for mode in MODES]
         random.Random(3).shuffle(order)
-        for q, mode in order:  # interleaved, so both modes share the machine's minutes
+        for q, mode in order:  # interleaved, so all modes share the machine's minutes
             current_app.config["SEARCH_SEMANTIC"] = "off" if mode == "lexical" else "auto"
+            current_app.config["SEARCH_SEMANTIC_FEEDBACK"] = 0 if mode == "no-feedback" else feedback
             params = parse_search_params(MultiDict({"q": q}), session, internal=False, per_page=20)
             t = time.perf_counter()
             search(session, params, internal=False, lang="de", hsds=True)
             timings[mode].append(time.perf_counter() - t)
         print(f"\n### 3. Public API search at {args.offers:,} offers (ranking plus the page's 20 offers), "
-              f"{len(order) // 2} searches per mode, interleaved\n")
+              f"{len(order) // len(MODES)} searches per mode, interleaved\n")
         print("| mode | p50 / p95 / p99 / max (ms) |\n|---|---|")
         for mode, values in timings.items():
-            print(f"| {'lexical only (baseline)' if mode == 'lexical' else 'lexical + meaning'} | {stats(values)} |")
+            print(f"| {MODES[mode]} | {stats(values)} |")
         print(f"\n### 4. Memory\n\npeak RSS {rss_mb():.0f} MB (after the index and data: {base_rss:.0f} MB; the model "
               f"and {len(sids):,} vectors as float32 add the rest)")
     print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")

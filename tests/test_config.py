@@ -62,7 +62,10 @@ def test_broken_instance_file_gives_clear_error(tmp_path):
 
 
 @pytest.mark.parametrize("key,value", [("PER_PAGE", 0), ("API_MAX_PER_PAGE", "viele"), ("BABEL_DEFAULT_LOCALE", "fr"),
-                                       ("IMPORT_NICE", "niedrig"), ("INDEXER_NICE", 40), ("IMPORT_NICE", 2.5)])
+                                       ("IMPORT_NICE", "niedrig"), ("INDEXER_NICE", 40), ("IMPORT_NICE", 2.5),
+                                       ("SEARCH_SEMANTIC_FEEDBACK", -1), ("SEARCH_SEMANTIC_FEEDBACK", "acht"),
+                                       ("SEARCH_SEMANTIC_FEEDBACK_SHARE", 0), ("SEARCH_SEMANTIC_FEEDBACK_SHARE", 1.5),
+                                       ("SEARCH_SEMANTIC_FEEDBACK_SHARE", "viel")])
 def test_invalid_values_are_refused(tmp_path, key, value):
     with pytest.raises(ConfigError, match=key):
         create_app(base(tmp_path, TESTING=True, **{key: value}))

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -101,6 +101,10 @@ class Semantic:
     weight: float = 1.0
     top: int = 20
     margin: float = 0.04
+    # Feedback from the search's own best hits: `refine(docs)` gives the cosines to the query moved toward these
+    # documents (None: no vector among them); the first fused order's best `feedback` offers are used, 0: never.
+    refine: Callable[[np.ndarray], np.ndarray | None] | None = None
+    feedback: int = 0
 
 
 # Ranking weight per freshness verdict, indexed by its code.
@@ -529,6 +533,24 @@ class Ranker:
 
     def fuse(self, score: np.ndarray, matched: np.ndarray, mask: np.ndarray,
              semantic: Semantic) -> tuple[np.ndarray, np.ndarray]:
+        """Fuse the lexical and the semantic ranking, then once more with the meaning moved toward the first fused
+        order's best offers (pseudo-relevance feedback): a short or vague query's vector alone lands among offers
+        that merely sound alike ("Pflegegrad beantragen": a Kita's "Kindertagespflege"); the offers words and
+        meaning agree on say what the search is about."""
+        fused, found = self._fuse_once(score, matched, mask, semantic)
+        # With a danger signalled, crisis help is ordered by the danger's words and this first order (the crisis
+        # queries' combined P@5: 0.857 so, 0.843 with feedback there too, 0.875 without any feedback).
+        if semantic.refine is None or semantic.feedback <= 0 or self.pin is not None:
+            return fused, found
+        candidates = np.flatnonzero(found & mask)
+        best = candidates[np.lexsort((self.snap.sid[candidates], -fused[candidates]))][:semantic.feedback]
+        cosine = semantic.refine(best) if len(best) else None
+        if cosine is None:
+            return fused, found
+        return self._fuse_once(score, matched, mask, replace(semantic, cosine=cosine))
+
+    def _fuse_once(self, score: np.ndarray, matched: np.ndarray, mask: np.ndarray,
+                   semantic: Semantic) -> tuple[np.ndarray, np.ndarray]:
         """Reciprocal-rank fusion: the lexical order and the best `top` offers by meaning, each by its rank."""
         fused = np.zeros(self.size)
         lexical = np.flatnonzero(matched & mask)

@@ -222,6 +222,21 @@ class VectorStore:
             counted["coverage"] = (int((aligned[3] & wanted).sum()), int(wanted.sum()))
         return counted["coverage"]
 
+    def feedback(self, snap_sids: np.ndarray, vector: np.ndarray, docs: np.ndarray, share: float) -> np.ndarray | None:
+        """Cosines to the query moved toward the search's best hits (`docs`, snapshot positions): the query keeps
+        `share` of the new query vector, their mean vector takes the rest; None when none of them has a vector."""
+        gen, sids, vectors, _hashes = self.load()
+        if not len(sids):
+            return None
+        aligned = self._aligned(snap_sids, gen, sids)
+        docs = np.asarray(docs, dtype=np.int64)
+        rows = aligned[2][docs[aligned[3][docs]]]
+        if not len(rows):
+            return None
+        moved = share * np.asarray(vector, dtype=np.float32) + (1.0 - share) * vectors[rows].mean(axis=0)
+        length = float(np.linalg.norm(moved))
+        return self.scores(snap_sids, moved / length) if length > 0 else None
+
     def scores(self, snap_sids: np.ndarray, vector: np.ndarray) -> np.ndarray | None:
         """Cosine of each snapshot document to the query (-1 for documents without a vector); None when empty."""
         gen, sids, vectors, _hashes = self.load()

@@ -154,8 +154,9 @@ def meaning(keep: Keeper, snap: Any, params: SearchParams, config: Any) -> Seman
     if params.origin is not None:
         # The meaning's best offers are chosen region-wide; near a given place they are mostly far away.
         weight *= float(config["SEARCH_SEMANTIC_PLACE_FACTOR"])
-    return Semantic(cosine, weight, int(config["SEARCH_SEMANTIC_TOP"]),
-                    float(config["SEARCH_SEMANTIC_MARGIN"]))
+    share = float(config["SEARCH_SEMANTIC_FEEDBACK_SHARE"])
+    return Semantic(cosine, weight, int(config["SEARCH_SEMANTIC_TOP"]), float(config["SEARCH_SEMANTIC_MARGIN"]),
+                    lambda docs: store.feedback(snap.sid, vector, docs, share), int(config["SEARCH_SEMANTIC_FEEDBACK"]))
 
 
 def search(session: Session, params: SearchParams, internal: bool, lang: str, hsds: bool = False) -> SearchPage:
