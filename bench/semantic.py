@@ -1,6 +1,6 @@
 """Semantic search benchmark (issue 17): embedding offers, embedding queries, and searches with and without meaning.
 
-    .venv/bin/python bench/semantic.py                 # 10,000 offers, 1,000 of them embedded for the rate (~3 min)
+    .venv/bin/python bench/semantic.py                 # 10,000 offers, 1,000 of them embedded for the rate (~1 min)
     .venv/bin/python bench/semantic.py --embed 10000   # embed all 10,000 in the indexer's way (~7 min)
 
 1. Indexer: offer texts of the synthetic 10,000-offer data set (bench/search.py) embedded as the indexer does

@@ -89,3 +89,18 @@ def test_crisis_help_is_ordered_without_feedback():
     plain, _ = ranker(3).fuse(score, matched, mask, replace(semantic, refine=None))
     fused, _ = crisis.fuse(score, matched, mask, semantic)
     assert list(fused) == list(plain)
+
+
+def test_offers_the_words_score_the_same_are_ordered_by_the_refined_meaning():
+    # Documents 0, 1 and 2 tie on the words (a need's offers at its floor); the refined meaning prefers 2.
+    score = np.array([1.0, 1.0, 1.0, 0.0])
+    matched = np.array([True, True, True, False])
+    mask = np.ones(4, dtype=bool)
+    refined = np.array([0.5, 0.6, 0.9, 0.2], dtype=np.float32)
+    semantic = Semantic(np.array([0.9, 0.1, 0.1, 0.1], dtype=np.float32), top=1, margin=1.0,
+                        refine=lambda docs: refined, feedback=1)
+    fused, _ = ranker(4).fuse(score, matched, mask, semantic)
+    assert list(np.argsort(-fused, kind="stable")[:3]) == [2, 1, 0]
+    # The first fusion keeps the index's order among ties: only the meaning's own best (0) moves up there.
+    first, _ = ranker(4).fuse(score, matched, mask, replace(semantic, refine=None))
+    assert list(np.argsort(-first, kind="stable")[:3]) == [0, 1, 2]
