@@ -14,7 +14,9 @@ import pytest
 from atlas import sessions, validity
 
 ROOT = Path(__file__).resolve().parent.parent
-TOLERANCE = 0.005  # rounding noise only: a real loss of relevance is larger than this
+# Rounding, and the meaning's near-ties that flip between processors: the same code scored combined P@5 0.872 on
+# one machine and 0.867 on another (docs/search.md). A real loss of relevance is larger than this.
+TOLERANCE = 0.01
 
 
 def _load_harness():

@@ -225,3 +225,16 @@ def test_few_full_matches_are_widened_by_the_rare_part_of_two_or_all_but_one_of_
     assert Ranker._almost(np.vstack([rare, common]), 3, everyone) is None
     three = np.vstack([rare, common, common])
     assert np.flatnonzero(Ranker._almost(three, 3, everyone)).tolist() == list(range(6, 12))  # missing one of three
+
+
+def test_a_partial_match_lacking_a_need_part_counts_less_unless_every_part_is_a_need():
+    from types import SimpleNamespace
+
+    from atlas.search.ranking import NEED_MISSING
+    need, word = SimpleNamespace(categories=("sozialberatung",)), SimpleNamespace(categories=())
+    ranker = SimpleNamespace(slot_hits=np.array([[True, False, True], [False, True, True]]))
+    scores = np.array([2.0, 4.0, 6.0])
+    assert Ranker._need_first(ranker, [need, word], scores).tolist() == [2.0, 4.0 * NEED_MISSING, 6.0]
+    assert Ranker._need_first(ranker, [word, need], scores).tolist() == [2.0 * NEED_MISSING, 4.0, 6.0]
+    assert Ranker._need_first(ranker, [word, word], scores).tolist() == [2.0, 4.0, 6.0]
+    assert Ranker._need_first(ranker, [need, need], scores).tolist() == [2.0, 4.0, 6.0]

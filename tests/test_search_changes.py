@@ -211,6 +211,16 @@ def test_the_first_category_of_a_need_row_is_the_first_stop(search_app, coordina
         assert found(search_app, q="Liebeskummer") == expected, row  # neither offer holds the word
 
 
+def test_when_no_offer_holds_every_word_the_need_word_leads(search_app, coordinator):
+    # As „Knast entlassen Hilfe“ once listed a rehab clinic's discharge before the social counselling: a need word
+    # no offer holds reached its categories far below any other word's score.
+    token = csrf_token(coordinator, "/verwaltung/bedarfe")
+    coordinator.post("/verwaltung/bedarfe", data={"needs": "Liebeskummer => familienberatung", "csrf_token": token,
+                                                  "action": "save"})
+    assert found(search_app, q="Liebeskummer Sprechstunde") == ["Familienberatung", "Psychotherapeutische Sprechstunde"]
+    assert found(search_app, q="Sprechstunde")[0] == "Psychotherapeutische Sprechstunde"
+
+
 def test_need_words_in_other_languages_find_the_german_offers_without_the_model(search_app, coordinator):
     debt = ["Schuldnerberatung Lichtblick", "Schuldnerberatung der Caritas"]
     for query in ("borç danışmanlığı", "помощь с долгами", "консультація щодо боргів", "استشارة الديون", "debt advice"):
