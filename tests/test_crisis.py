@@ -8,7 +8,8 @@ import pytest
 from search_support import names, shared_app, shared_staff  # noqa: F401  (fixtures)
 
 from atlas.search.crisis import EMERGENCY, DESPAIR, LIFE, VIOLENCE, detect
-from atlas.search.language import query_languages
+from atlas.search.language import query_languages, wished_languages
+from atlas.search.query import SynonymTable, parse
 
 API = "/api/v1/services"
 
@@ -148,6 +149,25 @@ def test_the_explained_category_prefers_the_need_then_the_words_then_the_first()
 ])
 def test_the_language_of_a_search_is_guessed_modestly(text, languages):
     assert query_languages(text) == languages
+
+
+@pytest.mark.parametrize("text, languages", [
+    ("Schuldnerberatung auf Türkisch", ("tr",)), ("Türkçe psikoterapi", ("tr",)), ("Arzt, der Arabisch spricht", ("ar",)),
+    ("russischsprachige Psychotherapie", ("ru",)), ("помощь с долгами на русском", ("ru",)),
+    ("debt advice in Ukrainian", ("uk",)), ("Hausarzt Englisch oder Polnisch", ("en", "pl")),
+    ("Englisch lernen", ()), ("Türkisch Kurs", ()), ("Türkischkurs", ()), ("Schuldnerberatung", ()), ("Deutsch", ()),
+])
+def test_a_language_asked_for_is_recognised_but_not_learning_one(text, languages):
+    assert wished_languages(text) == languages
+
+
+@pytest.mark.parametrize("text, parts", [
+    ("Schuldnerberatung auf Türkisch", ["schuldnerberatung"]), ("Arzt, der Arabisch spricht", ["arzt"]),
+    ("Türkisch", ["turkisch"]),  # nothing else left: the name is the search
+    ("Englisch lernen", ["englisch", "lernen"]), ("mit jemandem sprechen", ["jemandem", "sprechen"]),
+])
+def test_a_language_asked_for_is_no_word_an_offer_must_hold(text, parts):
+    assert [slot.label for slot in parse(text, SynonymTable([], []), 32)] == parts
 
 
 def test_results_say_they_are_in_german(app, staff):

@@ -267,6 +267,31 @@ def test_a_question_in_turkish_puts_offers_that_speak_turkish_a_little_earlier(s
         assert sorted(found(search_app, q="Schulden")) == sorted(found(search_app, q="borç"))  # same offers, new order
 
 
+def test_a_search_for_help_in_a_language_puts_offers_that_speak_it_first(search_app, staff):
+    def speak(turkish: str) -> None:
+        with search_app.app_context():
+            session = get_session()
+            for service in session.scalars(select(Service).where(Service.name.like("Schuldnerberatung%"))):
+                service.languages = ["de", "tr"] if service.name == turkish else ["de"]
+            session.commit()
+
+    debt = ("Schuldnerberatung Lichtblick", "Schuldnerberatung der Caritas")
+    for turkish in debt:
+        speak(turkish)
+        response = api(search_app, q="Schuldnerberatung auf Türkisch")
+        assert names(response) == [turkish, next(n for n in debt if n != turkish)]  # the other still follows
+        body = response.get_json()
+        assert body["search"]["languages_wished"] == ["tr"] and body["search"]["relaxed"] is False
+        assert body["contents"][0]["atlas"]["search"]["why"].endswith("auch auf Türkisch")
+    note = "Zuerst kommen Angebote, bei denen man Türkisch spricht."
+    assert note in staff.get("/suche", query_string={"q": "Schuldnerberatung auf Türkisch"}).get_data(as_text=True)
+    public = search_app.test_client()
+    assert note in public.get("/angebote", query_string={"q": "Schuldnerberatung auf Türkisch"}).get_data(as_text=True)
+    english = public.get("/angebote", query_string={"q": "Schuldnerberatung auf Türkisch", "lang": "en"})
+    assert "Offers where people speak Turkish come first." in english.get_data(as_text=True)
+    assert note not in public.get("/angebote", query_string={"q": "Schuldnerberatung"}).get_data(as_text=True)
+
+
 def test_word_suggestions_read_as_the_offers_write_them(search_app, staff):
     """The index keeps words folded (ubergangsgeld); the search box suggests them as the offer spells them."""
     with search_app.app_context():

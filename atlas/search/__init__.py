@@ -78,6 +78,6 @@ def init_app(app: Flask) -> None:
     init_keeper(app)
     app.jinja_env.globals["crisis_numbers"] = lambda found: found.numbers(app.config["CRISIS_NUMBERS"])
     app.jinja_env.globals.update(query_languages=language.query_languages, native_results=language.NATIVE,
-                                 right_to_left=language.RIGHT_TO_LEFT)
+                                 right_to_left=language.RIGHT_TO_LEFT, wished_language_names=language.wished_names)
     app.cli.add_command(reindex_command)
     app.cli.add_command(indexer_command)

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 
 from ..plain import km
 from .analysis import fold, stem, token_spans
-from .language import query_languages
+from .language import query_languages, wished_languages
 from .query import FREE_CODES, costless
 
 
@@ -79,7 +79,7 @@ class Explainer:
         self.meaning = _("ähnliche Bedeutung (KI-Suche)")
         self.km = _("%(km)s km")
         self.quoted = _("„%(word)s“")  # German quotation marks; English uses “…”
-        self.spoken = frozenset(query_languages(typed_text))
+        self.spoken = frozenset(query_languages(typed_text)) | frozenset(wished_languages(typed_text))
         self.speaks = _("auch auf %(language)s")
         self.remote = _("telefonisch oder online")
         self.intake = {"offen": _("Aufnahme offen"), "warteliste": _("Warteliste"), "aufnahmestopp": _("Aufnahmestopp")}
@@ -111,6 +111,6 @@ class Explainer:
         if self.costless:  # the reason it ranks a little earlier (COST_BOOST), in the offer's own words
             facts += [cost["label"] for cost in atlas.get("cost_options") or () if cost["code"] in FREE_CODES][:1]
         spoken = [language["name"] for language in view.get("languages") or () if language["code"] in self.spoken]
-        if spoken:  # the reason it ranks a little earlier (LANGUAGE_BOOST)
+        if spoken:  # the reason it ranks earlier (LANGUAGE_BOOST, LANGUAGE_WISH_BOOST)
             facts.append(self.speaks % {"language": spoken[0]})
         return Explanation(tuple(found), tuple(facts))

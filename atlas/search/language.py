@@ -1,4 +1,4 @@
-"""Which language a search text is in, when it is not German: the results then say they are in German.
+"""Which language a search text is in, when it is not German, and which language it asks the help to be in.
 
 Offers are described in German; a search in another language still finds them (the language model reads meaning,
 category names are translated), and the page says so in both languages. The guess is cheap and deliberately
@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 
-from .analysis import TOKEN_RE
+from .. import vocab
+from ..i18n import current_lang
+from .analysis import TOKEN_RE, query_words, tokens
 
 ARABIC = re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
 CYRILLIC = re.compile(r"[\u0400-\u04ff]")
@@ -56,3 +58,46 @@ def query_languages(text: str) -> tuple[str, ...]:
         return ("tr",)
     english = sum(word in ENGLISH_WORDS for word in words)
     return ("en",) if english and english * 2 >= len(words) else ()
+
+
+# Names of the languages offers list (vocab.LANGUAGES), as a search asks for help in one: "Schuldnerberatung auf
+# Türkisch", "Türkçe psikoterapi", "Arzt, der Russisch spricht", "psychologist in Arabic". German names take their
+# endings and "-sprachig". German itself is left out: every offer is described in German.
+_NAMES = {
+    "en": "englisch english ingilizce английском английский англійською англійська بالإنجليزية الإنجليزية",
+    "tr": "türkisch turkish türkçe турецком турецкий турецькою турецька بالتركية التركية",
+    "ar": "arabisch arabic arapça арабском арабский арабською арабська بالعربية العربية عربي",
+    "ru": "russisch russian rusça русском русский русски російською російська بالروسية الروسية",
+    "uk": "ukrainisch ukrainian ukraynaca украинском украинский українською українська بالأوكرانية الأوكرانية",
+    "pl": "polnisch polish lehçe", "ro": "rumänisch romanian", "bg": "bulgarisch bulgarian",
+    "fa": "persisch farsi persian", "ku": "kurdisch kurdish kürtçe", "it": "italienisch italian",
+    "el": "griechisch greek", "fr": "französisch french", "es": "spanisch spanish", "sq": "albanisch albanian",
+    "sr": "serbisch serbian", "hr": "kroatisch croatian", "ti": "tigrinya",
+}
+_GERMAN_ENDINGS = ("", "e", "en", "er", "es", "em", "sprachig", "sprachige", "sprachigen", "sprachiger")
+LANGUAGE_WORDS: dict[str, str] = {
+    form: code for code, names in _NAMES.items() for name in tokens(names)
+    for form in ((name + ending for ending in _GERMAN_ENDINGS) if name.endswith("isch") else (name,))}
+# Said with a language wish, these only repeat it ("der Arabisch spricht"); elsewhere they are words like any other.
+SPEAKING_WORDS = frozenset(tokens("spricht sprechen sprechende sprechenden sprechender speaks speaking speak "
+                                  "konuşan konusan говорит говорить розмовляє يتحدث"))
+# Learning a language is a need of its own ("Englisch lernen", "Türkischkurs"): then the name is a word to match.
+LEARNING_WORDS = frozenset(tokens("lernen lerne lernt kurs kurse sprachkurs unterricht learn learning course "
+                                  "courses class classes"))
+
+
+def wished_languages(text: str, max_words: int = 64) -> tuple[str, ...]:
+    """The languages a search asks the help to be in ("Schuldnerberatung auf Türkisch": ("tr",)), in text order."""
+    return wishes(query_words(text, max_words))
+
+
+def wishes(words: list[str]) -> tuple[str, ...]:
+    """wished_languages for a query's folded words; none when the search is about learning a language."""
+    if any(word in LEARNING_WORDS for word in words):
+        return ()
+    return tuple(dict.fromkeys(LANGUAGE_WORDS[word] for word in words if word in LANGUAGE_WORDS))
+
+
+def wished_names(text: str) -> list[str]:
+    """The names of the languages a search asks for, in the UI language ("Türkisch", "Turkish")."""
+    return [vocab.label(vocab.LANGUAGES, code, current_lang()) for code in wished_languages(text)]

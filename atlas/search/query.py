@@ -9,6 +9,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
 from .analysis import TOKEN_RE, query_words, split_compound, stem, tokens
+from .language import LANGUAGE_WORDS, SPEAKING_WORDS, wishes
 from .synonyms import Need, Rule
 
 SYNONYM_BOOST = 0.8
@@ -87,8 +88,10 @@ def phrase(text: str) -> tuple[Word, ...]:
 
 
 def searched(found: list[str]) -> list[str]:
-    """The words a search matches: time, intent and cost words are dropped when other words remain."""
-    return [w for w in found if w not in TIME_WORDS and w not in INTENT_WORDS and w not in COST_WORDS] or found
+    """The words a search matches: time, intent, cost and language-wish words are dropped when other words remain."""
+    wished = bool(wishes(found))  # "auf Türkisch": the offer's languages say it, seldom its text
+    return [w for w in found if w not in TIME_WORDS and w not in INTENT_WORDS and w not in COST_WORDS
+            and not (wished and (w in LANGUAGE_WORDS or w in SPEAKING_WORDS))] or found
 
 
 def max_typos(word: str) -> int:

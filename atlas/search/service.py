@@ -28,7 +28,7 @@ from ..presenters import service_view
 from ..queries import area_rows, load_shared, public_condition, with_details
 from .analysis import highlight, snippet
 from .explain import Explainer, Explanation, Reasons
-from .language import query_languages
+from .language import query_languages, wished_languages
 from .models import SearchMiss
 from .params import SearchParams
 from .query import Slot, SynonymTable, costless, phrase, normalise, parse, urgent
@@ -95,7 +95,8 @@ def rank(session: Session, params: SearchParams, internal: bool) -> Ranked | Non
         return None
     ranker = Ranker(snap, internal, freshness.Inputs.of(session, config), meaning(keep, snap, params, config),
                     urgent(params.text, words), crisis_pin(crisis, config), query_languages(params.text),
-                    costless(params.text, words), int(config["SEARCH_UPCOMING_DAYS"]), category_parents(session))
+                    costless(params.text, words), int(config["SEARCH_UPCOMING_DAYS"]), category_parents(session),
+                    wished_languages(params.text, words))
     ranked = ranker.run(params, slots, float(config["SEARCH_DISTANCE_WEIGHT"]), float(config["SEARCH_DISTANCE_SCALE_KM"]))
     ranked.crisis = crisis
     ranked.needs = {slot.label: slot.categories for slot in slots if slot.categories}
