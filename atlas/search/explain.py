@@ -59,6 +59,7 @@ class Explanation:
 
     reasons: tuple[str, ...] = ()
     facts: tuple[str, ...] = ()
+    spoken: tuple[str, ...] = ()  # the language asked for or typed in that the offer speaks (its name), if any
 
     @property
     def parts(self) -> tuple[str, ...]:
@@ -113,4 +114,4 @@ class Explainer:
         spoken = [language["name"] for language in view.get("languages") or () if language["code"] in self.spoken]
         if spoken:  # the reason it ranks earlier (LANGUAGE_BOOST, LANGUAGE_WISH_BOOST)
             facts.append(self.speaks % {"language": spoken[0]})
-        return Explanation(tuple(found), tuple(facts))
+        return Explanation(tuple(found), tuple(facts), tuple(spoken[:1]))
