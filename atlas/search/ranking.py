@@ -67,8 +67,9 @@ WIDEN_COMMON_RATIO = 3
 # offers lacking one of them count this share of their score. A need word no offer holds ("Knast") reaches its
 # categories at NEED_FACTOR times the query's strongest word match, not at an absolute 0.5 far below any word's
 # score. "Knast entlassen Hilfe" listed a rehab clinic's discharge ("Entlassung") before the social counselling
-# that helps after prison. Judged set: combined P@5 0.867 -> 0.870, lexical nDCG@10 0.799 -> 0.803, no query's P@5
-# worse in the lexical engine; 0.25 ranked the same (docs/search.md).
+# that helps after prison. Judged set: combined P@5 0.867 -> 0.870, lexical nDCG@10 0.798 -> 0.804, no query's P@5
+# worse in the lexical engine. At 0.25 the need's floor (half the strongest match) stays above every offer lacking
+# the need; 0.5 ranked the same but only tied with the strongest stray match (docs/search.md).
 NEED_MISSING = 0.25
 MIN_PREFIX = 4
 MAX_PREFIX_TERMS = 60
@@ -167,14 +168,14 @@ class Ranker:
                  spoken: tuple[str, ...] = (), costless: bool = False, upcoming_days: int = 0,
                  parents: Mapping[str, str] | None = None, wished: tuple[str, ...] = ()) -> None:
         self.snap = snap
-        self.wished = wished
         self.parents = parents or {}  # category slug -> the slug of its area (areas themselves are not in it)
         self.upcoming_days = upcoming_days if internal else 0
         self.costless = costless
         self.pin = pin
         self.semantic = semantic
         self.urgent = urgent
-        self.spoken = spoken
+        self.spoken = spoken  # the languages the search seems typed in
+        self.wished = wished  # the languages it asks the help to be in ("auf Türkisch")
         self.internal = internal
         self.fresh = fresh
         self._verdicts: np.ndarray | None = None
