@@ -251,16 +251,18 @@ def test_a_compound_of_a_need_word_meets_the_need(search_app):
     assert found(search_app, q="Handyvertrag") == []  # no part of it is a need word
 
 
-def test_a_question_in_turkish_puts_offers_that_speak_turkish_a_little_earlier(search_app):
-    def speak(turkish: str) -> None:
-        with search_app.app_context():
-            session = get_session()
-            for service in session.scalars(select(Service).where(Service.name.like("Schuldnerberatung%"))):
-                service.languages = ["de", "tr"] if service.name == turkish else ["de"]
-            session.commit()
+def speaks_turkish(app, name: str) -> None:
+    """Of the two debt counselling offers, only `name` lists Turkish among its languages."""
+    with app.app_context():
+        session = get_session()
+        for service in session.scalars(select(Service).where(Service.name.like("Schuldnerberatung%"))):
+            service.languages = ["de", "tr"] if service.name == name else ["de"]
+        session.commit()
 
+
+def test_a_question_in_turkish_puts_offers_that_speak_turkish_a_little_earlier(search_app):
     for turkish in ("Schuldnerberatung Lichtblick", "Schuldnerberatung der Caritas"):
-        speak(turkish)
+        speaks_turkish(search_app, turkish)
         assert found(search_app, q="borç danışmanlığı")[0] == turkish
         first = api(search_app, q="borç danışmanlığı").get_json()["contents"][0]["atlas"]["search"]["why"]
         assert first.endswith("auch auf Türkisch")  # the hit says why it came first
@@ -268,16 +270,9 @@ def test_a_question_in_turkish_puts_offers_that_speak_turkish_a_little_earlier(s
 
 
 def test_a_search_for_help_in_a_language_puts_offers_that_speak_it_first(search_app, staff):
-    def speak(turkish: str) -> None:
-        with search_app.app_context():
-            session = get_session()
-            for service in session.scalars(select(Service).where(Service.name.like("Schuldnerberatung%"))):
-                service.languages = ["de", "tr"] if service.name == turkish else ["de"]
-            session.commit()
-
     debt = ("Schuldnerberatung Lichtblick", "Schuldnerberatung der Caritas")
     for turkish in debt:
-        speak(turkish)
+        speaks_turkish(search_app, turkish)
         response = api(search_app, q="Schuldnerberatung auf Türkisch")
         assert names(response) == [turkish, next(n for n in debt if n != turkish)]  # the other still follows
         body = response.get_json()
