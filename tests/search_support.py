@@ -154,3 +154,18 @@ def indexer(search_app: Flask) -> Iterator[subprocess.Popen]:
     """The search app with its indexer process running."""
     with indexer_process(search_app) as proc:
         yield proc
+
+
+def pdf_streams(data: bytes) -> list[str]:
+    """The decompressed content streams of a PDF that fpdf2 wrote (an undecodable stream is kept as it is)."""
+    import re
+    import zlib
+
+    streams = []
+    # fpdf2 writes "stream\n<data>\nendstream"; the data is binary and may itself end in "\r", so no "\r?" here.
+    for raw in re.findall(rb"stream\n(.*?)\nendstream", data, re.S):
+        try:
+            streams.append(zlib.decompressobj().decompress(raw).decode("latin-1"))
+        except zlib.error:
+            streams.append(raw.decode("latin-1"))
+    return streams

@@ -4,11 +4,11 @@ no doubled texts, the data's date, and no offer split across two PDF pages."""
 from __future__ import annotations
 
 import re
-import zlib
 from datetime import date
 
 import sqlalchemy as sa
 from conftest import login
+from search_support import pdf_streams
 
 from atlas.audit import set_actor
 from atlas.db import get_session
@@ -20,11 +20,7 @@ NAME = "Schuldnerberatung Lichtblick"
 def pdf_pages(data: bytes) -> list[str]:
     """The text of each page of a PDF written with the built-in font (one content stream per page)."""
     pages = []
-    for stream in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
-        try:
-            content = zlib.decompress(stream).decode("latin-1")
-        except zlib.error:
-            continue
+    for content in pdf_streams(data):
         strings = re.findall(r"\(((?:\\.|[^\\)])*)\)\s*Tj", content)
         if strings:
             pages.append(" ".join(s.replace("\\(", "(").replace("\\)", ")") for s in strings))
@@ -34,11 +30,7 @@ def pdf_pages(data: bytes) -> list[str]:
 def pdf_lines(data: bytes) -> list[str]:
     """The printed lines of a PDF written with the built-in font: text pieces joined by their baseline."""
     lines: dict[tuple[int, str], list[str]] = {}
-    for page, stream in enumerate(re.findall(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S)):
-        try:
-            content = zlib.decompress(stream).decode("latin-1")
-        except zlib.error:
-            continue
+    for page, content in enumerate(pdf_streams(data)):
         for y, text in re.findall(r"BT [\d.]+ ([\d.]+) Td \(((?:\\.|[^\\)])*)\) Tj", content):
             lines.setdefault((page, y), []).append(text.replace("\\(", "(").replace("\\)", ")"))
     return ["".join(parts) for parts in lines.values()]

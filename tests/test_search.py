@@ -4,7 +4,7 @@ import re
 from collections import Counter
 
 import pytest
-from search_support import names, shared_app, shared_staff  # noqa: F401  (fixtures)
+from search_support import names, pdf_streams, shared_app, shared_staff  # noqa: F401  (fixtures)
 from sqlalchemy import event
 
 
@@ -299,18 +299,6 @@ def test_print_view_in_leichte_sprache(app, staff):
         assert expected in html, expected
 
 
-def _pdf_text(data: bytes) -> str:
-    import re
-    import zlib
-    chunks = []
-    for stream in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
-        try:
-            chunks.append(zlib.decompress(stream).decode("latin-1"))
-        except zlib.error:
-            chunks.append(stream.decode("latin-1"))
-    return "".join(chunks)
-
-
 def test_pdf_download_with_qr_code(app, staff):
     ids = _ids(app, "Schuldnerberatung der Caritas", "Suchtberatungsstelle Iserlohn", "Geheimtipp Schuldenhilfe")
     app.config["SEARCH_PDF_FONT"] = None  # the built-in font keeps the text readable in the file for this check
@@ -320,7 +308,7 @@ def test_pdf_download_with_qr_code(app, staff):
         app.config["SEARCH_PDF_FONT"] = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     assert response.data.startswith(b"%PDF") and "attachment" in response.headers["Content-Disposition"]
-    text = _pdf_text(response.data)
+    text = "".join(pdf_streams(response.data))
     assert "Suchtberatungsstelle Iserlohn" in text and "Es kostet nichts." in text and "Geheimtipp" not in text
     assert text.count(" re") > 200  # the QR modules are drawn as filled squares
     unicode_pdf = staff.get("/suche/merkliste.pdf", query_string={"ids": ids})
