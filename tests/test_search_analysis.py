@@ -184,6 +184,8 @@ def test_intent_words_are_dropped_when_other_words_remain():
     assert [s.label for s in parse("Hilfe", table, 12)] == ["hilfe"]  # alone it is all there is to search
     # "lassen" only says someone will have it done: GPs rarely write "krankschreiben lassen".
     assert [s.label for s in parse("krankschreiben lassen", table, 12)] == ["krankschreiben"]
+    # "wie komme ich" asks the way: offers say "kommen Sie vorbei", and a gambling counsellor matched all three.
+    assert [s.label for s in parse("kein Auto, wie komme ich zur Arbeit", table, 12)] == ["auto", "arbeit"]
     assert [s.label for s in parse("borç danışmanlığı", table, 12)] == ["borc"]  # "counselling" in Turkish
     assert [s.label for s in parse("помощь с долгами", table, 12)] == ["долгами"]
 
@@ -216,15 +218,24 @@ def test_few_full_matches_are_widened_by_the_rare_part_of_two_or_all_but_one_of_
     rare[:6] = True  # six offers hold the rare part
     common = np.zeros(40, dtype=bool)
     common[3:30] = True  # 27 hold the common one; three hold both
-    widened = Ranker._almost(np.vstack([rare, common]), 3, everyone)
+    words = [False, False]  # neither part is a need word
+    widened = Ranker._almost(np.vstack([rare, common]), 3, everyone, words)
     assert np.flatnonzero(widened).tolist() == [0, 1, 2]  # the rare part without the common one, never the reverse
-    assert Ranker._almost(np.vstack([common, rare]), 3, everyone).tolist() == widened.tolist()
-    assert Ranker._almost(np.vstack([rare, common]), 10, everyone) is None  # enough offers hold both
-    assert Ranker._almost(np.vstack([rare, common]), 0, everyone) is None  # none holds both: relaxed elsewhere
+    assert Ranker._almost(np.vstack([common, rare]), 3, everyone, words).tolist() == widened.tolist()
+    assert Ranker._almost(np.vstack([rare, common]), 10, everyone, words) is None  # enough offers hold both
+    assert Ranker._almost(np.vstack([rare, common]), 0, everyone, words) is None  # none holds both: relaxed elsewhere
+    # Of two parts one a need word, the need's part leads, common or rare: "Schlafplatz" (homeless help) in
+    # "heute Nacht keinen Schlafplatz", not "Nacht" (the day clinics' "nachts zu Hause").
+    assert np.flatnonzero(Ranker._almost(np.vstack([rare, common]), 3, everyone, [False, True])).tolist() \
+        == list(range(6, 30))
+    assert np.flatnonzero(Ranker._almost(np.vstack([rare, common]), 3, everyone, [True, False])).tolist() == [0, 1, 2]
+    assert Ranker._almost(np.vstack([rare, common]), 3, everyone, [True, True]).tolist() == widened.tolist()
     common[12:] = False  # 9 hold it: not three times as many as the rare part's 6
-    assert Ranker._almost(np.vstack([rare, common]), 3, everyone) is None
+    assert Ranker._almost(np.vstack([rare, common]), 3, everyone, words) is None
+    assert np.flatnonzero(Ranker._almost(np.vstack([rare, common]), 3, everyone, [False, True])).tolist() \
+        == list(range(6, 12))
     three = np.vstack([rare, common, common])
-    assert np.flatnonzero(Ranker._almost(three, 3, everyone)).tolist() == list(range(6, 12))  # missing one of three
+    assert np.flatnonzero(Ranker._almost(three, 3, everyone, [False] * 3)).tolist() == list(range(6, 12))
 
 
 def test_a_partial_match_lacking_a_need_part_counts_less_unless_every_part_is_a_need():

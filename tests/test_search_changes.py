@@ -221,6 +221,14 @@ def test_when_no_offer_holds_every_word_the_need_word_leads(search_app, coordina
     assert found(search_app, q="Sprechstunde")[0] == "Psychotherapeutische Sprechstunde"
 
 
+def test_when_few_offers_hold_both_words_the_need_words_offers_follow(search_app):
+    # As „heute Nacht keinen Schlafplatz“ once found two offers: few held both words, and the offers of the need
+    # (homeless help) followed only when the need word was the rarer one of the two.
+    assert found(search_app, q="Schulden Haushaltsplan") == ["Schuldnerberatung der Caritas",
+                                                             "Schuldnerberatung Lichtblick"]
+    assert found(search_app, q="Haushaltsplan") == ["Schuldnerberatung der Caritas"]
+
+
 def test_need_words_in_other_languages_find_the_german_offers_without_the_model(search_app, coordinator):
     debt = ["Schuldnerberatung Lichtblick", "Schuldnerberatung der Caritas"]
     for query in ("borç danışmanlığı", "помощь с долгами", "консультація щодо боргів", "استشارة الديون", "debt advice"):

@@ -23,7 +23,7 @@ TIME_WORDS = frozenset({"bald", "sofort", "kurzfristig", "heute", "dringend", "s
 INTENT_WORDS = frozenset({"hilfe", "helfen", "hilft", "brauche", "brauchen", "suche", "suchen", "gesucht", "finden",
                           "bekommen", "beantragen", "beantragt", "antragen", "aufhoren", "loswerden", "wegen",
                           "moglich", "mochte", "mochten", "wo", "wer", "wie", "welche", "gibt", "lassen", "kriegen",
-                          "tun"}) | frozenset(tokens(
+                          "tun", "komme", "kommen", "hinkomme", "hinkommen"}) | frozenset(tokens(
     # The same kind of words in the other languages of the need table (folded like any query word); the words for
     # "counselling" are among them, since no German offer holds them and the need word carries the search.
     "help need advice for my with looking "

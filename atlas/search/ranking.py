@@ -60,7 +60,9 @@ WIDEN_FROM_PARTS = 3
 WIDEN_BELOW = 5
 # A query of two parts that fewer than ten offers match in both, where one part is common (matched by at least three
 # times as many offers as the other): offers holding the rare part follow. "Tagesstätte psychisch krank" found six
-# offers saying both and left out the Tagesstätten that say "seelische Erkrankung".
+# offers saying both and left out the Tagesstätten that say "seelische Erkrankung". Where one part is a need word
+# and the other not, the need's offers follow instead, rare or common: "heute Nacht keinen Schlafplatz" found two
+# offers and no housing emergency office (judged set: combined P@5 0.876 -> 0.882, lexical 0.789 -> 0.795).
 WIDEN_PAIR_BELOW = 10
 WIDEN_COMMON_RATIO = 3
 # When no offer, or only a few, hold every part of a query, the parts that are need words say what it is about:
@@ -359,7 +361,7 @@ class Ranker:
         score = stacked.sum(axis=0)
         every = matched_count == len(slots)
         full = every & mask
-        almost = self._almost(self.slot_hits, int(full.sum()), mask)
+        almost = self._almost(self.slot_hits, int(full.sum()), mask, [bool(slot.categories) for slot in slots])
         if almost is not None and almost.any():
             self.match.widened = True
             # The full matches keep their places at the top; the others follow in their own order.
@@ -389,12 +391,16 @@ class Ranker:
         return np.where(self.slot_hits[need].all(axis=0), scores, scores * NEED_MISSING)
 
     @staticmethod
-    def _almost(held: np.ndarray, full: int, mask: np.ndarray) -> np.ndarray | None:
-        """Offers to follow the few (`full`) holding every part: all parts but one, or of two parts the rare one."""
+    def _almost(held: np.ndarray, full: int, mask: np.ndarray, need: list[bool]) -> np.ndarray | None:
+        """Offers to follow the few (`full`) holding every part: all parts but one, or of two parts the need's or
+        the rare one."""
         parts = len(held)
         if parts >= WIDEN_FROM_PARTS and 0 < full < WIDEN_BELOW:
             return (held.sum(axis=0) == parts - 1) & mask
         if parts == 2 and 0 < full < WIDEN_PAIR_BELOW:
+            if need.count(True) == 1:
+                lead = need.index(True)
+                return held[lead] & ~held[1 - lead] & mask
             counts = held.sum(axis=1)
             rare = int(np.argmin(counts))
             if counts[1 - rare] >= WIDEN_COMMON_RATIO * counts[rare]:
