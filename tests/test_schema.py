@@ -143,7 +143,9 @@ def test_everyday_need_words_widen_the_shipped_rows_and_leave_a_coordinators_row
     widened = [(terms + extra, order or categories) for terms, categories, extra, order in step.WIDENED
                if terms[0] != "Sucht"]
     assert rows[1:len(old) + 1] == widened
-    assert all(any(r[0][:len(terms)] == terms for r in shipped) for terms, _c in widened)  # later steps only add
+    # Later steps only add, but for 0021, which moved "Bürgergeld" to a row of its own.
+    later = [[t for t in terms if t != "Bürgergeld"] for terms, _c in widened]
+    assert all(any(r[0][:len(terms)] == terms for r in shipped) for terms in later)
     assert rows[len(old) + 1:] == [(r["terms"], r["categories"]) for r in step.ADDED]
     assert any("Klamotten" in terms for terms, _c in rows) and any("Nervenarzt" in terms for terms, _c in rows)
     schema.downgrade(engine, "0015")
@@ -213,6 +215,24 @@ def test_everyday_need_rows_3_are_added_where_missing_after_a_coordinators_rows(
     assert any("Bahnhofsmission" in terms for terms, _c in rows)
     schema.downgrade(engine, "0019")
     assert _need_rows(engine) == [own]
+
+
+def test_buergergeld_leaves_the_shipped_forms_row_for_a_row_of_its_own_and_a_coordinators_rows_stay(make_app):
+    step = _migration("0021_buergergeld_is_no_sozialamt_need.py")
+    engine = make_app().extensions["atlas.engine"]
+    schema.upgrade(engine, "0020")
+    own = (["Liebeskummer"], ["psychologische-beratung"])
+    _set_need_rows(engine, [own, step.SHIPPED_FORMS])
+    schema.upgrade(engine, "0021")
+    rows = _need_rows(engine)
+    assert rows == [own, step.NARROWED_FORMS, (["Bürgergeld"], ["sozialberatung", "anlaufstellen"])]
+    assert "Bürgergeld" not in rows[1][0] and "Grundsicherung" in rows[1][0]  # SGB XII stays with the Sozialamt
+    schema.downgrade(engine, "0020")
+    assert _need_rows(engine) == [own, step.SHIPPED_FORMS]
+    edited = (["Bürgergeld", "Antrag"], ["sozialamt"])  # a coordinator's own choice stays, and no second row comes
+    _set_need_rows(engine, [edited])
+    schema.upgrade(engine, "0021")
+    assert _need_rows(engine) == [edited]
 
 
 def test_every_category_is_reached_by_a_need_row_or_is_for_staff_and_employers_only():

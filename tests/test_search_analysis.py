@@ -130,6 +130,16 @@ def test_the_shipped_need_table_can_be_saved_as_the_need_page_shows_it():
     assert parse_needs("\n".join(need.as_line() for need in needs), slugs) == needs
 
 
+def test_buergergeld_and_its_synonyms_never_lead_to_the_sozialamt():
+    # Bürgergeld (SGB II) is the Jobcenter's; the Sozialamt pays Grundsicherung (SGB XII): "Widerspruch gegen
+    # Bürgergeld-Bescheid" listed municipal Grundsicherung offices while the shipped row led "Bürgergeld" to both.
+    table = SynonymTable(seed_rules(), seed_needs())
+    for text in ("Bürgergeld", "Hartz IV", "ALG II", "Arbeitslosengeld II"):
+        slots = parse(text, table, 12)
+        assert [s.categories for s in slots] == [("sozialberatung", "anlaufstellen")], text
+    assert "sozialamt" in parse("Grundsicherung", table, 12)[0].categories
+
+
 def test_no_shipped_need_word_is_also_another_row_s_word_with_other_categories():
     # The English "rent" and the German "Rente" share a stem: one word would have led to the housing help and the
     # pension advice at once. Words are compared as the search reads them (folded, stemmed).
