@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -158,9 +160,6 @@ def indexer(search_app: Flask) -> Iterator[subprocess.Popen]:
 
 def pdf_streams(data: bytes) -> list[str]:
     """The decompressed content streams of a PDF that fpdf2 wrote (an undecodable stream is kept as it is)."""
-    import re
-    import zlib
-
     streams = []
     # fpdf2 writes "stream\n<data>\nendstream"; the data is binary and may itself end in "\r", so no "\r?" here.
     for raw in re.findall(rb"stream\n(.*?)\nendstream", data, re.S):
