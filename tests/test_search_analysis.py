@@ -140,6 +140,15 @@ def test_buergergeld_and_its_synonyms_never_lead_to_the_sozialamt():
     assert "sozialamt" in parse("Grundsicherung", table, 12)[0].categories
 
 
+def test_a_need_word_s_siblings_are_the_other_one_word_terms_of_its_row():
+    table = SynonymTable([], [Need(("einsam", "allein", "Anschluss", "Leute kennenlernen"), ("peer", "selbsthilfe")),
+                              Need(("Selbsthilfegruppe",), ("selbsthilfe",))])
+    slot = parse("einsam", table, 12)[0]
+    assert slot.siblings == {stem("allein"), stem("anschluss")}  # not the typed word, a phrase or another row's word
+    assert parse("allein", table, 12)[0].siblings == {stem("einsam"), stem("anschluss")}
+    assert parse("Treffpunkt", table, 12)[0].siblings == frozenset()  # no need word
+
+
 def test_no_shipped_need_word_is_also_another_row_s_word_with_other_categories():
     # The English "rent" and the German "Rente" share a stem: one word would have led to the housing help and the
     # pension advice at once. Words are compared as the search reads them (folded, stemmed).

@@ -229,6 +229,19 @@ def test_when_few_offers_hold_both_words_the_need_words_offers_follow(search_app
     assert found(search_app, q="Haushaltsplan") == ["Schuldnerberatung der Caritas"]
 
 
+def test_of_a_need_s_offers_one_holding_another_word_of_its_row_comes_first(search_app, coordinator):
+    # As „einsam“ once listed addiction self-help groups with the neighbourhood café that says „allein“ and
+    # „Anschluss“: every offer the need reached through its categories alone scored the same.
+    token = csrf_token(coordinator, "/verwaltung/bedarfe")
+    coordinator.post("/verwaltung/bedarfe", data={"needs": "Herzschmerz, Angststörungen => familienberatung, psychotherapie",
+                                                  "csrf_token": token, "action": "save"})
+    # No offer says „Herzschmerz“; the therapy practice says „Angststörungen“, the family counselling none of the row.
+    assert found(search_app, q="Herzschmerz") == ["Psychotherapeutische Sprechstunde", "Familienberatung"]
+    coordinator.post("/verwaltung/bedarfe", data={"needs": "Herzschmerz => familienberatung, psychotherapie",
+                                                  "csrf_token": token, "action": "save"})
+    assert found(search_app, q="Herzschmerz") == ["Familienberatung", "Psychotherapeutische Sprechstunde"]
+
+
 def test_need_words_in_other_languages_find_the_german_offers_without_the_model(search_app, coordinator):
     debt = ["Schuldnerberatung Lichtblick", "Schuldnerberatung der Caritas"]
     for query in ("borç danışmanlığı", "помощь с долгами", "консультація щодо боргів", "استشارة الديون", "debt advice"):

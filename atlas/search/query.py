@@ -80,6 +80,7 @@ class Slot:
     # For a need word: the stems a typo of it may be read as, the need words of the same categories. "depresyon"
     # may be "depression", but "saufen" is a word of its own and never "kaufen" or "laufen".
     readings: frozenset[str] | None = None
+    siblings: frozenset[str] = frozenset()  # the other one-word terms of the need's row (same categories)
 
 
 def phrase(text: str) -> tuple[Word, ...]:
@@ -126,6 +127,7 @@ class SynonymTable:
                 self.needs[key] = tuple(dict.fromkeys(self.needs.get(key, ()) + need.categories))
         self.longest_need = max((len(k) for k in self.needs), default=0)
         self._readings: dict[tuple[str, ...], frozenset[str]] = {}
+        self._siblings: dict[tuple[str, ...], frozenset[str]] = {}
         self._one_word: list[str] | None = None
 
     def match(self, stems: list[str], start: int) -> tuple[int, list[tuple[tuple[Word, ...], float]]]:
@@ -181,6 +183,14 @@ class SynonymTable:
                 key[0] for key, found in self.needs.items() if len(key) == 1 and wanted.intersection(found))
         return known
 
+    def siblings(self, categories: tuple[str, ...], typed: tuple[Word, ...]) -> frozenset[str]:
+        """The stems of the one-word need terms of exactly these categories, but the typed word's."""
+        row = self._siblings.get(categories)
+        if row is None:
+            row = self._siblings[categories] = frozenset(
+                key[0] for key, found in self.needs.items() if len(key) == 1 and found == categories)
+        return row - {w.stem for w in typed}
+
     def categories(self, alternatives: Iterable[tuple[Word, ...]]) -> tuple[str, ...]:
         """The need categories of any of these phrases (a synonym of a need word meets the need too)."""
         found: dict[str, None] = {}
@@ -218,7 +228,8 @@ def parse(text: str, synonyms: SynonymTable, max_words: int) -> list[Slot]:
             or (synonyms.part_categories(typed[0]) if len(typed) == 1 else ())
         slots.append(Slot(" ".join(w.text for w in typed),
                           (Alternative(typed), *(Alternative(a, b) for a, b in alternatives)), categories,
-                          synonyms.readings(categories) if categories else None))
+                          synonyms.readings(categories) if categories else None,
+                          synonyms.siblings(categories, typed) if categories else frozenset()))
         i += len(typed)
     asked = [s for s in slots if s.label not in APPOINTMENT_WORDS or len(s.alternatives) > 1 or s.categories]
     return asked or slots
