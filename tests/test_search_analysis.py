@@ -140,12 +140,13 @@ def test_buergergeld_and_its_synonyms_never_lead_to_the_sozialamt():
     assert "sozialamt" in parse("Grundsicherung", table, 12)[0].categories
 
 
-def test_a_need_word_s_siblings_are_the_other_one_word_terms_of_its_row():
+def test_a_need_word_s_siblings_are_the_other_one_word_terms_of_its_need():
     table = SynonymTable([], [Need(("einsam", "allein", "Anschluss", "Leute kennenlernen"), ("peer", "selbsthilfe")),
-                              Need(("Selbsthilfegruppe",), ("selbsthilfe",))])
+                              Need(("Selbsthilfegruppe",), ("selbsthilfe",)), Need(("lonely",), ("peer", "selbsthilfe"))])
     slot = parse("einsam", table, 12)[0]
-    assert slot.siblings == {stem("allein"), stem("anschluss")}  # not the typed word, a phrase or another row's word
-    assert parse("allein", table, 12)[0].siblings == {stem("einsam"), stem("anschluss")}
+    # Not the typed word, not a phrase, not a word of other categories; a row of the same categories counts.
+    assert slot.siblings == {stem("allein"), stem("anschluss"), stem("lonely")}
+    assert parse("allein", table, 12)[0].siblings == {stem("einsam"), stem("anschluss"), stem("lonely")}
     assert parse("Treffpunkt", table, 12)[0].siblings == frozenset()  # no need word
 
 
