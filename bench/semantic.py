@@ -6,8 +6,9 @@
 1. Indexer: offer texts of the synthetic 10,000-offer data set (bench/search.py) embedded as the indexer does
    (batches of 16, SEARCH_SEMANTIC_INDEX_THREADS threads); prints offers per second, per-batch p50/p95/p99/max and the time for 10,000.
 2. Queries: 120 distinct search texts embedded cold (first time in the process) and again warm (cached).
-3. Searches at 10,000 offers, the lexical engine alone (baseline), fused with meaning without the feedback from
-   the best hits, and as shipped, interleaved in the same minutes: p50/p95/p99/max of the ranking plus the page's
+3. Searches at 10,000 offers, the lexical engine alone (baseline) and without the need's other words as evidence
+   (SIBLING_BONUS 0), fused with meaning without the feedback from the best hits, and as shipped, interleaved in
+   the same minutes: p50/p95/p99/max of the ranking plus the page's
    20 offers, as the API answers it. Offers without a real vector get a random unit vector, so every search pays
    the full matrix product.
 4. Memory: this process's peak RSS with the model and the 10,000 vectors loaded (a web worker's share).
@@ -34,7 +35,7 @@ from werkzeug.datastructures import MultiDict  # noqa: E402
 
 from atlas import create_app, schema  # noqa: E402
 from atlas.db import get_session  # noqa: E402
-from atlas.search import semantic  # noqa: E402
+from atlas.search import ranking, semantic  # noqa: E402
 from atlas.search.params import parse_search_params  # noqa: E402
 from atlas.search.service import search  # noqa: E402
 from atlas.search.sync import keeper  # noqa: E402
@@ -60,7 +61,8 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-MODES = {"lexical": "lexical only (baseline)",
+MODES = {"no-siblings": "lexical only, without the need's other words (SIBLING_BONUS 0)",
+         "lexical": "lexical only (baseline)",
          "no-feedback": "lexical + meaning, without feedback (SEARCH_SEMANTIC_FEEDBACK 0)",
          "semantic": "lexical + meaning (as shipped)"}
 
@@ -131,11 +133,13 @@ def main() -> None:
             search(session, parse_search_params(MultiDict({"q": "Beratung"}), session, internal=False), internal=False,
                    lang="de", hsds=True)
         feedback = current_app.config["SEARCH_SEMANTIC_FEEDBACK"]
+        sibling_bonus = ranking.SIBLING_BONUS
         timings: dict[str, list[float]] = {mode: [] for mode in MODES}
         order = [(q, mode) for _ in range(args.rounds) for q in QUERIES for mode in MODES]
         random.Random(3).shuffle(order)
         for q, mode in order:  # interleaved, so all modes share the machine's minutes
-            current_app.config["SEARCH_SEMANTIC"] = "off" if mode == "lexical" else "auto"
+            current_app.config["SEARCH_SEMANTIC"] = "off" if mode in ("lexical", "no-siblings") else "auto"
+            ranking.SIBLING_BONUS = 0.0 if mode == "no-siblings" else sibling_bonus
             current_app.config["SEARCH_SEMANTIC_FEEDBACK"] = 0 if mode == "no-feedback" else feedback
             params = parse_search_params(MultiDict({"q": q}), session, internal=False, per_page=20)
             t = time.perf_counter()

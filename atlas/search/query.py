@@ -80,7 +80,7 @@ class Slot:
     # For a need word: the stems a typo of it may be read as, the need words of the same categories. "depresyon"
     # may be "depression", but "saufen" is a word of its own and never "kaufen" or "laufen".
     readings: frozenset[str] | None = None
-    siblings: frozenset[str] = frozenset()  # the other one-word terms of the need's row (same categories)
+    siblings: frozenset[str] = frozenset()  # the need's other one-word terms (of the rows with the same categories)
 
 
 def phrase(text: str) -> tuple[Word, ...]:

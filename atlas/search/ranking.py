@@ -73,10 +73,11 @@ WIDEN_COMMON_RATIO = 3
 # worse in the lexical engine. At 0.25 the need's floor (half the strongest match) stays above every offer lacking
 # the need; 0.5 ranked the same but only tied with the strongest stray match (docs/search.md).
 NEED_MISSING = 0.25
-# Of the offers a need word reaches through its categories alone, one that holds another word of the need's row
-# ("einsam": "allein", "Anschluss", "Treffpunkt") speaks of that need and scores this much more than one that only
-# shares the category (an addiction self-help group for "einsam"). Judged set: lexical P@5 / nDCG@10 0.795 / 0.819
-# -> 0.802 / 0.827, combined P@5 0.884 -> 0.887; 0.2, 0.4, and counting up to two or three words, did no better.
+# Of the offers a need word reaches through its categories alone, one that holds another one-word term of the need
+# (of the rows with the same categories; "einsam": "allein", "Anschluss", "Treffpunkt") speaks of that need and
+# scores this much more than one that only shares the category (an addiction self-help group for "einsam"). Judged
+# set: lexical P@5 / nDCG@10 0.795 / 0.819 -> 0.802 / 0.827, combined P@5 0.884 -> 0.887; 0.2, 0.4, counting up to
+# two or three words, and only the typed word's own rows did no better (docs/search.md).
 SIBLING_BONUS = 0.3
 MIN_PREFIX = 4
 MAX_PREFIX_TERMS = 60
@@ -382,8 +383,8 @@ class Ranker:
         return self._need_first(slots, score * matched_count / len(slots)), matched_count > 0
 
     def _row_evidence(self, siblings: frozenset[str]) -> np.ndarray | float:
-        """Per document, 1 + SIBLING_BONUS if it holds another one-word term of the need's row, else 1."""
-        if not siblings:
+        """Per document, 1 + SIBLING_BONUS if it holds another one-word term of the need (`Slot.siblings`), else 1."""
+        if not siblings or not SIBLING_BONUS:
             return 1.0
         held = np.zeros(self.size, dtype=bool)
         for term in siblings:
