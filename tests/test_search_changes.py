@@ -230,8 +230,8 @@ def test_when_few_offers_hold_both_words_the_need_words_offers_follow(search_app
 
 
 def test_of_a_need_s_offers_one_holding_another_word_of_its_row_comes_first(search_app, coordinator):
-    # As „einsam“ once listed addiction self-help groups with the neighbourhood café that says „allein“ and
-    # „Anschluss“: every offer the need reached through its categories alone scored the same.
+    # As „immer erschöpft und müde“ once listed general courses before the stress course that speaks of
+    # „Erschöpfung“: every offer the need reached through its categories alone scored the same.
     token = csrf_token(coordinator, "/verwaltung/bedarfe")
     coordinator.post("/verwaltung/bedarfe", data={"needs": "Herzschmerz, Angststörungen => familienberatung, psychotherapie",
                                                   "csrf_token": token, "action": "save"})
