@@ -10,7 +10,7 @@ from werkzeug.datastructures import MultiDict
 from ..db import get_session
 from ..i18n import current_lang
 from . import crisis
-from .language import query_languages, wished_languages
+from .language import query_languages
 from .params import parse_search_params
 from .service import api_item, search
 
@@ -52,7 +52,7 @@ def search_response(internal: bool) -> dict[str, Any]:
             # The offers are described in German; a query in another language says which one it seemed to be.
             "query_languages": list(query_languages(params.text)),
             # A language the search asks the help to be in ("auf Türkisch"): offers where it is spoken rank first.
-            "languages_wished": list(wished_languages(params.text)),
+            "languages_wished": list(page.match.wished),
             "results_language": "de",
         },
         # A search that signals danger: the numbers to call; hits marked `crisis_help` come first.

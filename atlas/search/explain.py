@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 
 from ..plain import km
 from .analysis import fold, stem, token_spans
-from .language import query_languages, wished_languages
+from .language import query_languages
 from .query import FREE_CODES, costless
 
 
@@ -73,14 +73,14 @@ class Explanation:
 class Explainer:
     """Explains the hits of one search; the words are translated once per search, not once per hit."""
 
-    def __init__(self, typed_text: str) -> None:
+    def __init__(self, typed_text: str, wished: tuple[str, ...] = ()) -> None:
         self.typed = typed_forms(typed_text)
         self.crisis = _("Hilfe in einer Krise")
         self.matches = _("passt zu %(words)s")  # formatted below; gettext with variables would format per call
         self.meaning = _("ähnliche Bedeutung (KI-Suche)")
         self.km = _("%(km)s km")
         self.quoted = _("„%(word)s“")  # German quotation marks; English uses “…”
-        self.spoken = frozenset(query_languages(typed_text)) | frozenset(wished_languages(typed_text))
+        self.spoken = frozenset(query_languages(typed_text)) | frozenset(wished)  # typed in, or asked for
         self.speaks = _("auch auf %(language)s")
         self.remote = _("telefonisch oder online")
         self.intake = {"offen": _("Aufnahme offen"), "warteliste": _("Warteliste"), "aufnahmestopp": _("Aufnahmestopp")}

@@ -98,6 +98,6 @@ def wishes(words: list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(LANGUAGE_WORDS[word] for word in words if word in LANGUAGE_WORDS))
 
 
-def wished_names(text: str) -> list[str]:
-    """The names of the languages a search asks for, in the UI language ("Türkisch", "Turkish")."""
-    return [vocab.label(vocab.LANGUAGES, code, current_lang()) for code in wished_languages(text)]
+def wished_names(codes: tuple[str, ...]) -> list[str]:
+    """The names of the languages a search asked for (`Match.wished`), in the UI language ("Türkisch", "Turkish")."""
+    return [vocab.label(vocab.LANGUAGES, code, current_lang()) for code in codes]

@@ -95,6 +95,7 @@ class Match:
     widened: bool = False  # few offers hold every part: offers holding all parts but one follow them
     no_words: bool = False
     by_meaning: bool = False  # no offer holds the words: every hit was found by meaning alone
+    wished: tuple[str, ...] = ()  # the languages it asks the help to be in ("auf Türkisch"); their offers first
 
 
 URGENT_BOOST = 1.05  # a tie-breaker: 1.1 and more lowered nDCG@10 on the judged set (docs/search.md)
@@ -183,13 +184,12 @@ class Ranker:
         self.semantic = semantic
         self.urgent = urgent
         self.spoken = spoken  # the languages the search seems typed in
-        self.wished = wished  # the languages it asks the help to be in ("auf Türkisch")
         self.internal = internal
         self.fresh = fresh
         self._verdicts: np.ndarray | None = None
         self.size = snap.size
         self.live = max(snap.live_count, 1)
-        self.match = Match()
+        self.match = Match(wished=wished)
         self._in_force: np.ndarray | None = None
         self.slot_labels: list[str] = []
         self.slot_hits: np.ndarray | None = None  # slots x documents: which query part each document holds
@@ -641,7 +641,7 @@ class Ranker:
         if self.costless:  # "kostenlos", "billig": offers that cost nothing (free or by donation) come earlier
             free = (self.snap.attrs["cost"][docs].astype(np.int64) & FREE) != 0
             relevance = relevance * np.where(free, COST_BOOST, 1.0)
-        for languages, boost in ((self.spoken, LANGUAGE_BOOST), (self.wished, LANGUAGE_WISH_BOOST)):
+        for languages, boost in ((self.spoken, LANGUAGE_BOOST), (self.match.wished, LANGUAGE_WISH_BOOST)):
             if languages:  # a question in Turkish, or for help in Turkish: offers where people speak it come earlier
                 speaks = (self.snap.attrs["lang"][docs].astype(np.int64) & documents.mask("lang", list(languages))) != 0
                 relevance = relevance * np.where(speaks, boost, 1.0)

@@ -175,7 +175,7 @@ def search(session: Session, params: SearchParams, internal: bool, lang: str, hs
     verdicts = ranked.freshness or [freshness.CURRENT] * len(ranked.sids)
     pinned = ranked.pinned or [False] * len(ranked.sids)
     words = ranked.words or [[] for _ in ranked.sids]
-    explainer = Explainer(params.text)
+    explainer = Explainer(params.text, ranked.match.wished)
     searched = bool(params.text.strip())
     for sid, score, distance, verdict, first, held in zip(ranked.sids, ranked.scores, ranked.distances, verdicts,
                                                            pinned, words):
