@@ -51,7 +51,15 @@ def test_after_sexual_violence_or_a_named_trauma_trauma_help_comes_before_the_sh
 
 @pytest.mark.parametrize("text", ["häusliche Gewalt", "mein Mann schlägt mich", "Stalking Ex-Partner"])
 def test_other_violence_puts_the_shelter_and_protection_first(text):
-    assert detect(text).words[:3] == ("Gewalt", "Frauenhaus", "Schutz")
+    words = detect(text).words
+    assert words[:3] == ("Gewalt", "Frauenhaus", "Schutz") and "Gewalterfahrung" not in words
+
+
+@pytest.mark.parametrize("text", ["akute Psychose", "psychiatrischer Notfall nachts"])
+def test_a_psychiatric_emergency_puts_the_emergency_admission_and_the_social_psychiatric_service_first(text):
+    words = detect(text).words
+    assert words[:2] == ("Notfall", "Notfallaufnahme") and "Sozialpsychiatrischer" in words
+    assert "Krise" not in words  # housing "for women in crises" is no help in a psychosis
 
 
 @pytest.mark.parametrize("text", [

@@ -294,3 +294,105 @@ def test_a_need_word_is_explained_by_the_category_the_need_table_led_to(demo_app
     # The IFD's offer is filed under Jobcoaching too; the explanation names the need's category.
     why = hits["Vermittlung und Jobcoaching für Menschen mit Behinderung"]
     assert why.startswith("passt zu „Job behalten“ → Integrationsfachdienst (IFD)"), why
+
+
+LIFE_HELP = {"ur-krisentelefon-nrw/krisentelefon", "mk-krisentelefon-suedwestfalen/sorgentelefon",
+             "mk-kreisklinikum-lued-psy/krisenaufnahme", "nb-krisendienst-hagen/krisendienst",
+             "ur-krisentelefon-nrw/krisenchat", "en-kreis-gesundheitsamt/spdi", "mk-fachdienst-gesundheit/spdi"}
+
+
+def test_all_crisis_help_that_holds_the_danger_s_words_comes_before_what_merely_holds_the_search_s(demo_app):
+    """As „ich will nicht mehr leben“ once listed the pinned five, then life counselling and an education centre
+    (they say „Leben“), and neither Sozialpsychiatrischer Dienst in its first twenty."""
+    query = rel.Query("crisis-x", "crisis", "ich will nicht mehr leben", None, {})
+    results = rel.run(demo_app, [query], {"lexical": rel.lexical, "combined": rel.combined})
+    for system, outcomes in results.items():
+        ranked = outcomes[0].ranked
+        assert set(ranked[:len(LIFE_HELP)]) == LIFE_HELP, system
+    # A crisis offer that holds none of the danger's words (counselling after violence) never comes before one that
+    # does, however near the model finds it.
+    combined = results["combined"][0].ranked
+    assert "en-frauen-helfen-frauen-en/frauenberatung" not in combined[:len(LIFE_HELP)]
+
+
+def test_crisis_help_that_follows_the_pinned_offers_is_marked_as_crisis_help(demo_app):
+    from werkzeug.datastructures import MultiDict
+
+    from atlas.db import get_session
+    from atlas.search.params import parse_search_params
+    from atlas.search.service import search
+
+    with rel.on_day(rel.DAY), demo_app.test_request_context():
+        session = get_session()
+        params = parse_search_params(MultiDict({"q": "ich will nicht mehr leben"}), session, internal=True)
+        hits = search(session, params, internal=True, lang="de").hits
+    crisis = [hit for hit in hits if hit.crisis]
+    assert hits[:len(crisis)] == crisis and 5 < len(crisis) <= 10  # five pinned, up to as many following, the rest
+    assert all(str(hit.why).startswith("Hilfe in einer Krise") for hit in crisis)
+
+
+def test_a_search_that_names_a_relative_puts_help_for_relatives_first(demo_app, monkeypatch):
+    """„Sohn ist psychisch krank, was kann ich als Mutter tun“: the SPDi (that advises relatives too) and the group for
+    relatives, not the clinics and practices that treat the son."""
+    from atlas.search import ranking
+
+    query = rel.Query("situation-x", "situation", "Sohn ist psychisch krank, was kann ich als Mutter tun", None, {})
+    spdi = {"en-kreis-gesundheitsamt/spdi", "mk-fachdienst-gesundheit/spdi"}
+    systems = {"lexical": rel.lexical, "combined": rel.combined}
+    results = rel.run(demo_app, [query], systems)
+    for system, outcomes in results.items():
+        assert spdi <= set(outcomes[0].ranked[:6]), system
+    assert "en-angehoerige-herdecke/gruppe" in results["combined"][0].ranked[:10]
+    monkeypatch.setattr(ranking, "RELATIVES_BOOST", 1.0)
+    without = rel.run(demo_app, [query], {"combined": rel.combined})["combined"][0].ranked
+    assert not spdi <= set(without[:6]) and "en-angehoerige-herdecke/gruppe" not in without[:10]
+
+
+def test_help_for_relatives_says_so_when_a_search_names_a_relative(demo_app):
+    from werkzeug.datastructures import MultiDict
+
+    from atlas.db import get_session
+    from atlas.search.params import parse_search_params
+    from atlas.search.service import search
+
+    def explained(text: str, lang: str = "de") -> dict[str, str]:
+        with rel.on_day(rel.DAY), demo_app.test_request_context(headers={"Accept-Language": lang}):
+            session = get_session()
+            params = parse_search_params(MultiDict({"q": text}), session, internal=True)
+            return {hit.view["name"]: str(hit.why) for hit in search(session, params, internal=True, lang=lang).hits}
+
+    asked = explained("mein Bruder trinkt zu viel Alkohol")
+    relatives = {name for name, why in asked.items() if "auch für Angehörige" in why}
+    assert {"Suchtberatung für Betroffene und Angehörige", "Gesprächsgruppe für Suchtkranke und Angehörige"} <= relatives
+    assert relatives != set(asked)  # said only of the offers that say they help relatives
+    assert not any("auch für Angehörige" in why for why in explained("zu viel Alkohol").values())
+    assert any("also for relatives" in why for why in explained("mein Bruder trinkt zu viel Alkohol", "en").values())
+
+
+@pytest.mark.parametrize("text, word", [("Klamotten billig", "Kleid"), ("Anziehsachen", "Kleid")])
+def test_a_colloquial_word_finds_what_the_offers_call_it(demo_app, text, word):
+    """Shipped synonyms (migration 0022): no offer says „Klamotten“; the food banks the need row also reaches (they
+    share its category) came before the clothing stores that say „Kleidung“ or „Kleiderkammer“."""
+    query = rel.Query("colloquial-x", "colloquial", text, None, {})
+    facts = rel.offer_facts()
+    for system, outcomes in rel.run(demo_app, [query], {"lexical": rel.lexical, "combined": rel.combined}).items():
+        first = [facts[offer]["name"] for offer in outcomes[0].ranked[:5]]
+        assert all(word in name for name in first), (system, first)
+
+
+def test_an_acute_psychosis_finds_the_emergency_admission_and_both_social_psychiatric_services_first(demo_app):
+    query = rel.Query("crisis-x", "crisis", "akute Psychose", None, {})
+    for system, outcomes in rel.run(demo_app, [query], {"lexical": rel.lexical, "combined": rel.combined}).items():
+        first = outcomes[0].ranked[:3]
+        assert first[0] == "mk-kreisklinikum-lued-psy/krisenaufnahme", system
+        assert set(first[1:]) == {"en-kreis-gesundheitsamt/spdi", "mk-fachdienst-gesundheit/spdi"}, system
+        assert "mk-caritas-maerkisches-sauerland/schutzwohnung" not in outcomes[0].ranked[:5], system
+
+
+def test_someone_new_in_germany_finds_both_migration_counsellings_first(demo_app):
+    """The need row of migration 0022: the Ütterlingsen counselling says „Zugewanderte“, not „neu in Deutschland“,
+    and came after retraining centres that say „Berufsabschluss“."""
+    query = rel.Query("situation-x", "situation", "neu in Deutschland, Berufsabschluss anerkennen lassen", None, {})
+    both = {"en-awo-ennepe-ruhr/migrationsberatung", "mk-stadtteilbuero-uetterlingsen/migrationsberatung"}
+    for system, outcomes in rel.run(demo_app, [query], {"lexical": rel.lexical, "combined": rel.combined}).items():
+        assert set(outcomes[0].ranked[:2]) == both, system

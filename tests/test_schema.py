@@ -235,6 +235,47 @@ def test_buergergeld_leaves_the_shipped_forms_row_for_a_row_of_its_own_and_a_coo
     assert _need_rows(engine) == [edited]
 
 
+def _synonym_rows(engine) -> list[tuple[list[str], list[str]]]:
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT terms, expands_to FROM search_synonym ORDER BY position, id")).all()
+    return [tuple(json.loads(v) if isinstance(v, str) else v for v in row) for row in rows]  # JSON text on SQLite
+
+
+def _set_synonym_rows(engine, rows: list[tuple[list[str], list[str]]]) -> None:
+    """Replace the synonyms by these rules (a coordinator's edits, or the list as an earlier step left it)."""
+    with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM search_synonym"))
+        for position, (terms, expands_to) in enumerate(rows):
+            conn.execute(sa.text("INSERT INTO search_synonym (terms, expands_to, position, updated_at) "
+                                 "VALUES (:t, :e, :p, CURRENT_TIMESTAMP)"),
+                         {"t": json.dumps(terms), "e": json.dumps(expands_to), "p": position})
+
+
+def test_everyday_synonyms_and_the_newcomers_row_are_added_after_a_coordinators_unless_one_holds_the_word(make_app):
+    from atlas.search.synonyms import seed_needs, seed_rules
+    step = _migration("0022_everyday_words_4.py")
+    engine = make_app().extensions["atlas.engine"]
+    schema.upgrade(engine, "0021")
+    own = (["Hartz IV", "Bürgergeld"], [])
+    klamotten = (["kleidung", "Klamotten"], [])  # a coordinator's own rule for the word stays the only one
+    _set_synonym_rows(engine, [own, klamotten])
+    need = (["Liebeskummer"], ["psychologische-beratung"])
+    _set_need_rows(engine, [need])
+    schema.upgrade(engine, "0022")
+    rows = _synonym_rows(engine)
+    assert rows[:2] == [own, klamotten]
+    assert rows[2:] == [(r["terms"], r["expands_to"]) for r in step.ADDED if r["terms"][0] != "Kleidung"]
+    assert (["saufen", "besoffen", "Alki", "Suff"], ["Alkohol"]) in rows
+    assert _need_rows(engine) == [need, (step.ADDED_NEEDS[0]["terms"], ["sozialberatung"])]
+    schema.downgrade(engine, "0021")
+    assert _synonym_rows(engine) == [own, klamotten] and _need_rows(engine) == [need]
+    # Fresh databases hold them from 0004 and 0014, which read the seeds files.
+    shipped = [(list(r.terms), list(r.expands_to)) for r in seed_rules()]
+    assert all((r["terms"], r["expands_to"]) in shipped for r in step.ADDED)
+    assert all((r["terms"], r["categories"]) in [(list(n.terms), list(n.categories)) for n in seed_needs()]
+               for r in step.ADDED_NEEDS)
+
+
 def test_every_category_is_reached_by_a_need_row_or_is_for_staff_and_employers_only():
     from atlas.search.synonyms import seed_needs
     taxonomy = json.loads((Path(__file__).resolve().parents[1] / "seeds" / "taxonomy.json").read_text(encoding="utf-8"))

@@ -269,3 +269,16 @@ def test_a_partial_match_lacking_a_need_part_counts_less_unless_every_part_is_a_
     assert Ranker._need_first(ranker, [word, need], scores).tolist() == [2.0 * NEED_MISSING, 4.0, 6.0]
     assert Ranker._need_first(ranker, [word, word], scores).tolist() == [2.0, 4.0, 6.0]
     assert Ranker._need_first(ranker, [need, need], scores).tolist() == [2.0, 4.0, 6.0]
+
+
+@pytest.mark.parametrize("text, asks", [
+    ("Sohn ist psychisch krank, was kann ich als Mutter tun", True), ("mein Bruder trinkt", True),
+    ("Eltern pflegebedürftig", True), ("my mother has dementia", True), ("Angehörige psychisch Kranker", True),
+    ("Mutter-Kind-Kur beantragen", False),  # a need phrase: the mother is the one who goes
+    ("Trennung vom Partner", False), ("Stalking Ex-Partner", False), ("Tagesmutter", False), ("Schulden", False),
+])
+def test_a_query_part_that_names_a_relative_asks_for_help_for_relatives(text, asks):
+    from atlas.search.query import relatives
+
+    table = SynonymTable([], [Need(("Mutter-Kind-Kur", "Kur"), ("medizinische-reha",))])
+    assert relatives(parse(text, table, 32)) is asks

@@ -73,8 +73,10 @@ PATTERNS: dict[str, tuple[str, ...]] = {
 WORDS: dict[str, tuple[str, ...]] = {
     LIFE: ("Suizid", "Krisentelefon", "Krisendienst", "Krisenchat", "Notfallaufnahme", "Seelsorge", "Sorgentelefon",
            "Sozialpsychiatrischer"),
-    VIOLENCE: ("Gewalt", "Frauenhaus", "Schutz", "Gewalterfahrung", "Frauenberatung"),
-    EMERGENCY: ("Notfall", "Notfallaufnahme", "Krisendienst", "Psychiatrie", "Krise"),
+    # Not "Gewalterfahrung", the trauma outpatient clinic's word: it led "Stalking Ex-Partner" (TRAUMA_WORDS keep it).
+    VIOLENCE: ("Gewalt", "Frauenhaus", "Schutz", "Frauenberatung"),
+    # Not "Krise": housing for women "in Krisen" came before the social-psychiatric services for "akute Psychose".
+    EMERGENCY: ("Notfall", "Notfallaufnahme", "Krisendienst", "Psychiatrie", "Sozialpsychiatrischer", "Krisentelefon"),
     DESPAIR: ("Krisentelefon", "Krisenchat", "Krisendienst", "Seelsorge", "Sorgentelefon", "Sozialpsychiatrischer"),
 }
 # After sexual violence, or when a search names the trauma, the first help is a trauma outpatient clinic or a

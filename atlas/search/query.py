@@ -46,6 +46,14 @@ COST_WORDS = frozenset(f"{base}{ending}" for base in ("billig", "gunstig", "prei
 # bald" preferred offers that happen to say "Termin" (a housing help, a debt counselling 35 km away). Dropped when
 # other parts remain, but not inside a need or synonym phrase ("Termin beim Arzt", "Begleitung zu Terminen").
 APPOINTMENT_WORDS = frozenset({"termin", "termine", "terminen", "appointment", "appointments", "randevu"})
+# Words naming a relative (folded): "Sohn ist psychisch krank, was kann ich als Mutter tun" asks for help as a
+# relative, and many offers name their help for relatives ("auch für Angehörige"): a part of the query that is one of
+# these words (not inside a need or synonym phrase: "Mutter-Kind-Kur") moves such offers up. Partners are not among
+# them: "Trennung vom Partner" and "Stalking Ex-Partner" ask for the person's own help.
+RELATIVE_WORDS = frozenset({"sohn", "sohne", "tochter", "tochtern", "mutter", "vater", "eltern", "bruder", "schwester",
+                            "geschwister", "oma", "opa", "angehorige", "angehoriger", "angehorigen",
+                            "son", "daughter", "mother", "father", "parents", "brother", "sister", "relative",
+                            "relatives"})
 FREE_CODES = ("kostenlos", "spende")  # the costs (vocab.COST_OPTIONS) such a search moves up
 
 
@@ -233,6 +241,11 @@ def parse(text: str, synonyms: SynonymTable, max_words: int) -> list[Slot]:
         i += len(typed)
     asked = [s for s in slots if s.label not in APPOINTMENT_WORDS or len(s.alternatives) > 1 or s.categories]
     return asked or slots
+
+
+def relatives(slots: list[Slot]) -> bool:
+    """True when a part of the query names a relative ("mein Bruder", "als Mutter"), not inside a phrase."""
+    return any(slot.label in RELATIVE_WORDS for slot in slots)
 
 
 def normalise(text: str, limit: int = 120) -> str:

@@ -96,6 +96,7 @@ class Match:
     no_words: bool = False
     by_meaning: bool = False  # no offer holds the words: every hit was found by meaning alone
     wished: tuple[str, ...] = ()  # the languages it asks the help to be in ("auf Türkisch"); their offers first
+    relatives: bool = False  # it names a relative ("als Mutter"): offers that help relatives too come first
 
 
 URGENT_BOOST = 1.05  # a tie-breaker: 1.1 and more lowered nDCG@10 on the judged set (docs/search.md)
@@ -114,6 +115,10 @@ INTAKE_STOP = 0.9
 # with the feedback's second fusion the first places weigh a little more: judged set combined P@5 0.867 -> 0.872,
 # no query worse (30-50 all gained 0.003-0.005, 80 lost; docs/search.md).
 RRF_K = 40
+# Offers that name help for relatives ("auch für Angehörige"), when a search names a relative ("Sohn ist psychisch
+# krank, was kann ich als Mutter tun"): asked for, like a language, so it weighs as much (docs/search.md).
+RELATIVES_BOOST = 1.5
+RELATIVES_WORD = Word("angehorige", stem("angehorige"))
 
 
 @dataclass
@@ -167,6 +172,7 @@ class Ranked:
     words: list[list[str]] = field(default_factory=list)  # each hit: the parts of the query (slot labels) it holds
     crisis: Crisis | None = None  # the danger the text signals, set by the caller that detected it
     needs: dict[str, tuple[str, ...]] = field(default_factory=dict)  # query part (slot label) -> its need categories
+    for_relatives: list[bool] = field(default_factory=list)  # each hit: helps relatives, asked for by the search
 
 
 class Ranker:
@@ -175,7 +181,8 @@ class Ranker:
     def __init__(self, snap: Snapshot, internal: bool, fresh: freshness.Inputs | None = None,
                  semantic: Semantic | None = None, urgent: bool = False, pin: Pin | None = None,
                  spoken: tuple[str, ...] = (), costless: bool = False, upcoming_days: int = 0,
-                 parents: Mapping[str, str] | None = None, wished: tuple[str, ...] = ()) -> None:
+                 parents: Mapping[str, str] | None = None, wished: tuple[str, ...] = (),
+                 relatives: bool = False) -> None:
         self.snap = snap
         self.parents = parents or {}  # category slug -> the slug of its area (areas themselves are not in it)
         self.upcoming_days = upcoming_days if internal else 0
@@ -189,8 +196,9 @@ class Ranker:
         self._verdicts: np.ndarray | None = None
         self.size = snap.size
         self.live = max(snap.live_count, 1)
-        self.match = Match(wished=wished)
+        self.match = Match(wished=wished, relatives=relatives)
         self._in_force: np.ndarray | None = None
+        self._relatives_help: np.ndarray | None = None
         self.slot_labels: list[str] = []
         self.slot_hits: np.ndarray | None = None  # slots x documents: which query part each document holds
         # Anonymous callers: every score, correction, "relaxed" and unmatched hint comes from public offers only.
@@ -537,21 +545,23 @@ class Ranker:
         if matched is not None:
             if self.semantic is not None:
                 score, matched = self.fuse(score, matched, mask, self.semantic)
-        pinned = self._pinned(params, mask, score, distance, distance_weight, distance_scale)
+        pinned, following = self._pinned(params, mask, score, distance, distance_weight, distance_scale)
+        first = np.concatenate([pinned, following]).astype(np.int64)
         if matched is not None:
             mask &= matched
-        mask[pinned] = False
+        mask[first] = False
         candidates = np.flatnonzero(mask)
-        total = len(candidates) + len(pinned)
+        total = len(candidates) + len(first)
         start = (params.page - 1) * params.per_page
-        rest = params.page * params.per_page - len(pinned)
+        rest = params.page * params.per_page - len(first)
         order = self._order(candidates, params, score, distance, distance_weight, distance_scale, max(rest, 1))
-        page = np.concatenate([pinned, order])[start:start + params.per_page].astype(np.int64)
+        page = np.concatenate([first, order])[start:start + params.per_page].astype(np.int64)
         sids = self.snap.sid[page].tolist()
         blended = self._blend(page, score, distance, params, distance_weight, distance_scale)
         dists = [None if math.isnan(d) else round(float(d), 1) for d in distance[page]]
         return Ranked(sids, [round(float(s), 4) for s in blended], dists, total, self.match,
-                      self.verdicts()[page].tolist(), np.isin(page, pinned).tolist(), self._words(page))
+                      self.verdicts()[page].tolist(), np.isin(page, first).tolist(), self._words(page),
+                      for_relatives=self._for_relatives()[page].tolist() if self.match.relatives else [])
 
     def _words(self, page: np.ndarray) -> list[list[str]]:
         """The query parts each document of the page holds (empty: found by meaning, as crisis help or by filters)."""
@@ -561,13 +571,15 @@ class Ranker:
         return [[label for label, hit in zip(self.slot_labels, hits[:, i]) if hit] for i in range(len(page))]
 
     def _pinned(self, params: SearchParams, mask: np.ndarray, score: np.ndarray, distance: np.ndarray,
-                weight: float, scale: float) -> np.ndarray:
-        """The pinned offers in order: the search's words and the pin's own words, then distance."""
+                weight: float, scale: float) -> tuple[np.ndarray, np.ndarray]:
+        """The pinned offers in order (the search's words and the pin's own words, then distance), and up to as many
+        other offers of the pin's categories that hold its words, in the same order: they follow the pinned ones."""
+        none = np.zeros(0, dtype=np.int64)
         if self.pin is None:
-            return np.zeros(0, dtype=np.int64)
+            return none, none
         members = np.flatnonzero(self._members("category", list(self.pin.categories)) & mask)
         if not len(members):
-            return members
+            return none, none
         searched = self.match
         self.match = Match()  # the pin's words order the offers; they were not searched, so no highlights or notes
         own = sum((self.word_scores(word) for word in self.pin.words), np.zeros(self.size))
@@ -582,7 +594,14 @@ class Ranker:
             # Telephone and online help (no site) counts as near: in a crisis it is the nearest help there is.
             near = np.where(np.isnan(distance[members]), 1.0, scale / (scale + np.nan_to_num(distance[members])))
             relevance = (1.0 - weight) * relevance + weight * near
-        return members[np.lexsort((members, -relevance))][:self.pin.limit]
+        # Offers that hold a word of the danger come before those that only sound near it: for "ich will nicht mehr
+        # leben" the crisis chat before a counselling after violence that the meaning ranked high (docs/search.md).
+        holds = own[members] > 0
+        order = np.lexsort((members, -relevance, ~holds))
+        # The rest of the crisis help that holds those words follows, before offers that merely hold the search's
+        # words ("leben": a life counselling, an education centre): judged set nDCG@10 of every crisis query up.
+        rest = order[self.pin.limit:]
+        return members[order[:self.pin.limit]], members[rest[holds[rest]]][:self.pin.limit]
 
     def fuse(self, score: np.ndarray, matched: np.ndarray, mask: np.ndarray,
              semantic: Semantic) -> tuple[np.ndarray, np.ndarray]:
@@ -645,10 +664,21 @@ class Ranker:
             if languages:  # a question in Turkish, or for help in Turkish: offers where people speak it come earlier
                 speaks = (self.snap.attrs["lang"][docs].astype(np.int64) & documents.mask("lang", list(languages))) != 0
                 relevance = relevance * np.where(speaks, boost, 1.0)
+        if self.match.relatives and RELATIVES_BOOST != 1.0:
+            relevance = relevance * np.where(self._for_relatives()[docs], RELATIVES_BOOST, 1.0)
         if params.origin is None:
             return relevance
         near = np.where(np.isnan(distance[docs]), 0.5, scale / (scale + np.nan_to_num(distance[docs])))
         return (1.0 - weight) * relevance + weight * near
+
+    def _for_relatives(self) -> np.ndarray:
+        """Which documents name help for relatives ("Angehörige", "Angehörigengruppe"); not a highlight."""
+        if self._relatives_help is None:
+            searched = self.match
+            self.match = Match()
+            self._relatives_help = self.word_scores(RELATIVES_WORD) > 0
+            self.match = searched
+        return self._relatives_help
 
     def _order(self, docs: np.ndarray, params: SearchParams, score: np.ndarray, distance: np.ndarray,
                weight: float, scale: float, need: int) -> np.ndarray:

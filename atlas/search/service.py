@@ -31,7 +31,7 @@ from .explain import Explainer, Explanation, Reasons
 from .language import query_languages, wished_languages
 from .models import SearchMiss
 from .params import SearchParams
-from .query import Slot, SynonymTable, costless, phrase, normalise, parse, urgent
+from .query import Slot, SynonymTable, costless, phrase, normalise, parse, relatives, urgent
 from . import crisis as crises, semantic
 from .ranking import Match, Pin, Ranked, Ranker, Semantic
 from .sync import Keeper, keeper
@@ -96,7 +96,7 @@ def rank(session: Session, params: SearchParams, internal: bool) -> Ranked | Non
     ranker = Ranker(snap, internal, freshness.Inputs.of(session, config), meaning(keep, snap, params, config),
                     urgent(params.text, words), crisis_pin(crisis, config), query_languages(params.text),
                     costless(params.text, words), int(config["SEARCH_UPCOMING_DAYS"]), category_parents(session),
-                    wished_languages(params.text, words))
+                    wished_languages(params.text, words), relatives(slots))
     ranked = ranker.run(params, slots, float(config["SEARCH_DISTANCE_WEIGHT"]), float(config["SEARCH_DISTANCE_SCALE_KM"]))
     ranked.crisis = crisis
     ranked.needs = {slot.label: slot.categories for slot in slots if slot.categories}
@@ -175,20 +175,21 @@ def search(session: Session, params: SearchParams, internal: bool, lang: str, hs
     verdicts = ranked.freshness or [freshness.CURRENT] * len(ranked.sids)
     pinned = ranked.pinned or [False] * len(ranked.sids)
     words = ranked.words or [[] for _ in ranked.sids]
-    explainer = Explainer(params.text, ranked.match.wished)
+    relatives = ranked.for_relatives or [False] * len(ranked.sids)
+    explainer = Explainer(params.text, ranked.match.wished, ranked.match.relatives)
     searched = bool(params.text.strip())
-    for sid, score, distance, verdict, first, held in zip(ranked.sids, ranked.scores, ranked.distances, verdicts,
-                                                           pinned, words):
+    for sid, score, distance, verdict, first, held, helps in zip(ranked.sids, ranked.scores, ranked.distances,
+                                                                  verdicts, pinned, words, relatives):
         if sid not in views:
             continue
         view, public, record = views[sid]
         text = view["atlas"]["summary_plain"] or view["description"] or ""
+        reasons = Reasons(tuple(held), first, searched and not held and not first, distance, params.origin is not None,
+                          tuple(c for word in held for c in ranked.needs.get(word, ())), helps)
         hits.append(Hit(view, distance, score, highlight(view["name"], terms) if terms else [(view["name"], False)],
                         highlight(snippet(text, terms), terms) if terms else [(snippet(text, terms), False)],
                         public=public, record=record, freshness=verdict, crisis=first,
-                        why=explainer.explain(view, Reasons(tuple(held), first, searched and not held and not first,
-                                                            distance, params.origin is not None,
-                                                            tuple(c for word in held for c in ranked.needs.get(word, ()))))))
+                        why=explainer.explain(view, reasons)))
     if params.text.strip() and ranked.total == 0:
         record_miss(session, params.text, limited=not internal)
     return SearchPage(params, hits, ranked.total, ranked.match, ranked.crisis)
