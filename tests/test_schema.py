@@ -104,20 +104,37 @@ def test_an_existing_need_table_keeps_its_rows_and_gains_the_other_languages_aft
         assert conn.execute(sa.text("SELECT count(*) FROM search_need")).scalar() == 1
 
 
-def _need_rows(engine) -> list[tuple[list[str], list[str]]]:
+def _term_rows(engine, table: str, column: str) -> list[tuple[list[str], list[str]]]:
+    """(terms, the other list) of the need table (categories) or the synonyms (expands_to), in their order."""
     with engine.connect() as conn:
-        rows = conn.execute(sa.text("SELECT terms, categories FROM search_need ORDER BY position, id")).all()
+        rows = conn.execute(sa.text(f"SELECT terms, {column} FROM {table} ORDER BY position, id")).all()
     return [tuple(json.loads(v) if isinstance(v, str) else v for v in row) for row in rows]  # JSON text on SQLite
 
 
-def _set_need_rows(engine, rows: list[tuple[list[str], list[str]]]) -> None:
-    """Replace the need table by these rows (a coordinator's edits, or the table as an earlier step left it)."""
+def _set_term_rows(engine, table: str, column: str, rows: list[tuple[list[str], list[str]]]) -> None:
+    """Replace the need table or the synonyms by these rows (a coordinator's edits, or as an earlier step left it)."""
     with engine.begin() as conn:
-        conn.execute(sa.text("DELETE FROM search_need"))
-        for position, (terms, categories) in enumerate(rows):
-            conn.execute(sa.text("INSERT INTO search_need (terms, categories, position, updated_at) "
-                                 "VALUES (:t, :c, :p, CURRENT_TIMESTAMP)"),
-                         {"t": json.dumps(terms), "c": json.dumps(categories), "p": position})
+        conn.execute(sa.text(f"DELETE FROM {table}"))
+        for position, (terms, other) in enumerate(rows):
+            conn.execute(sa.text(f"INSERT INTO {table} (terms, {column}, position, updated_at) "
+                                 "VALUES (:t, :o, :p, CURRENT_TIMESTAMP)"),
+                         {"t": json.dumps(terms), "o": json.dumps(other), "p": position})
+
+
+def _need_rows(engine) -> list[tuple[list[str], list[str]]]:
+    return _term_rows(engine, "search_need", "categories")
+
+
+def _set_need_rows(engine, rows: list[tuple[list[str], list[str]]]) -> None:
+    _set_term_rows(engine, "search_need", "categories", rows)
+
+
+def _synonym_rows(engine) -> list[tuple[list[str], list[str]]]:
+    return _term_rows(engine, "search_synonym", "expands_to")
+
+
+def _set_synonym_rows(engine, rows: list[tuple[list[str], list[str]]]) -> None:
+    _set_term_rows(engine, "search_synonym", "expands_to", rows)
 
 
 def _migration(name: str):
@@ -233,22 +250,6 @@ def test_buergergeld_leaves_the_shipped_forms_row_for_a_row_of_its_own_and_a_coo
     _set_need_rows(engine, [edited])
     schema.upgrade(engine, "0021")
     assert _need_rows(engine) == [edited]
-
-
-def _synonym_rows(engine) -> list[tuple[list[str], list[str]]]:
-    with engine.connect() as conn:
-        rows = conn.execute(sa.text("SELECT terms, expands_to FROM search_synonym ORDER BY position, id")).all()
-    return [tuple(json.loads(v) if isinstance(v, str) else v for v in row) for row in rows]  # JSON text on SQLite
-
-
-def _set_synonym_rows(engine, rows: list[tuple[list[str], list[str]]]) -> None:
-    """Replace the synonyms by these rules (a coordinator's edits, or the list as an earlier step left it)."""
-    with engine.begin() as conn:
-        conn.execute(sa.text("DELETE FROM search_synonym"))
-        for position, (terms, expands_to) in enumerate(rows):
-            conn.execute(sa.text("INSERT INTO search_synonym (terms, expands_to, position, updated_at) "
-                                 "VALUES (:t, :e, :p, CURRENT_TIMESTAMP)"),
-                         {"t": json.dumps(terms), "e": json.dumps(expands_to), "p": position})
 
 
 def test_everyday_synonyms_and_the_newcomers_row_are_added_after_a_coordinators_unless_one_holds_the_word(make_app):
