@@ -74,7 +74,7 @@ class Explanation:
 class Explainer:
     """Explains the hits of one search; the words are translated once per search, not once per hit."""
 
-    def __init__(self, typed_text: str, wished: tuple[str, ...] = (), relatives: bool = False) -> None:
+    def __init__(self, typed_text: str, wished: tuple[str, ...] = ()) -> None:
         self.typed = typed_forms(typed_text)
         self.crisis = _("Hilfe in einer Krise")
         self.matches = _("passt zu %(words)s")  # formatted below; gettext with variables would format per call
@@ -87,7 +87,7 @@ class Explainer:
         self.intake = {"offen": _("Aufnahme offen"), "warteliste": _("Warteliste"), "aufnahmestopp": _("Aufnahmestopp")}
         self.short_notice = _("kurzfristig verfügbar")
         self.costless = costless(typed_text, 64)
-        self.relatives = _("auch für Angehörige") if relatives else None
+        self.relatives = _("auch für Angehörige")
 
     def explain(self, view: dict[str, Any], reasons: Reasons) -> Explanation:
         """A hit's explanation in the UI language."""
@@ -101,7 +101,7 @@ class Explainer:
         elif reasons.by_meaning:
             category = _category(view, ())
             found.append(self.meaning + (f" → {category}" if category else ""))
-        if self.relatives and reasons.for_relatives:
+        if reasons.for_relatives:
             found.append(self.relatives)  # why it ranks earlier (RELATIVES_BOOST): a reason, shown on public cards too
         atlas = view.get("atlas") or {}
         facts: list[str] = []

@@ -580,10 +580,7 @@ class Ranker:
         members = np.flatnonzero(self._members("category", list(self.pin.categories)) & mask)
         if not len(members):
             return none, none
-        searched = self.match
-        self.match = Match()  # the pin's words order the offers; they were not searched, so no highlights or notes
-        own = sum((self.word_scores(word) for word in self.pin.words), np.zeros(self.size))
-        self.match = searched
+        own = self._unsearched_scores(self.pin.words)
         relevance = np.zeros(len(members))
         for values in (own, score):
             top = values[members].max()
@@ -674,11 +671,17 @@ class Ranker:
     def _for_relatives(self) -> np.ndarray:
         """Which documents name help for relatives ("Angehörige", "Angehörigengruppe"); not a highlight."""
         if self._relatives_help is None:
-            searched = self.match
-            self.match = Match()
-            self._relatives_help = self.word_scores(RELATIVES_WORD) > 0
-            self.match = searched
+            self._relatives_help = self._unsearched_scores((RELATIVES_WORD,)) > 0
         return self._relatives_help
+
+    def _unsearched_scores(self, words: tuple[Word, ...]) -> np.ndarray:
+        """Summed word scores of words the ranking adds (a pin's, "Angehörige"): not searched, so they leave no
+        highlight, correction or note in the search's Match."""
+        searched, self.match = self.match, Match()
+        try:
+            return sum((self.word_scores(word) for word in words), np.zeros(self.size))
+        finally:
+            self.match = searched
 
     def _order(self, docs: np.ndarray, params: SearchParams, score: np.ndarray, distance: np.ndarray,
                weight: float, scale: float, need: int) -> np.ndarray:

@@ -176,7 +176,7 @@ def search(session: Session, params: SearchParams, internal: bool, lang: str, hs
     pinned = ranked.pinned or [False] * len(ranked.sids)
     words = ranked.words or [[] for _ in ranked.sids]
     relatives = ranked.for_relatives or [False] * len(ranked.sids)
-    explainer = Explainer(params.text, ranked.match.wished, ranked.match.relatives)
+    explainer = Explainer(params.text, ranked.match.wished)
     searched = bool(params.text.strip())
     for sid, score, distance, verdict, first, held, helps in zip(ranked.sids, ranked.scores, ranked.distances,
                                                                   verdicts, pinned, words, relatives):
