@@ -416,3 +416,11 @@ def test_a_relative_named_in_another_language_puts_help_for_relatives_first(demo
     boosted = for_relatives()
     monkeypatch.setattr(ranking, "RELATIVES_BOOST", 1.0)
     assert boosted >= 4 and boosted > for_relatives()
+
+
+def test_a_cheap_ticket_finds_the_social_tickets(demo_app):
+    """„Billigticket“ is a wish for low cost and a ticket: no offer says it, and citizens' buses came first."""
+    query = rel.Query("colloquial-x", "colloquial", "Billigticket Bus", None, {})
+    tickets = {"en-stadt-hattingen-soziales/sozialticket", "mk-mobil-im-mk/sozialticket"}
+    for system, outcomes in rel.run(demo_app, [query], {"lexical": rel.lexical, "combined": rel.combined}).items():
+        assert tickets <= set(outcomes[0].ranked[:5]), (system, outcomes[0].ranked[:5])

@@ -68,6 +68,14 @@ def test_cost_words_are_a_wish_not_a_word():
     assert not costless("Schuldnerberatung", 12) and not costless("Kostenübernahme Reha", 12)
 
 
+def test_a_cost_word_in_front_of_a_compound_is_a_wish_too():
+    table = SynonymTable([])
+    assert [s.label for s in parse("Billigticket Bus", table, 12)] == ["ticket", "bus"]
+    assert [s.label for s in parse("Gratisessen", table, 12)] == ["essen"]
+    assert costless("Billigticket", 12) and costless("Gratisessen Hagen", 12)
+    assert [s.label for s in parse("Sozialticket", table, 12)] == ["sozialticket"] and not costless("Sozialticket", 12)
+
+
 def test_free_or_cheap_ranks_offers_that_cost_nothing_first_among_equals(app):
     client = app.test_client()
 

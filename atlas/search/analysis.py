@@ -10,7 +10,7 @@ from functools import lru_cache
 import snowballstemmer
 
 # Bump when the analysis changes: an index built with another version is rebuilt.
-ANALYSIS_VERSION = 6
+ANALYSIS_VERSION = 7
 
 TOKEN_RE = re.compile(r"[^\W_]+")
 # ae/oe/ue spell umlauts only after a consonant: "Luedenscheid", but not "Frauen" or "Quelle".
@@ -45,7 +45,7 @@ kosten kranken krankheit kreis krise kultur kur kurs laden lauf leben lebens leh
 menschen miete migration mobilitat mutter nacht not notfall obdach orientierung paar pate pflege platz praxis pravention
 psycho psychiatrie qualifizierung quartier rat recht reha rehabilitation rente ruckfall rucken schlaf schuldner schulden
 schuld schule schutz schwangerschaft seele seelsorge selbst senioren statt statte storung erkrankung job center sozial sozialarbeit sport sprach sprechstunde
-stadt stelle stress struktur studium sucht tafel tag tages teilhabe telefon termin therapie training trauer trauma treff
+stadt stelle stress struktur studium sucht tafel tag tages teilhabe telefon termin therapie ticket training trauer trauma treff
 treffpunkt uberbruckung unterkunft unterstutzung vater verband verein vermittlung versicherung versorgung vorsorge werk
 werkstatt wohnen wohnung zahn zentrum zuhause zukunft
 """.split())

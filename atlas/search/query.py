@@ -102,10 +102,18 @@ def phrase(text: str) -> tuple[Word, ...]:
 
 
 def searched(found: list[str]) -> list[str]:
-    """The words a search matches: time, intent, cost and language-wish words are dropped when other words remain."""
+    """The words a search matches: time, intent, cost and language-wish words are dropped when other words remain,
+    and a cost word in front of a compound ("Billigticket") is dropped from it."""
     wished = bool(wishes(found))  # "auf Türkisch": the offer's languages say it, seldom its text
-    return [w for w in found if w not in TIME_WORDS and w not in INTENT_WORDS and w not in COST_WORDS
+    return [priced(w) for w in found if w not in TIME_WORDS and w not in INTENT_WORDS and w not in COST_WORDS
             and not (wished and (w in LANGUAGE_WORDS or w in SPEAKING_WORDS))] or found
+
+
+def priced(word: str) -> str:
+    """A compound whose front part is a cost word as the rest of it: "billigticket" -> "ticket", "gratisessen" ->
+    "essen"; any other word as it is."""
+    parts = split_compound(word)
+    return word[len(parts[0]):] if len(parts) > 1 and parts[0] in COST_WORDS else word
 
 
 def max_typos(word: str) -> int:
@@ -219,7 +227,7 @@ def urgent(text: str, max_words: int) -> bool:
 
 def costless(text: str, max_words: int) -> bool:
     """True when the query asks for offers at no or little cost ("Klamotten billig", "Sport kostenlos")."""
-    return any(w in COST_WORDS for w in query_words(text, max_words))
+    return any(w in COST_WORDS or priced(w) != w for w in query_words(text, max_words))
 
 
 def parse(text: str, synonyms: SynonymTable, max_words: int) -> list[Slot]:
