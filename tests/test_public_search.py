@@ -33,6 +33,12 @@ def page(client, **params):
     ("Tafel luedenscheid", "Tafel", "Lüdenscheid"),
     ("Menden Selbsthilfe", "Selbsthilfe", "Menden (Sauerland)"),
     ("Wetter Ruhr Sport", "Sport", "Wetter (Ruhr)"),
+    ("Iserlohner Tafel", "Tafel", "Iserlohn"),  # a town's adjective names the town
+    ("Mendener Selbsthilfegruppe", "Selbsthilfegruppe", "Menden (Sauerland)"),
+    ("Hattinger Sozialamt", "Sozialamt", "Hattingen"),
+    ("Schuldnerberatung Herdecker", "Schuldnerberatung", "Herdecke"),
+    ("Lüdenscheider Hausarzt", "Hausarzt", "Lüdenscheid"),
+    ("Hemer", "", "Hemer"),  # a name that ends like an adjective stays the town
     ("Schulden", "Schulden", ""),
     ("Psychotherapeut Angst", "Psychotherapeut Angst", ""),
 ])

@@ -44,11 +44,28 @@ def _keys(name: str) -> set[str]:
     return {fold(name), fold_plain(name), fold(base), fold_plain(base)}
 
 
+def _adjectives(name: str) -> set[str]:
+    """The folded adjectives a town's name makes: "Iserlohner Tafel", "Hattinger Sozialamt", "Herdecker Klinik"."""
+    found: set[str] = set()
+    for key in _keys(name):
+        if not key.isalpha():
+            continue
+        found.add(key + "er")
+        if key.endswith("e"):
+            found.add(key + "r")
+        if key.endswith("en"):
+            found.add(key[:-2] + "er")
+    return found
+
+
 @lru_cache(maxsize=8)
 def _names_for(signature: tuple[str, ...]) -> _Names:
     folded: dict[str, str] = {}
     for name in signature:
         for key in _keys(name):
+            folded.setdefault(key, name)
+    for name in signature:  # after every name: a name that looks like another's adjective stays that place
+        for key in _adjectives(name):
             folded.setdefault(key, name)
     return _Names(folded, tuple(folded))
 
