@@ -424,3 +424,19 @@ def test_a_cheap_ticket_finds_the_social_tickets(demo_app):
     tickets = {"en-stadt-hattingen-soziales/sozialticket", "mk-mobil-im-mk/sozialticket"}
     for system, outcomes in rel.run(demo_app, [query], {"lexical": rel.lexical, "combined": rel.combined}).items():
         assert tickets <= set(outcomes[0].ranked[:5]), (system, outcomes[0].ranked[:5])
+
+
+def test_a_cheap_ticket_is_explained_in_the_words_typed(demo_app):
+    from werkzeug.datastructures import MultiDict
+
+    from atlas.db import get_session
+    from atlas.search.params import parse_search_params
+    from atlas.search.service import search
+
+    with rel.on_day(rel.DAY), demo_app.test_request_context():
+        session = get_session()
+        params = parse_search_params(MultiDict({"q": "Billigticket Bus"}), session, internal=True)
+        hits = {hit.view["name"]: str(hit.why) for hit in search(session, params, internal=True, lang="de").hits}
+    why = hits["Sozialticket und Mobilitätshilfen"]
+    assert why.startswith("passt zu „Ticket“, „Bus“ → Mobilität"), why
+    assert why.endswith("kostenlos"), why  # the wish for low cost is met

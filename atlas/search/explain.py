@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from ..plain import km
 from .analysis import fold, stem, token_spans
 from .language import query_languages
-from .query import FREE_CODES, costless
+from .query import FREE_CODES, costless, priced
 
 
 @dataclass(frozen=True)
@@ -27,8 +27,15 @@ class Reasons:
 
 
 def typed_forms(text: str) -> dict[str, str]:
-    """Folded word -> the word as typed, so an explanation quotes the user's own spelling."""
-    return {folded: text[start:end] for start, end, folded in reversed(token_spans(text))}
+    """Folded word -> the word as typed, so an explanation quotes the user's own spelling (of "Billigticket", the
+    searched "Ticket")."""
+    forms: dict[str, str] = {}
+    for start, end, folded in reversed(token_spans(text)):
+        forms[folded] = word = text[start:end]
+        rest = priced(folded)
+        if rest != folded and fold(tail := word[len(word) - len(rest):]) == rest:
+            forms[rest] = tail[:1].upper() + tail[1:] if word[:1].isupper() else tail
+    return forms
 
 
 def _typed(label: str, typed: dict[str, str]) -> str:
