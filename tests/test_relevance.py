@@ -440,3 +440,13 @@ def test_a_cheap_ticket_is_explained_in_the_words_typed(demo_app):
     why = hits["Sozialticket und Mobilitätshilfen"]
     assert why.startswith("passt zu „Ticket“, „Bus“ → Mobilität"), why
     assert why.endswith("kostenlos"), why  # the wish for low cost is met
+
+
+def test_a_towns_sozialamt_is_found_by_its_official_name(demo_app):
+    """Synonym of migration 0023: Hattingen's „Fachbereich Soziales und Wohnen“ offers housing help and the social
+    ticket too, and only its basic income office is filed under „Sozialamt“; far-off Sozialämter came before them."""
+    query = rel.Query("place-x", "place", "Sozialamt Hattingen", None, {})
+    town = {f"en-stadt-hattingen-soziales/{key}" for key in ("grundsicherung", "wohnraumsicherung", "sozialticket")}
+    results = rel.run(demo_app, [query], {"lexical": rel.lexical, "combined": rel.combined})
+    assert town <= set(results["combined"][0].ranked[:5]), results["combined"][0].ranked[:5]
+    assert len(town & set(results["lexical"][0].ranked[:3])) == 2, results["lexical"][0].ranked[:5]

@@ -298,3 +298,22 @@ def test_a_fresh_database_holds_the_shipped_need_table_once(make_app):
     assert _need_rows(engine) == shipped
     sucht = next(categories for terms, categories in shipped if terms[0] == "Sucht")
     assert sucht == ["suchtberatung", "sucht"]  # counselling is the first stop, the clinics come after it
+
+
+def test_the_sozialamt_rule_is_added_after_a_coordinators_rules_unless_one_holds_the_word(make_app):
+    from atlas.search.synonyms import seed_rules
+    step = _migration("0023_sozialamt_by_its_official_names.py")
+    engine = make_app().extensions["atlas.engine"]
+    schema.upgrade(engine, "0022")
+    own = (["Hartz IV", "Bürgergeld"], [])
+    _set_synonym_rows(engine, [own])
+    schema.upgrade(engine, "0023")
+    assert _synonym_rows(engine) == [own, (step.ADDED["terms"], step.ADDED["expands_to"])]
+    schema.downgrade(engine, "0022")
+    assert _synonym_rows(engine) == [own]
+    mine = (["sozialamt", "Stadtverwaltung"], [])  # a coordinator's own rule for the word stays the only one
+    _set_synonym_rows(engine, [own, mine])
+    schema.upgrade(engine, "0023")
+    assert _synonym_rows(engine) == [own, mine]
+    # Fresh databases hold it from 0004, which reads the seeds file.
+    assert (step.ADDED["terms"], step.ADDED["expands_to"]) in [(list(r.terms), list(r.expands_to)) for r in seed_rules()]
