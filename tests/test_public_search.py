@@ -39,6 +39,8 @@ def page(client, **params):
     ("Schuldnerberatung Herdecker", "Schuldnerberatung", "Herdecke"),
     ("Lüdenscheider Hausarzt", "Hausarzt", "Lüdenscheid"),
     ("Hemer", "", "Hemer"),  # a name that ends like an adjective stays the town
+    ("Hagener Schuldnerberatung", "Schuldnerberatung", "Hagen"),
+    ("Praxis Hager", "Praxis Hager", ""),  # only "-ingen" becomes "-inger": Hager is a name, not Hagen
     ("Schulden", "Schulden", ""),
     ("Psychotherapeut Angst", "Psychotherapeut Angst", ""),
 ])

@@ -45,16 +45,15 @@ def _keys(name: str) -> set[str]:
 
 
 def _adjectives(name: str) -> set[str]:
-    """The folded adjectives a town's name makes: "Iserlohner Tafel", "Hattinger Sozialamt", "Herdecker Klinik"."""
+    """The folded adjectives a town's name makes: "Iserlohner Tafel", "Herdecker Klinik", "Hattinger Sozialamt"."""
     found: set[str] = set()
-    for key in _keys(name):
-        if not key.isalpha():
-            continue
-        found.add(key + "er")
+    for key in filter(str.isalpha, _keys(name)):
         if key.endswith("e"):
             found.add(key + "r")
-        if key.endswith("en"):
+        elif key.endswith("ingen"):  # Hattinger, Solinger; other names keep their "-en": Hagener, Wittener
             found.add(key[:-2] + "er")
+        else:
+            found.add(key + "er")
     return found
 
 
