@@ -239,7 +239,10 @@ class Defaults:
     # order and how many of its best offers join the candidates; seconds of embedding per indexer round.
     SEARCH_SEMANTIC_MAX_CHARS = 300
     SEARCH_SEMANTIC_THREADS = 1
-    SEARCH_SEMANTIC_INDEX_THREADS = 2  # the indexer process embeds offers with this many threads
+    SEARCH_SEMANTIC_INDEX_THREADS = 2  # the indexer process embeds offers with this many threads (if processes is 1)
+    # The indexer embeds in this many processes of one thread each (two such processes embed a third faster than one
+    # model with two threads); 1 embeds in the indexer's own process.
+    SEARCH_SEMANTIC_INDEX_PROCESSES = 2
     SEARCH_SEMANTIC_WEIGHT = 0.85
     # With a place (typed or chosen), the meaning's weight is multiplied by this: its best offers are chosen
     # region-wide, so near a place most of them are far away (harness: place P@5 0.735 -> 0.756, no query lost).

@@ -820,7 +820,7 @@ def test_edits_reach_the_index_while_the_meaning_thread_is_busy_embedding(search
     sync_module = importlib.import_module("atlas.search.sync")  # the package exports a function of the same name
     inside, release, niceness = threading.Event(), threading.Event(), []
 
-    def endless_batch(texts, threads):
+    def endless_batch(texts, threads, processes=1):
         niceness.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
         inside.set()
         release.wait(60)  # a batch of embeddings that lasts until the test ends

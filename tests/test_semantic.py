@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 from werkzeug.datastructures import MultiDict
@@ -178,7 +179,7 @@ def test_a_search_never_embeds_offers_and_the_model_reads_only_the_allowed_lengt
         seen.append(text)
         return real(text, threads)
 
-    def passages(texts, threads):
+    def passages(texts, threads, processes=1):
         raise AssertionError("a web request embedded offers")
 
     monkeypatch.setattr(semantic.MODEL, "query", query)
@@ -206,7 +207,7 @@ def test_without_the_model_the_search_is_lexical_and_says_so(app, client, monkey
 def test_the_indexer_round_skips_quietly_when_the_model_fails(app, monkeypatch):
     app.config["SEARCH_SEMANTIC"] = "auto"
 
-    def broken(texts, threads):
+    def broken(texts, threads, processes=1):
         raise RuntimeError("OSError: engine could not be loaded")
 
     monkeypatch.setattr(semantic.MODEL, "passages", broken)
@@ -269,3 +270,21 @@ def test_with_a_place_the_meaning_weighs_less_than_distance_and_words(app):
         weight = app.config["SEARCH_SEMANTIC_WEIGHT"]
         assert service.meaning(keep, snap, anywhere, app.config).weight == pytest.approx(weight)
         assert service.meaning(keep, snap, near, app.config).weight == pytest.approx(weight * 0.5)
+
+
+def test_the_indexer_embeds_in_processes_the_same_vectors_as_in_its_own(monkeypatch):
+    """SEARCH_SEMANTIC_INDEX_PROCESSES: batches run in pool processes of one thread each, in order; a broken pool
+    falls back to embedding in the indexer's own process."""
+    texts = [f"Beratung Nummer {i}: Schulden, Miete und Anträge" for i in range(2 * semantic.BATCH + 3)]
+    alone = semantic.MODEL.passages(texts, 1)
+    pooled = semantic.MODEL.passages(texts, 1, processes=2)
+    assert pooled.shape == alone.shape and np.allclose(pooled, alone, atol=1e-5)
+
+    def broken_pool(texts, processes):
+        raise semantic.BrokenProcessPool("a pool process died")
+
+    monkeypatch.setattr(semantic, "_pool", None)
+    monkeypatch.setattr(semantic, "ProcessPoolExecutor", lambda *a, **k: type("P", (), {
+        "map": lambda self, fn, batches: broken_pool(batches, 2), "shutdown": lambda self, **k: None})())
+    assert np.allclose(semantic.MODEL.passages(texts, 1, processes=2), alone, atol=1e-5)
+    assert semantic._pool is None  # the next round starts a new pool

@@ -13,11 +13,14 @@ import functools
 import hashlib
 import json
 import logging
+import multiprocessing
 import os
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Collection
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -77,8 +80,13 @@ class _Model:
                 self._queries.popitem(last=False)
         return vector
 
-    def passages(self, texts: list[str], threads: int) -> np.ndarray:
-        """Unit vectors of offer texts (the indexer's work)."""
+    def passages(self, texts: list[str], threads: int, processes: int = 1) -> np.ndarray:
+        """Unit vectors of offer texts (the indexer's work); with `processes` > 1 batches run in that many processes
+        of one thread each, since the model's own threads use a second core poorly (docs/performance.md)."""
+        if processes > 1 and len(texts) > BATCH:
+            found = _in_pool(texts, processes)
+            if found is not None:
+                return found
         model = self.get(threads)
         if model is None:
             raise RuntimeError(self.error or "no model")
@@ -87,6 +95,36 @@ class _Model:
 
 
 MODEL = _Model()
+_pool: tuple[int, ProcessPoolExecutor] | None = None
+_pool_lock = threading.Lock()
+
+
+def _embed_in_child(texts: list[str]) -> np.ndarray:
+    """One batch, in a pool process: its own model with one thread."""
+    return MODEL.passages(texts, 1)
+
+
+def _in_pool(texts: list[str], processes: int) -> np.ndarray | None:
+    """The texts embedded batch by batch in the indexer's pool, or None when the pool broke (the caller embeds them
+    itself). A model failure in a pool process is raised here as RuntimeError, as in-process."""
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool[0] != processes:
+            if _pool is not None:
+                _pool[1].shutdown(cancel_futures=True)
+            # spawn, not fork: the indexer process runs threads, and a forked child would inherit their locks
+            _pool = (processes, ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")))
+        pool = _pool[1]
+    try:
+        parts = list(pool.map(_embed_in_child, [texts[i:i + BATCH] for i in range(0, len(texts), BATCH)]))
+    except (BrokenProcessPool, OSError) as exc:
+        log.warning("semantic search: the embedding processes failed (%s); embedding in this process", exc)
+        with _pool_lock:
+            if _pool is not None and _pool[1] is pool:
+                _pool = None
+        pool.shutdown(cancel_futures=True)
+        return None
+    return np.concatenate(parts)
 
 
 def enabled(config: Any) -> bool:
@@ -331,9 +369,11 @@ def refresh_some(session: Session, store: VectorStore, config: Any, budget: floa
     new_sids, new_vectors, done = [], [], 0
     started = time.monotonic()
     threads = int(config["SEARCH_SEMANTIC_INDEX_THREADS"])
-    for start in range(0, len(todo), BATCH):  # at least one batch per round, so a round always makes progress
-        chunk = todo[start:start + BATCH]
-        new_vectors.append(MODEL.passages([texts[sid] for sid in chunk], threads))
+    processes = max(1, int(config["SEARCH_SEMANTIC_INDEX_PROCESSES"]))
+    step = BATCH * processes  # a batch for each process at a time
+    for start in range(0, len(todo), step):  # at least one step per round, so a round always makes progress
+        chunk = todo[start:start + step]
+        new_vectors.append(MODEL.passages([texts[sid] for sid in chunk], threads, processes))
         new_sids += chunk
         done += len(chunk)
         if budget is not None and time.monotonic() - started > budget:
