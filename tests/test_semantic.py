@@ -288,3 +288,28 @@ def test_the_indexer_embeds_in_processes_the_same_vectors_as_in_its_own(monkeypa
         "map": lambda self, fn, batches: broken_pool(batches, 2), "shutdown": lambda self, **k: None})())
     assert np.allclose(semantic.MODEL.passages(texts, 1, processes=2), alone, atol=1e-5)
     assert semantic._pool is None  # the next round starts a new pool
+
+
+def test_pool_processes_end_when_the_indexer_is_killed(tmp_path):
+    """A killed indexer (SIGKILL, out of memory) must not leave its embedding processes behind, 166 MB each."""
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    script = tmp_path / "indexer.py"
+    script.write_text(
+        "import os, signal, sys\n"
+        f"sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})\n"
+        "from atlas.search import semantic\n"
+        "if __name__ == '__main__':\n"
+        "    semantic.MODEL.passages([f'Schuldnerberatung {i}' for i in range(40)], 1, processes=2)\n"
+        "    print(' '.join(map(str, semantic._pool[1]._processes)), flush=True)\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    children = [int(pid) for pid in done.stdout.split()]
+    assert len(children) == 2, done.stderr
+    deadline = time.monotonic() + 3 * semantic.PARENT_POLL + 5
+    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in children):
+        time.sleep(0.2)
+    assert not any(Path(f"/proc/{pid}").exists() for pid in children)

@@ -97,6 +97,18 @@ class _Model:
 MODEL = _Model()
 _pool: tuple[int, ProcessPoolExecutor] | None = None
 _pool_lock = threading.Lock()
+PARENT_POLL = 2.0  # seconds between a pool process's checks that the indexer still runs
+
+
+def _watch_parent(parent: int) -> None:
+    """In a pool process: end it when the indexer is gone. A killed indexer (SIGKILL, OOM) leaves its pool processes
+    waiting on a queue whose other end they hold themselves, so they would never see it close."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="atlas-embed-parent-watch", daemon=True).start()
 
 
 def _embed_in_child(texts: list[str]) -> np.ndarray:
@@ -113,7 +125,8 @@ def _in_pool(texts: list[str], processes: int) -> np.ndarray | None:
             if _pool is not None:
                 _pool[1].shutdown(cancel_futures=True)
             # spawn, not fork: the indexer process runs threads, and a forked child would inherit their locks
-            _pool = (processes, ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")))
+            _pool = (processes, ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"),
+                                                    initializer=_watch_parent, initargs=(os.getpid(),)))
         pool = _pool[1]
     try:
         parts = list(pool.map(_embed_in_child, [texts[i:i + BATCH] for i in range(0, len(texts), BATCH)]))
